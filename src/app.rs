@@ -1,0 +1,324 @@
+//! Command dispatch: turns parsed arguments into library calls and an [`ExitCode`].
+//! Diagnostics go to standard error, reports to standard output or `--output`.
+
+use crate::cli::{Cli, ColorArg, Command, FormatArg, RuleArgs, RulesCommand, ScanArgs};
+use crate::exit::ExitCode;
+use crate::input::dir::DirEvidence;
+use crate::input::Evidence;
+use crate::model::{REPORT_SCHEMA, Report, RuleHits, TargetInfo, ToolInfo};
+use crate::report::{self, Format};
+use crate::rules::set::RuleSources;
+use crate::rules::{Diagnostic, Matcher, RuleSet};
+use crate::scan::{ScanOptions, Scanner, run_examples};
+use crate::verdict::{Profile, assess};
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Runs `sporen` with the given arguments (including the program name).
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::Error } else { ExitCode::Clean };
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(a) => exec_scan(&a),
+        Command::Rules(RulesCommand::List { rules, json }) => exec_rules_list(&rules, json),
+        Command::Rules(RulesCommand::Check { paths, json }) => exec_rules_check(&paths, json),
+        Command::Rules(RulesCommand::Test { rules }) => exec_rules_test(&rules),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::Clean,
+        Err(e) => {
+            eprintln!("sporen: error: {e:#}");
+            ExitCode::Error
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}
+
+fn sources(r: &RuleArgs) -> RuleSources {
+    RuleSources {
+        embedded: !r.no_builtin_rules,
+        paths: r.rules.clone(),
+    }
+}
+
+/// Loads rules or prints every diagnostic and returns `None`.
+fn load_rules(r: &RuleArgs) -> Option<RuleSet> {
+    match RuleSet::load(&sources(r)) {
+        Ok(set) => Some(set),
+        Err(diags) => {
+            print_diagnostics(&diags);
+            None
+        }
+    }
+}
+
+fn print_diagnostics(diags: &[Diagnostic]) {
+    let mut err = io::stderr().lock();
+    for d in diags {
+        let _ = writeln!(err, "{d}");
+    }
+    let _ = writeln!(
+        err,
+        "sporen: {} problem{} in the rules; nothing was scanned",
+        diags.len(),
+        if diags.len() == 1 { "" } else { "s" }
+    );
+}
+
+fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
+    // Rules first: an invalid rule stops the run before the target is touched.
+    let Some(rules) = load_rules(&a.rules) else {
+        return Ok(ExitCode::Error);
+    };
+    let profile = Profile::embedded()?;
+    let evidence = DirEvidence::new(&a.target)
+        .with_context(|| format!("cannot scan {}", a.target.display()))?;
+    if let Some(out) = &a.output {
+        refuse_inside_target(out, &a.target)?;
+    }
+    let opts = ScanOptions {
+        max_read: a.max_read,
+        threads: a.threads,
+    };
+    let report = build_report(&evidence, &rules, &profile, &a.target.display().to_string(), &opts);
+    let format = match a.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Csv => Format::Csv,
+    };
+    match &a.output {
+        Some(path) => {
+            write_atomically(path, |w| report::render(&report, format, w, false))?;
+            eprintln!(
+                "sporen: verdict {}; report written to {}",
+                report.verdict,
+                path.display()
+            );
+        }
+        None => {
+            let color = match a.color {
+                ColorArg::Always => true,
+                ColorArg::Never => false,
+                ColorArg::Auto => {
+                    io::stdout().is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+                }
+            };
+            let mut out = io::stdout().lock();
+            report::render(&report, format, &mut out, color)?;
+            out.flush()?;
+        }
+    }
+    Ok(ExitCode::for_verdict(report.verdict))
+}
+
+/// Scans `evidence` and assembles the complete report.
+pub fn build_report(
+    evidence: &dyn Evidence,
+    rules: &RuleSet,
+    profile: &Profile,
+    target: &str,
+    opts: &ScanOptions,
+) -> Report {
+    let out = Scanner::new(rules, opts.clone()).scan(evidence);
+    let a = assess(profile, evidence, &out, rules);
+    let mut per_rule: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for f in &out.findings {
+        let e = per_rule.entry(&f.rule).or_default();
+        e.0 += 1;
+        e.1 += f.count;
+    }
+    let hits = rules
+        .rules
+        .iter()
+        .map(|r| {
+            let (findings, hits) = per_rule.get(r.id.as_str()).copied().unwrap_or_default();
+            RuleHits {
+                id: r.id.clone(),
+                pack: r.pack.clone(),
+                severity: r.severity,
+                title: r.title.clone(),
+                findings,
+                hits,
+            }
+        })
+        .collect();
+    Report {
+        schema: REPORT_SCHEMA.to_owned(),
+        tool: ToolInfo {
+            name: "sporen".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+        target: TargetInfo {
+            path: target.to_owned(),
+            input: evidence.kind().to_owned(),
+        },
+        verdict: a.verdict,
+        reasons: a.reasons,
+        rules_sha256: rules.sources_sha256.clone(),
+        coverage: a.coverage,
+        findings: out.findings,
+        rules: hits,
+    }
+}
+
+/// The report must never land inside the evidence.
+fn refuse_inside_target(output: &Path, target: &Path) -> Result<()> {
+    let target = std::fs::canonicalize(target)?;
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let parent = std::fs::canonicalize(&parent)
+        .with_context(|| format!("cannot write {}: its folder does not exist", output.display()))?;
+    if parent.starts_with(&target) {
+        bail!(
+            "refusing to write {} inside the evidence ({}); choose a location outside TARGET",
+            output.display(),
+            target.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes to a temporary file beside `path`, then renames it into place, so an interrupted
+/// run never leaves a half-written report under the final name.
+fn write_atomically(path: &Path, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().context("--output needs a file name")?;
+    let tmp = dir.join(format!(".{}.sporen-{}.tmp", name.to_string_lossy(), std::process::id()));
+    let result = (|| -> io::Result<()> {
+        let file = std::fs::File::create(&tmp)?;
+        let mut w = io::BufWriter::new(file);
+        f(&mut w)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
+}
+
+fn exec_rules_list(r: &RuleArgs, json: bool) -> Result<ExitCode> {
+    let Some(rules) = load_rules(r) else {
+        return Ok(ExitCode::Error);
+    };
+    let mut out = io::stdout().lock();
+    if json {
+        let list: Vec<serde_json::Value> = rules
+            .rules
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id,
+                    "severity": r.severity,
+                    "pack": r.pack,
+                    "title": r.title,
+                    "kind": match r.matcher { Matcher::File(_) => "file", Matcher::Lines(_) => "lines" },
+                    "cves": r.cves,
+                    "examples": r.examples.len(),
+                    "origin": r.origin.to_string(),
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &list)?;
+        writeln!(out)?;
+    } else {
+        let w = rules.rules.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
+        let pw = rules.rules.iter().map(|r| r.pack.len()).max().unwrap_or(4).max(4);
+        writeln!(out, "{:<w$}  {:<8}  {:<pw$}  TITLE", "ID", "SEVERITY", "PACK")?;
+        for r in &rules.rules {
+            writeln!(out, "{:<w$}  {:<8}  {:<pw$}  {}", r.id, r.severity.as_str(), r.pack, r.title)?;
+        }
+        writeln!(out, "{} rules in {} packs", rules.rules.len(), rules.packs.len())?;
+    }
+    Ok(ExitCode::Clean)
+}
+
+fn exec_rules_check(paths: &[PathBuf], json: bool) -> Result<ExitCode> {
+    let src = RuleSources {
+        embedded: paths.is_empty(),
+        paths: paths.to_vec(),
+    };
+    match RuleSet::load(&src) {
+        Ok(set) => {
+            if json {
+                println!("[]");
+            } else {
+                println!(
+                    "ok: {} rules in {} packs, no problems (rules sha256 {})",
+                    set.rules.len(),
+                    set.packs.len(),
+                    set.sources_sha256
+                );
+            }
+            Ok(ExitCode::Clean)
+        }
+        Err(diags) => {
+            if json {
+                let mut out = io::stdout().lock();
+                serde_json::to_writer_pretty(&mut out, &diags)?;
+                writeln!(out)?;
+            } else {
+                print_diagnostics(&diags);
+            }
+            Ok(ExitCode::Error)
+        }
+    }
+}
+
+fn exec_rules_test(r: &RuleArgs) -> Result<ExitCode> {
+    let Some(rules) = load_rules(r) else {
+        return Ok(ExitCode::Error);
+    };
+    let (count, failures) = run_examples(&rules);
+    let without: Vec<&str> = rules
+        .rules
+        .iter()
+        .filter(|r| !r.examples.iter().any(|e| e.expect_match) || !r.examples.iter().any(|e| !e.expect_match))
+        .map(|r| r.id.as_str())
+        .collect();
+    let mut out = io::stdout().lock();
+    for (id, origin, msg) in &failures {
+        writeln!(out, "FAIL {id} ({origin}): {msg}")?;
+    }
+    for id in &without {
+        writeln!(out, "note: {id} lacks a `match` or a `no-match` example")?;
+    }
+    writeln!(
+        out,
+        "{} passed, {} failed ({} examples in {} rules)",
+        count - failures.len(),
+        failures.len(),
+        count,
+        rules.rules.len()
+    )?;
+    Ok(if failures.is_empty() { ExitCode::Clean } else { ExitCode::Traces })
+}

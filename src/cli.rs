@@ -1,0 +1,173 @@
+//! Command-line definitions (clap derive) and nothing else: parsing only, no behaviour.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+macro_rules! exit_codes {
+    () => {
+        "\
+Exit codes:
+  0  clean: the evidence needed was there, was read, and holds no traces
+  1  traces found: verdict compromised or review (rules test: an example failed)
+  2  error: bad arguments, invalid rules, unreadable target
+  3  inconclusive: no traces found, but evidence was missing or unreadable"
+    };
+}
+
+/// Looks for traces of attacks on a Citrix ADC / NetScaler appliance filesystem.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sporen",
+    version,
+    about = "Looks for traces of attacks on a Citrix ADC / NetScaler filesystem and gives an honest verdict.",
+    long_about = "sporen (\"traces\") reads a copied or mounted Citrix ADC / NetScaler filesystem, applies \
+TOML indicator rules (the shipped packs are built in) and reports a verdict: clean, review, compromised \
+or inconclusive. It never writes to the evidence.",
+    after_help = concat!("Example:\n  sporen scan /mnt/netscaler\n\n", exit_codes!())
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan an appliance filesystem and report the verdict.
+    #[command(
+        long_about = "Scans TARGET, the root of a copied or mounted appliance filesystem (the folder that holds \
+flash/ and var/), with the built-in rule packs plus any --rules, and writes a report. Nothing under TARGET \
+is written, renamed or touched; symbolic links are resolved inside TARGET only.",
+        after_help = concat!("Examples:\n  sporen scan /mnt/ns-gw01\n  sporen scan /cases/42/root --format json --output /cases/42/report.json\n  sporen scan /mnt/ns --rules ./local-rules/ --format sarif -o ns.sarif\n\n", exit_codes!())
+    )]
+    Scan(ScanArgs),
+    /// List, validate or test indicator rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// Output formats of `scan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Report for people: verdict and reasons first.
+    Text,
+    /// One JSON document (schema sporen.report/1).
+    Json,
+    /// One JSON object per line: findings, gaps, then a summary.
+    Jsonl,
+    /// SARIF 2.1.0 for code-scanning tools.
+    Sarif,
+    /// One row per finding.
+    Csv,
+}
+
+/// When to colour text output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Which rules are in force.
+#[derive(Debug, Args, Clone)]
+pub struct RuleArgs {
+    /// Add a rule file or folder of *.toml rules (repeatable).
+    #[arg(short = 'r', long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Use only the --rules given, not the built-in packs.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Root of the appliance filesystem (the folder holding flash/ and var/).
+    #[arg(value_name = "TARGET")]
+    pub target: PathBuf,
+    /// Report format.
+    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+    /// Write the report to FILE instead of standard output (never inside TARGET).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Most bytes read from one file for content rules and digests (logs are always read
+    /// whole). Accepts K, M, G suffixes.
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_size)]
+    pub max_read: u64,
+    /// Worker threads (0: one per core; 1: low impact on a busy machine).
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the rules in force: id, severity, pack and title.
+    #[command(after_help = "Example:\n  sporen rules list --rules ./local-rules/")]
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate rule files and report every problem, each with file:line:col.
+    #[command(after_help = "With no PATH the built-in packs are checked.\n\nExamples:\n  sporen rules check\n  sporen rules check ./local-rules/ extra.toml\n\nExit code 0 when valid, 2 when any problem was found.")]
+    Check {
+        /// Rule files or folders (default: the built-in packs).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Print the diagnostics as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the examples embedded in the rules (should match / should not match).
+    #[command(after_help = "Example:\n  sporen rules test --rules ./local-rules/\n\nExit code 0 when every example behaves, 1 when one does not, 2 for invalid rules.")]
+    Test {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+}
+
+/// Parses `1024`, `64K`, `64M`, `1G` (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("unknown size suffix `{c}` (use K, M or G)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a size"))?;
+    n.checked_mul(mult).filter(|&v| v > 0).ok_or_else(|| format!("`{s}` is out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("10k"), Ok(10 << 10));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("5T").is_err());
+    }
+}

@@ -1,0 +1,80 @@
+//! Where evidence comes from. Every input (a directory today; tar streams and disk images
+//! later) produces the same thing: a sorted list of [`Entry`] values with appliance paths and
+//! metadata, plus a way to open a regular file's bytes read-only.
+//!
+//! Inputs never write to the evidence, never follow a symbolic link out of it, and never open
+//! FIFOs, sockets or devices.
+
+pub mod dir;
+
+use crate::model::{EvPath, Gap};
+use std::io::Read;
+
+/// The kind of a filesystem entry, from `lstat` (links are not followed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    Fifo,
+    Socket,
+    CharDevice,
+    BlockDevice,
+    Other,
+}
+
+impl EntryKind {
+    /// FIFOs, sockets and devices: never opened.
+    pub fn is_special(self) -> bool {
+        matches!(
+            self,
+            EntryKind::Fifo | EntryKind::Socket | EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Other
+        )
+    }
+}
+
+/// One entry of the evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Absolute path inside the evidence (`/var/log/ns.log`).
+    pub path: EvPath,
+    pub kind: EntryKind,
+    pub size: u64,
+    /// Permission bits and file type bits (`st_mode`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Modification time, Unix seconds.
+    pub mtime: i64,
+    /// For symbolic links: the target as stored in the link.
+    pub link_target: Option<Vec<u8>>,
+    /// Host-side identity used to detect a file swapped between listing and reading.
+    pub identity: Option<(u64, u64)>,
+}
+
+/// The result of listing an input.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Sorted by path.
+    pub entries: Vec<Entry>,
+    /// Entries that could not be listed or resolved.
+    pub gaps: Vec<Gap>,
+}
+
+/// A source of evidence with random access to file contents.
+pub trait Evidence: Sync {
+    /// The input kind for the report (`directory`).
+    fn kind(&self) -> &'static str;
+
+    /// Lists every entry once, sorted by path.
+    fn list(&self) -> Listing;
+
+    /// Opens a regular file for reading. Fails (never blocks) for anything that is not a
+    /// regular file at read time, or that is no longer the file that was listed.
+    fn open(&self, entry: &Entry) -> std::io::Result<Box<dyn Read + Send + '_>>;
+
+    /// Resolves `path` inside the evidence, following symbolic links as the appliance would
+    /// (absolute targets are relative to the evidence root, `..` stops at the root). Returns
+    /// the final path, or `None` if it does not exist or the links loop.
+    fn resolve(&self, path: &EvPath) -> Option<EvPath>;
+}

@@ -1,0 +1,36 @@
+//! # sporen
+//!
+//! Looks for traces of attacks on a Citrix ADC / NetScaler appliance filesystem (CVE-2019-19781
+//! and later campaigns) and gives a verdict a responder can trust: `clean`, `review`,
+//! `compromised` or `inconclusive`.
+//!
+//! Data flows one way through the modules:
+//!
+//! ```text
+//! cli ──► app ──► rules (TOML → RuleSet) ──► input (Evidence: entries + read-only bytes)
+//!                                              │
+//!                                              ▼
+//!                 report ◄── verdict ◄── scan (Scanner: findings + gaps)
+//! ```
+//!
+//! * [`cli`]: argument definitions only; [`app`]: dispatch and exit codes ([`exit`]).
+//! * [`rules`]: rule files are parsed with spans; every problem is reported at once with
+//!   `file:line:col`; a [`rules::RuleSet`] is immutable and compiled once per run.
+//! * [`input`]: where evidence comes from; never writes, never follows a link out of the root.
+//! * [`scan`]: path and metadata checks first, content only when a rule needs it, each file
+//!   read once and sequentially (no mmap), gzip logs decoded in-process.
+//! * [`verdict`]: findings and coverage → verdict and reasons, using the appliance profile.
+//! * [`report`]: text, JSON, JSONL, SARIF and CSV renderers; attacker-chosen bytes are escaped.
+//! * [`model`]: the plain data passed between them.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod exit;
+pub mod input;
+pub mod model;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod verdict;

@@ -1,0 +1,430 @@
+//! The data that flows from the scanner to the verdict and the report renderers.
+//!
+//! Everything here is plain data: no I/O, no matching. Paths and excerpts that come from the
+//! evidence are kept as raw bytes ([`EvPath`], [`Bytes`]) so that nothing attacker-chosen is lost
+//! or mangled before a renderer decides how to show it.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// How much a finding weighs. Ordered from least to most severe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Context for the examiner; never changes the verdict.
+    Info,
+    /// A failed or blocked attempt; reported, never changes the verdict.
+    Low,
+    /// Needs a human to look: the verdict becomes `review`.
+    Medium,
+    /// Evidence of compromise: the verdict becomes `compromised`.
+    High,
+    /// Strong evidence of compromise: the verdict becomes `compromised`.
+    Critical,
+}
+
+impl Severity {
+    /// All severities, most severe first (the order reports group findings in).
+    pub const DESCENDING: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    /// The lower-case name used in rules and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses the lower-case name used in rule files.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "info" => Severity::Info,
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The answer to "are there traces of an attack on this appliance?".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The evidence needed to answer was there, was read, and holds no traces.
+    Clean,
+    /// Something needs a human to look (medium findings), nothing proves compromise.
+    Review,
+    /// At least one critical or high finding.
+    Compromised,
+    /// No traces were found, but the evidence needed to say `clean` was missing or unreadable.
+    Inconclusive,
+}
+
+impl Verdict {
+    /// The lower-case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Clean => "clean",
+            Verdict::Review => "review",
+            Verdict::Compromised => "compromised",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An absolute path inside the evidence, as the appliance would see it (`/var/log/ns.log`).
+///
+/// Stored as bytes: file names on a compromised box may contain newlines, escape sequences or
+/// bytes that are not UTF-8. Serialised to JSON as a string when it is valid UTF-8; otherwise as
+/// a string with `\xNN` escapes for the invalid bytes, and renderers add the exact bytes in base64
+/// (see [`EvPath::is_utf8`]).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EvPath(Vec<u8>);
+
+impl EvPath {
+    /// Builds a path from bytes relative to the evidence root or already absolute.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> EvPath {
+        let mut b: Vec<u8> = bytes.into();
+        if b.first() != Some(&b'/') {
+            b.insert(0, b'/');
+        }
+        EvPath(b)
+    }
+
+    /// The root of the evidence, `/`.
+    pub fn root() -> EvPath {
+        EvPath(vec![b'/'])
+    }
+
+    /// The raw bytes, starting with `/`.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The bytes without the leading `/`, as rule globs are written (`var/log/ns.log`).
+    pub fn relative(&self) -> &[u8] {
+        &self.0[1..]
+    }
+
+    /// The last component (the file name), empty for the root.
+    pub fn file_name(&self) -> &[u8] {
+        match self.0.iter().rposition(|&b| b == b'/') {
+            Some(i) => &self.0[i + 1..],
+            None => &self.0,
+        }
+    }
+
+    /// Appends one component.
+    pub fn join(&self, name: &[u8]) -> EvPath {
+        let mut b = self.0.clone();
+        if b.last() != Some(&b'/') {
+            b.push(b'/');
+        }
+        b.extend_from_slice(name);
+        EvPath(b)
+    }
+
+    /// True when the bytes are valid UTF-8 (the JSON string is then exact).
+    pub fn is_utf8(&self) -> bool {
+        std::str::from_utf8(&self.0).is_ok()
+    }
+
+    /// A lossless string form: valid UTF-8 is kept, each invalid byte becomes `\xNN` and a
+    /// backslash becomes `\\`... only when the bytes are not UTF-8 (so ordinary paths read as is).
+    pub fn to_lossless_string(&self) -> String {
+        bytes_to_lossless_string(&self.0)
+    }
+}
+
+impl fmt::Debug for EvPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EvPath({:?})", self.to_lossless_string())
+    }
+}
+
+impl Serialize for EvPath {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_lossless_string())
+    }
+}
+
+/// Bytes taken from the evidence (a log line, an excerpt). Serialised like [`EvPath`].
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Bytes(pub Vec<u8>);
+
+impl fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Bytes({:?})", bytes_to_lossless_string(&self.0))
+    }
+}
+
+impl Serialize for Bytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&bytes_to_lossless_string(&self.0))
+    }
+}
+
+/// Valid UTF-8 is returned as is; otherwise backslashes are doubled and every byte that is not
+/// part of a valid UTF-8 sequence becomes `\xNN`, so the original bytes can be recovered.
+pub fn bytes_to_lossless_string(bytes: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// Standard base64 of raw bytes (used next to lossy path strings so that nothing is lost).
+pub fn base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Where a finding's match came from inside a file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Rule id, e.g. `cve-2019-19781.template-directive`.
+    pub rule: String,
+    /// Rule pack the rule belongs to.
+    pub pack: String,
+    pub severity: Severity,
+    pub title: String,
+    /// Absolute path inside the evidence.
+    pub path: EvPath,
+    /// Set when `path` is not valid UTF-8: the exact path bytes, base64 (standard alphabet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_base64: Option<String>,
+    /// 1-based line number of the first matching line (line rules, and content rules whose
+    /// match could be placed on a line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The first matching line, cut to a bounded length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<Bytes>,
+    /// How many matching lines this finding stands for (identical hits collapse); 1 otherwise.
+    pub count: u64,
+    /// When `count > 1`: the last matching line's number and text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_excerpt: Option<Bytes>,
+    /// What made the rule match, in words ("content matches `template.new`").
+    pub reason: String,
+    /// SHA-256 of the whole file (lower-case hex), when the file could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Modification time of the file, RFC 3339 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mtime: Option<String>,
+}
+
+/// Why part of the evidence could not be examined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GapCause {
+    /// An expected appliance location does not exist in the evidence.
+    Missing,
+    /// Opening or reading failed (permissions, I/O error).
+    Unreadable,
+    /// A directory could not be listed.
+    UnlistableDir,
+    /// Larger than the content-read cap: only the first part was examined.
+    TooLarge,
+    /// A gzip stream ended early or was corrupt: lines before the damage were examined.
+    CorruptGzip,
+    /// The file got shorter while it was being read.
+    Shrank,
+    /// A FIFO, socket or device: never opened.
+    SpecialFile,
+    /// A symbolic link that loops or points to nothing inside the evidence.
+    BrokenSymlink,
+}
+
+/// One piece of evidence that could not be (fully) examined.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    pub path: EvPath,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_base64: Option<String>,
+    pub cause: GapCause,
+    /// Human-readable detail ("Permission denied (os error 13)").
+    pub detail: String,
+    /// True when this gap alone prevents a `clean` verdict.
+    pub blocks_clean: bool,
+}
+
+/// One evidence source a `clean` verdict depends on (access log, shell history, ...).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceCoverage {
+    /// Short id, e.g. `access-log`.
+    pub id: String,
+    /// What it is, e.g. `Apache access log (httpaccess.log)`.
+    pub title: String,
+    /// True when a clean verdict needs this source.
+    pub required: bool,
+    /// Files found for this source (all rotations), sorted.
+    pub files: Vec<EvPath>,
+    /// Files of this source that were read completely.
+    pub files_read: u64,
+    /// Total bytes of these files as stored (compressed size for `.gz`).
+    pub bytes: u64,
+}
+
+impl Gap {
+    /// Builds a gap; the base64 form of the path is added when the path is not UTF-8.
+    pub fn new(path: EvPath, cause: GapCause, detail: impl Into<String>, blocks_clean: bool) -> Gap {
+        let path_base64 = (!path.is_utf8()).then(|| base64(path.as_bytes()));
+        Gap {
+            path,
+            path_base64,
+            cause,
+            detail: detail.into(),
+            blocks_clean,
+        }
+    }
+}
+
+/// What the scan saw and what it could not see.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// True when the tree has the markers of a Citrix ADC / NetScaler filesystem.
+    pub looks_like_appliance: bool,
+    /// Directory entries of any kind that were visited.
+    pub entries_seen: u64,
+    pub files_seen: u64,
+    /// Files whose content was read (completely or up to the cap).
+    pub files_read: u64,
+    /// Bytes read from files (as stored, before decompression).
+    pub bytes_read: u64,
+    pub dirs_seen: u64,
+    pub symlinks_seen: u64,
+    /// FIFOs, sockets and devices seen and deliberately not opened.
+    pub special_files_skipped: u64,
+    /// Evidence sources and their files.
+    pub sources: Vec<SourceCoverage>,
+    /// Everything that could not be examined, sorted by path then cause.
+    pub gaps: Vec<Gap>,
+}
+
+/// Per-rule summary, including rules that did not fire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleHits {
+    pub id: String,
+    pub pack: String,
+    pub severity: Severity,
+    pub title: String,
+    /// Number of findings (a collapsed finding counts once).
+    pub findings: u64,
+    /// Number of matching lines or files behind those findings.
+    pub hits: u64,
+}
+
+/// Name and version of the tool that wrote the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// What was scanned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TargetInfo {
+    /// The target as given on the command line (host path).
+    pub path: String,
+    /// How the evidence was read (`directory`).
+    pub input: String,
+}
+
+/// A complete scan report; every renderer works from this.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Always [`REPORT_SCHEMA`].
+    pub schema: String,
+    pub tool: ToolInfo,
+    pub target: TargetInfo,
+    pub verdict: Verdict,
+    /// Why this verdict, in sentences, most important first.
+    pub reasons: Vec<String>,
+    /// SHA-256 over the rule sources that were in force (order-independent).
+    pub rules_sha256: String,
+    pub coverage: Coverage,
+    /// Sorted: severity (most severe first), rule id, path, line.
+    pub findings: Vec<Finding>,
+    /// Every rule in force, sorted by id, with its hit counts (zeros included).
+    pub rules: Vec<RuleHits>,
+}
+
+/// Schema identifier written into every JSON report.
+pub const REPORT_SCHEMA: &str = "sporen.report/1";
+
+/// Formats Unix seconds as RFC 3339 UTC (`2020-01-11T23:41:07Z`).
+pub fn rfc3339(unix_seconds: i64) -> String {
+    match chrono::DateTime::from_timestamp(unix_seconds, 0) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        None => unix_seconds.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lossless_string_keeps_utf8_and_escapes_invalid_bytes() {
+        assert_eq!(bytes_to_lossless_string(b"/var/a\\b"), "/var/a\\b");
+        assert_eq!(bytes_to_lossless_string(b"/x\xff\\y"), "/x\\xff\\\\y");
+    }
+
+    #[test]
+    fn evpath_parts() {
+        let p = EvPath::new(&b"var/log/ns.log"[..]);
+        assert_eq!(p.as_bytes(), b"/var/log/ns.log");
+        assert_eq!(p.relative(), b"var/log/ns.log");
+        assert_eq!(p.file_name(), b"ns.log");
+        assert_eq!(EvPath::root().join(b"etc").as_bytes(), b"/etc");
+    }
+
+    #[test]
+    fn severity_order_and_names() {
+        assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Info);
+        for s in Severity::DESCENDING {
+            assert_eq!(Severity::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(rfc3339(1578786067), "2020-01-11T23:41:07Z");
+    }
+}

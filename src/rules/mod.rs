@@ -1,0 +1,213 @@
+//! Indicator rules: the TOML schema, loading with located diagnostics, and the compiled,
+//! immutable [`RuleSet`] the scanner uses.
+//!
+//! Data flow: rule sources (embedded packs and `--rules` paths) → [`load::parse_source`] per file
+//! (collects *every* problem as a [`Diagnostic`]) → [`RuleSet::build`] (cross-file checks such as
+//! duplicate ids, then the global glob and pattern tables). A rule set is never built while any
+//! diagnostic exists: a scan cannot run with a rule silently dropped.
+
+pub mod diag;
+pub mod embedded;
+pub mod load;
+pub mod set;
+
+pub use diag::{Code, Diagnostic};
+pub use set::RuleSet;
+
+use crate::model::{EvPath, Severity};
+
+/// Where a rule, or one of its examples, was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// A rule pack: one TOML file's `[pack]` table.
+#[derive(Clone, Debug)]
+pub struct Pack {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub origin: Origin,
+}
+
+/// One indicator rule, validated and ready to compile into a [`RuleSet`].
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: String,
+    pub pack: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub cves: Vec<String>,
+    pub campaign: Option<String>,
+    pub references: Vec<String>,
+    pub matcher: Matcher,
+    pub examples: Vec<Example>,
+    pub origin: Origin,
+}
+
+/// What a rule looks at.
+#[derive(Clone, Debug)]
+pub enum Matcher {
+    /// Conditions on one filesystem entry: path, metadata, content, hashes.
+    File(FileMatch),
+    /// Line patterns over every rotation of a log (plain or gzip), one finding per line.
+    Lines(LineMatch),
+}
+
+/// Which kind of filesystem entry a file rule applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileType {
+    File,
+    Dir,
+    Symlink,
+    Any,
+}
+
+/// A condition on permission bits (the low 12 bits of `st_mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeCond {
+    /// Permission bits equal this value exactly.
+    Exact(u32),
+    /// At least one of these bits is set.
+    Any(u32),
+    /// All of these bits are set.
+    All(u32),
+    /// None of these bits is set.
+    None(u32),
+}
+
+impl ModeCond {
+    /// True when `mode` (permission bits) satisfies the condition.
+    pub fn holds(self, mode: u32) -> bool {
+        let m = mode & 0o7777;
+        match self {
+            ModeCond::Exact(v) => m == v,
+            ModeCond::Any(v) => m & v != 0,
+            ModeCond::All(v) => m & v == v,
+            ModeCond::None(v) => m & v == 0,
+        }
+    }
+}
+
+/// An inclusive range; either end may be open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Bounds<T> {
+    pub min: Option<T>,
+    pub max: Option<T>,
+}
+
+impl<T: PartialOrd + Copy> Bounds<T> {
+    /// True when `v` lies inside the bounds.
+    pub fn holds(&self, v: T) -> bool {
+        self.min.is_none_or(|m| v >= m) && self.max.is_none_or(|m| v <= m)
+    }
+}
+
+/// One content or line pattern as written in a rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pattern {
+    /// The text as written (for reports: "content matches `template.new`").
+    pub source: String,
+    /// True for `{ regex = ... }`, false for literals.
+    pub is_regex: bool,
+    pub ignore_case: bool,
+    /// The pattern in the engine's syntax (literals escaped, flags applied).
+    pub compiled: String,
+}
+
+/// Pattern groups: a haystack matches when any `any` (or there are none), every `all` and no
+/// `none` pattern matches.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Patterns {
+    pub any: Vec<Pattern>,
+    pub all: Vec<Pattern>,
+    pub none: Vec<Pattern>,
+}
+
+impl Patterns {
+    /// True when there is nothing to match.
+    pub fn is_empty(&self) -> bool {
+        self.any.is_empty() && self.all.is_empty() && self.none.is_empty()
+    }
+}
+
+/// Known-bad and known-good digests (lower-case hex).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HashLists {
+    pub bad: Vec<String>,
+    pub good: Vec<String>,
+}
+
+impl HashLists {
+    /// True when no digest is listed.
+    pub fn is_empty(&self) -> bool {
+        self.bad.is_empty() && self.good.is_empty()
+    }
+}
+
+/// Conditions of a file rule. Every condition that is set must hold.
+#[derive(Clone, Debug)]
+pub struct FileMatch {
+    /// Globs relative to the appliance root; empty means "everywhere".
+    pub paths: Vec<String>,
+    pub exclude_paths: Vec<String>,
+    /// Regex on the file name (last component), as written and compiled.
+    pub name: Option<(String, regex::bytes::Regex)>,
+    pub file_type: FileType,
+    pub size: Option<Bounds<u64>>,
+    pub mode: Vec<ModeCond>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// Unix seconds.
+    pub mtime: Option<Bounds<i64>>,
+    pub content: Patterns,
+    /// Bytes of content this rule examines; `None` means the scan-wide cap.
+    pub max_bytes: Option<u64>,
+    pub sha256: HashLists,
+    pub md5: HashLists,
+}
+
+impl FileMatch {
+    /// True when the rule needs the file's bytes (content or digests).
+    pub fn needs_read(&self) -> bool {
+        !self.content.is_empty() || !self.sha256.is_empty() || !self.md5.is_empty()
+    }
+}
+
+/// Conditions of a line rule.
+#[derive(Clone, Debug)]
+pub struct LineMatch {
+    /// Log paths relative to the root (globs allowed); every rotation (`name.N`, `name.N.gz`,
+    /// `name.gz`) of a matching log is read.
+    pub logs: Vec<String>,
+    pub exclude_paths: Vec<String>,
+    pub patterns: Patterns,
+}
+
+/// An embedded test case: a virtual file the rule must (or must not) match.
+#[derive(Clone, Debug)]
+pub struct Example {
+    pub expect_match: bool,
+    pub path: EvPath,
+    pub file_type: FileType,
+    pub content: Vec<u8>,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Unix seconds.
+    pub mtime: i64,
+    /// Pretend digests (for hash rules, whose real inputs are malware).
+    pub sha256: Option<String>,
+    pub md5: Option<String>,
+    pub origin: Origin,
+}

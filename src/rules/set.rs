@@ -1,0 +1,378 @@
+//! The compiled, immutable rule set: rules sorted by id plus the dispatch tables the scanner
+//! uses to find, for one path, the few rules that can apply (one glob pass, not one per rule).
+
+use super::diag::{Code, Diagnostic};
+use super::load::{self, compile_regex};
+use super::{Matcher, Pack, Patterns, Rule, embedded};
+use crate::scan::glob;
+use globset::GlobSet;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Where rules come from for one run.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSources {
+    /// Include the packs embedded in the binary.
+    pub embedded: bool,
+    /// Extra rule files or folders (folders: every `*.toml` below, sorted).
+    pub paths: Vec<PathBuf>,
+}
+
+/// Pattern ids (into [`RuleSet::patterns`]) of one rule, by group.
+#[derive(Clone, Debug, Default)]
+pub struct PatternIds {
+    pub any: Vec<usize>,
+    pub all: Vec<usize>,
+    pub none: Vec<usize>,
+}
+
+/// The compiled rules of a run. Immutable and shareable across threads.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub packs: Vec<Pack>,
+    /// Sorted by id.
+    pub rules: Vec<Rule>,
+    /// SHA-256 over the sorted (name, source) pairs the rules were loaded from.
+    pub sources_sha256: String,
+    /// Every content and line pattern, compiled once.
+    pub patterns: Vec<regex::bytes::Regex>,
+    /// Per rule (same index as `rules`): its pattern ids.
+    pub pattern_ids: Vec<PatternIds>,
+    /// Per rule: its exclusion globs, if any.
+    pub excludes: Vec<Option<GlobSet>>,
+    file_globs: GlobSet,
+    file_glob_rule: Vec<usize>,
+    file_everywhere: Vec<usize>,
+    line_globs: GlobSet,
+    line_glob_rule: Vec<usize>,
+}
+
+impl RuleSet {
+    /// Loads and compiles rules; any problem anywhere returns *all* diagnostics instead.
+    pub fn load(sources: &RuleSources) -> Result<RuleSet, Vec<Diagnostic>> {
+        let mut files: Vec<(String, String)> = Vec::new();
+        let mut diags = Vec::new();
+        if sources.embedded {
+            for (name, src) in embedded::PACKS {
+                files.push(((*name).to_owned(), (*src).to_owned()));
+            }
+        }
+        for p in &sources.paths {
+            collect_files(p, &mut files, &mut diags);
+        }
+        if files.is_empty() && diags.is_empty() {
+            diags.push(Diagnostic::whole_file(
+                Code::E011,
+                "<rules>",
+                "no rule files given: a scan without rules would prove nothing",
+            ));
+        }
+        Self::from_sources(files, diags)
+    }
+
+    /// Compiles named rule sources (name, TOML text).
+    pub fn from_sources(
+        mut files: Vec<(String, String)>,
+        mut diags: Vec<Diagnostic>,
+    ) -> Result<RuleSet, Vec<Diagnostic>> {
+        files.sort();
+        let mut packs: Vec<Pack> = Vec::new();
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut hasher = Sha256::new();
+        for (name, src) in &files {
+            hasher.update((name.len() as u64).to_le_bytes());
+            hasher.update(name.as_bytes());
+            hasher.update((src.len() as u64).to_le_bytes());
+            hasher.update(src.as_bytes());
+            let parsed = load::parse_source(name, src);
+            diags.extend(parsed.diagnostics);
+            if let Some(pack) = parsed.pack {
+                if let Some(first) = packs.iter().find(|p| p.id == pack.id) {
+                    diags.push(located(
+                        Code::E007,
+                        &pack.origin,
+                        src,
+                        format!("duplicate pack id `{}`", pack.id),
+                        format!("first defined at {}", first.origin),
+                    ));
+                } else {
+                    packs.push(pack);
+                }
+            }
+            for rule in parsed.rules {
+                if let Some(first) = rules.iter().find(|r| r.id == rule.id) {
+                    diags.push(located(
+                        Code::E007,
+                        &rule.origin,
+                        src,
+                        format!("duplicate rule id `{}`", rule.id),
+                        format!("first defined at {}", first.origin),
+                    ));
+                } else {
+                    rules.push(rule);
+                }
+            }
+        }
+        if !diags.is_empty() {
+            diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+            return Err(diags);
+        }
+        if rules.is_empty() {
+            return Err(vec![Diagnostic::whole_file(
+                Code::E011,
+                "<rules>",
+                "no rules were loaded",
+            )]);
+        }
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        packs.sort_by(|a, b| a.id.cmp(&b.id));
+        let sources_sha256 = hex(&hasher.finalize());
+        Self::compile(packs, rules, sources_sha256).map_err(|e| {
+            vec![Diagnostic::whole_file(
+                Code::E011,
+                "<rules>",
+                format!("rules could not be compiled together: {e}"),
+            )]
+        })
+    }
+
+    fn compile(packs: Vec<Pack>, rules: Vec<Rule>, sources_sha256: String) -> Result<RuleSet, String> {
+        let mut patterns = Vec::new();
+        let mut pattern_ids = Vec::new();
+        let mut excludes = Vec::new();
+        let (mut file_g, mut file_glob_rule, mut file_everywhere) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut line_g, mut line_glob_rule) = (Vec::new(), Vec::new());
+        for (i, rule) in rules.iter().enumerate() {
+            let (pats, excl): (&Patterns, &Vec<String>) = match &rule.matcher {
+                Matcher::File(f) => {
+                    if f.paths.is_empty() {
+                        file_everywhere.push(i);
+                    }
+                    for g in &f.paths {
+                        file_g.push(g.clone());
+                        file_glob_rule.push(i);
+                    }
+                    (&f.content, &f.exclude_paths)
+                }
+                Matcher::Lines(l) => {
+                    for g in &l.logs {
+                        line_g.push(g.clone());
+                        line_glob_rule.push(i);
+                    }
+                    (&l.patterns, &l.exclude_paths)
+                }
+            };
+            let mut add = |group: &[super::Pattern]| -> Result<Vec<usize>, String> {
+                group
+                    .iter()
+                    .map(|p| {
+                        patterns.push(compile_regex(&p.compiled).map_err(|e| e.to_string())?);
+                        Ok(patterns.len() - 1)
+                    })
+                    .collect()
+            };
+            pattern_ids.push(PatternIds {
+                any: add(&pats.any)?,
+                all: add(&pats.all)?,
+                none: add(&pats.none)?,
+            });
+            excludes.push(if excl.is_empty() {
+                None
+            } else {
+                Some(glob::set(excl).map_err(|e| e.to_string())?)
+            });
+        }
+        Ok(RuleSet {
+            packs,
+            rules,
+            sources_sha256,
+            patterns,
+            pattern_ids,
+            excludes,
+            file_globs: glob::set(&file_g).map_err(|e| e.to_string())?,
+            file_glob_rule,
+            file_everywhere,
+            line_globs: glob::set(&line_g).map_err(|e| e.to_string())?,
+            line_glob_rule,
+        })
+    }
+
+    /// File rules whose paths match `rel` (the path without its leading `/`), plus the rules
+    /// that apply everywhere; exclusions applied. Sorted, without duplicates.
+    pub fn file_rules_for(&self, rel: &[u8]) -> Vec<usize> {
+        let p = glob::as_path(rel);
+        let mut out: Vec<usize> = self
+            .file_globs
+            .matches(p)
+            .into_iter()
+            .map(|g| self.file_glob_rule[g])
+            .chain(self.file_everywhere.iter().copied())
+            .filter(|&r| !self.is_excluded(r, p))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Line rules that read `rel`: its log family (rotation suffix stripped) matches a rule's
+    /// `logs`. Sorted, without duplicates.
+    pub fn line_rules_for(&self, rel: &[u8]) -> Vec<usize> {
+        let family = glob::as_path(glob::log_family(rel));
+        let p = glob::as_path(rel);
+        let mut out: Vec<usize> = self
+            .line_globs
+            .matches(family)
+            .into_iter()
+            .map(|g| self.line_glob_rule[g])
+            .filter(|&r| !self.is_excluded(r, p))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn is_excluded(&self, rule: usize, p: &Path) -> bool {
+        self.excludes[rule].as_ref().is_some_and(|g| g.is_match(p))
+    }
+
+    /// Looks a rule up by id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules
+            .binary_search_by(|r| r.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.rules[i])
+    }
+}
+
+fn located(code: Code, at: &super::Origin, src: &str, msg: String, help: String) -> Diagnostic {
+    Diagnostic {
+        code,
+        file: at.file.clone(),
+        line: at.line,
+        column: at.column,
+        message: msg,
+        source_line: src.lines().nth(at.line.saturating_sub(1)).unwrap_or("").to_owned(),
+        width: 1,
+        help: Some(help),
+    }
+}
+
+fn collect_files(p: &Path, files: &mut Vec<(String, String)>, diags: &mut Vec<Diagnostic>) {
+    let name = p.display().to_string();
+    let meta = match std::fs::metadata(p) {
+        Ok(m) => m,
+        Err(e) => {
+            diags.push(Diagnostic::whole_file(Code::E011, &name, format!("cannot read rules: {e}")));
+            return;
+        }
+    };
+    if meta.is_dir() {
+        let mut found = Vec::new();
+        for entry in walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name() {
+            match entry {
+                Ok(e) if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "toml") => {
+                    found.push(e.into_path());
+                }
+                Ok(_) => {}
+                Err(e) => diags.push(Diagnostic::whole_file(
+                    Code::E011,
+                    &name,
+                    format!("cannot list rule folder: {e}"),
+                )),
+            }
+        }
+        if found.is_empty() {
+            diags.push(Diagnostic::whole_file(Code::E011, &name, "rule folder holds no *.toml files"));
+        }
+        for f in found {
+            read_file(&f, files, diags);
+        }
+    } else {
+        read_file(p, files, diags);
+    }
+}
+
+fn read_file(p: &Path, files: &mut Vec<(String, String)>, diags: &mut Vec<Diagnostic>) {
+    let name = p.display().to_string();
+    match std::fs::read(p) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(s) => files.push((name, s)),
+            Err(e) => diags.push(Diagnostic::whole_file(
+                Code::E001,
+                &name,
+                format!("rule file is not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+            )),
+        },
+        Err(e) => diags.push(Diagnostic::whole_file(Code::E011, &name, format!("cannot read rules: {e}"))),
+    }
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pack(id: &str, body: &str) -> (String, String) {
+        (
+            format!("{id}.toml"),
+            format!("[pack]\nid = \"{id}\"\ntitle = \"t\"\ndescription = \"d\"\n{body}"),
+        )
+    }
+
+    const RULES: &str = r#"
+[[rule]]
+id = "p.cron"
+title = "t"
+description = "d"
+severity = "high"
+[rule.lines]
+logs = ["var/log/cron"]
+any = ["(nobody) CMD"]
+
+[[rule]]
+id = "p.tab"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+paths = ["var/cron/tabs/*"]
+exclude_paths = ["var/cron/tabs/root"]
+
+[[rule]]
+id = "p.suid"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+mode = { any = "6000" }
+"#;
+
+    #[test]
+    fn dispatch_by_path_and_family() {
+        let set = RuleSet::from_sources(vec![pack("p", RULES)], vec![]).unwrap();
+        let ids = |v: Vec<usize>| v.into_iter().map(|i| set.rules[i].id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(set.line_rules_for(b"var/log/cron.3.gz")), ["p.cron"]);
+        assert!(set.line_rules_for(b"var/log/cronx").is_empty());
+        assert_eq!(ids(set.file_rules_for(b"var/cron/tabs/nobody")), ["p.suid", "p.tab"]);
+        assert_eq!(ids(set.file_rules_for(b"var/cron/tabs/root")), ["p.suid"]);
+        assert_eq!(set.sources_sha256.len(), 64);
+        assert!(set.get("p.tab").is_some());
+    }
+
+    #[test]
+    fn duplicate_ids_across_files_are_errors() {
+        let err = RuleSet::from_sources(vec![pack("p", RULES), pack("q", RULES)], vec![]).unwrap_err();
+        assert_eq!(err.iter().filter(|d| d.code == Code::E007).count(), 3);
+        let err = RuleSet::from_sources(vec![], vec![]).unwrap_err();
+        assert_eq!(err[0].code, Code::E011);
+    }
+}

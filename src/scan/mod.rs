@@ -1,0 +1,843 @@
+//! The scanner: applies a [`RuleSet`] to every entry of an [`Evidence`] and returns findings and
+//! coverage gaps. Cheap checks first (path globs, metadata); a file is opened only when a rule
+//! needs its bytes or a finding needs its digest; each file is read once, sequentially.
+//!
+//! The scanner never writes anything and never decides the verdict; see [`crate::verdict`].
+
+pub mod glob;
+pub mod read;
+
+use crate::input::{Entry, EntryKind, Evidence, Listing};
+use crate::model::{Bytes, EvPath, Finding, Gap, GapCause, rfc3339};
+use crate::rules::set::PatternIds;
+use crate::rules::{FileMatch, FileType, Matcher, ModeCond, Rule, RuleSet};
+use rayon::prelude::*;
+use read::{Capture, Hashing};
+use regex::bytes::{RegexSet, RegexSetBuilder};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::{Arc, Mutex};
+
+/// Knobs of one scan.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// Most bytes read from one file for content rules and digests. Logs read by line rules
+    /// are always read to the end.
+    pub max_read: u64,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            max_read: 64 << 20,
+            threads: 0,
+        }
+    }
+}
+
+/// A file that was read, with what the read achieved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRead {
+    pub path: EvPath,
+    /// Bytes read as stored.
+    pub bytes: u64,
+    /// True when read to the end without error.
+    pub complete: bool,
+    pub sha256: Option<String>,
+}
+
+/// What a scan produced, before the verdict.
+#[derive(Debug, Default)]
+pub struct ScanOutput {
+    /// The evidence listing (entries sorted by path).
+    pub listing: Listing,
+    /// Sorted by severity (most severe first), rule, path, line.
+    pub findings: Vec<Finding>,
+    /// Listing gaps and read gaps, sorted by path and cause.
+    pub gaps: Vec<Gap>,
+    /// Every file opened, sorted by path.
+    pub reads: Vec<FileRead>,
+}
+
+/// Most distinct findings one rule produces for one file; further matching lines are counted
+/// into the last one.
+const MAX_DISTINCT_PER_FILE: usize = 50;
+/// Longest excerpt kept, in bytes.
+const EXCERPT_LEN: usize = 400;
+
+/// Patterns of a fixed group of rules, compiled into one set so a haystack is searched once.
+struct Combo {
+    set: RegexSet,
+    /// (rule index, local pattern ids by group)
+    rules: Vec<(usize, PatternIds)>,
+}
+
+/// The scanner for one rule set.
+pub struct Scanner<'r> {
+    rules: &'r RuleSet,
+    opts: ScanOptions,
+    combos: Mutex<HashMap<Vec<usize>, Arc<Combo>>>,
+}
+
+/// One rule hit inside a file, before it becomes a [`Finding`].
+struct Hit {
+    rule: usize,
+    line: Option<u64>,
+    excerpt: Option<Vec<u8>>,
+    count: u64,
+    last: Option<(u64, Vec<u8>)>,
+    reason: String,
+}
+
+#[derive(Default)]
+struct EntryResult {
+    hits: Vec<Hit>,
+    gaps: Vec<Gap>,
+    read: Option<FileRead>,
+}
+
+impl<'r> Scanner<'r> {
+    /// A scanner for `rules`.
+    pub fn new(rules: &'r RuleSet, opts: ScanOptions) -> Self {
+        Scanner {
+            rules,
+            opts,
+            combos: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Scans every entry of `evidence`.
+    pub fn scan(&self, evidence: &dyn Evidence) -> ScanOutput {
+        let listing = evidence.list();
+        let work = |e: &Entry| self.scan_entry(evidence, e);
+        let results: Vec<EntryResult> = if self.opts.threads == 1 {
+            listing.entries.iter().map(work).collect()
+        } else {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.opts.threads)
+                .build();
+            match pool {
+                Ok(pool) => pool.install(|| listing.entries.par_iter().map(work).collect()),
+                Err(_) => listing.entries.iter().map(work).collect(),
+            }
+        };
+        let mut out = ScanOutput {
+            gaps: listing.gaps.clone(),
+            ..ScanOutput::default()
+        };
+        for (entry, res) in listing.entries.iter().zip(results) {
+            let sha = res.read.as_ref().and_then(|r| r.sha256.clone());
+            for h in res.hits {
+                out.findings.push(self.finding(entry, h, sha.clone()));
+            }
+            out.gaps.extend(res.gaps);
+            out.reads.extend(res.read);
+        }
+        out.listing = listing;
+        sort_findings(&mut out.findings);
+        out.gaps.sort_by(|a, b| (&a.path, a.cause).cmp(&(&b.path, b.cause)));
+        out.gaps.dedup();
+        out
+    }
+
+    fn finding(&self, entry: &Entry, h: Hit, sha256: Option<String>) -> Finding {
+        let rule = &self.rules.rules[h.rule];
+        let path_base64 = (!entry.path.is_utf8()).then(|| crate::model::base64(entry.path.as_bytes()));
+        let (last_line, last_excerpt) = match h.last {
+            Some((l, e)) if h.count > 1 => (Some(l), Some(Bytes(e))),
+            _ => (None, None),
+        };
+        Finding {
+            rule: rule.id.clone(),
+            pack: rule.pack.clone(),
+            severity: rule.severity,
+            title: rule.title.clone(),
+            path: entry.path.clone(),
+            path_base64,
+            line: h.line,
+            excerpt: h.excerpt.map(Bytes),
+            count: h.count,
+            last_line,
+            last_excerpt,
+            reason: h.reason,
+            sha256,
+            mtime: Some(rfc3339(entry.mtime)),
+        }
+    }
+
+    fn scan_entry(&self, ev: &dyn Evidence, e: &Entry) -> EntryResult {
+        let mut res = EntryResult::default();
+        if e.kind.is_special() {
+            res.gaps.push(Gap::new(
+                e.path.clone(),
+                GapCause::SpecialFile,
+                format!("{:?} not opened", e.kind),
+                false,
+            ));
+        }
+        let rel = e.path.relative();
+        let mut immediate = Vec::new();
+        let mut need_read = Vec::new();
+        for r in self.rules.file_rules_for(rel) {
+            let Matcher::File(fm) = &self.rules.rules[r].matcher else {
+                continue;
+            };
+            if let Some(why) = metadata_holds(fm, e) {
+                if fm.needs_read() {
+                    need_read.push((r, why));
+                } else {
+                    immediate.push((r, why));
+                }
+            }
+        }
+        let line_rules = if e.kind == EntryKind::File {
+            self.rules.line_rules_for(rel)
+        } else {
+            Vec::new()
+        };
+        for (r, why) in &immediate {
+            res.hits.push(Hit {
+                rule: *r,
+                line: None,
+                excerpt: None,
+                count: 1,
+                last: None,
+                reason: why.join("; "),
+            });
+        }
+        if e.kind != EntryKind::File || (need_read.is_empty() && line_rules.is_empty() && immediate.is_empty()) {
+            return res;
+        }
+        self.read_file(ev, e, &need_read, &line_rules, &mut res);
+        res
+    }
+
+    fn read_file(
+        &self,
+        ev: &dyn Evidence,
+        e: &Entry,
+        need_read: &[(usize, Vec<String>)],
+        line_rules: &[usize],
+        res: &mut EntryResult,
+    ) {
+        let file_rule = |r: usize| match &self.rules.rules[r].matcher {
+            Matcher::File(f) => Some(f),
+            Matcher::Lines(_) => None,
+        };
+        let with_md5 = need_read.iter().any(|(r, _)| file_rule(*r).is_some_and(|f| !f.md5.is_empty()));
+        let content_rules: Vec<usize> = need_read
+            .iter()
+            .filter(|(r, _)| file_rule(*r).is_some_and(|f| !f.content.is_empty()))
+            .map(|(r, _)| *r)
+            .collect();
+        let cap_of = |r: usize| file_rule(r).and_then(|f| f.max_bytes).unwrap_or(self.opts.max_read);
+        let capture_cap = content_rules.iter().map(|&r| cap_of(r)).max().unwrap_or(0);
+        let file = match ev.open(e) {
+            Ok(f) => f,
+            Err(err) => {
+                res.gaps.push(Gap::new(e.path.clone(), GapCause::Unreadable, err.to_string(), true));
+                return;
+            }
+        };
+        let mut src = Capture::new(Hashing::new(file, with_md5), usize::try_from(capture_cap).unwrap_or(usize::MAX));
+        let mut failure: Option<(GapCause, String)> = None;
+        let mut hit_limit = false;
+        {
+            let mut br = BufReader::with_capacity(read::CHUNK, &mut src);
+            if !line_rules.is_empty() {
+                let gz = match br.fill_buf() {
+                    Ok(head) => read::is_gzip(head),
+                    Err(err) => {
+                        failure = Some((GapCause::Unreadable, err.to_string()));
+                        false
+                    }
+                };
+                if failure.is_none() {
+                    let combo = self.combo(line_rules);
+                    let mut agg = LineHits::default();
+                    let outcome = if gz {
+                        let mut dec = flate2::read::MultiGzDecoder::new(&mut br);
+                        read::for_each_chunk(&mut dec, |c, first| self.match_lines(&combo, c, first, &mut agg))
+                    } else {
+                        read::for_each_chunk(&mut br, |c, first| self.match_lines(&combo, c, first, &mut agg))
+                    };
+                    if let Err((err, lines)) = outcome {
+                        let cause = if gz { GapCause::CorruptGzip } else { GapCause::Unreadable };
+                        failure = Some((cause, format!("{err} (after {lines} lines; those were examined)")));
+                    }
+                    res.hits.extend(agg.into_hits(self.rules));
+                }
+            }
+            // Read the rest: content capture and digests. Logs are read whole; other files up to
+            // the read cap.
+            if failure.is_none() {
+                let limit = if line_rules.is_empty() { self.opts.max_read } else { u64::MAX };
+                let mut rest = (&mut br).take(limit);
+                match io::copy(&mut rest, &mut io::sink()) {
+                    Ok(_) => {}
+                    Err(err) => failure = Some((GapCause::Unreadable, err.to_string())),
+                }
+            }
+        }
+        let stored = src.inner.bytes;
+        if failure.is_none() && line_rules.is_empty() && stored >= self.opts.max_read {
+            // Stopped at the cap: is there more?
+            let mut probe = [0u8; 1];
+            if matches!(src.inner.read(&mut probe), Ok(1)) {
+                hit_limit = true;
+            }
+        }
+        let captured = std::mem::take(&mut src.buf);
+        let bytes = src.inner.bytes;
+        let (sha256, md5) = src.inner.finish();
+        let complete = failure.is_none() && !hit_limit;
+        if complete && bytes < e.size {
+            failure = Some((
+                GapCause::Shrank,
+                format!("{} bytes listed, {} bytes read", e.size, bytes),
+            ));
+        }
+        let complete = complete && failure.is_none();
+        if hit_limit {
+            let blocks = content_rules.iter().any(|&r| file_rule(r).is_some_and(|f| f.max_bytes.is_none()));
+            res.gaps.push(Gap::new(
+                e.path.clone(),
+                GapCause::TooLarge,
+                format!(
+                    "only the first {} bytes were examined (--max-read); no digest",
+                    self.opts.max_read
+                ),
+                blocks,
+            ));
+        }
+        if let Some((cause, detail)) = failure {
+            res.gaps.push(Gap::new(e.path.clone(), cause, detail, true));
+        }
+        let sha = complete.then_some(sha256);
+        let md5 = if complete { md5 } else { None };
+        // Content and digest rules.
+        let mut caps: Vec<u64> = content_rules.iter().map(|&r| cap_of(r)).collect();
+        caps.sort_unstable();
+        caps.dedup();
+        let mut content_ok: HashMap<usize, Vec<String>> = HashMap::new();
+        for cap in caps {
+            let rules_here: Vec<usize> = content_rules.iter().copied().filter(|&r| cap_of(r) == cap).collect();
+            let hay = &captured[..captured.len().min(usize::try_from(cap).unwrap_or(usize::MAX))];
+            let combo = self.combo(&rules_here);
+            let m = combo.set.matches(hay);
+            for (r, ids) in &combo.rules {
+                if let Some(matched) = group_holds(ids, |i| m.matched(i)) {
+                    content_ok.insert(*r, self.describe_patterns(*r, &matched, &combo, ids));
+                }
+            }
+        }
+        for (r, why) in need_read {
+            let Some(f) = file_rule(*r) else { continue };
+            let mut why = why.clone();
+            let mut location = None;
+            if !f.content.is_empty() {
+                match content_ok.get(r) {
+                    Some(w) => {
+                        why.extend(w.iter().cloned());
+                        location = self.locate(*r, &captured);
+                    }
+                    None => continue,
+                }
+            }
+            match hash_verdict(&f.sha256, sha.as_deref(), "sha256") {
+                HashOutcome::Fails => continue,
+                HashOutcome::Holds(w) => why.extend(w),
+                HashOutcome::Unknown => {
+                    // Digest needed but not computed (incomplete read): a gap already says so.
+                    if !f.sha256.bad.is_empty() || !f.sha256.good.is_empty() {
+                        continue;
+                    }
+                }
+            }
+            match hash_verdict(&f.md5, md5.as_deref(), "md5") {
+                HashOutcome::Fails => continue,
+                HashOutcome::Holds(w) => why.extend(w),
+                HashOutcome::Unknown => {
+                    if !f.md5.is_empty() {
+                        continue;
+                    }
+                }
+            }
+            let (line, excerpt) = match location {
+                Some((l, ex)) => (Some(l), Some(ex)),
+                None => (None, None),
+            };
+            res.hits.push(Hit {
+                rule: *r,
+                line,
+                excerpt,
+                count: 1,
+                last: None,
+                reason: why.join("; "),
+            });
+        }
+        res.read = Some(FileRead {
+            path: e.path.clone(),
+            bytes,
+            complete,
+            sha256: sha,
+        });
+    }
+
+    /// The compiled pattern set for a group of rules (built once per distinct group).
+    fn combo(&self, rules: &[usize]) -> Arc<Combo> {
+        let mut cache = self.combos.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.get(rules) {
+            return c.clone();
+        }
+        let mut sources = Vec::new();
+        let mut local_rules = Vec::new();
+        let mut global_to_local: HashMap<usize, usize> = HashMap::new();
+        for &r in rules {
+            let ids = &self.rules.pattern_ids[r];
+            let mut map = |g: &Vec<usize>| -> Vec<usize> {
+                g.iter()
+                    .map(|&gid| {
+                        *global_to_local.entry(gid).or_insert_with(|| {
+                            sources.push(self.rules.patterns[gid].as_str().to_owned());
+                            sources.len() - 1
+                        })
+                    })
+                    .collect()
+            };
+            let local = PatternIds {
+                any: map(&ids.any),
+                all: map(&ids.all),
+                none: map(&ids.none),
+            };
+            local_rules.push((r, local));
+        }
+        let set = RegexSetBuilder::new(&sources)
+            .unicode(false)
+            .multi_line(true)
+            .size_limit(64 << 20)
+            .dfa_size_limit(16 << 20)
+            .build()
+            .or_else(|_| RegexSet::new(&sources))
+            .unwrap_or_else(|_| RegexSet::empty());
+        let combo = Arc::new(Combo {
+            set,
+            rules: local_rules,
+        });
+        cache.insert(rules.to_vec(), combo.clone());
+        combo
+    }
+
+    fn match_lines(&self, combo: &Combo, chunk: &[u8], first: u64, agg: &mut LineHits) {
+        if !combo.set.is_match(chunk) {
+            return;
+        }
+        for (no, line) in read::lines(chunk, first) {
+            let m = combo.set.matches(line);
+            if !m.matched_any() {
+                continue;
+            }
+            for (r, ids) in &combo.rules {
+                if group_holds(ids, |i| m.matched(i)).is_some() {
+                    agg.add(*r, no, line);
+                }
+            }
+        }
+    }
+
+    fn describe_patterns(&self, r: usize, matched: &[usize], combo: &Combo, local: &PatternIds) -> Vec<String> {
+        let Matcher::File(f) = &self.rules.rules[r].matcher else {
+            return Vec::new();
+        };
+        let names: Vec<&str> = f.content.any.iter().chain(&f.content.all).map(|p| p.source.as_str()).collect();
+        let ids: Vec<usize> = local.any.iter().chain(&local.all).copied().collect();
+        let _ = combo;
+        let shown: Vec<String> = ids
+            .iter()
+            .zip(names)
+            .filter(|(i, _)| matched.contains(i))
+            .take(4)
+            .map(|(_, n)| format!("`{n}`"))
+            .collect();
+        vec![format!("content matches {}", shown.join(", "))]
+    }
+
+    /// Line number and text of the first match of the rule's first matching pattern.
+    fn locate(&self, r: usize, hay: &[u8]) -> Option<(u64, Vec<u8>)> {
+        let ids = &self.rules.pattern_ids[r];
+        let m = ids
+            .any
+            .iter()
+            .chain(&ids.all)
+            .filter_map(|&g| self.rules.patterns[g].find(hay))
+            .min_by_key(|m| m.start())?;
+        let start = memchr::memrchr(b'\n', &hay[..m.start()]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &hay[m.start()..]).map_or(hay.len(), |i| m.start() + i);
+        let line = memchr::memchr_iter(b'\n', &hay[..start]).count() as u64 + 1;
+        let text = &hay[start..end];
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        Some((line, excerpt(text, m.start() - start)))
+    }
+}
+
+/// Runs the example files of every rule through the real matcher. Returns the failures as
+/// `(rule id, origin, message)`.
+pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
+    let scanner = Scanner::new(rules, ScanOptions { threads: 1, ..ScanOptions::default() });
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for (i, rule) in rules.rules.iter().enumerate() {
+        for ex in &rule.examples {
+            count += 1;
+            let ev = ExampleEvidence::new(ex);
+            let out = scanner.scan(&ev);
+            let fired = out.findings.iter().any(|f| f.rule == rule.id);
+            if fired != ex.expect_match {
+                let what = if ex.expect_match { "did not match" } else { "matched" };
+                let others = describe_example_miss(rules, i, ex);
+                failures.push((rule.id.clone(), ex.origin.to_string(), format!("example {what}{others}")));
+            }
+        }
+    }
+    (count, failures)
+}
+
+fn describe_example_miss(rules: &RuleSet, i: usize, ex: &crate::rules::Example) -> String {
+    let rel = ex.path.relative();
+    let rule = &rules.rules[i];
+    let applies = match &rule.matcher {
+        Matcher::File(_) => rules.file_rules_for(rel).contains(&i),
+        Matcher::Lines(_) => rules.line_rules_for(rel).contains(&i),
+    };
+    if applies {
+        String::new()
+    } else {
+        format!(" (the rule does not apply to path {})", ex.path.to_lossless_string())
+    }
+}
+
+/// A one-file evidence built from a rule example.
+struct ExampleEvidence {
+    entries: Vec<Entry>,
+    content: Vec<u8>,
+}
+
+impl ExampleEvidence {
+    fn new(ex: &crate::rules::Example) -> Self {
+        let kind = match ex.file_type {
+            FileType::Dir => EntryKind::Dir,
+            FileType::Symlink => EntryKind::Symlink,
+            FileType::File | FileType::Any => EntryKind::File,
+        };
+        ExampleEvidence {
+            entries: vec![Entry {
+                path: ex.path.clone(),
+                kind,
+                size: ex.content.len() as u64,
+                mode: ex.mode,
+                uid: ex.uid,
+                gid: ex.gid,
+                mtime: ex.mtime,
+                link_target: None,
+                identity: None,
+            }],
+            content: ex.content.clone(),
+        }
+    }
+}
+
+impl Evidence for ExampleEvidence {
+    fn kind(&self) -> &'static str {
+        "example"
+    }
+    fn list(&self) -> Listing {
+        Listing {
+            entries: self.entries.clone(),
+            gaps: Vec::new(),
+        }
+    }
+    fn open(&self, _entry: &Entry) -> io::Result<Box<dyn Read + Send + '_>> {
+        Ok(Box::new(&self.content[..]))
+    }
+    fn resolve(&self, path: &EvPath) -> Option<EvPath> {
+        self.entries.iter().any(|e| &e.path == path).then(|| path.clone())
+    }
+}
+
+/// Checks the metadata conditions of a file rule; returns the reasons when all hold.
+fn metadata_holds(f: &FileMatch, e: &Entry) -> Option<Vec<String>> {
+    let mut why = Vec::new();
+    let type_ok = match f.file_type {
+        FileType::File => e.kind == EntryKind::File,
+        FileType::Dir => e.kind == EntryKind::Dir,
+        FileType::Symlink => e.kind == EntryKind::Symlink,
+        FileType::Any => true,
+    };
+    if !type_ok {
+        return None;
+    }
+    if !f.paths.is_empty() {
+        why.push(format!("path matches {}", quote_list(&f.paths)));
+    }
+    if let Some((src, re)) = &f.name {
+        if !re.is_match(e.path.file_name()) {
+            return None;
+        }
+        why.push(format!("name matches `{src}`"));
+    }
+    if let Some(b) = &f.size {
+        if !b.holds(e.size) {
+            return None;
+        }
+        why.push(format!("size {} bytes", e.size));
+    }
+    for m in &f.mode {
+        if !m.holds(e.mode) {
+            return None;
+        }
+    }
+    if !f.mode.is_empty() {
+        let perms = e.mode & 0o7777;
+        let mut s = format!("mode {perms:04o}");
+        if perms & 0o4000 != 0 {
+            s.push_str(" (setuid)");
+        } else if perms & 0o2000 != 0 {
+            s.push_str(" (setgid)");
+        }
+        if f.mode.iter().any(|m| matches!(m, ModeCond::None(_))) && f.mode.len() == 1 {
+            s = format!("mode {perms:04o}");
+        }
+        why.push(s);
+    }
+    if let Some(u) = f.uid {
+        if e.uid != u {
+            return None;
+        }
+        why.push(format!("uid {u}"));
+    }
+    if let Some(g) = f.gid {
+        if e.gid != g {
+            return None;
+        }
+        why.push(format!("gid {g}"));
+    }
+    if let Some(b) = &f.mtime {
+        if !b.holds(e.mtime) {
+            return None;
+        }
+        why.push(format!("modified {}", rfc3339(e.mtime)));
+    }
+    Some(why)
+}
+
+fn quote_list(globs: &[String]) -> String {
+    if globs.len() == 1 {
+        format!("`{}`", globs[0])
+    } else {
+        format!("one of {} globs", globs.len())
+    }
+}
+
+/// Evaluates a rule's pattern groups against a match predicate. Returns the ids of the
+/// matching `any`/`all` patterns when the groups hold.
+fn group_holds(ids: &PatternIds, matched: impl Fn(usize) -> bool) -> Option<Vec<usize>> {
+    if ids.none.iter().any(|&i| matched(i)) {
+        return None;
+    }
+    if !ids.all.iter().all(|&i| matched(i)) {
+        return None;
+    }
+    let any: Vec<usize> = ids.any.iter().copied().filter(|&i| matched(i)).collect();
+    if !ids.any.is_empty() && any.is_empty() {
+        return None;
+    }
+    Some(any.into_iter().chain(ids.all.iter().copied()).collect())
+}
+
+enum HashOutcome {
+    /// The list is empty or the digest satisfies it.
+    Holds(Vec<String>),
+    /// Known-bad list given and digest not in it, or digest in the known-good list.
+    Fails,
+    /// A list is given but the digest is not known.
+    Unknown,
+}
+
+fn hash_verdict(lists: &crate::rules::HashLists, digest: Option<&str>, name: &str) -> HashOutcome {
+    if lists.is_empty() {
+        return HashOutcome::Holds(Vec::new());
+    }
+    let Some(d) = digest else {
+        return HashOutcome::Unknown;
+    };
+    if lists.good.binary_search_by(|g| g.as_str().cmp(d)).is_ok() {
+        return HashOutcome::Fails;
+    }
+    if lists.bad.is_empty() {
+        return HashOutcome::Holds(vec![format!("{name} {d} is not in the known-good list")]);
+    }
+    if lists.bad.binary_search_by(|g| g.as_str().cmp(d)).is_ok() {
+        HashOutcome::Holds(vec![format!("{name} {d} is in the known-bad list")])
+    } else {
+        HashOutcome::Fails
+    }
+}
+
+/// Cuts a line to at most [`EXCERPT_LEN`] bytes around position `at`.
+fn excerpt(line: &[u8], at: usize) -> Vec<u8> {
+    if line.len() <= EXCERPT_LEN {
+        return line.to_vec();
+    }
+    let start = at.saturating_sub(EXCERPT_LEN / 4).min(line.len() - EXCERPT_LEN);
+    let mut out = Vec::with_capacity(EXCERPT_LEN + 6);
+    if start > 0 {
+        out.extend_from_slice(b"...");
+    }
+    out.extend_from_slice(&line[start..start + EXCERPT_LEN]);
+    if start + EXCERPT_LEN < line.len() {
+        out.extend_from_slice(b"...");
+    }
+    out
+}
+
+/// Line hits of one file, collapsed: identical lines (ignoring timestamps and process ids)
+/// become one finding with a count, first and last line.
+#[derive(Default)]
+struct LineHits {
+    /// rule → normalised line → aggregate; BTreeMap keeps the output deterministic.
+    by_rule: BTreeMap<usize, (Vec<Vec<u8>>, HashMap<Vec<u8>, Agg>)>,
+}
+
+struct Agg {
+    first: (u64, Vec<u8>),
+    last: (u64, Vec<u8>),
+    count: u64,
+    overflow: bool,
+}
+
+impl LineHits {
+    fn add(&mut self, rule: usize, no: u64, line: &[u8]) {
+        let (order, map) = self.by_rule.entry(rule).or_default();
+        let mut key = normalise(line);
+        if !map.contains_key(&key) && map.len() >= MAX_DISTINCT_PER_FILE {
+            key = b"\0overflow".to_vec();
+        }
+        let overflow = key == b"\0overflow";
+        match map.get_mut(&key) {
+            Some(a) => {
+                a.count += 1;
+                a.last = (no, excerpt(line, 0));
+            }
+            None => {
+                order.push(key.clone());
+                map.insert(
+                    key,
+                    Agg {
+                        first: (no, excerpt(line, 0)),
+                        last: (no, excerpt(line, 0)),
+                        count: 1,
+                        overflow,
+                    },
+                );
+            }
+        }
+    }
+
+    fn into_hits(self, rules: &RuleSet) -> Vec<Hit> {
+        let mut out = Vec::new();
+        for (rule, (order, mut map)) in self.by_rule {
+            let r: &Rule = &rules.rules[rule];
+            let Matcher::Lines(l) = &r.matcher else { continue };
+            for key in order {
+                let Some(a) = map.remove(&key) else { continue };
+                let pats: Vec<String> = l
+                    .patterns
+                    .any
+                    .iter()
+                    .chain(&l.patterns.all)
+                    .take(3)
+                    .map(|p| format!("`{}`", p.source))
+                    .collect();
+                let mut reason = format!("log line matches {}", pats.join(" / "));
+                if a.overflow {
+                    reason.push_str(&format!(
+                        "; more than {MAX_DISTINCT_PER_FILE} distinct lines matched, the rest are counted here"
+                    ));
+                }
+                out.push(Hit {
+                    rule,
+                    line: Some(a.first.0),
+                    excerpt: Some(a.first.1),
+                    count: a.count,
+                    last: Some(a.last),
+                    reason,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// A line with its volatile parts (syslog timestamp, `[pid]`, Apache and ns.log times) removed,
+/// so that the same event repeated every minute collapses into one finding.
+fn normalise(line: &[u8]) -> Vec<u8> {
+    use std::sync::OnceLock;
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::bytes::Regex::new(
+            r"(?-u)^[A-Z][a-z]{2} [ 0-9]?[0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} |\[[0-9]+\]|\[[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9:]+ [-+][0-9]{4}\]|[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}|Time: [0-9]+ microsecs",
+        )
+        .expect("static regex")
+    });
+    re.replace_all(line, &b""[..]).into_owned()
+}
+
+/// Deterministic order: severity (most severe first), rule id, path, line.
+pub fn sort_findings(f: &mut [Finding]) {
+    f.sort_by(|a, b| {
+        (std::cmp::Reverse(a.severity), &a.rule, &a.path, a.line).cmp(&(
+            std::cmp::Reverse(b.severity),
+            &b.rule,
+            &b.path,
+            b.line,
+        ))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_drops_times_and_pids() {
+        let a = normalise(b"Jan 19 23:00:06 <cron.info> ns /usr/sbin/cron[14451]: (nobody) CMD (x)");
+        let b = normalise(b"Jan 19 23:01:06 <cron.info> ns /usr/sbin/cron[14999]: (nobody) CMD (x)");
+        assert_eq!(a, b);
+        let c = normalise(b"1.2.3.4 - - [13/Jan/2020:08:16:30 +0000] \"GET /a HTTP/1.1\" 200");
+        let d = normalise(b"1.2.3.4 - - [14/Jan/2020:09:16:30 +0000] \"GET /a HTTP/1.1\" 200");
+        assert_eq!(c, d);
+    }
+
+    #[test]
+    fn excerpts_are_bounded() {
+        let long = vec![b'a'; 5000];
+        let e = excerpt(&long, 2500);
+        assert!(e.len() <= EXCERPT_LEN + 6);
+        assert!(e.starts_with(b"...") && e.ends_with(b"..."));
+        assert_eq!(excerpt(b"short", 0), b"short");
+    }
+
+    #[test]
+    fn groups() {
+        let ids = PatternIds {
+            any: vec![0, 1],
+            all: vec![2],
+            none: vec![3],
+        };
+        assert_eq!(group_holds(&ids, |i| i == 1 || i == 2), Some(vec![1, 2]));
+        assert_eq!(group_holds(&ids, |i| i == 1), None);
+        assert_eq!(group_holds(&ids, |i| i != 0), None);
+    }
+}

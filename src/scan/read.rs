@@ -1,0 +1,198 @@
+//! Reading evidence bytes: one sequential pass that hashes the stored bytes, keeps the first
+//! bytes for content rules, and hands a (possibly gunzipped) stream to the line matcher.
+//! Never memory-maps: a file truncated while it is read ends the read early, it cannot crash.
+
+use md5::Md5;
+use sha2::{Digest, Sha256};
+use std::io::{self, Read};
+
+/// Counts and hashes every byte read through it (the file as stored, before decompression).
+pub struct Hashing<R> {
+    inner: R,
+    sha256: Sha256,
+    md5: Option<Md5>,
+    /// Bytes read so far.
+    pub bytes: u64,
+}
+
+impl<R: Read> Hashing<R> {
+    /// Wraps `inner`; MD5 is computed only when a rule needs it.
+    pub fn new(inner: R, with_md5: bool) -> Self {
+        Hashing {
+            inner,
+            sha256: Sha256::new(),
+            md5: with_md5.then(Md5::new),
+            bytes: 0,
+        }
+    }
+
+    /// Lower-case hex SHA-256 and MD5 of everything read.
+    pub fn finish(self) -> (String, Option<String>) {
+        let sha = crate::rules::set::hex(&self.sha256.finalize());
+        let md5 = self.md5.map(|m| crate::rules::set::hex(&m.finalize()));
+        (sha, md5)
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = loop {
+            match self.inner.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        self.sha256.update(&buf[..n]);
+        if let Some(m) = &mut self.md5 {
+            m.update(&buf[..n]);
+        }
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Keeps a copy of the first `cap` bytes that pass through it.
+pub struct Capture<R> {
+    pub inner: R,
+    pub buf: Vec<u8>,
+    cap: usize,
+}
+
+impl<R: Read> Capture<R> {
+    /// Wraps `inner`, keeping at most `cap` bytes.
+    pub fn new(inner: R, cap: usize) -> Self {
+        Capture {
+            inner,
+            buf: Vec::new(),
+            cap,
+        }
+    }
+}
+
+impl<R: Read> Read for Capture<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let room = self.cap.saturating_sub(self.buf.len());
+        self.buf.extend_from_slice(&buf[..n.min(room)]);
+        Ok(n)
+    }
+}
+
+/// True when `head` starts with the gzip magic bytes.
+pub fn is_gzip(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b])
+}
+
+/// Size of the blocks the line matcher reads.
+pub const CHUNK: usize = 256 * 1024;
+/// A "line" longer than this is cut into pieces rather than buffered without bound.
+pub const MAX_LINE: usize = 1024 * 1024;
+
+/// Reads `r` in blocks and calls `f(chunk, first_line_number)` with runs of complete lines
+/// (the last chunk may end without a newline). Returns the number of lines seen, or the
+/// error that stopped the read together with the lines seen before it.
+pub fn for_each_chunk(
+    r: &mut dyn Read,
+    mut f: impl FnMut(&[u8], u64),
+) -> Result<u64, (io::Error, u64)> {
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
+    let mut line_no: u64 = 1;
+    let mut failure = None;
+    loop {
+        let old = buf.len();
+        buf.resize(old + CHUNK, 0);
+        let n = loop {
+            match r.read(&mut buf[old..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    failure = Some(e);
+                    break 0;
+                }
+            }
+        };
+        buf.truncate(old + n);
+        let end_of_input = n == 0;
+        let end = if end_of_input {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(i) => i + 1,
+                None if buf.len() >= MAX_LINE => buf.len(),
+                None => continue,
+            }
+        };
+        if end > 0 {
+            f(&buf[..end], line_no);
+            line_no += memchr::memchr_iter(b'\n', &buf[..end]).count() as u64;
+            if buf[end - 1] != b'\n' && end_of_input {
+                line_no += 1;
+            }
+            buf.drain(..end);
+        }
+        if end_of_input {
+            break;
+        }
+    }
+    let lines = line_no - 1;
+    match failure {
+        Some(e) => Err((e, lines)),
+        None => Ok(lines),
+    }
+}
+
+/// Iterates the lines of a chunk with their numbers, without the line terminator.
+pub fn lines(chunk: &[u8], first: u64) -> impl Iterator<Item = (u64, &[u8])> {
+    let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
+    body.split(|&b| b == b'\n')
+        .enumerate()
+        .map(move |(i, l)| (first + i as u64, l.strip_suffix(b"\r").unwrap_or(l)))
+        .filter(move |_| !chunk.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_keep_line_numbers_across_blocks() {
+        let mut text = Vec::new();
+        for i in 1..=100_000 {
+            text.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        text.extend_from_slice(b"tail without newline");
+        let mut seen = Vec::new();
+        let n = for_each_chunk(&mut &text[..], |c, first| {
+            for (no, l) in lines(c, first) {
+                if l.ends_with(b"7777") || l.starts_with(b"tail") {
+                    seen.push((no, String::from_utf8_lossy(l).into_owned()));
+                }
+            }
+        })
+        .unwrap();
+        assert_eq!(n, 100_001);
+        assert_eq!(seen[0], (7777, "line 7777".to_owned()));
+        assert_eq!(seen.last().unwrap(), &(100_001, "tail without newline".to_owned()));
+    }
+
+    #[test]
+    fn hashing_and_capture() {
+        let data = b"hello world";
+        let mut c = Capture::new(Hashing::new(&data[..], true), 5);
+        let mut out = Vec::new();
+        c.read_to_end(&mut out).unwrap();
+        assert_eq!(c.buf, b"hello");
+        assert_eq!(c.inner.bytes, 11);
+        let (sha, md5) = c.inner.finish();
+        assert_eq!(sha, "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
+        assert_eq!(md5.unwrap(), "5eb63bbbe01eeed093cb22bb8f5acdc3");
+        assert!(is_gzip(&[0x1f, 0x8b, 8]));
+    }
+
+    #[test]
+    fn lines_strip_terminators() {
+        let got: Vec<(u64, &[u8])> = lines(b"a\r\nb\n", 3).collect();
+        assert_eq!(got, vec![(3, &b"a"[..]), (4, &b"b"[..])]);
+        assert_eq!(lines(b"", 1).count(), 0);
+    }
+}
