@@ -3,8 +3,8 @@
 
 use crate::cli::{Cli, ColorArg, Command, FormatArg, RuleArgs, RulesCommand, ScanArgs};
 use crate::exit::ExitCode;
-use crate::input::dir::DirEvidence;
 use crate::input::Evidence;
+use crate::input::dir::DirEvidence;
 use crate::model::{REPORT_SCHEMA, Report, RuleHits, TargetInfo, ToolInfo};
 use crate::report::{self, Format};
 use crate::rules::set::RuleSources;
@@ -28,7 +28,11 @@ where
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::Error } else { ExitCode::Clean };
+            return if e.use_stderr() {
+                ExitCode::Error
+            } else {
+                ExitCode::Clean
+            };
         }
     };
     let result = match cli.command {
@@ -48,8 +52,10 @@ where
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain()
-        .any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn sources(r: &RuleArgs) -> RuleSources {
@@ -98,7 +104,13 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         max_read: a.max_read,
         threads: a.threads,
     };
-    let report = build_report(&evidence, &rules, &profile, &a.target.display().to_string(), &opts);
+    let report = build_report(
+        &evidence,
+        &rules,
+        &profile,
+        &a.target.display().to_string(),
+        &opts,
+    );
     let format = match a.format {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
@@ -190,8 +202,12 @@ fn refuse_inside_target(output: &Path, target: &Path) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let parent = std::fs::canonicalize(&parent)
-        .with_context(|| format!("cannot write {}: its folder does not exist", output.display()))?;
+    let parent = std::fs::canonicalize(&parent).with_context(|| {
+        format!(
+            "cannot write {}: its folder does not exist",
+            output.display()
+        )
+    })?;
     if parent.starts_with(&target) {
         bail!(
             "refusing to write {} inside the evidence ({}); choose a location outside TARGET",
@@ -210,7 +226,11 @@ fn write_atomically(path: &Path, f: impl FnOnce(&mut dyn Write) -> io::Result<()
         _ => PathBuf::from("."),
     };
     let name = path.file_name().context("--output needs a file name")?;
-    let tmp = dir.join(format!(".{}.sporen-{}.tmp", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.sporen-{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| -> io::Result<()> {
         let file = std::fs::File::create(&tmp)?;
         let mut w = io::BufWriter::new(file);
@@ -251,13 +271,41 @@ fn exec_rules_list(r: &RuleArgs, json: bool) -> Result<ExitCode> {
         serde_json::to_writer_pretty(&mut out, &list)?;
         writeln!(out)?;
     } else {
-        let w = rules.rules.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
-        let pw = rules.rules.iter().map(|r| r.pack.len()).max().unwrap_or(4).max(4);
-        writeln!(out, "{:<w$}  {:<8}  {:<pw$}  TITLE", "ID", "SEVERITY", "PACK")?;
+        let w = rules
+            .rules
+            .iter()
+            .map(|r| r.id.len())
+            .max()
+            .unwrap_or(2)
+            .max(2);
+        let pw = rules
+            .rules
+            .iter()
+            .map(|r| r.pack.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        writeln!(
+            out,
+            "{:<w$}  {:<8}  {:<pw$}  TITLE",
+            "ID", "SEVERITY", "PACK"
+        )?;
         for r in &rules.rules {
-            writeln!(out, "{:<w$}  {:<8}  {:<pw$}  {}", r.id, r.severity.as_str(), r.pack, r.title)?;
+            writeln!(
+                out,
+                "{:<w$}  {:<8}  {:<pw$}  {}",
+                r.id,
+                r.severity.as_str(),
+                r.pack,
+                r.title
+            )?;
         }
-        writeln!(out, "{} rules in {} packs", rules.rules.len(), rules.packs.len())?;
+        writeln!(
+            out,
+            "{} rules in {} packs",
+            rules.rules.len(),
+            rules.packs.len()
+        )?;
     }
     Ok(ExitCode::Clean)
 }
@@ -302,7 +350,10 @@ fn exec_rules_test(r: &RuleArgs) -> Result<ExitCode> {
     let without: Vec<&str> = rules
         .rules
         .iter()
-        .filter(|r| !r.examples.iter().any(|e| e.expect_match) || !r.examples.iter().any(|e| !e.expect_match))
+        .filter(|r| {
+            !r.examples.iter().any(|e| e.expect_match)
+                || !r.examples.iter().any(|e| !e.expect_match)
+        })
         .map(|r| r.id.as_str())
         .collect();
     let mut out = io::stdout().lock();
@@ -320,5 +371,9 @@ fn exec_rules_test(r: &RuleArgs) -> Result<ExitCode> {
         count,
         rules.rules.len()
     )?;
-    Ok(if failures.is_empty() { ExitCode::Clean } else { ExitCode::Traces })
+    Ok(if failures.is_empty() {
+        ExitCode::Clean
+    } else {
+        ExitCode::Traces
+    })
 }

@@ -116,7 +116,9 @@ pub enum RulesCommand {
         json: bool,
     },
     /// Validate rule files and report every problem, each with file:line:col.
-    #[command(after_help = "With no PATH the built-in packs are checked.\n\nExamples:\n  sporen rules check\n  sporen rules check ./local-rules/ extra.toml\n\nExit code 0 when valid, 2 when any problem was found.")]
+    #[command(
+        after_help = "With no PATH the built-in packs are checked.\n\nExamples:\n  sporen rules check\n  sporen rules check ./local-rules/ extra.toml\n\nExit code 0 when valid, 2 when any problem was found."
+    )]
     Check {
         /// Rule files or folders (default: the built-in packs).
         #[arg(value_name = "PATH")]
@@ -126,7 +128,9 @@ pub enum RulesCommand {
         json: bool,
     },
     /// Run the examples embedded in the rules (should match / should not match).
-    #[command(after_help = "Example:\n  sporen rules test --rules ./local-rules/\n\nExit code 0 when every example behaves, 1 when one does not, 2 for invalid rules.")]
+    #[command(
+        after_help = "Example:\n  sporen rules test --rules ./local-rules/\n\nExit code 0 when every example behaves, 1 when one does not, 2 for invalid rules."
+    )]
     Test {
         #[command(flatten)]
         rules: RuleArgs,
@@ -149,7 +153,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         _ => (s, 1),
     };
     let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a size"))?;
-    n.checked_mul(mult).filter(|&v| v > 0).ok_or_else(|| format!("`{s}` is out of range"))
+    n.checked_mul(mult)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| format!("`{s}` is out of range"))
 }
 
 #[cfg(test)]

@@ -307,7 +307,12 @@ pub struct SourceCoverage {
 
 impl Gap {
     /// Builds a gap; the base64 form of the path is added when the path is not UTF-8.
-    pub fn new(path: EvPath, cause: GapCause, detail: impl Into<String>, blocks_clean: bool) -> Gap {
+    pub fn new(
+        path: EvPath,
+        cause: GapCause,
+        detail: impl Into<String>,
+        blocks_clean: bool,
+    ) -> Gap {
         let path_base64 = (!path.is_utf8()).then(|| base64(path.as_bytes()));
         Gap {
             path,

@@ -96,7 +96,12 @@ pub struct Assessment {
 }
 
 /// Decides the verdict for one scan.
-pub fn assess(profile: &Profile, ev: &dyn Evidence, out: &ScanOutput, rules: &RuleSet) -> Assessment {
+pub fn assess(
+    profile: &Profile,
+    ev: &dyn Evidence,
+    out: &ScanOutput,
+    rules: &RuleSet,
+) -> Assessment {
     let mut cov = Coverage::default();
     let mut gaps: Vec<Gap> = out.gaps.clone();
     for e in &out.listing.entries {
@@ -120,7 +125,12 @@ pub fn assess(profile: &Profile, ev: &dyn Evidence, out: &ScanOutput, rules: &Ru
         .collect();
     cov.looks_like_appliance = present.len() >= profile.markers.min;
 
-    let complete: HashSet<&EvPath> = out.reads.iter().filter(|r| r.complete).map(|r| &r.path).collect();
+    let complete: HashSet<&EvPath> = out
+        .reads
+        .iter()
+        .filter(|r| r.complete)
+        .map(|r| &r.path)
+        .collect();
     let mut source_problems = Vec::new();
     for s in &profile.sources {
         let (log_set, file_set) = match (glob::set(&s.logs), glob::set(&s.files)) {
@@ -135,9 +145,16 @@ pub fn assess(profile: &Profile, ev: &dyn Evidence, out: &ScanOutput, rules: &Ru
             files_read: 0,
             bytes: 0,
         };
-        for e in out.listing.entries.iter().filter(|e| e.kind == EntryKind::File) {
+        for e in out
+            .listing
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::File)
+        {
             let rel = e.path.relative();
-            if log_set.is_match(glob::as_path(glob::log_family(rel))) || file_set.is_match(glob::as_path(rel)) {
+            if log_set.is_match(glob::as_path(glob::log_family(rel)))
+                || file_set.is_match(glob::as_path(rel))
+            {
                 sc.files.push(e.path.clone());
                 sc.bytes += e.size;
                 if complete.contains(&e.path) {
@@ -146,7 +163,12 @@ pub fn assess(profile: &Profile, ev: &dyn Evidence, out: &ScanOutput, rules: &Ru
             }
         }
         if s.required && cov.looks_like_appliance {
-            let first = s.logs.first().or(s.files.first()).cloned().unwrap_or_default();
+            let first = s
+                .logs
+                .first()
+                .or(s.files.first())
+                .cloned()
+                .unwrap_or_default();
             if sc.files.is_empty() {
                 gaps.push(Gap::new(
                     EvPath::new(first.into_bytes()),
@@ -178,12 +200,20 @@ pub fn assess(profile: &Profile, ev: &dyn Evidence, out: &ScanOutput, rules: &Ru
     let mut reasons = Vec::new();
     let by_sev = count_by_severity(&out.findings);
     let worst = out.findings.iter().map(|f| f.severity).max();
-    let blocking: Vec<&Gap> = cov.gaps.iter().filter(|g| g.blocks_clean && g.cause != GapCause::Missing).collect();
+    let blocking: Vec<&Gap> = cov
+        .gaps
+        .iter()
+        .filter(|g| g.blocks_clean && g.cause != GapCause::Missing)
+        .collect();
     let verdict = match worst {
         Some(Severity::Critical | Severity::High) => {
             reasons.push(format!(
                 "Evidence of compromise: {}.",
-                summarise(&out.findings, &[Severity::Critical, Severity::High], &by_sev)
+                summarise(
+                    &out.findings,
+                    &[Severity::Critical, Severity::High],
+                    &by_sev
+                )
             ));
             if by_sev.contains_key(&Severity::Medium) {
                 reasons.push(format!(
@@ -225,7 +255,10 @@ pub fn assess(profile: &Profile, ev: &dyn Evidence, out: &ScanOutput, rules: &Ru
                 .filter(|s| s.required)
                 .map(|s| format!("{} ({} files)", s.id, s.files.len()))
                 .collect();
-            reasons.push(format!("Every required evidence source was present and read: {}.", read.join(", ")));
+            reasons.push(format!(
+                "Every required evidence source was present and read: {}.",
+                read.join(", ")
+            ));
             Verdict::Clean
         }
     };
@@ -247,7 +280,11 @@ pub fn assess(profile: &Profile, ev: &dyn Evidence, out: &ScanOutput, rules: &Ru
             .iter()
             .map(|(c, n)| format!("{n} {}", cause_words(*c)))
             .collect();
-        let prefix = if context { "Coverage is incomplete" } else { "Cannot say clean" };
+        let prefix = if context {
+            "Coverage is incomplete"
+        } else {
+            "Cannot say clean"
+        };
         reasons.push(format!(
             "{prefix}: {} (listed under coverage gaps).",
             parts.join(", ")
@@ -304,7 +341,11 @@ fn summarise(findings: &[Finding], sev: &[Severity], by_sev: &BTreeMap<Severity,
         *per_rule.entry(&f.rule).or_default() += 1;
     }
     let rules: Vec<String> = per_rule.iter().map(|(r, n)| format!("{r} ({n})")).collect();
-    format!("{} findings from {}", counts.join(" and "), rules.join(", "))
+    format!(
+        "{} findings from {}",
+        counts.join(" and "),
+        rules.join(", ")
+    )
 }
 
 #[cfg(test)]

@@ -90,7 +90,9 @@ impl Evidence for DirEvidence {
                     let meta = match de.metadata() {
                         Ok(m) => m,
                         Err(e) => {
-                            listing.gaps.push(gap(path, GapCause::Unreadable, e.to_string(), true));
+                            listing
+                                .gaps
+                                .push(gap(path, GapCause::Unreadable, e.to_string(), true));
                             continue;
                         }
                     };
@@ -240,8 +242,14 @@ mod tests {
 
         let got = resolve_in_root(r, b"nsconfig/ns.conf").unwrap();
         assert_eq!(got.as_bytes(), b"/flash/nsconfig/ns.conf");
-        assert_eq!(resolve_in_root(r, b"shadowlink").unwrap().as_bytes(), b"/etc/shadow");
-        assert_eq!(resolve_in_root(r, b"flash/up").unwrap().as_bytes(), b"/etc/shadow");
+        assert_eq!(
+            resolve_in_root(r, b"shadowlink").unwrap().as_bytes(),
+            b"/etc/shadow"
+        );
+        assert_eq!(
+            resolve_in_root(r, b"flash/up").unwrap().as_bytes(),
+            b"/etc/shadow"
+        );
         assert_eq!(resolve_in_root(r, b"loop1"), Err(ResolveError::Loop));
         assert_eq!(resolve_in_root(r, b"nope"), Err(ResolveError::NotFound));
     }
@@ -262,7 +270,10 @@ mod tests {
         assert_eq!(link.kind, EntryKind::Symlink);
         assert!(ev.open(link).is_err());
         let mut s = String::new();
-        ev.open(&l.entries[0]).unwrap().read_to_string(&mut s).unwrap();
+        ev.open(&l.entries[0])
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
         assert_eq!(s, "a");
     }
 }

@@ -28,7 +28,11 @@ impl EntryKind {
     pub fn is_special(self) -> bool {
         matches!(
             self,
-            EntryKind::Fifo | EntryKind::Socket | EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Other
+            EntryKind::Fifo
+                | EntryKind::Socket
+                | EntryKind::CharDevice
+                | EntryKind::BlockDevice
+                | EntryKind::Other
         )
     }
 }
@@ -77,4 +81,10 @@ pub trait Evidence: Sync {
     /// (absolute targets are relative to the evidence root, `..` stops at the root). Returns
     /// the final path, or `None` if it does not exist or the links loop.
     fn resolve(&self, path: &EvPath) -> Option<EvPath>;
+
+    /// Digests (sha256, md5) to use instead of hashing the bytes. Only rule examples stand
+    /// in for malware this way; real evidence is always hashed.
+    fn stated_digests(&self, _entry: &Entry) -> Option<(Option<String>, Option<String>)> {
+        None
+    }
 }

@@ -132,7 +132,13 @@ impl fmt::Display for Diagnostic {
                 .collect()
         };
         writeln!(f, "error[{}]: {}", self.code, clean(&self.message))?;
-        writeln!(f, "  --> {}:{}:{}", clean(&self.file), self.line, self.column)?;
+        writeln!(
+            f,
+            "  --> {}:{}:{}",
+            clean(&self.file),
+            self.line,
+            self.column
+        )?;
         if !self.source_line.is_empty() {
             let num = self.line.to_string();
             let pad = " ".repeat(num.len());
@@ -196,7 +202,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names() {
-        assert_eq!(did_you_mean("severty", &["severity", "title"]), Some("severity"));
+        assert_eq!(
+            did_you_mean("severty", &["severity", "title"]),
+            Some("severity")
+        );
         assert_eq!(did_you_mean("zzz", &["severity", "title"]), None);
     }
 }

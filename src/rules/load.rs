@@ -72,7 +72,13 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, code: Code, span: Range<usize>, msg: impl Into<String>, help: Option<String>) {
+    fn err(
+        &mut self,
+        code: Code,
+        span: Range<usize>,
+        msg: impl Into<String>,
+        help: Option<String>,
+    ) {
         self.diags
             .push(Diagnostic::at(code, self.file, self.src, span, msg, help));
     }
@@ -120,7 +126,10 @@ impl<'t, 'i> Tbl<'t, 'i> {
     }
 
     fn get(&self, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {
-        self.t.iter().find(|(k, _)| k.get_ref().as_ref() == key).map(|(_, v)| v)
+        self.t
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)
+            .map(|(_, v)| v)
     }
 
     fn type_err(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>, want: &str) {
@@ -235,7 +244,13 @@ pub fn parse_source(file: &str, src: &str) -> Parsed {
         return out;
     }
     let root_span = 0..src.len().min(1);
-    let root = Tbl::new(&mut ctx, doc.get_ref(), root_span, &["pack", "rule"], "a rule file");
+    let root = Tbl::new(
+        &mut ctx,
+        doc.get_ref(),
+        root_span,
+        &["pack", "rule"],
+        "a rule file",
+    );
 
     let pack = match root.table(&mut ctx, "pack") {
         Some((t, span)) => parse_pack(&mut ctx, t, span),
@@ -453,7 +468,9 @@ fn parse_globs(ctx: &mut Ctx<'_>, globs: Vec<(String, Range<usize>)>) -> Vec<Str
 
 fn regex_builder(pattern: &str) -> regex::bytes::RegexBuilder {
     let mut b = regex::bytes::RegexBuilder::new(pattern);
-    b.unicode(false).multi_line(true).size_limit(REGEX_SIZE_LIMIT);
+    b.unicode(false)
+        .multi_line(true)
+        .size_limit(REGEX_SIZE_LIMIT);
     b
 }
 
@@ -473,7 +490,11 @@ fn regex_error_text(e: &regex::Error) -> String {
         .unwrap_or(s)
 }
 
-fn parse_regex_str(ctx: &mut Ctx<'_>, src: &str, span: Range<usize>) -> Option<regex::bytes::Regex> {
+fn parse_regex_str(
+    ctx: &mut Ctx<'_>,
+    src: &str,
+    span: Range<usize>,
+) -> Option<regex::bytes::Regex> {
     match compile_regex(src) {
         Ok(r) => Some(r),
         Err(e) => {
@@ -530,11 +551,24 @@ fn parse_pattern(ctx: &mut Ctx<'_>, v: &Spanned<DeValue<'_>>, key: &str) -> Opti
                 }
             };
             if source.is_empty() {
-                ctx.err(Code::E009, span, "empty pattern", Some("an empty pattern matches everything".into()));
+                ctx.err(
+                    Code::E009,
+                    span,
+                    "empty pattern",
+                    Some("an empty pattern matches everything".into()),
+                );
                 return None;
             }
-            let body = if is_regex { source.clone() } else { regex::escape(&source) };
-            let compiled = if ignore_case { format!("(?i:{body})") } else { body };
+            let body = if is_regex {
+                source.clone()
+            } else {
+                regex::escape(&source)
+            };
+            let compiled = if ignore_case {
+                format!("(?i:{body})")
+            } else {
+                body
+            };
             parse_regex_str(ctx, &compiled, span)?;
             Some(Pattern {
                 source,
@@ -550,7 +584,12 @@ fn parse_pattern(ctx: &mut Ctx<'_>, v: &Spanned<DeValue<'_>>, key: &str) -> Opti
     }
     .filter(|p| {
         if p.source.is_empty() {
-            ctx.err(Code::E009, v.span(), "empty pattern", Some("an empty pattern matches everything".into()));
+            ctx.err(
+                Code::E009,
+                v.span(),
+                "empty pattern",
+                Some("an empty pattern matches everything".into()),
+            );
             false
         } else {
             true
@@ -566,7 +605,9 @@ fn parse_pattern_list(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str) -> Vec<Pa
         Tbl::type_err(ctx, key, v, "an array of patterns");
         return Vec::new();
     };
-    arr.iter().filter_map(|item| parse_pattern(ctx, item, key)).collect()
+    arr.iter()
+        .filter_map(|item| parse_pattern(ctx, item, key))
+        .collect()
 }
 
 fn parse_group(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Patterns {
@@ -647,7 +688,9 @@ fn parse_hashes(ctx: &mut Ctx<'_>, file: &Tbl<'_, '_>, key: &str, hex_len: usize
                     Code::E008,
                     sp,
                     format!("`{h}` is not a {key} digest"),
-                    Some(format!("a {key} digest is {hex_len} hexadecimal characters")),
+                    Some(format!(
+                        "a {key} digest is {hex_len} hexadecimal characters"
+                    )),
                 );
             }
         }
@@ -720,7 +763,12 @@ fn parse_file_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
             }
         }
         if mt.is_empty() {
-            ctx.err(Code::E010, ms, "`mode` has no condition", Some("use exact, any, all or none".into()));
+            ctx.err(
+                Code::E010,
+                ms,
+                "`mode` has no condition",
+                Some("use exact, any, all or none".into()),
+            );
         }
     }
     let id_field = |ctx: &mut Ctx<'_>, key: &str| -> Option<u32> {
@@ -744,8 +792,9 @@ fn parse_file_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
     let content = match tbl.table(ctx, "content") {
         Some((ct, cs)) => {
             let g = Tbl::new(ctx, ct, cs.clone(), GROUP_KEYS, "`content`");
+            let n = ctx.diags.len();
             let p = parse_group(ctx, &g);
-            if p.any.is_empty() && p.all.is_empty() {
+            if p.any.is_empty() && p.all.is_empty() && ctx.diags.len() == n {
                 ctx.err(
                     Code::E010,
                     cs,
@@ -801,14 +850,17 @@ fn parse_line_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
             Code::E004,
             span.clone(),
             "[rule.lines] is missing required field `logs`",
-            Some("name the logs, e.g. logs = [\"var/log/bash.log\"]; rotations are included".into()),
+            Some(
+                "name the logs, e.g. logs = [\"var/log/bash.log\"]; rotations are included".into(),
+            ),
         );
     }
     let logs = parse_globs(ctx, logs_raw);
     let excl = tbl.strs(ctx, "exclude_paths");
     let exclude_paths = parse_globs(ctx, excl);
+    let n = ctx.diags.len();
     let patterns = parse_group(ctx, &tbl);
-    if patterns.any.is_empty() && patterns.all.is_empty() {
+    if patterns.any.is_empty() && patterns.all.is_empty() && ctx.diags.len() == n {
         ctx.err(
             Code::E010,
             span,
@@ -867,7 +919,12 @@ fn parse_example(
     let content = tbl.str(ctx, "content").map(|c| c.0);
     let line = tbl.str(ctx, "line").map(|c| c.0);
     if content.is_some() && line.is_some() {
-        ctx.err(Code::E010, span.clone(), "an example has `content` or `line`, not both", None);
+        ctx.err(
+            Code::E010,
+            span.clone(),
+            "an example has `content` or `line`, not both",
+            None,
+        );
     }
     let content = content.or(line.map(|l| l + "\n")).unwrap_or_default();
     let mode = match tbl.str(ctx, "mode") {
@@ -956,7 +1013,9 @@ none = ["nsfsyncd"]
         assert_eq!(p.rules.len(), 2);
         let r = &p.rules[1];
         assert_eq!(r.severity, Severity::High);
-        let Matcher::Lines(l) = &r.matcher else { panic!() };
+        let Matcher::Lines(l) = &r.matcher else {
+            panic!()
+        };
         assert_eq!(l.patterns.any.len(), 2);
         assert_eq!(l.patterns.any[0].compiled, r"\(nobody\) CMD");
         assert_eq!(l.patterns.any[1].compiled, r"(?i:ci[0-9]?\.sh)");
@@ -1020,7 +1079,8 @@ any = [{ regex = '(?<=x)y' }]
 
     #[test]
     fn missing_fields_and_empty_conditions() {
-        let src = "[pack]\nid = \"p\"\ntitle = \"t\"\ndescription = \"d\"\n[[rule]]\nid = \"p.x\"\n";
+        let src =
+            "[pack]\nid = \"p\"\ntitle = \"t\"\ndescription = \"d\"\n[[rule]]\nid = \"p.x\"\n";
         let p = parse_source("m.toml", src);
         let msgs: Vec<&str> = p.diagnostics.iter().map(|d| d.message.as_str()).collect();
         assert!(msgs.iter().any(|m| m.contains("`title`")), "{msgs:?}");

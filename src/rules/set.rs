@@ -136,11 +136,16 @@ impl RuleSet {
         })
     }
 
-    fn compile(packs: Vec<Pack>, rules: Vec<Rule>, sources_sha256: String) -> Result<RuleSet, String> {
+    fn compile(
+        packs: Vec<Pack>,
+        rules: Vec<Rule>,
+        sources_sha256: String,
+    ) -> Result<RuleSet, String> {
         let mut patterns = Vec::new();
         let mut pattern_ids = Vec::new();
         let mut excludes = Vec::new();
-        let (mut file_g, mut file_glob_rule, mut file_everywhere) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut file_g, mut file_glob_rule, mut file_everywhere) =
+            (Vec::new(), Vec::new(), Vec::new());
         let (mut line_g, mut line_glob_rule) = (Vec::new(), Vec::new());
         for (i, rule) in rules.iter().enumerate() {
             let (pats, excl): (&Patterns, &Vec<String>) = match &rule.matcher {
@@ -251,7 +256,11 @@ fn located(code: Code, at: &super::Origin, src: &str, msg: String, help: String)
         line: at.line,
         column: at.column,
         message: msg,
-        source_line: src.lines().nth(at.line.saturating_sub(1)).unwrap_or("").to_owned(),
+        source_line: src
+            .lines()
+            .nth(at.line.saturating_sub(1))
+            .unwrap_or("")
+            .to_owned(),
         width: 1,
         help: Some(help),
     }
@@ -262,15 +271,25 @@ fn collect_files(p: &Path, files: &mut Vec<(String, String)>, diags: &mut Vec<Di
     let meta = match std::fs::metadata(p) {
         Ok(m) => m,
         Err(e) => {
-            diags.push(Diagnostic::whole_file(Code::E011, &name, format!("cannot read rules: {e}")));
+            diags.push(Diagnostic::whole_file(
+                Code::E011,
+                &name,
+                format!("cannot read rules: {e}"),
+            ));
             return;
         }
     };
     if meta.is_dir() {
         let mut found = Vec::new();
-        for entry in walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(p)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
             match entry {
-                Ok(e) if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "toml") => {
+                Ok(e)
+                    if e.file_type().is_file()
+                        && e.path().extension().is_some_and(|x| x == "toml") =>
+                {
                     found.push(e.into_path());
                 }
                 Ok(_) => {}
@@ -282,7 +301,11 @@ fn collect_files(p: &Path, files: &mut Vec<(String, String)>, diags: &mut Vec<Di
             }
         }
         if found.is_empty() {
-            diags.push(Diagnostic::whole_file(Code::E011, &name, "rule folder holds no *.toml files"));
+            diags.push(Diagnostic::whole_file(
+                Code::E011,
+                &name,
+                "rule folder holds no *.toml files",
+            ));
         }
         for f in found {
             read_file(&f, files, diags);
@@ -300,10 +323,17 @@ fn read_file(p: &Path, files: &mut Vec<(String, String)>, diags: &mut Vec<Diagno
             Err(e) => diags.push(Diagnostic::whole_file(
                 Code::E001,
                 &name,
-                format!("rule file is not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+                format!(
+                    "rule file is not UTF-8 (byte {})",
+                    e.utf8_error().valid_up_to()
+                ),
             )),
         },
-        Err(e) => diags.push(Diagnostic::whole_file(Code::E011, &name, format!("cannot read rules: {e}"))),
+        Err(e) => diags.push(Diagnostic::whole_file(
+            Code::E011,
+            &name,
+            format!("cannot read rules: {e}"),
+        )),
     }
 }
 
@@ -359,10 +389,17 @@ mode = { any = "6000" }
     #[test]
     fn dispatch_by_path_and_family() {
         let set = RuleSet::from_sources(vec![pack("p", RULES)], vec![]).unwrap();
-        let ids = |v: Vec<usize>| v.into_iter().map(|i| set.rules[i].id.clone()).collect::<Vec<_>>();
+        let ids = |v: Vec<usize>| {
+            v.into_iter()
+                .map(|i| set.rules[i].id.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ids(set.line_rules_for(b"var/log/cron.3.gz")), ["p.cron"]);
         assert!(set.line_rules_for(b"var/log/cronx").is_empty());
-        assert_eq!(ids(set.file_rules_for(b"var/cron/tabs/nobody")), ["p.suid", "p.tab"]);
+        assert_eq!(
+            ids(set.file_rules_for(b"var/cron/tabs/nobody")),
+            ["p.suid", "p.tab"]
+        );
         assert_eq!(ids(set.file_rules_for(b"var/cron/tabs/root")), ["p.suid"]);
         assert_eq!(set.sources_sha256.len(), 64);
         assert!(set.get("p.tab").is_some());
@@ -370,7 +407,8 @@ mode = { any = "6000" }
 
     #[test]
     fn duplicate_ids_across_files_are_errors() {
-        let err = RuleSet::from_sources(vec![pack("p", RULES), pack("q", RULES)], vec![]).unwrap_err();
+        let err =
+            RuleSet::from_sources(vec![pack("p", RULES), pack("q", RULES)], vec![]).unwrap_err();
         assert_eq!(err.iter().filter(|d| d.code == Code::E007).count(), 3);
         let err = RuleSet::from_sources(vec![], vec![]).unwrap_err();
         assert_eq!(err[0].code, Code::E011);

@@ -51,11 +51,15 @@ mod tests {
 
     #[test]
     fn dialect() {
-        let g = compile("var/vpn/theme{,s}/*.php").unwrap().compile_matcher();
+        let g = compile("var/vpn/theme{,s}/*.php")
+            .unwrap()
+            .compile_matcher();
         assert!(g.is_match("var/vpn/theme/x.php"));
         assert!(g.is_match("var/vpn/themes/x.php"));
         assert!(!g.is_match("var/vpn/themes/imgs/x.php"));
-        let g = compile("netscaler/portal/templates/**").unwrap().compile_matcher();
+        let g = compile("netscaler/portal/templates/**")
+            .unwrap()
+            .compile_matcher();
         assert!(g.is_match("netscaler/portal/templates/a/b.xml"));
         let bytes = b"var/vpn/bookmark/\xff\n.xml";
         let g = compile("var/vpn/bookmark/*.xml").unwrap().compile_matcher();
@@ -65,7 +69,10 @@ mod tests {
     #[test]
     fn families() {
         assert_eq!(log_family(b"var/log/bash.log.3.gz"), b"var/log/bash.log");
-        assert_eq!(log_family(b"var/log/httpaccess.log.4"), b"var/log/httpaccess.log");
+        assert_eq!(
+            log_family(b"var/log/httpaccess.log.4"),
+            b"var/log/httpaccess.log"
+        );
         assert_eq!(log_family(b"var/log/cron.0.gz"), b"var/log/cron");
         assert_eq!(log_family(b"var/log/ns.log"), b"var/log/ns.log");
         assert_eq!(log_family(b"var/log/ns.log.gz"), b"var/log/ns.log");

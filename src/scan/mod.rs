@@ -137,14 +137,16 @@ impl<'r> Scanner<'r> {
         }
         out.listing = listing;
         sort_findings(&mut out.findings);
-        out.gaps.sort_by(|a, b| (&a.path, a.cause).cmp(&(&b.path, b.cause)));
+        out.gaps
+            .sort_by(|a, b| (&a.path, a.cause).cmp(&(&b.path, b.cause)));
         out.gaps.dedup();
         out
     }
 
     fn finding(&self, entry: &Entry, h: Hit, sha256: Option<String>) -> Finding {
         let rule = &self.rules.rules[h.rule];
-        let path_base64 = (!entry.path.is_utf8()).then(|| crate::model::base64(entry.path.as_bytes()));
+        let path_base64 =
+            (!entry.path.is_utf8()).then(|| crate::model::base64(entry.path.as_bytes()));
         let (last_line, last_excerpt) = match h.last {
             Some((l, e)) if h.count > 1 => (Some(l), Some(Bytes(e))),
             _ => (None, None),
@@ -207,7 +209,9 @@ impl<'r> Scanner<'r> {
                 reason: why.join("; "),
             });
         }
-        if e.kind != EntryKind::File || (need_read.is_empty() && line_rules.is_empty() && immediate.is_empty()) {
+        if e.kind != EntryKind::File
+            || (need_read.is_empty() && line_rules.is_empty() && immediate.is_empty())
+        {
             return res;
         }
         self.read_file(ev, e, &need_read, &line_rules, &mut res);
@@ -226,22 +230,36 @@ impl<'r> Scanner<'r> {
             Matcher::File(f) => Some(f),
             Matcher::Lines(_) => None,
         };
-        let with_md5 = need_read.iter().any(|(r, _)| file_rule(*r).is_some_and(|f| !f.md5.is_empty()));
+        let with_md5 = need_read
+            .iter()
+            .any(|(r, _)| file_rule(*r).is_some_and(|f| !f.md5.is_empty()));
         let content_rules: Vec<usize> = need_read
             .iter()
             .filter(|(r, _)| file_rule(*r).is_some_and(|f| !f.content.is_empty()))
             .map(|(r, _)| *r)
             .collect();
-        let cap_of = |r: usize| file_rule(r).and_then(|f| f.max_bytes).unwrap_or(self.opts.max_read);
+        let cap_of = |r: usize| {
+            file_rule(r)
+                .and_then(|f| f.max_bytes)
+                .unwrap_or(self.opts.max_read)
+        };
         let capture_cap = content_rules.iter().map(|&r| cap_of(r)).max().unwrap_or(0);
         let file = match ev.open(e) {
             Ok(f) => f,
             Err(err) => {
-                res.gaps.push(Gap::new(e.path.clone(), GapCause::Unreadable, err.to_string(), true));
+                res.gaps.push(Gap::new(
+                    e.path.clone(),
+                    GapCause::Unreadable,
+                    err.to_string(),
+                    true,
+                ));
                 return;
             }
         };
-        let mut src = Capture::new(Hashing::new(file, with_md5), usize::try_from(capture_cap).unwrap_or(usize::MAX));
+        let mut src = Capture::new(
+            Hashing::new(file, with_md5),
+            usize::try_from(capture_cap).unwrap_or(usize::MAX),
+        );
         let mut failure: Option<(GapCause, String)> = None;
         let mut hit_limit = false;
         {
@@ -259,13 +277,24 @@ impl<'r> Scanner<'r> {
                     let mut agg = LineHits::default();
                     let outcome = if gz {
                         let mut dec = flate2::read::MultiGzDecoder::new(&mut br);
-                        read::for_each_chunk(&mut dec, |c, first| self.match_lines(&combo, c, first, &mut agg))
+                        read::for_each_chunk(&mut dec, |c, first| {
+                            self.match_lines(&combo, c, first, &mut agg)
+                        })
                     } else {
-                        read::for_each_chunk(&mut br, |c, first| self.match_lines(&combo, c, first, &mut agg))
+                        read::for_each_chunk(&mut br, |c, first| {
+                            self.match_lines(&combo, c, first, &mut agg)
+                        })
                     };
                     if let Err((err, lines)) = outcome {
-                        let cause = if gz { GapCause::CorruptGzip } else { GapCause::Unreadable };
-                        failure = Some((cause, format!("{err} (after {lines} lines; those were examined)")));
+                        let cause = if gz {
+                            GapCause::CorruptGzip
+                        } else {
+                            GapCause::Unreadable
+                        };
+                        failure = Some((
+                            cause,
+                            format!("{err} (after {lines} lines; those were examined)"),
+                        ));
                     }
                     res.hits.extend(agg.into_hits(self.rules));
                 }
@@ -273,7 +302,11 @@ impl<'r> Scanner<'r> {
             // Read the rest: content capture and digests. Logs are read whole; other files up to
             // the read cap.
             if failure.is_none() {
-                let limit = if line_rules.is_empty() { self.opts.max_read } else { u64::MAX };
+                let limit = if line_rules.is_empty() {
+                    self.opts.max_read
+                } else {
+                    u64::MAX
+                };
                 let mut rest = (&mut br).take(limit);
                 match io::copy(&mut rest, &mut io::sink()) {
                     Ok(_) => {}
@@ -301,7 +334,9 @@ impl<'r> Scanner<'r> {
         }
         let complete = complete && failure.is_none();
         if hit_limit {
-            let blocks = content_rules.iter().any(|&r| file_rule(r).is_some_and(|f| f.max_bytes.is_none()));
+            let blocks = content_rules
+                .iter()
+                .any(|&r| file_rule(r).is_some_and(|f| f.max_bytes.is_none()));
             res.gaps.push(Gap::new(
                 e.path.clone(),
                 GapCause::TooLarge,
@@ -315,16 +350,28 @@ impl<'r> Scanner<'r> {
         if let Some((cause, detail)) = failure {
             res.gaps.push(Gap::new(e.path.clone(), cause, detail, true));
         }
-        let sha = complete.then_some(sha256);
-        let md5 = if complete { md5 } else { None };
+        let (mut sha, mut md5) = (
+            complete.then_some(sha256),
+            if complete { md5 } else { None },
+        );
+        if let Some((s, m)) = ev.stated_digests(e) {
+            sha = s.or(sha);
+            md5 = m.or(md5);
+        }
         // Content and digest rules.
         let mut caps: Vec<u64> = content_rules.iter().map(|&r| cap_of(r)).collect();
         caps.sort_unstable();
         caps.dedup();
         let mut content_ok: HashMap<usize, Vec<String>> = HashMap::new();
         for cap in caps {
-            let rules_here: Vec<usize> = content_rules.iter().copied().filter(|&r| cap_of(r) == cap).collect();
-            let hay = &captured[..captured.len().min(usize::try_from(cap).unwrap_or(usize::MAX))];
+            let rules_here: Vec<usize> = content_rules
+                .iter()
+                .copied()
+                .filter(|&r| cap_of(r) == cap)
+                .collect();
+            let hay = &captured[..captured
+                .len()
+                .min(usize::try_from(cap).unwrap_or(usize::MAX))];
             let combo = self.combo(&rules_here);
             let m = combo.set.matches(hay);
             for (r, ids) in &combo.rules {
@@ -447,11 +494,23 @@ impl<'r> Scanner<'r> {
         }
     }
 
-    fn describe_patterns(&self, r: usize, matched: &[usize], combo: &Combo, local: &PatternIds) -> Vec<String> {
+    fn describe_patterns(
+        &self,
+        r: usize,
+        matched: &[usize],
+        combo: &Combo,
+        local: &PatternIds,
+    ) -> Vec<String> {
         let Matcher::File(f) = &self.rules.rules[r].matcher else {
             return Vec::new();
         };
-        let names: Vec<&str> = f.content.any.iter().chain(&f.content.all).map(|p| p.source.as_str()).collect();
+        let names: Vec<&str> = f
+            .content
+            .any
+            .iter()
+            .chain(&f.content.all)
+            .map(|p| p.source.as_str())
+            .collect();
         let ids: Vec<usize> = local.any.iter().chain(&local.all).copied().collect();
         let _ = combo;
         let shown: Vec<String> = ids
@@ -485,7 +544,13 @@ impl<'r> Scanner<'r> {
 /// Runs the example files of every rule through the real matcher. Returns the failures as
 /// `(rule id, origin, message)`.
 pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
-    let scanner = Scanner::new(rules, ScanOptions { threads: 1, ..ScanOptions::default() });
+    let scanner = Scanner::new(
+        rules,
+        ScanOptions {
+            threads: 1,
+            ..ScanOptions::default()
+        },
+    );
     let mut failures = Vec::new();
     let mut count = 0;
     for (i, rule) in rules.rules.iter().enumerate() {
@@ -495,9 +560,17 @@ pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
             let out = scanner.scan(&ev);
             let fired = out.findings.iter().any(|f| f.rule == rule.id);
             if fired != ex.expect_match {
-                let what = if ex.expect_match { "did not match" } else { "matched" };
+                let what = if ex.expect_match {
+                    "did not match"
+                } else {
+                    "matched"
+                };
                 let others = describe_example_miss(rules, i, ex);
-                failures.push((rule.id.clone(), ex.origin.to_string(), format!("example {what}{others}")));
+                failures.push((
+                    rule.id.clone(),
+                    ex.origin.to_string(),
+                    format!("example {what}{others}"),
+                ));
             }
         }
     }
@@ -514,7 +587,10 @@ fn describe_example_miss(rules: &RuleSet, i: usize, ex: &crate::rules::Example) 
     if applies {
         String::new()
     } else {
-        format!(" (the rule does not apply to path {})", ex.path.to_lossless_string())
+        format!(
+            " (the rule does not apply to path {})",
+            ex.path.to_lossless_string()
+        )
     }
 }
 
@@ -522,6 +598,7 @@ fn describe_example_miss(rules: &RuleSet, i: usize, ex: &crate::rules::Example) 
 struct ExampleEvidence {
     entries: Vec<Entry>,
     content: Vec<u8>,
+    digests: (Option<String>, Option<String>),
 }
 
 impl ExampleEvidence {
@@ -544,6 +621,7 @@ impl ExampleEvidence {
                 identity: None,
             }],
             content: ex.content.clone(),
+            digests: (ex.sha256.clone(), ex.md5.clone()),
         }
     }
 }
@@ -562,7 +640,13 @@ impl Evidence for ExampleEvidence {
         Ok(Box::new(&self.content[..]))
     }
     fn resolve(&self, path: &EvPath) -> Option<EvPath> {
-        self.entries.iter().any(|e| &e.path == path).then(|| path.clone())
+        self.entries
+            .iter()
+            .any(|e| &e.path == path)
+            .then(|| path.clone())
+    }
+    fn stated_digests(&self, _entry: &Entry) -> Option<(Option<String>, Option<String>)> {
+        Some(self.digests.clone())
     }
 }
 
@@ -690,7 +774,9 @@ fn excerpt(line: &[u8], at: usize) -> Vec<u8> {
     if line.len() <= EXCERPT_LEN {
         return line.to_vec();
     }
-    let start = at.saturating_sub(EXCERPT_LEN / 4).min(line.len() - EXCERPT_LEN);
+    let start = at
+        .saturating_sub(EXCERPT_LEN / 4)
+        .min(line.len() - EXCERPT_LEN);
     let mut out = Vec::with_capacity(EXCERPT_LEN + 6);
     if start > 0 {
         out.extend_from_slice(b"...");
@@ -749,7 +835,9 @@ impl LineHits {
         let mut out = Vec::new();
         for (rule, (order, mut map)) in self.by_rule {
             let r: &Rule = &rules.rules[rule];
-            let Matcher::Lines(l) = &r.matcher else { continue };
+            let Matcher::Lines(l) = &r.matcher else {
+                continue;
+            };
             for key in order {
                 let Some(a) = map.remove(&key) else { continue };
                 let pats: Vec<String> = l
@@ -812,8 +900,10 @@ mod tests {
 
     #[test]
     fn normalise_drops_times_and_pids() {
-        let a = normalise(b"Jan 19 23:00:06 <cron.info> ns /usr/sbin/cron[14451]: (nobody) CMD (x)");
-        let b = normalise(b"Jan 19 23:01:06 <cron.info> ns /usr/sbin/cron[14999]: (nobody) CMD (x)");
+        let a =
+            normalise(b"Jan 19 23:00:06 <cron.info> ns /usr/sbin/cron[14451]: (nobody) CMD (x)");
+        let b =
+            normalise(b"Jan 19 23:01:06 <cron.info> ns /usr/sbin/cron[14999]: (nobody) CMD (x)");
         assert_eq!(a, b);
         let c = normalise(b"1.2.3.4 - - [13/Jan/2020:08:16:30 +0000] \"GET /a HTTP/1.1\" 200");
         let d = normalise(b"1.2.3.4 - - [14/Jan/2020:09:16:30 +0000] \"GET /a HTTP/1.1\" 200");

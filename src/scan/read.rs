@@ -172,7 +172,10 @@ mod tests {
         .unwrap();
         assert_eq!(n, 100_001);
         assert_eq!(seen[0], (7777, "line 7777".to_owned()));
-        assert_eq!(seen.last().unwrap(), &(100_001, "tail without newline".to_owned()));
+        assert_eq!(
+            seen.last().unwrap(),
+            &(100_001, "tail without newline".to_owned())
+        );
     }
 
     #[test]
@@ -184,7 +187,10 @@ mod tests {
         assert_eq!(c.buf, b"hello");
         assert_eq!(c.inner.bytes, 11);
         let (sha, md5) = c.inner.finish();
-        assert_eq!(sha, "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
+        assert_eq!(
+            sha,
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
         assert_eq!(md5.unwrap(), "5eb63bbbe01eeed093cb22bb8f5acdc3");
         assert!(is_gzip(&[0x1f, 0x8b, 8]));
     }
