@@ -179,9 +179,9 @@ pub fn assess(
                 source_problems.push(format!("the {} is missing", s.title));
             } else if sc.files_read == 0 {
                 source_problems.push(format!(
-                    "the {} ({} files) was not read completely by any rule in force",
+                    "the {} ({}) was not read completely by any rule in force",
                     s.title,
-                    sc.files.len()
+                    plural(sc.files.len(), "file")
                 ));
             }
         }
@@ -253,7 +253,7 @@ pub fn assess(
                 .sources
                 .iter()
                 .filter(|s| s.required)
-                .map(|s| format!("{} ({} files)", s.id, s.files.len()))
+                .map(|s| format!("{} ({})", s.id, plural(s.files.len(), "file")))
                 .collect();
             reasons.push(format!(
                 "Every required evidence source was present and read: {}.",
@@ -306,6 +306,14 @@ pub fn assess(
         verdict,
         reasons,
         coverage: cov,
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 

@@ -31,6 +31,22 @@ pub fn escape_str(s: &str) -> String {
     escape_bytes(s.as_bytes())
 }
 
+/// Escapes text that sporen or a rule author wrote (verdict reasons, finding reasons that quote
+/// rule patterns): controls and hidden characters are escaped as in [`escape_bytes`], but a
+/// backslash stays a single backslash so that quoted regexes read as written. Never use this for
+/// bytes taken from the evidence.
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '\\' {
+            out.push(c);
+        } else {
+            push_char(&mut out, c);
+        }
+    }
+    out
+}
+
 /// True for the Unicode characters that are valid UTF-8 but must not reach a terminal raw
 /// because they are invisible or change how the text around them is shown.
 pub fn is_hidden_char(c: char) -> bool {
@@ -83,6 +99,12 @@ fn push_hex_byte(out: &mut String, byte: u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escape_text_keeps_backslashes_but_not_controls() {
+        assert_eq!(escape_text(r"`\S*\.xml`"), r"`\S*\.xml`");
+        assert_eq!(escape_text("a\x1b[31mb\u{202e}"), "a\\x1b[31mb\\u{202e}");
+    }
 
     #[test]
     fn printable_text_is_kept() {

@@ -6,7 +6,7 @@
 //! control character, and writes ANSI colour only when asked to.
 
 use super::gap_cause_str;
-use super::sanitize::{escape_bytes, escape_str};
+use super::sanitize::{escape_bytes, escape_str, escape_text};
 use crate::model::{Finding, Report, Severity, SourceCoverage, Verdict};
 use std::io::{self, Write};
 
@@ -70,7 +70,7 @@ fn verdict_section(r: &Report, p: &Painter, s: &mut String) {
     s.push_str(&p.verdict(r.verdict, &line));
     s.push('\n');
     for reason in &r.reasons {
-        wrap_into(s, &escape_str(reason), "  - ", "    ");
+        wrap_into(s, &escape_text(reason), "  - ", "    ");
     }
     s.push('\n');
 }
@@ -167,7 +167,7 @@ fn finding(f: &Finding, p: &Painter, s: &mut String) {
             detail(s, "last", &escape_bytes(&e.0));
         }
     }
-    let reason = escape_str(&f.reason);
+    let reason = escape_text(&f.reason);
     wrap_into(s, &reason, &label("reason"), &" ".repeat(4 + LABEL));
     if let Some(h) = &f.sha256 {
         detail(s, "sha256", &escape_str(h));
