@@ -8,7 +8,7 @@ use crate::input::dir::DirEvidence;
 use crate::model::{REPORT_SCHEMA, Report, RuleHits, TargetInfo, ToolInfo};
 use crate::report::{self, Format};
 use crate::rules::set::RuleSources;
-use crate::rules::{Diagnostic, Matcher, RuleSet};
+use crate::rules::{Diagnostic, RuleSet};
 use crate::scan::{ScanOptions, Scanner, run_examples};
 use crate::verdict::{Profile, assess};
 use anyhow::{Context, Result, bail};
@@ -261,7 +261,7 @@ fn exec_rules_list(r: &RuleArgs, json: bool) -> Result<ExitCode> {
                     "severity": r.severity,
                     "pack": r.pack,
                     "title": r.title,
-                    "kind": match r.matcher { Matcher::File(_) => "file", Matcher::Lines(_) => "lines" },
+                    "kind": r.matcher.kind(),
                     "cves": r.cves,
                     "examples": r.examples.len(),
                     "origin": r.origin.to_string(),

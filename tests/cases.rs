@@ -35,6 +35,14 @@ fn every_fixture_gives_its_expected_verdict_and_findings() {
                 continue;
             }
         };
+        // SPOREN_DUMP_REPORTS=DIR keeps each report, for reviewing expectations.
+        if let Some(dump) = std::env::var_os("SPOREN_DUMP_REPORTS") {
+            std::fs::write(
+                std::path::Path::new(&dump).join(format!("{name}.json")),
+                &out.stdout,
+            )
+            .unwrap();
+        }
         let verdict = report["verdict"].as_str().unwrap_or("?");
         if verdict != case.verdict {
             failures.push(format!(

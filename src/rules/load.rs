@@ -6,8 +6,8 @@
 
 use super::diag::{Code, Diagnostic, did_you_mean};
 use super::{
-    Bounds, Example, FileMatch, FileType, HashLists, LineMatch, Matcher, ModeCond, Origin, Pack,
-    Pattern, Patterns, Rule,
+    Bounds, Check, CorrelateMatch, Example, FileMatch, FileType, HashLists, LineMatch, Matcher,
+    ModeCond, Origin, Pack, Pattern, Patterns, Rule,
 };
 use crate::model::{EvPath, Severity};
 use std::ops::Range;
@@ -34,7 +34,17 @@ const RULE_KEYS: &[&str] = &[
     "references",
     "file",
     "lines",
+    "correlate",
     "example",
+];
+const CORRELATE_KEYS: &[&str] = &[
+    "logs",
+    "exclude_paths",
+    "first",
+    "then",
+    "check",
+    "network_prefix",
+    "min_actors",
 ];
 const FILE_KEYS: &[&str] = &[
     "paths",
@@ -394,25 +404,40 @@ fn parse_rule(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>, pack: &str
 
     let file = tbl.table(ctx, "file");
     let lines = tbl.table(ctx, "lines");
-    let matcher = match (file, lines) {
-        (Some((ft, fs)), None) => parse_file_match(ctx, ft, fs).map(Matcher::File),
-        (None, Some((lt, ls))) => parse_line_match(ctx, lt, ls).map(Matcher::Lines),
-        (Some(_), Some((_, ls))) => {
+    let correlate = tbl.table(ctx, "correlate");
+    let given = [file.is_some(), lines.is_some(), correlate.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count();
+    let matcher = match (file, lines, correlate) {
+        _ if given > 1 => {
+            let later = ["correlate", "lines", "file"]
+                .iter()
+                .find_map(|k| tbl.get(k))
+                .map_or(span.clone(), |v| v.span());
             ctx.err(
                 Code::E010,
-                ls,
-                "a rule has either [rule.file] or [rule.lines], not both",
-                Some("split it into two rules".into()),
+                later,
+                "a rule has exactly one of [rule.file], [rule.lines] or [rule.correlate]",
+                Some("split it into several rules".into()),
             );
             None
         }
-        (None, None) => {
-            if tbl.get("file").is_none() && tbl.get("lines").is_none() {
+        (Some((ft, fs)), None, None) => {
+            parse_file_match(ctx, ft, fs).map(|f| Matcher::File(Box::new(f)))
+        }
+        (None, Some((lt, ls)), None) => parse_line_match(ctx, lt, ls).map(Matcher::Lines),
+        (None, None, Some((ct, cs))) => parse_correlate(ctx, ct, cs).map(Matcher::Correlate),
+        _ => {
+            if ["file", "lines", "correlate"]
+                .iter()
+                .all(|k| tbl.get(k).is_none())
+            {
                 ctx.err(
                     Code::E010,
                     span.clone(),
                     "rule has no conditions",
-                    Some("add a [rule.file] or a [rule.lines] table".into()),
+                    Some("add a [rule.file], [rule.lines] or [rule.correlate] table".into()),
                 );
             }
             None
@@ -875,6 +900,123 @@ fn parse_line_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
     })
 }
 
+fn parse_correlate(
+    ctx: &mut Ctx<'_>,
+    t: &DeTable<'_>,
+    span: Range<usize>,
+) -> Option<CorrelateMatch> {
+    let before = ctx.diags.len();
+    let tbl = Tbl::new(ctx, t, span.clone(), CORRELATE_KEYS, "[rule.correlate]");
+    let logs_raw = tbl.strs(ctx, "logs");
+    if logs_raw.is_empty() && tbl.get("logs").is_none() {
+        ctx.err(
+            Code::E004,
+            span.clone(),
+            "[rule.correlate] is missing required field `logs`",
+            None,
+        );
+    }
+    let logs = parse_globs(ctx, logs_raw);
+    let excl = tbl.strs(ctx, "exclude_paths");
+    let exclude_paths = parse_globs(ctx, excl);
+    let check = match tbl.req_str(ctx, "check", "[rule.correlate]") {
+        Some((s, sp)) => match s.as_str() {
+            "value-changes" => Some(Check::ValueChanges),
+            "first-missing" => Some(Check::FirstMissing),
+            "value-shared" => Some(Check::ValueShared),
+            _ => {
+                ctx.err(
+                    Code::E009,
+                    sp,
+                    format!("unknown check `{s}`"),
+                    Some("check is value-changes, first-missing or value-shared".into()),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    // Which named captures each record needs for the chosen check.
+    let (first_needs, then_needs): (&[&str], &[&str]) = match check {
+        Some(Check::ValueChanges) => (&["key", "value"], &["key", "value"]),
+        Some(Check::FirstMissing) => (&["key"], &["key"]),
+        Some(Check::ValueShared) => (&[], &["value", "actor"]),
+        None => (&[], &[]),
+    };
+    let record = |ctx: &mut Ctx<'_>, key: &str, needs: &[&str]| -> Option<Pattern> {
+        let v = tbl.get(key)?;
+        let p = parse_pattern(ctx, v, key)?;
+        if let Ok(re) = compile_regex(&p.compiled) {
+            let names: Vec<&str> = re.capture_names().flatten().collect();
+            let missing: Vec<&&str> = needs.iter().filter(|n| !names.contains(n)).collect();
+            if !missing.is_empty() {
+                let list: Vec<String> = missing.iter().map(|m| format!("(?P<{m}>...)")).collect();
+                ctx.err(
+                    Code::E009,
+                    v.span(),
+                    format!("`{key}` needs the named captures {}", list.join(", ")),
+                    Some("correlate records are regexes with named groups".into()),
+                );
+            }
+        }
+        Some(p)
+    };
+    let first = record(ctx, "first", first_needs);
+    let then = record(ctx, "then", then_needs);
+    if then.is_none() && tbl.get("then").is_none() {
+        ctx.err(
+            Code::E004,
+            span.clone(),
+            "[rule.correlate] is missing required field `then`",
+            None,
+        );
+    }
+    if first.is_none() && tbl.get("first").is_none() && !first_needs.is_empty() {
+        ctx.err(
+            Code::E004,
+            span.clone(),
+            format!(
+                "check `{}` needs a `first` record",
+                check.map_or("", Check::as_str)
+            ),
+            None,
+        );
+    }
+    let network_prefix = match tbl.u64(ctx, "network_prefix") {
+        Some((v, _)) if v <= 32 => Some(v as u8),
+        Some((_, sp)) => {
+            ctx.err(
+                Code::E009,
+                sp,
+                "network_prefix is an IPv4 prefix length, 0 to 32",
+                None,
+            );
+            None
+        }
+        None => None,
+    };
+    let min_actors = match tbl.u64(ctx, "min_actors") {
+        Some((v, _)) if v >= 2 => v as usize,
+        Some((_, sp)) => {
+            ctx.err(Code::E009, sp, "min_actors must be at least 2", None);
+            2
+        }
+        None => 2,
+    };
+    if ctx.diags.len() > before {
+        return None;
+    }
+    Some(CorrelateMatch {
+        logs,
+        exclude_paths,
+        first,
+        then: then?,
+        check: check?,
+        network_prefix,
+        min_actors,
+    })
+}
+
 fn parse_example(
     ctx: &mut Ctx<'_>,
     t: &DeTable<'_>,
@@ -901,6 +1043,7 @@ fn parse_example(
         Some((p, _)) => Some(p),
         None => match matcher {
             Some(Matcher::Lines(l)) => l.logs.first().cloned(),
+            Some(Matcher::Correlate(c)) => c.logs.first().cloned(),
             _ => None,
         },
     };

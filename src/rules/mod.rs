@@ -59,9 +59,66 @@ pub struct Rule {
 #[derive(Clone, Debug)]
 pub enum Matcher {
     /// Conditions on one filesystem entry: path, metadata, content, hashes.
-    File(FileMatch),
+    File(Box<FileMatch>),
     /// Line patterns over every rotation of a log (plain or gzip), one finding per line.
     Lines(LineMatch),
+    /// Records captured from log lines across every file and rotation, then compared with each
+    /// other (a session used from another network, a source shared by several users).
+    Correlate(CorrelateMatch),
+}
+
+impl Matcher {
+    /// The kind as written in rule files: `file`, `lines` or `correlate`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Matcher::File(_) => "file",
+            Matcher::Lines(_) => "lines",
+            Matcher::Correlate(_) => "correlate",
+        }
+    }
+}
+
+/// How the records of a correlate rule are compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// A `then` record whose `value` is outside the network of every `first` record with the
+    /// same `key` (a session used from elsewhere than it was opened).
+    ValueChanges,
+    /// A `then` record whose `key` no `first` record has (activity without a login).
+    FirstMissing,
+    /// One `then` `value` seen with at least `min_actors` different `actor`s (one source in
+    /// several users' sessions). Records whose `value` is in the network their own `first`
+    /// record came from are ignored, so users behind one NAT address do not count.
+    ValueShared,
+}
+
+impl Check {
+    /// The name used in rule files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::ValueChanges => "value-changes",
+            Check::FirstMissing => "first-missing",
+            Check::ValueShared => "value-shared",
+        }
+    }
+}
+
+/// Conditions of a correlate rule.
+#[derive(Clone, Debug)]
+pub struct CorrelateMatch {
+    /// Logs whose lines are captured (every rotation), as for line rules.
+    pub logs: Vec<String>,
+    pub exclude_paths: Vec<String>,
+    /// Opening record (e.g. a login), with named captures `key` and `value`.
+    pub first: Option<Pattern>,
+    /// Later record (e.g. a connection), with named captures `key`, `value` and `actor` as the
+    /// check needs.
+    pub then: Pattern,
+    pub check: Check,
+    /// IPv4 prefix length under which two `value`s count as the same network (IPv6 uses /64).
+    pub network_prefix: Option<u8>,
+    /// For `value-shared`: how many different actors make a value suspicious.
+    pub min_actors: usize,
 }
 
 /// Which kind of filesystem entry a file rule applies to.

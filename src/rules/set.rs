@@ -147,6 +147,8 @@ impl RuleSet {
         let (mut file_g, mut file_glob_rule, mut file_everywhere) =
             (Vec::new(), Vec::new(), Vec::new());
         let (mut line_g, mut line_glob_rule) = (Vec::new(), Vec::new());
+        let empty = Patterns::default();
+        let mut correlate_patterns: Vec<Patterns> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             let (pats, excl): (&Patterns, &Vec<String>) = match &rule.matcher {
                 Matcher::File(f) => {
@@ -165,6 +167,26 @@ impl RuleSet {
                         line_glob_rule.push(i);
                     }
                     (&l.patterns, &l.exclude_paths)
+                }
+                Matcher::Correlate(c) => {
+                    for g in &c.logs {
+                        line_g.push(g.clone());
+                        line_glob_rule.push(i);
+                    }
+                    // Records are `any` patterns: [first, then] or [then].
+                    correlate_patterns.push(Patterns {
+                        any: c
+                            .first
+                            .iter()
+                            .chain(std::iter::once(&c.then))
+                            .cloned()
+                            .collect(),
+                        ..Patterns::default()
+                    });
+                    (
+                        correlate_patterns.last().unwrap_or(&empty),
+                        &c.exclude_paths,
+                    )
                 }
             };
             let mut add = |group: &[super::Pattern]| -> Result<Vec<usize>, String> {

@@ -96,6 +96,20 @@ struct EntryResult {
     hits: Vec<Hit>,
     gaps: Vec<Gap>,
     read: Option<FileRead>,
+    records: Vec<Record>,
+}
+
+/// One log line captured by a correlate rule.
+#[derive(Clone, Debug)]
+struct Record {
+    rule: usize,
+    /// True for a `then` record, false for a `first` record.
+    then: bool,
+    key: Vec<u8>,
+    value: Vec<u8>,
+    actor: Vec<u8>,
+    line: u64,
+    text: Vec<u8>,
 }
 
 impl<'r> Scanner<'r> {
@@ -127,13 +141,21 @@ impl<'r> Scanner<'r> {
             gaps: listing.gaps.clone(),
             ..ScanOutput::default()
         };
-        for (entry, res) in listing.entries.iter().zip(results) {
+        let mut records = Vec::new();
+        let mut digests = Vec::with_capacity(results.len());
+        for (i, (entry, res)) in listing.entries.iter().zip(results).enumerate() {
             let sha = res.read.as_ref().and_then(|r| r.sha256.clone());
             for h in res.hits {
                 out.findings.push(self.finding(entry, h, sha.clone()));
             }
+            records.extend(res.records.into_iter().map(|r| (i, r)));
             out.gaps.extend(res.gaps);
             out.reads.extend(res.read);
+            digests.push(sha);
+        }
+        for (i, hit) in correlate(self.rules, &records) {
+            out.findings
+                .push(self.finding(&listing.entries[i], hit, digests[i].clone()));
         }
         out.listing = listing;
         sort_findings(&mut out.findings);
@@ -228,7 +250,7 @@ impl<'r> Scanner<'r> {
     ) {
         let file_rule = |r: usize| match &self.rules.rules[r].matcher {
             Matcher::File(f) => Some(f),
-            Matcher::Lines(_) => None,
+            _ => None,
         };
         let with_md5 = need_read
             .iter()
@@ -296,6 +318,7 @@ impl<'r> Scanner<'r> {
                             format!("{err} (after {lines} lines; those were examined)"),
                         ));
                     }
+                    res.records = std::mem::take(&mut agg.records);
                     res.hits.extend(agg.into_hits(self.rules));
                 }
             }
@@ -487,10 +510,47 @@ impl<'r> Scanner<'r> {
                 continue;
             }
             for (r, ids) in &combo.rules {
-                if group_holds(ids, |i| m.matched(i)).is_some() {
+                if let Matcher::Correlate(_) = &self.rules.rules[*r].matcher {
+                    self.capture(*r, ids, |i| m.matched(i), no, line, agg);
+                } else if group_holds(ids, |i| m.matched(i)).is_some() {
                     agg.add(*r, no, line);
                 }
             }
+        }
+    }
+
+    /// Records the captures of a correlate rule's `first` / `then` patterns on one line.
+    fn capture(
+        &self,
+        r: usize,
+        local: &PatternIds,
+        matched: impl Fn(usize) -> bool,
+        no: u64,
+        line: &[u8],
+        agg: &mut LineHits,
+    ) {
+        let global = &self.rules.pattern_ids[r].any;
+        let last = global.len().saturating_sub(1);
+        for (k, (&l, &g)) in local.any.iter().zip(global).enumerate() {
+            if !matched(l) {
+                continue;
+            }
+            let Some(caps) = self.rules.patterns[g].captures(line) else {
+                continue;
+            };
+            let field = |name: &str| {
+                caps.name(name)
+                    .map_or_else(Vec::new, |m| m.as_bytes().to_vec())
+            };
+            agg.records.push(Record {
+                rule: r,
+                then: k == last,
+                key: field("key"),
+                value: field("value"),
+                actor: field("actor"),
+                line: no,
+                text: excerpt(line, 0),
+            });
         }
     }
 
@@ -582,7 +642,7 @@ fn describe_example_miss(rules: &RuleSet, i: usize, ex: &crate::rules::Example) 
     let rule = &rules.rules[i];
     let applies = match &rule.matcher {
         Matcher::File(_) => rules.file_rules_for(rel).contains(&i),
-        Matcher::Lines(_) => rules.line_rules_for(rel).contains(&i),
+        Matcher::Lines(_) | Matcher::Correlate(_) => rules.line_rules_for(rel).contains(&i),
     };
     if applies {
         String::new()
@@ -793,8 +853,16 @@ fn excerpt(line: &[u8], at: usize) -> Vec<u8> {
 #[derive(Default)]
 struct LineHits {
     /// rule → normalised line → aggregate; BTreeMap keeps the output deterministic.
-    by_rule: BTreeMap<usize, (Vec<Vec<u8>>, HashMap<Vec<u8>, Agg>)>,
+    by_rule: BTreeMap<usize, RuleLines>,
+    /// Lines captured for correlate rules, compared after every file was read.
+    records: Vec<Record>,
 }
+
+/// Distinct normalised lines of one rule in first-seen order, and their aggregates.
+type RuleLines = (Vec<Vec<u8>>, HashMap<Vec<u8>, Agg>);
+
+/// A group of correlate hits: first record, last record, count, reason.
+type Group<'a> = (&'a Record, &'a Record, u64, String);
 
 struct Agg {
     first: (u64, Vec<u8>),
@@ -868,6 +936,160 @@ impl LineHits {
     }
 }
 
+/// Compares the records of every correlate rule across all files. Returns hits with the index
+/// of the entry (file) they belong to, grouped by (rule, file, key or value).
+fn correlate(rules: &RuleSet, records: &[(usize, Record)]) -> Vec<(usize, Hit)> {
+    let mut by_rule: BTreeMap<usize, Vec<&(usize, Record)>> = BTreeMap::new();
+    for r in records {
+        by_rule.entry(r.1.rule).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for (rule, recs) in by_rule {
+        let Matcher::Correlate(c) = &rules.rules[rule].matcher else {
+            continue;
+        };
+        let mut firsts: HashMap<&[u8], Vec<&Record>> = HashMap::new();
+        let mut actors: HashMap<&[u8], std::collections::BTreeSet<&[u8]>> = HashMap::new();
+        for (_, r) in recs.iter().filter(|x| !x.1.then) {
+            firsts.entry(&r.key).or_default().push(r);
+        }
+        // A `then` record used from the network its own session was opened from is ordinary
+        // (an office behind one NAT address); only the others count for `value-shared`.
+        let from_own_network = |r: &Record| {
+            firsts.get(r.key.as_slice()).is_some_and(|o| {
+                o.iter()
+                    .any(|f| same_network(&f.value, &r.value, c.network_prefix))
+            })
+        };
+        for (_, r) in recs.iter().filter(|x| x.1.then) {
+            if !from_own_network(r) {
+                actors.entry(&r.value).or_default().insert(&r.actor);
+            }
+        }
+        // (entry, group key) → (first record, last record, count, reason)
+        let mut groups: BTreeMap<(usize, Vec<u8>), Group<'_>> = BTreeMap::new();
+        for (entry, r) in recs.iter().map(|x| (x.0, &x.1)).filter(|(_, r)| r.then) {
+            let (group, reason) = match c.check {
+                crate::rules::Check::ValueChanges => {
+                    let Some(opened) = firsts.get(r.key.as_slice()) else {
+                        continue;
+                    };
+                    if opened
+                        .iter()
+                        .any(|f| same_network(&f.value, &r.value, c.network_prefix))
+                    {
+                        continue;
+                    }
+                    let from: Vec<String> = opened
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(&f.value).into_owned())
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    let net = c
+                        .network_prefix
+                        .map_or(String::new(), |p| format!(" (outside its /{p})"));
+                    (
+                        [r.key.as_slice(), b"\0", &r.value].concat(),
+                        format!(
+                            "key {} was opened from {} and used from {}{net}",
+                            String::from_utf8_lossy(&r.key),
+                            from.join(", "),
+                            String::from_utf8_lossy(&r.value)
+                        ),
+                    )
+                }
+                crate::rules::Check::FirstMissing => {
+                    if firsts.contains_key(r.key.as_slice()) {
+                        continue;
+                    }
+                    (
+                        r.key.clone(),
+                        format!(
+                            "key {} has no opening record in any file read (it may predate the oldest log)",
+                            String::from_utf8_lossy(&r.key)
+                        ),
+                    )
+                }
+                crate::rules::Check::ValueShared => {
+                    if from_own_network(r) {
+                        continue;
+                    }
+                    let Some(set) = actors.get(r.value.as_slice()) else {
+                        continue;
+                    };
+                    if set.len() < c.min_actors {
+                        continue;
+                    }
+                    let names: Vec<String> = set
+                        .iter()
+                        .map(|a| String::from_utf8_lossy(a).into_owned())
+                        .collect();
+                    (
+                        r.value.clone(),
+                        format!(
+                            "{} appears with {} different actors: {}",
+                            String::from_utf8_lossy(&r.value),
+                            set.len(),
+                            names.join(", ")
+                        ),
+                    )
+                }
+            };
+            groups
+                .entry((entry, group))
+                .and_modify(|g| {
+                    g.1 = r;
+                    g.2 += 1;
+                })
+                .or_insert((r, r, 1, reason));
+        }
+        for ((entry, _), (first, last, count, reason)) in groups {
+            out.push((
+                entry,
+                Hit {
+                    rule,
+                    line: Some(first.line),
+                    excerpt: Some(first.text.clone()),
+                    count,
+                    last: Some((last.line, last.text.clone())),
+                    reason: format!("{} check: {reason}", c.check.as_str()),
+                },
+            ));
+        }
+    }
+    out
+}
+
+/// True when two captured addresses are the same, or in the same IPv4 network of `prefix` bits
+/// (IPv6: the same /64). Values that are not addresses must be equal.
+fn same_network(a: &[u8], b: &[u8], prefix: Option<u8>) -> bool {
+    if a == b {
+        return true;
+    }
+    let Some(bits) = prefix else { return false };
+    let parse = |x: &[u8]| {
+        std::str::from_utf8(x)
+            .ok()?
+            .parse::<std::net::IpAddr>()
+            .ok()
+    };
+    match (parse(a), parse(b)) {
+        (Some(std::net::IpAddr::V4(x)), Some(std::net::IpAddr::V4(y))) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(bits))
+            };
+            u32::from(x) & mask == u32::from(y) & mask
+        }
+        (Some(std::net::IpAddr::V6(x)), Some(std::net::IpAddr::V6(y))) => {
+            x.segments()[..4] == y.segments()[..4]
+        }
+        _ => false,
+    }
+}
+
 /// A line with its volatile parts (syslog timestamp, `[pid]`, Apache and ns.log times) removed,
 /// so that the same event repeated every minute collapses into one finding.
 fn normalise(line: &[u8]) -> Vec<u8> {
@@ -897,6 +1119,15 @@ pub fn sort_findings(f: &mut [Finding]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn networks() {
+        assert!(same_network(b"198.51.100.23", b"198.51.100.99", Some(24)));
+        assert!(!same_network(b"198.51.100.23", b"203.0.113.77", Some(24)));
+        assert!(!same_network(b"198.51.100.23", b"198.51.100.99", None));
+        assert!(same_network(b"x", b"x", None));
+        assert!(same_network(b"2001:db8::1", b"2001:db8::2", Some(24)));
+    }
 
     #[test]
     fn normalise_drops_times_and_pids() {

@@ -32,6 +32,9 @@ pub struct Case {
 #[derive(Debug, Default, Deserialize)]
 pub struct Defaults {
     pub mtime: Option<String>,
+    /// Empty directories to create (git cannot store them).
+    #[serde(default)]
+    pub dirs: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,22 +120,23 @@ pub fn materialise(name: &str, dir: &Path) -> Case {
     let case = load_case(name);
     let src = project().join("fixtures").join(name).join("root");
     copy_tree(&src, dir);
-    for d in &case.dirs {
+    for d in case.dirs.iter().chain(&case.defaults.dirs) {
         std::fs::create_dir_all(dir.join(d)).unwrap();
     }
     let chown_ok = can_chown();
     for m in &case.meta {
         let p = dir.join(&m.path);
-        if let Some(mode) = &m.mode {
-            let v = u32::from_str_radix(mode, 8).unwrap();
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(v)).unwrap();
-        }
+        // Owner first: chown clears the setuid and setgid bits.
         if m.uid.is_some() || m.gid.is_some() {
             if chown_ok {
                 std::os::unix::fs::lchown(&p, m.uid, m.gid).unwrap();
             } else if std::env::var_os("CI").is_some() {
                 panic!("fixture {name} needs chown; run the tests as root");
             }
+        }
+        if let Some(mode) = &m.mode {
+            let v = u32::from_str_radix(mode, 8).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(v)).unwrap();
         }
     }
     // Times last, deepest first, so creating files does not disturb directory times.
