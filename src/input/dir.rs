@@ -97,6 +97,16 @@ impl Evidence for DirEvidence {
                         }
                     };
                     let kind = kind_of(&meta);
+                    if kind == EntryKind::Symlink
+                        && resolve_in_root(&self.root, path.relative()) == Err(ResolveError::Loop)
+                    {
+                        listing.gaps.push(gap(
+                            path.clone(),
+                            GapCause::BrokenSymlink,
+                            "symbolic link loops (more than 40 links)".to_owned(),
+                            false,
+                        ));
+                    }
                     let link_target = if kind == EntryKind::Symlink {
                         std::fs::read_link(de.path())
                             .ok()

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use read::{Capture, Hashing};
 use regex::bytes::{RegexSet, RegexSetBuilder};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::sync::{Arc, Mutex};
 
 /// Knobs of one scan.
@@ -260,10 +260,12 @@ impl<'r> Scanner<'r> {
             .filter(|(r, _)| file_rule(*r).is_some_and(|f| !f.content.is_empty()))
             .map(|(r, _)| *r)
             .collect();
+        // A rule never sees more than the scan-wide cap.
+        let max_read = self.opts.max_read;
         let cap_of = |r: usize| {
             file_rule(r)
                 .and_then(|f| f.max_bytes)
-                .unwrap_or(self.opts.max_read)
+                .map_or(max_read, |m| m.min(max_read))
         };
         let capture_cap = content_rules.iter().map(|&r| cap_of(r)).max().unwrap_or(0);
         let file = match ev.open(e) {
@@ -283,68 +285,18 @@ impl<'r> Scanner<'r> {
             usize::try_from(capture_cap).unwrap_or(usize::MAX),
         );
         let mut failure: Option<(GapCause, String)> = None;
-        let mut hit_limit = false;
-        {
-            let mut br = BufReader::with_capacity(read::CHUNK, &mut src);
-            if !line_rules.is_empty() {
-                let gz = match br.fill_buf() {
-                    Ok(head) => read::is_gzip(head),
-                    Err(err) => {
-                        failure = Some((GapCause::Unreadable, err.to_string()));
-                        false
-                    }
-                };
-                if failure.is_none() {
-                    let combo = self.combo(line_rules);
-                    let mut agg = LineHits::default();
-                    let outcome = if gz {
-                        let mut dec = flate2::read::MultiGzDecoder::new(&mut br);
-                        read::for_each_chunk(&mut dec, |c, first| {
-                            self.match_lines(&combo, c, first, &mut agg)
-                        })
-                    } else {
-                        read::for_each_chunk(&mut br, |c, first| {
-                            self.match_lines(&combo, c, first, &mut agg)
-                        })
-                    };
-                    if let Err((err, lines)) = outcome {
-                        let cause = if gz {
-                            GapCause::CorruptGzip
-                        } else {
-                            GapCause::Unreadable
-                        };
-                        failure = Some((
-                            cause,
-                            format!("{err} (after {lines} lines; those were examined)"),
-                        ));
-                    }
-                    res.records = std::mem::take(&mut agg.records);
-                    res.hits.extend(agg.into_hits(self.rules));
-                }
+        if line_rules.is_empty() {
+            // One byte past the cap tells whether there was more.
+            if let Err(err) = io::copy(
+                &mut (&mut src).take(max_read.saturating_add(1)),
+                &mut io::sink(),
+            ) {
+                failure = Some((GapCause::Unreadable, err.to_string()));
             }
-            // Read the rest: content capture and digests. Logs are read whole; other files up to
-            // the read cap.
-            if failure.is_none() {
-                let limit = if line_rules.is_empty() {
-                    self.opts.max_read
-                } else {
-                    u64::MAX
-                };
-                let mut rest = (&mut br).take(limit);
-                match io::copy(&mut rest, &mut io::sink()) {
-                    Ok(_) => {}
-                    Err(err) => failure = Some((GapCause::Unreadable, err.to_string())),
-                }
-            }
+        } else {
+            failure = self.read_lines(&e.path, &mut src, line_rules, res);
         }
-        let stored = src.inner.bytes;
-        if failure.is_none() && line_rules.is_empty() && stored >= self.opts.max_read {
-            // Stopped at the cap: is there more?
-            let mut probe = [0u8; 1];
-            if matches!(src.inner.read(&mut probe), Ok(1)) {
-                hit_limit = true;
-            }
-        }
+        let hit_limit = line_rules.is_empty() && src.inner.bytes > max_read;
         let captured = std::mem::take(&mut src.buf);
         let bytes = src.inner.bytes;
         let (sha256, md5) = src.inner.finish();
@@ -357,9 +309,14 @@ impl<'r> Scanner<'r> {
         }
         let complete = complete && failure.is_none();
         if hit_limit {
-            let blocks = content_rules
-                .iter()
-                .any(|&r| file_rule(r).is_some_and(|f| f.max_bytes.is_none()));
+            // A gap that matters when a rule wanted more than it got, or needed the digest.
+            let blocks = need_read.iter().any(|(r, _)| {
+                file_rule(*r).is_some_and(|f| {
+                    !f.sha256.is_empty()
+                        || !f.md5.is_empty()
+                        || (!f.content.is_empty() && f.max_bytes.is_none_or(|m| m > max_read))
+                })
+            });
             res.gaps.push(Gap::new(
                 e.path.clone(),
                 GapCause::TooLarge,
@@ -454,6 +411,74 @@ impl<'r> Scanner<'r> {
             complete,
             sha256: sha,
         });
+    }
+
+    /// Reads a log through the line rules (gunzipping when the first two bytes say gzip), then
+    /// to its end for the digest. Returns what stopped the read early, if anything.
+    fn read_lines<R: Read>(
+        &self,
+        path: &EvPath,
+        src: &mut R,
+        line_rules: &[usize],
+        res: &mut EntryResult,
+    ) -> Option<(GapCause, String)> {
+        // Two bytes decide gzip, however short the reads of the source are.
+        let mut head = [0u8; 2];
+        let mut n = 0;
+        while n < head.len() {
+            match src.read(&mut head[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Some((GapCause::Unreadable, e.to_string())),
+            }
+        }
+        let gz = read::is_gzip(&head[..n]);
+        let mut br = BufReader::with_capacity(read::CHUNK, (&head[..n]).chain(src));
+        let combo = self.combo(line_rules);
+        let mut agg = LineHits::default();
+        let outcome = if gz {
+            let mut dec = flate2::read::MultiGzDecoder::new(&mut br);
+            read::for_each_chunk(&mut dec, |c, first| {
+                self.match_lines(&combo, c, first, &mut agg)
+            })
+        } else {
+            read::for_each_chunk(&mut br, |c, first| {
+                self.match_lines(&combo, c, first, &mut agg)
+            })
+        };
+        res.records = std::mem::take(&mut agg.records);
+        res.hits.extend(agg.into_hits(self.rules));
+        let stats = match outcome {
+            Ok(stats) => stats,
+            Err((err, stats)) => {
+                let cause = if gz {
+                    GapCause::CorruptGzip
+                } else {
+                    GapCause::Unreadable
+                };
+                return Some((
+                    cause,
+                    format!("{err} (after {} lines; those were examined)", stats.lines),
+                ));
+            }
+        };
+        if stats.cut_lines > 0 {
+            res.gaps.push(Gap::new(
+                path.clone(),
+                GapCause::TooLarge,
+                format!(
+                    "{} lines longer than {} bytes were examined in pieces; a match across a cut can be missed",
+                    stats.cut_lines,
+                    read::MAX_LINE
+                ),
+                true,
+            ));
+        }
+        // Trailing bytes after the gzip stream, and the digest of the whole file.
+        io::copy(&mut br, &mut io::sink())
+            .err()
+            .map(|e| (GapCause::Unreadable, e.to_string()))
     }
 
     /// The compiled pattern set for a group of rules (built once per distinct group).

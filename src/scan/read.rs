@@ -85,18 +85,30 @@ pub fn is_gzip(head: &[u8]) -> bool {
 
 /// Size of the blocks the line matcher reads.
 pub const CHUNK: usize = 256 * 1024;
-/// A "line" longer than this is cut into pieces rather than buffered without bound.
-pub const MAX_LINE: usize = 1024 * 1024;
+/// A "line" longer than this is cut into pieces rather than buffered without bound; the cut is
+/// reported (see [`ChunkStats::cut_lines`]) because a match across it can be missed.
+pub const MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// What [`for_each_chunk`] saw.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChunkStats {
+    /// Lines read (a last line without a newline counts).
+    pub lines: u64,
+    /// Lines longer than [`MAX_LINE`] that had to be cut.
+    pub cut_lines: u64,
+}
 
 /// Reads `r` in blocks and calls `f(chunk, first_line_number)` with runs of complete lines
-/// (the last chunk may end without a newline). Returns the number of lines seen, or the
-/// error that stopped the read together with the lines seen before it.
+/// (the last chunk may end without a newline). Returns what was seen, or the error that
+/// stopped the read together with what was seen before it.
 pub fn for_each_chunk(
     r: &mut dyn Read,
     mut f: impl FnMut(&[u8], u64),
-) -> Result<u64, (io::Error, u64)> {
+) -> Result<ChunkStats, (io::Error, ChunkStats)> {
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
     let mut line_no: u64 = 1;
+    let mut cut_lines = 0;
+    let mut in_cut = false;
     let mut failure = None;
     loop {
         let old = buf.len();
@@ -118,11 +130,20 @@ pub fn for_each_chunk(
         } else {
             match memchr::memrchr(b'\n', &buf) {
                 Some(i) => i + 1,
-                None if buf.len() >= MAX_LINE => buf.len(),
+                None if buf.len() >= MAX_LINE => {
+                    if !in_cut {
+                        cut_lines += 1;
+                        in_cut = true;
+                    }
+                    buf.len()
+                }
                 None => continue,
             }
         };
         if end > 0 {
+            if buf[end - 1] == b'\n' {
+                in_cut = false;
+            }
             f(&buf[..end], line_no);
             line_no += memchr::memchr_iter(b'\n', &buf[..end]).count() as u64;
             if buf[end - 1] != b'\n' && end_of_input {
@@ -134,10 +155,13 @@ pub fn for_each_chunk(
             break;
         }
     }
-    let lines = line_no - 1;
+    let stats = ChunkStats {
+        lines: line_no - 1,
+        cut_lines,
+    };
     match failure {
-        Some(e) => Err((e, lines)),
-        None => Ok(lines),
+        Some(e) => Err((e, stats)),
+        None => Ok(stats),
     }
 }
 
@@ -170,12 +194,24 @@ mod tests {
             }
         })
         .unwrap();
-        assert_eq!(n, 100_001);
+        assert_eq!(n.lines, 100_001);
+        assert_eq!(n.cut_lines, 0);
         assert_eq!(seen[0], (7777, "line 7777".to_owned()));
         assert_eq!(
             seen.last().unwrap(),
             &(100_001, "tail without newline".to_owned())
         );
+    }
+
+    #[test]
+    fn overlong_lines_are_cut_and_counted() {
+        let mut text = vec![b'a'; MAX_LINE + 10];
+        text.extend_from_slice(b"\nshort\n");
+        let mut pieces = 0;
+        let s = for_each_chunk(&mut &text[..], |_, _| pieces += 1).unwrap();
+        assert_eq!(s.cut_lines, 1);
+        assert_eq!(s.lines, 2);
+        assert!(pieces >= 2);
     }
 
     #[test]
