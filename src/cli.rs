@@ -41,7 +41,10 @@ is written, renamed or touched; symbolic links are resolved inside TARGET only."
     )]
     Scan(ScanArgs),
     /// List, validate or test indicator rules.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  sporen rules list\n  sporen rules check ./local-rules/\n  sporen rules test --rules ./local-rules/\n\nThe rule format is documented in rules/README.md."
+    )]
     Rules(RulesCommand),
 }
 

