@@ -294,3 +294,40 @@ fn every_condition_matches_and_rejects_as_documented() {
     assert_eq!(count, 34);
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// A rule that looks at four bytes reads four bytes (plus one), not the whole file; when it
+/// fires, the finding still carries the digest of the whole file.
+#[test]
+fn content_rules_read_only_what_they_look_at_and_findings_still_get_digests() {
+    use sha2::Digest;
+    let pack = r#"
+[pack]
+id = "m"
+title = "t"
+description = "d"
+[[rule]]
+id = "m.pcap"
+title = "packet capture"
+description = "d"
+severity = "medium"
+[rule.file]
+max_bytes = 4
+[rule.file.content]
+any = [{ regex = '\A\xd4\xc3\xb2\xa1' }]
+"#;
+    let rules = RuleSet::from_sources(vec![("m.toml".into(), pack.into())], vec![]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let big = vec![b'x'; 4 << 20];
+    std::fs::write(dir.path().join("plain.bin"), &big).unwrap();
+    let mut cap = vec![0xd4, 0xc3, 0xb2, 0xa1];
+    cap.extend_from_slice(&big);
+    std::fs::write(dir.path().join("trace.cap"), &cap).unwrap();
+    let ev = sporen::input::dir::DirEvidence::new(dir.path()).unwrap();
+    let out = sporen::scan::Scanner::new(&rules, sporen::scan::ScanOptions::default()).scan(&ev);
+    let plain = out.reads.iter().find(|r| r.path.as_bytes() == b"/plain.bin").unwrap();
+    assert_eq!(plain.bytes, 5, "only the bytes the rule looks at are read");
+    assert_eq!(out.findings.len(), 1);
+    let want = sporen::rules::set::hex(&sha2::Sha256::digest(&cap));
+    assert_eq!(out.findings[0].sha256.as_deref(), Some(want.as_str()));
+    assert!(out.gaps.is_empty(), "{:?}", out.gaps);
+}

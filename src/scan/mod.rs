@@ -236,7 +236,8 @@ impl<'r> Scanner<'r> {
         {
             return res;
         }
-        self.read_file(ev, e, &need_read, &line_rules, &mut res);
+        let want_digest = !immediate.is_empty();
+        self.read_file(ev, e, &need_read, &line_rules, want_digest, &mut res);
         res
     }
 
@@ -246,6 +247,7 @@ impl<'r> Scanner<'r> {
         e: &Entry,
         need_read: &[(usize, Vec<String>)],
         line_rules: &[usize],
+        want_digest: bool,
         res: &mut EntryResult,
     ) {
         let file_rule = |r: usize| match &self.rules.rules[r].matcher {
@@ -284,46 +286,48 @@ impl<'r> Scanner<'r> {
             Hashing::new(file, with_md5),
             usize::try_from(capture_cap).unwrap_or(usize::MAX),
         );
+        let hash_rules = need_read
+            .iter()
+            .any(|(r, _)| file_rule(*r).is_some_and(|f| !f.sha256.is_empty() || !f.md5.is_empty()));
+        // Logs are read whole. Other files: as far as the content rules look, or to the end
+        // (up to --max-read) when a digest is needed; one byte more tells whether there was more.
+        let limit = if !line_rules.is_empty() {
+            u64::MAX
+        } else if want_digest || hash_rules {
+            max_read
+        } else {
+            capture_cap.min(max_read)
+        };
         let mut failure: Option<(GapCause, String)> = None;
         if line_rules.is_empty() {
-            // One byte past the cap tells whether there was more.
-            if let Err(err) = io::copy(
-                &mut (&mut src).take(max_read.saturating_add(1)),
-                &mut io::sink(),
-            ) {
+            if let Err(err) = io::copy(&mut (&mut src).take(limit.saturating_add(1)), &mut io::sink()) {
                 failure = Some((GapCause::Unreadable, err.to_string()));
             }
         } else {
             failure = self.read_lines(&e.path, &mut src, line_rules, res);
         }
-        let hit_limit = line_rules.is_empty() && src.inner.bytes > max_read;
-        let captured = std::mem::take(&mut src.buf);
         let bytes = src.inner.bytes;
+        let more = bytes > limit;
+        let captured = std::mem::take(&mut src.buf);
         let (sha256, md5) = src.inner.finish();
-        let complete = failure.is_none() && !hit_limit;
-        if complete && bytes < e.size {
+        let to_end = failure.is_none() && !more;
+        if to_end && bytes < e.size {
             failure = Some((
                 GapCause::Shrank,
                 format!("{} bytes listed, {} bytes read", e.size, bytes),
             ));
         }
-        let complete = complete && failure.is_none();
-        if hit_limit {
+        let complete = to_end && failure.is_none();
+        if more && limit == max_read {
             // A gap that matters when a rule wanted more than it got, or needed the digest.
-            let blocks = need_read.iter().any(|(r, _)| {
-                file_rule(*r).is_some_and(|f| {
-                    !f.sha256.is_empty()
-                        || !f.md5.is_empty()
-                        || (!f.content.is_empty() && f.max_bytes.is_none_or(|m| m > max_read))
-                })
-            });
+            let blocks = hash_rules
+                || content_rules.iter().any(|&r| {
+                    file_rule(r).is_some_and(|f| f.max_bytes.is_none_or(|m| m > max_read))
+                });
             res.gaps.push(Gap::new(
                 e.path.clone(),
                 GapCause::TooLarge,
-                format!(
-                    "only the first {} bytes were examined (--max-read); no digest",
-                    self.opts.max_read
-                ),
+                format!("larger than --max-read ({max_read} bytes): only the first {max_read} bytes were examined, no digest"),
                 blocks,
             ));
         }
@@ -405,12 +409,31 @@ impl<'r> Scanner<'r> {
                 reason: why.join("; "),
             });
         }
+        // A finding carries the file's digest: hash the rest when the first read stopped early.
+        let mut bytes = bytes;
+        if sha.is_none() && more && limit < max_read && !res.hits.is_empty() {
+            if let Some((digest, n)) = self.digest(ev, e) {
+                sha = Some(digest);
+                bytes += n;
+            }
+        }
         res.read = Some(FileRead {
             path: e.path.clone(),
             bytes,
-            complete,
+            complete: complete || sha.is_some(),
             sha256: sha,
         });
+    }
+
+    /// SHA-256 of a whole file (up to --max-read), and the bytes read for it.
+    fn digest(&self, ev: &dyn Evidence, e: &Entry) -> Option<(String, u64)> {
+        let mut h = Hashing::new(ev.open(e).ok()?, false);
+        io::copy(&mut (&mut h).take(self.opts.max_read.saturating_add(1)), &mut io::sink()).ok()?;
+        if h.bytes > self.opts.max_read || h.bytes < e.size {
+            return None;
+        }
+        let n = h.bytes;
+        Some((h.finish().0, n))
     }
 
     /// Reads a log through the line rules (gunzipping when the first two bytes say gzip), then
