@@ -324,7 +324,11 @@ any = [{ regex = '\A\xd4\xc3\xb2\xa1' }]
     std::fs::write(dir.path().join("trace.cap"), &cap).unwrap();
     let ev = sporen::input::dir::DirEvidence::new(dir.path()).unwrap();
     let out = sporen::scan::Scanner::new(&rules, sporen::scan::ScanOptions::default()).scan(&ev);
-    let plain = out.reads.iter().find(|r| r.path.as_bytes() == b"/plain.bin").unwrap();
+    let plain = out
+        .reads
+        .iter()
+        .find(|r| r.path.as_bytes() == b"/plain.bin")
+        .unwrap();
     assert_eq!(plain.bytes, 5, "only the bytes the rule looks at are read");
     assert_eq!(out.findings.len(), 1);
     let want = sporen::rules::set::hex(&sha2::Sha256::digest(&cap));

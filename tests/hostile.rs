@@ -1875,6 +1875,7 @@ impl MockEvidence {
                     uid: 0,
                     gid: 0,
                     mtime: 1_600_000_000,
+                    btime: None,
                     link_target: None,
                     identity: None,
                 },

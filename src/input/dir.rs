@@ -122,6 +122,7 @@ impl Evidence for DirEvidence {
                         uid: meta.uid(),
                         gid: meta.gid(),
                         mtime: meta.mtime(),
+                        btime: None,
                         link_target,
                         identity: Some((meta.dev(), meta.ino())),
                     });

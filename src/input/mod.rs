@@ -50,6 +50,9 @@ pub struct Entry {
     pub gid: u32,
     /// Modification time, Unix seconds.
     pub mtime: i64,
+    /// Birth (creation) time, Unix seconds, when the input preserves the original one. A copied
+    /// or mounted directory does not (its birth times are those of the copy): `None`.
+    pub btime: Option<i64>,
     /// For symbolic links: the target as stored in the link.
     pub link_target: Option<Vec<u8>>,
     /// Host-side identity used to detect a file swapped between listing and reading.

@@ -7,7 +7,7 @@
 use super::diag::{Code, Diagnostic, did_you_mean};
 use super::{
     Bounds, Check, CorrelateMatch, Example, FileMatch, FileType, HashLists, LineMatch, Matcher,
-    ModeCond, Origin, Pack, Pattern, Patterns, Rule,
+    ModeCond, Origin, Pack, Pattern, Patterns, RecordMode, Rule,
 };
 use crate::model::{EvPath, Severity};
 use std::ops::Range;
@@ -45,6 +45,8 @@ const CORRELATE_KEYS: &[&str] = &[
     "check",
     "network_prefix",
     "min_actors",
+    "first_paths",
+    "then_paths",
 ];
 const FILE_KEYS: &[&str] = &[
     "paths",
@@ -56,12 +58,13 @@ const FILE_KEYS: &[&str] = &[
     "uid",
     "gid",
     "mtime",
+    "timestomp",
     "content",
     "max_bytes",
     "sha256",
     "md5",
 ];
-const LINE_KEYS: &[&str] = &["logs", "exclude_paths", "any", "all", "none"];
+const LINE_KEYS: &[&str] = &["logs", "records", "exclude_paths", "any", "all", "none"];
 const GROUP_KEYS: &[&str] = &["any", "all", "none"];
 const PATTERN_KEYS: &[&str] = &["literal", "regex", "ignore_case"];
 const BOUND_KEYS: &[&str] = &["min", "max"];
@@ -69,7 +72,8 @@ const TIME_KEYS: &[&str] = &["after", "before"];
 const MODE_KEYS: &[&str] = &["exact", "any", "all", "none"];
 const HASH_KEYS: &[&str] = &["bad", "good"];
 const EXAMPLE_KEYS: &[&str] = &[
-    "expect", "path", "type", "content", "line", "mode", "uid", "gid", "mtime", "sha256", "md5",
+    "expect", "path", "type", "content", "line", "mode", "uid", "gid", "mtime", "btime", "sha256",
+    "md5",
 ];
 
 /// Upper bound on the compiled size of one pattern, so a rule cannot exhaust memory.
@@ -832,6 +836,16 @@ fn parse_file_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
         None => Patterns::default(),
     };
     let max_bytes = tbl.u64(ctx, "max_bytes").map(|v| v.0);
+    let timestomp = match tbl.get("timestomp") {
+        None => false,
+        Some(v) => match v.get_ref() {
+            DeValue::Boolean(b) => *b,
+            _ => {
+                Tbl::type_err(ctx, "timestomp", v, "true or false");
+                false
+            }
+        },
+    };
     let sha256 = parse_hashes(ctx, &tbl, "sha256", 64);
     let md5 = parse_hashes(ctx, &tbl, "md5", 32);
     let fm = FileMatch {
@@ -844,6 +858,7 @@ fn parse_file_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
         uid,
         gid,
         mtime,
+        timestomp,
         content,
         max_bytes,
         sha256,
@@ -854,6 +869,7 @@ fn parse_file_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
         || !fm.mode.is_empty()
         || fm.uid.is_some()
         || fm.gid.is_some()
+        || fm.timestomp
         || fm.needs_read();
     if !has_condition && ctx.diags.len() == before {
         ctx.err(
@@ -893,7 +909,22 @@ fn parse_line_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
             Some("`none` patterns only exclude; they cannot match on their own".into()),
         );
     }
+    let records = match tbl.str(ctx, "records") {
+        None => RecordMode::Line,
+        Some((s, _)) if s == "line" => RecordMode::Line,
+        Some((s, _)) if s == "syslog" => RecordMode::Syslog,
+        Some((s, sp)) => {
+            ctx.err(
+                Code::E009,
+                sp,
+                format!("unknown record mode `{s}`"),
+                Some("records is \"line\" (default) or \"syslog\"".into()),
+            );
+            RecordMode::Line
+        }
+    };
     (ctx.diags.len() == before).then_some(LineMatch {
+        records,
         logs,
         exclude_paths,
         patterns,
@@ -1003,10 +1034,16 @@ fn parse_correlate(
         }
         None => 2,
     };
+    let fp = tbl.strs(ctx, "first_paths");
+    let first_paths = parse_globs(ctx, fp);
+    let tp = tbl.strs(ctx, "then_paths");
+    let then_paths = parse_globs(ctx, tp);
     if ctx.diags.len() > before {
         return None;
     }
     Some(CorrelateMatch {
+        first_paths,
+        then_paths,
         logs,
         exclude_paths,
         first,
@@ -1080,6 +1117,7 @@ fn parse_example(
         .get("mtime")
         .and_then(|v| time_value(ctx, "mtime", v))
         .unwrap_or(1_577_836_800); // 2020-01-01
+    let btime = tbl.get("btime").and_then(|v| time_value(ctx, "btime", v));
     let digest = |ctx: &mut Ctx<'_>, key: &str, len: usize| -> Option<String> {
         let (h, sp) = tbl.str(ctx, key)?;
         let lower = h.to_ascii_lowercase();
@@ -1104,6 +1142,7 @@ fn parse_example(
         uid,
         gid,
         mtime,
+        btime,
         sha256,
         md5,
         origin: ctx.origin(span),

@@ -84,7 +84,8 @@ pub enum Check {
     /// A `then` record whose `value` is outside the network of every `first` record with the
     /// same `key` (a session used from elsewhere than it was opened).
     ValueChanges,
-    /// A `then` record whose `key` no `first` record has (activity without a login).
+    /// A `then` record whose `key` no `first` record has (activity without a login). Only
+    /// evaluated when at least one `first` record was found at all.
     FirstMissing,
     /// One `then` `value` seen with at least `min_actors` different `actor`s (one source in
     /// several users' sessions). Records whose `value` is in the network their own `first`
@@ -119,6 +120,10 @@ pub struct CorrelateMatch {
     pub network_prefix: Option<u8>,
     /// For `value-shared`: how many different actors make a value suspicious.
     pub min_actors: usize,
+    /// Globs limiting which files `first` records are taken from (empty: all `logs`).
+    pub first_paths: Vec<String>,
+    /// Globs limiting which files `then` records are taken from (empty: all `logs`).
+    pub then_paths: Vec<String>,
 }
 
 /// Which kind of filesystem entry a file rule applies to.
@@ -227,6 +232,9 @@ pub struct FileMatch {
     pub gid: Option<u32>,
     /// Unix seconds.
     pub mtime: Option<Bounds<i64>>,
+    /// The modification time is earlier than the birth time (timestomping). Holds only where
+    /// the input preserves birth times.
+    pub timestomp: bool,
     pub content: Patterns,
     /// Bytes of content this rule examines; `None` means the scan-wide cap.
     pub max_bytes: Option<u64>,
@@ -241,9 +249,20 @@ impl FileMatch {
     }
 }
 
+/// What a line rule treats as one unit of a log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordMode {
+    /// Every physical line on its own.
+    Line,
+    /// A syslog record: a line that starts with a syslog time stamp plus the lines that follow
+    /// it without one (a multi-line `shell_command="..."` in bash.log).
+    Syslog,
+}
+
 /// Conditions of a line rule.
 #[derive(Clone, Debug)]
 pub struct LineMatch {
+    pub records: RecordMode,
     /// Log paths relative to the root (globs allowed); every rotation (`name.N`, `name.N.gz`,
     /// `name.gz`) of a matching log is read.
     pub logs: Vec<String>,
@@ -263,6 +282,8 @@ pub struct Example {
     pub gid: u32,
     /// Unix seconds.
     pub mtime: i64,
+    /// Birth time, Unix seconds, if the example states one.
+    pub btime: Option<i64>,
     /// Pretend digests (for hash rules, whose real inputs are malware).
     pub sha256: Option<String>,
     pub md5: Option<String>,

@@ -10,7 +10,7 @@ pub mod read;
 use crate::input::{Entry, EntryKind, Evidence, Listing};
 use crate::model::{Bytes, EvPath, Finding, Gap, GapCause, rfc3339};
 use crate::rules::set::PatternIds;
-use crate::rules::{FileMatch, FileType, Matcher, ModeCond, Rule, RuleSet};
+use crate::rules::{FileMatch, FileType, Matcher, ModeCond, RecordMode, Rule, RuleSet};
 use rayon::prelude::*;
 use read::{Capture, Hashing};
 use regex::bytes::{RegexSet, RegexSetBuilder};
@@ -66,12 +66,32 @@ pub struct ScanOutput {
 const MAX_DISTINCT_PER_FILE: usize = 50;
 /// Longest excerpt kept, in bytes.
 const EXCERPT_LEN: usize = 400;
+/// Longest syslog record assembled from continuation lines; the rest is not matched as part
+/// of the record (its lines are still matched one by one).
+const MAX_RECORD: usize = 64 * 1024;
+
+/// True when a line opens a new syslog record: a BSD time stamp (`Jan 19 23:26:52 `), optionally
+/// after a `<pri>` or with the `<facility.level>` framing first, or an ns.log time
+/// (`01/27/2020:08:14:09 `).
+fn starts_syslog_record(line: &[u8]) -> bool {
+    use std::sync::OnceLock;
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        regex::bytes::Regex::new(
+            r"(?-u)^(?:<[0-9]{1,3}>)?(?:[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} |<[A-Za-z0-9]+\.[A-Za-z]+> |[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} )",
+        )
+        .expect("static regex")
+    })
+    .is_match(line)
+}
 
 /// Patterns of a fixed group of rules, compiled into one set so a haystack is searched once.
 struct Combo {
     set: RegexSet,
     /// (rule index, local pattern ids by group)
     rules: Vec<(usize, PatternIds)>,
+    /// Some rule matches whole syslog records rather than single lines.
+    has_records: bool,
 }
 
 /// The scanner for one rule set.
@@ -153,7 +173,7 @@ impl<'r> Scanner<'r> {
             out.reads.extend(res.read);
             digests.push(sha);
         }
-        for (i, hit) in correlate(self.rules, &records) {
+        for (i, hit) in correlate(self.rules, &listing.entries, &records) {
             out.findings
                 .push(self.finding(&listing.entries[i], hit, digests[i].clone()));
         }
@@ -300,7 +320,10 @@ impl<'r> Scanner<'r> {
         };
         let mut failure: Option<(GapCause, String)> = None;
         if line_rules.is_empty() {
-            if let Err(err) = io::copy(&mut (&mut src).take(limit.saturating_add(1)), &mut io::sink()) {
+            if let Err(err) = io::copy(
+                &mut (&mut src).take(limit.saturating_add(1)),
+                &mut io::sink(),
+            ) {
                 failure = Some((GapCause::Unreadable, err.to_string()));
             }
         } else {
@@ -428,7 +451,11 @@ impl<'r> Scanner<'r> {
     /// SHA-256 of a whole file (up to --max-read), and the bytes read for it.
     fn digest(&self, ev: &dyn Evidence, e: &Entry) -> Option<(String, u64)> {
         let mut h = Hashing::new(ev.open(e).ok()?, false);
-        io::copy(&mut (&mut h).take(self.opts.max_read.saturating_add(1)), &mut io::sink()).ok()?;
+        io::copy(
+            &mut (&mut h).take(self.opts.max_read.saturating_add(1)),
+            &mut io::sink(),
+        )
+        .ok()?;
         if h.bytes > self.opts.max_read || h.bytes < e.size {
             return None;
         }
@@ -470,6 +497,7 @@ impl<'r> Scanner<'r> {
                 self.match_lines(&combo, c, first, &mut agg)
             })
         };
+        self.flush_record(&combo, &mut agg);
         res.records = std::mem::take(&mut agg.records);
         res.hits.extend(agg.into_hits(self.rules));
         let stats = match outcome {
@@ -540,19 +568,37 @@ impl<'r> Scanner<'r> {
             .build()
             .or_else(|_| RegexSet::new(&sources))
             .unwrap_or_else(|_| RegexSet::empty());
+        let has_records = rules.iter().any(|&r| self.is_record_rule(r));
         let combo = Arc::new(Combo {
             set,
             rules: local_rules,
+            has_records,
         });
         cache.insert(rules.to_vec(), combo.clone());
         combo
     }
 
+    fn is_record_rule(&self, r: usize) -> bool {
+        matches!(&self.rules.rules[r].matcher, Matcher::Lines(l) if l.records == RecordMode::Syslog)
+    }
+
     fn match_lines(&self, combo: &Combo, chunk: &[u8], first: u64, agg: &mut LineHits) {
-        if !combo.set.is_match(chunk) {
+        // Records can span chunks, so a chunk is skipped only when no rule needs records.
+        if !combo.has_records && !combo.set.is_match(chunk) {
             return;
         }
         for (no, line) in read::lines(chunk, first) {
+            if combo.has_records {
+                if agg.pending.is_none() || starts_syslog_record(line) {
+                    self.flush_record(combo, agg);
+                    agg.pending = Some((no, line.to_vec()));
+                } else if let Some((_, text)) = &mut agg.pending
+                    && text.len() < MAX_RECORD
+                {
+                    text.push(b'\n');
+                    text.extend_from_slice(&line[..line.len().min(MAX_RECORD - text.len())]);
+                }
+            }
             let m = combo.set.matches(line);
             if !m.matched_any() {
                 continue;
@@ -560,9 +606,25 @@ impl<'r> Scanner<'r> {
             for (r, ids) in &combo.rules {
                 if let Matcher::Correlate(_) = &self.rules.rules[*r].matcher {
                     self.capture(*r, ids, |i| m.matched(i), no, line, agg);
-                } else if group_holds(ids, |i| m.matched(i)).is_some() {
+                } else if !self.is_record_rule(*r) && group_holds(ids, |i| m.matched(i)).is_some() {
                     agg.add(*r, no, line);
                 }
+            }
+        }
+    }
+
+    /// Evaluates the record rules on the record collected so far.
+    fn flush_record(&self, combo: &Combo, agg: &mut LineHits) {
+        let Some((no, text)) = agg.pending.take() else {
+            return;
+        };
+        let m = combo.set.matches(&text);
+        if !m.matched_any() {
+            return;
+        }
+        for (r, ids) in &combo.rules {
+            if self.is_record_rule(*r) && group_holds(ids, |i| m.matched(i)).is_some() {
+                agg.add(*r, no, &text);
             }
         }
     }
@@ -725,6 +787,7 @@ impl ExampleEvidence {
                 uid: ex.uid,
                 gid: ex.gid,
                 mtime: ex.mtime,
+                btime: ex.btime,
                 link_target: None,
                 identity: None,
             }],
@@ -821,6 +884,16 @@ fn metadata_holds(f: &FileMatch, e: &Entry) -> Option<Vec<String>> {
         }
         why.push(format!("modified {}", rfc3339(e.mtime)));
     }
+    if f.timestomp {
+        match e.btime {
+            Some(b) if e.mtime < b => why.push(format!(
+                "modified {} before it was created {} (time stamp set back)",
+                rfc3339(e.mtime),
+                rfc3339(b)
+            )),
+            _ => return None,
+        }
+    }
     Some(why)
 }
 
@@ -904,6 +977,8 @@ struct LineHits {
     by_rule: BTreeMap<usize, RuleLines>,
     /// Lines captured for correlate rules, compared after every file was read.
     records: Vec<Record>,
+    /// The syslog record being assembled: first line number and text.
+    pending: Option<(u64, Vec<u8>)>,
 }
 
 /// Distinct normalised lines of one rule in first-seen order, and their aggregates.
@@ -986,16 +1061,30 @@ impl LineHits {
 
 /// Compares the records of every correlate rule across all files. Returns hits with the index
 /// of the entry (file) they belong to, grouped by (rule, file, key or value).
-fn correlate(rules: &RuleSet, records: &[(usize, Record)]) -> Vec<(usize, Hit)> {
+fn correlate(rules: &RuleSet, entries: &[Entry], records: &[(usize, Record)]) -> Vec<(usize, Hit)> {
     let mut by_rule: BTreeMap<usize, Vec<&(usize, Record)>> = BTreeMap::new();
     for r in records {
         by_rule.entry(r.1.rule).or_default().push(r);
     }
     let mut out = Vec::new();
-    for (rule, recs) in by_rule {
+    for (rule, mut recs) in by_rule {
         let Matcher::Correlate(c) = &rules.rules[rule].matcher else {
             continue;
         };
+        let (Ok(fp), Ok(tp)) = (glob::set(&c.first_paths), glob::set(&c.then_paths)) else {
+            continue; // validated by the rule loader
+        };
+        recs.retain(|(i, r)| {
+            let (globs, given) = if r.then {
+                (&tp, &c.then_paths)
+            } else {
+                (&fp, &c.first_paths)
+            };
+            given.is_empty() || globs.is_match(glob::as_path(entries[*i].path.relative()))
+        });
+        if c.check == crate::rules::Check::FirstMissing && !recs.iter().any(|x| !x.1.then) {
+            continue; // nothing to compare with
+        }
         let mut firsts: HashMap<&[u8], Vec<&Record>> = HashMap::new();
         let mut actors: HashMap<&[u8], std::collections::BTreeSet<&[u8]>> = HashMap::new();
         for (_, r) in recs.iter().filter(|x| !x.1.then) {
@@ -1167,6 +1256,29 @@ pub fn sort_findings(f: &mut [Finding]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syslog_record_starts() {
+        assert!(starts_syslog_record(
+            b"Jan 19 23:26:52 <local7.notice> ns bash[1297]: root on"
+        ));
+        assert!(starts_syslog_record(
+            b"Aug  9 12:56:00 <local7.notice> ns bash[1]: x"
+        ));
+        assert!(starts_syslog_record(
+            b"<Local7.notice> ns bash[3632]: nobody on (null)"
+        ));
+        assert!(starts_syslog_record(b"<134>Jun 18 18:18:42 svm_service: x"));
+        assert!(starts_syslog_record(
+            b"11/30/2015:17:40:17 GMT ns 0-PPE-1 : x"
+        ));
+        assert!(!starts_syslog_record(
+            b"https://95.179.163.186/wp-content/uploads/2018/09/x -o"
+        ));
+        assert!(!starts_syslog_record(
+            b"/tmp/.init/httpd; chmod 744 /tmp/.init/httpd; echo '* * * * *"
+        ));
+    }
 
     #[test]
     fn networks() {
