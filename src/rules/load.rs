@@ -72,9 +72,10 @@ const TIME_KEYS: &[&str] = &["after", "before"];
 const MODE_KEYS: &[&str] = &["exact", "any", "all", "none"];
 const HASH_KEYS: &[&str] = &["bad", "good"];
 const EXAMPLE_KEYS: &[&str] = &[
-    "expect", "path", "type", "content", "line", "mode", "uid", "gid", "mtime", "btime", "sha256",
-    "md5",
+    "expect", "path", "type", "content", "hex", "line", "mode", "uid", "gid", "mtime", "btime",
+    "sha256", "md5", "also",
 ];
+const ALSO_KEYS: &[&str] = &["path", "content"];
 
 /// Upper bound on the compiled size of one pattern, so a rule cannot exhaust memory.
 const REGEX_SIZE_LIMIT: usize = 8 << 20;
@@ -1096,17 +1097,65 @@ fn parse_example(
         Some((s, sp)) => parse_file_type(ctx, &s, sp).unwrap_or(FileType::File),
         None => FileType::File,
     };
-    let content = tbl.str(ctx, "content").map(|c| c.0);
+    let content = tbl.str(ctx, "content").map(|c| c.0.into_bytes());
     let line = tbl.str(ctx, "line").map(|c| c.0);
-    if content.is_some() && line.is_some() {
+    let hex = tbl.str(ctx, "hex").and_then(|(h, sp)| {
+        let clean: String = h.chars().filter(|c| !c.is_whitespace()).collect();
+        let bytes: Option<Vec<u8>> = (clean.len() % 2 == 0)
+            .then(|| {
+                (0..clean.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&clean[i..i + 2], 16).ok())
+                    .collect()
+            })
+            .flatten();
+        if bytes.is_none() {
+            ctx.err(
+                Code::E009,
+                sp,
+                "`hex` must be pairs of hexadecimal digits",
+                None,
+            );
+        }
+        bytes
+    });
+    if [content.is_some(), line.is_some(), hex.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count()
+        > 1
+    {
         ctx.err(
             Code::E010,
             span.clone(),
-            "an example has `content` or `line`, not both",
+            "an example has one of `content`, `hex` or `line`",
             None,
         );
     }
-    let content = content.or(line.map(|l| l + "\n")).unwrap_or_default();
+    let content = content
+        .or(hex)
+        .or(line.map(|l| (l + "\n").into_bytes()))
+        .unwrap_or_default();
+    let mut also = Vec::new();
+    if let Some(v) = tbl.get("also") {
+        match v.get_ref() {
+            DeValue::Array(arr) => {
+                for item in arr.iter() {
+                    let DeValue::Table(t) = item.get_ref() else {
+                        Tbl::type_err(ctx, "also", item, "an array of { path, content } tables");
+                        continue;
+                    };
+                    let at = Tbl::new(ctx, t, item.span(), ALSO_KEYS, "an `also` file");
+                    let p = at.req_str(ctx, "path", "an `also` file");
+                    let c = at.str(ctx, "content").map(|c| c.0).unwrap_or_default();
+                    if let Some((p, _)) = p {
+                        also.push((EvPath::new(p.into_bytes()), c.into_bytes()));
+                    }
+                }
+            }
+            _ => Tbl::type_err(ctx, "also", v, "an array of { path, content } tables"),
+        }
+    }
     let mode = match tbl.str(ctx, "mode") {
         Some((s, sp)) => parse_octal(ctx, &s, sp).unwrap_or(0o644),
         None => 0o644,
@@ -1137,7 +1186,7 @@ fn parse_example(
         expect_match,
         path: EvPath::new(path?.into_bytes()),
         file_type,
-        content: content.into_bytes(),
+        content,
         mode,
         uid,
         gid,
@@ -1145,6 +1194,7 @@ fn parse_example(
         btime,
         sha256,
         md5,
+        also,
         origin: ctx.origin(span),
     })
 }

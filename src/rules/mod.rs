@@ -287,5 +287,8 @@ pub struct Example {
     /// Pretend digests (for hash rules, whose real inputs are malware).
     pub sha256: Option<String>,
     pub md5: Option<String>,
+    /// Further files of the same virtual appliance (path, content), for rules that compare
+    /// files (an older ns.conf save next to the current one).
+    pub also: Vec<(EvPath, Vec<u8>)>,
     pub origin: Origin,
 }

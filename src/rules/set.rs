@@ -115,6 +115,7 @@ impl RuleSet {
         }
         if !diags.is_empty() {
             diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+            diags.dedup();
             return Err(diags);
         }
         if rules.is_empty() {

@@ -10,7 +10,7 @@ pub mod read;
 use crate::input::{Entry, EntryKind, Evidence, Listing};
 use crate::model::{Bytes, EvPath, Finding, Gap, GapCause, rfc3339};
 use crate::rules::set::PatternIds;
-use crate::rules::{FileMatch, FileType, Matcher, ModeCond, RecordMode, Rule, RuleSet};
+use crate::rules::{FileMatch, FileType, Matcher, ModeCond, RecordMode, RuleSet};
 use rayon::prelude::*;
 use read::{Capture, Hashing};
 use regex::bytes::{RegexSet, RegexSetBuilder};
@@ -499,7 +499,7 @@ impl<'r> Scanner<'r> {
         };
         self.flush_record(&combo, &mut agg);
         res.records = std::mem::take(&mut agg.records);
-        res.hits.extend(agg.into_hits(self.rules));
+        res.hits.extend(agg.into_hits());
         let stats = match outcome {
             Ok(stats) => stats,
             Err((err, stats)) => {
@@ -606,11 +606,35 @@ impl<'r> Scanner<'r> {
             for (r, ids) in &combo.rules {
                 if let Matcher::Correlate(_) = &self.rules.rules[*r].matcher {
                     self.capture(*r, ids, |i| m.matched(i), no, line, agg);
-                } else if !self.is_record_rule(*r) && group_holds(ids, |i| m.matched(i)).is_some() {
-                    agg.add(*r, no, line);
+                } else if !self.is_record_rule(*r)
+                    && let Some(hit) = group_holds(ids, |i| m.matched(i))
+                {
+                    agg.add(*r, no, line, || self.line_reason(*r, ids, &hit));
                 }
             }
         }
+    }
+
+    /// "log line matches `a`, `b`": the rule's patterns that matched (local ids of `ids`).
+    fn line_reason(&self, r: usize, ids: &PatternIds, matched: &[usize]) -> String {
+        let Matcher::Lines(l) = &self.rules.rules[r].matcher else {
+            return String::new();
+        };
+        let shown: Vec<String> = ids
+            .any
+            .iter()
+            .chain(&ids.all)
+            .zip(l.patterns.any.iter().chain(&l.patterns.all))
+            .filter(|(i, _)| matched.contains(i))
+            .take(4)
+            .map(|(_, p)| format!("`{}`", p.source))
+            .collect();
+        let what = if l.records == RecordMode::Syslog {
+            "log record"
+        } else {
+            "log line"
+        };
+        format!("{what} matches {}", shown.join(", "))
     }
 
     /// Evaluates the record rules on the record collected so far.
@@ -623,8 +647,10 @@ impl<'r> Scanner<'r> {
             return;
         }
         for (r, ids) in &combo.rules {
-            if self.is_record_rule(*r) && group_holds(ids, |i| m.matched(i)).is_some() {
-                agg.add(*r, no, &text);
+            if self.is_record_rule(*r)
+                && let Some(hit) = group_holds(ids, |i| m.matched(i))
+            {
+                agg.add(*r, no, &text, || self.line_reason(*r, ids, &hit));
             }
         }
     }
@@ -764,10 +790,12 @@ fn describe_example_miss(rules: &RuleSet, i: usize, ex: &crate::rules::Example) 
     }
 }
 
-/// A one-file evidence built from a rule example.
+/// A small evidence built from a rule example: the example file plus its `also` files.
 struct ExampleEvidence {
     entries: Vec<Entry>,
-    content: Vec<u8>,
+    contents: Vec<Vec<u8>>,
+    /// The example's own file, the one stated digests belong to.
+    main: EvPath,
     digests: (Option<String>, Option<String>),
 }
 
@@ -778,20 +806,29 @@ impl ExampleEvidence {
             FileType::Symlink => EntryKind::Symlink,
             FileType::File | FileType::Any => EntryKind::File,
         };
+        let entry = |path: &EvPath, kind: EntryKind, content: &[u8]| Entry {
+            path: path.clone(),
+            kind,
+            size: content.len() as u64,
+            mode: ex.mode,
+            uid: ex.uid,
+            gid: ex.gid,
+            mtime: ex.mtime,
+            btime: ex.btime,
+            link_target: None,
+            identity: None,
+        };
+        let mut files: Vec<(Entry, Vec<u8>)> =
+            vec![(entry(&ex.path, kind, &ex.content), ex.content.clone())];
+        for (p, c) in &ex.also {
+            files.push((entry(p, EntryKind::File, c), c.clone()));
+        }
+        files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+        let (entries, contents) = files.into_iter().unzip();
         ExampleEvidence {
-            entries: vec![Entry {
-                path: ex.path.clone(),
-                kind,
-                size: ex.content.len() as u64,
-                mode: ex.mode,
-                uid: ex.uid,
-                gid: ex.gid,
-                mtime: ex.mtime,
-                btime: ex.btime,
-                link_target: None,
-                identity: None,
-            }],
-            content: ex.content.clone(),
+            entries,
+            contents,
+            main: ex.path.clone(),
             digests: (ex.sha256.clone(), ex.md5.clone()),
         }
     }
@@ -807,8 +844,13 @@ impl Evidence for ExampleEvidence {
             gaps: Vec::new(),
         }
     }
-    fn open(&self, _entry: &Entry) -> io::Result<Box<dyn Read + Send + '_>> {
-        Ok(Box::new(&self.content[..]))
+    fn open(&self, entry: &Entry) -> io::Result<Box<dyn Read + Send + '_>> {
+        let i = self
+            .entries
+            .iter()
+            .position(|e| e.path == entry.path)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        Ok(Box::new(&self.contents[i][..]))
     }
     fn resolve(&self, path: &EvPath) -> Option<EvPath> {
         self.entries
@@ -816,8 +858,8 @@ impl Evidence for ExampleEvidence {
             .any(|e| &e.path == path)
             .then(|| path.clone())
     }
-    fn stated_digests(&self, _entry: &Entry) -> Option<(Option<String>, Option<String>)> {
-        Some(self.digests.clone())
+    fn stated_digests(&self, entry: &Entry) -> Option<(Option<String>, Option<String>)> {
+        (entry.path == self.main).then(|| self.digests.clone())
     }
 }
 
@@ -988,6 +1030,8 @@ type RuleLines = (Vec<Vec<u8>>, HashMap<Vec<u8>, Agg>);
 type Group<'a> = (&'a Record, &'a Record, u64, String);
 
 struct Agg {
+    /// What matched on the first line of this group.
+    reason: String,
     first: (u64, Vec<u8>),
     last: (u64, Vec<u8>),
     count: u64,
@@ -995,7 +1039,7 @@ struct Agg {
 }
 
 impl LineHits {
-    fn add(&mut self, rule: usize, no: u64, line: &[u8]) {
+    fn add(&mut self, rule: usize, no: u64, line: &[u8], reason: impl FnOnce() -> String) {
         let (order, map) = self.by_rule.entry(rule).or_default();
         let mut key = normalise(line);
         if !map.contains_key(&key) && map.len() >= MAX_DISTINCT_PER_FILE {
@@ -1016,30 +1060,19 @@ impl LineHits {
                         last: (no, excerpt(line, 0)),
                         count: 1,
                         overflow,
+                        reason: reason(),
                     },
                 );
             }
         }
     }
 
-    fn into_hits(self, rules: &RuleSet) -> Vec<Hit> {
+    fn into_hits(self) -> Vec<Hit> {
         let mut out = Vec::new();
         for (rule, (order, mut map)) in self.by_rule {
-            let r: &Rule = &rules.rules[rule];
-            let Matcher::Lines(l) = &r.matcher else {
-                continue;
-            };
             for key in order {
                 let Some(a) = map.remove(&key) else { continue };
-                let pats: Vec<String> = l
-                    .patterns
-                    .any
-                    .iter()
-                    .chain(&l.patterns.all)
-                    .take(3)
-                    .map(|p| format!("`{}`", p.source))
-                    .collect();
-                let mut reason = format!("log line matches {}", pats.join(" / "));
+                let mut reason = a.reason;
                 if a.overflow {
                     reason.push_str(&format!(
                         "; more than {MAX_DISTINCT_PER_FILE} distinct lines matched, the rest are counted here"
