@@ -93,3 +93,39 @@ fn two_scans_of_the_same_evidence_give_identical_reports() {
         assert!(!a.stdout.is_empty());
     }
 }
+
+/// Rules that no directory fixture can make fire, with the reason.
+const NO_DIRECTORY_FIXTURE: &[(&str, &str)] = &[
+    (
+        "persist.timestomped",
+        "needs birth times, which a copied directory does not keep (disk-image input)",
+    ),
+    (
+        "post-2020.known-bad-md5",
+        "matches digests of real malware, which the fixtures do not ship; its examples state the digest",
+    ),
+];
+
+#[test]
+fn every_shipped_rule_fires_in_some_fixture() {
+    let rules = sporen::rules::RuleSet::load(&sporen::rules::set::RuleSources {
+        embedded: true,
+        paths: vec![],
+    })
+    .unwrap();
+    let fired: std::collections::BTreeSet<String> = common::case_names()
+        .iter()
+        .flat_map(|c| common::load_case(c).expect)
+        .map(|e| e.rule)
+        .collect();
+    let silent: Vec<&str> = rules
+        .rules
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| !fired.contains(*id) && !NO_DIRECTORY_FIXTURE.iter().any(|(x, _)| x == id))
+        .collect();
+    assert!(
+        silent.is_empty(),
+        "rules with no fixture where they fire: {silent:#?}"
+    );
+}

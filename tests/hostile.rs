@@ -1445,7 +1445,13 @@ fn hostile_file_names_are_escaped_in_text_and_exact_in_json() {
             }
         }
     }
-    assert_eq!(findings(&v).len(), names.len(), "{:#}", v["findings"]);
+    // Built-in rules may add their own findings (a bidi name that really ends in .php is one);
+    // the marker rule must have fired exactly once per name.
+    let markers = findings(&v)
+        .iter()
+        .filter(|f| f["rule"] == "hostile.file-marker")
+        .count();
+    assert_eq!(markers, names.len(), "{:#}", v["findings"]);
     let fifo_abs = [b"/".as_slice(), fifo_name].concat();
     let g = gap(&v, "special_file", &fifo_abs);
     assert!(g["path_base64"].is_string(), "{g:#}");
@@ -1476,6 +1482,7 @@ fn hostile_file_names_are_escaped_in_text_and_exact_in_json() {
                 .as_array()
                 .expect("results")
                 .iter()
+                .filter(|r| r["ruleId"] == "hostile.file-marker")
                 .map(|r| {
                     percent_decode(
                         r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
@@ -1678,7 +1685,7 @@ fn empty_files_and_logs_produce_no_findings() {
         "var/vpn/bookmark/empty.xml",
         "var/vpn/theme/empty.css",
         "var/tmp/empty",
-        "netscaler/portal/templates/empty.xml",
+        "netscaler/portal/templates/empty.html",
     ] {
         put(&c.root, p, "");
     }
