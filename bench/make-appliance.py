@@ -68,7 +68,8 @@ log("var/log/ns.log", lambda k: (f"Jan 27 08:14:09 <local0.info> 192.0.2.10  01/
 for i in range(int(20000 * scale)):
     d = rnd.choice(["var/vpn/bookmark", "var/netscaler/logon/themes/Default", "var/netscaler/gui/admin_ui/php",
                     "netscaler/portal/templates", "var/nstmp/monitors"])
-    write(f"{d}/f{i}.xml", f'<?xml version="1.0"?><user username="u{i}"><bookmarks/></user>\n' * rnd.randrange(1, 40))
+    ext = "html" if d.startswith("netscaler/portal") else "xml"
+    write(f"{d}/f{i}.{ext}", f'<?xml version="1.0"?><user username="u{i}"><bookmarks/></user>\n' * rnd.randrange(1, 40))
 write("flash/nsconfig/ns.conf", "#NS13.0 Build 47.24\nset ns hostName ns-gw01\n")
 write("flash/boot/loader.conf", 'kernel="/ns-13.0-47.24"\n')
 write("flash/.version", "NetScaler 13.0 build 47\n")

@@ -34,7 +34,7 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// SHA-256 over the sorted (name, source) pairs the rules were loaded from.
     pub sources_sha256: String,
-    /// Every content and line pattern, compiled once.
+    /// Every distinct content and line pattern, compiled once.
     pub patterns: Vec<regex::bytes::Regex>,
     /// Per rule (same index as `rules`): its pattern ids.
     pub pattern_ids: Vec<PatternIds>,
@@ -149,6 +149,8 @@ impl RuleSet {
             (Vec::new(), Vec::new(), Vec::new());
         let (mut line_g, mut line_glob_rule) = (Vec::new(), Vec::new());
         let empty = Patterns::default();
+        let mut pattern_index: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         let mut correlate_patterns: Vec<Patterns> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             let (pats, excl): (&Patterns, &Vec<String>) = match &rule.matcher {
@@ -190,11 +192,17 @@ impl RuleSet {
                     )
                 }
             };
+            // Identical patterns (the same record regex in several correlate rules, a common
+            // IOC string) are compiled once and share an id, so a line is searched once.
             let mut add = |group: &[super::Pattern]| -> Result<Vec<usize>, String> {
                 group
                     .iter()
                     .map(|p| {
+                        if let Some(&id) = pattern_index.get(&p.compiled) {
+                            return Ok(id);
+                        }
                         patterns.push(compile_regex(&p.compiled).map_err(|e| e.to_string())?);
+                        pattern_index.insert(p.compiled.clone(), patterns.len() - 1);
                         Ok(patterns.len() - 1)
                     })
                     .collect()

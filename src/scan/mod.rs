@@ -75,6 +75,12 @@ const MAX_RECORD: usize = 64 * 1024;
 /// (`01/27/2020:08:14:09 `).
 fn starts_syslog_record(line: &[u8]) -> bool {
     use std::sync::OnceLock;
+    if !line
+        .first()
+        .is_some_and(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'<')
+    {
+        return false;
+    }
     static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
     RE.get_or_init(|| {
         regex::bytes::Regex::new(
@@ -583,29 +589,39 @@ impl<'r> Scanner<'r> {
     }
 
     fn match_lines(&self, combo: &Combo, chunk: &[u8], first: u64, agg: &mut LineHits) {
-        // Records can span chunks, so a chunk is skipped only when no rule needs records.
-        if !combo.has_records && !combo.set.is_match(chunk) {
+        // Records can span chunks, so with record rules every line is still assembled into
+        // its record; only the matching is skipped for chunks in which nothing matches.
+        let chunk_hit = combo.set.is_match(chunk);
+        if !combo.has_records && !chunk_hit {
             return;
         }
         for (no, line) in read::lines(chunk, first) {
             if combo.has_records {
                 if agg.pending.is_none() || starts_syslog_record(line) {
                     self.flush_record(combo, agg);
-                    agg.pending = Some((no, line.to_vec()));
-                } else if let Some((_, text)) = &mut agg.pending
+                    agg.pending = Some((no, line.to_vec(), false));
+                } else if let Some((_, text, _)) = &mut agg.pending
                     && text.len() < MAX_RECORD
                 {
                     text.push(b'\n');
                     text.extend_from_slice(&line[..line.len().min(MAX_RECORD - text.len())]);
                 }
             }
+            if !chunk_hit {
+                continue;
+            }
             let m = combo.set.matches(line);
             if !m.matched_any() {
                 continue;
             }
+            // A record is examined only if one of its lines matched some pattern.
+            if let Some((_, _, hit)) = &mut agg.pending {
+                *hit = true;
+            }
+            let mut captured = Vec::new();
             for (r, ids) in &combo.rules {
                 if let Matcher::Correlate(_) = &self.rules.rules[*r].matcher {
-                    self.capture(*r, ids, |i| m.matched(i), no, line, agg);
+                    self.capture(*r, ids, |i| m.matched(i), no, line, &mut captured, agg);
                 } else if !self.is_record_rule(*r)
                     && let Some(hit) = group_holds(ids, |i| m.matched(i))
                 {
@@ -639,7 +655,7 @@ impl<'r> Scanner<'r> {
 
     /// Evaluates the record rules on the record collected so far.
     fn flush_record(&self, combo: &Combo, agg: &mut LineHits) {
-        let Some((no, text)) = agg.pending.take() else {
+        let Some((no, text, true)) = agg.pending.take() else {
             return;
         };
         let m = combo.set.matches(&text);
@@ -656,13 +672,15 @@ impl<'r> Scanner<'r> {
     }
 
     /// Records the captures of a correlate rule's `first` / `then` patterns on one line.
-    fn capture(
+    #[allow(clippy::too_many_arguments)]
+    fn capture<'l>(
         &self,
         r: usize,
         local: &PatternIds,
         matched: impl Fn(usize) -> bool,
         no: u64,
-        line: &[u8],
+        line: &'l [u8],
+        cache: &mut Vec<(usize, Option<regex::bytes::Captures<'l>>)>,
         agg: &mut LineHits,
     ) {
         let global = &self.rules.pattern_ids[r].any;
@@ -671,21 +689,31 @@ impl<'r> Scanner<'r> {
             if !matched(l) {
                 continue;
             }
-            let Some(caps) = self.rules.patterns[g].captures(line) else {
+            // Several rules often share a record pattern: capture once per line.
+            let i = match cache.iter().position(|(id, _)| *id == g) {
+                Some(i) => i,
+                None => {
+                    cache.push((g, self.rules.patterns[g].captures(line)));
+                    cache.len() - 1
+                }
+            };
+            let Some(caps) = &cache[i].1 else {
                 continue;
             };
             let field = |name: &str| {
                 caps.name(name)
                     .map_or_else(Vec::new, |m| m.as_bytes().to_vec())
             };
+            let then = k == last;
             agg.records.push(Record {
                 rule: r,
-                then: k == last,
+                then,
                 key: field("key"),
                 value: field("value"),
                 actor: field("actor"),
                 line: no,
-                text: excerpt(line, 0),
+                // Only `then` records become findings; `first` records need no text.
+                text: if then { excerpt(line, 0) } else { Vec::new() },
             });
         }
     }
@@ -1019,8 +1047,9 @@ struct LineHits {
     by_rule: BTreeMap<usize, RuleLines>,
     /// Lines captured for correlate rules, compared after every file was read.
     records: Vec<Record>,
-    /// The syslog record being assembled: first line number and text.
-    pending: Option<(u64, Vec<u8>)>,
+    /// The syslog record being assembled: first line number, text, and whether one of its
+    /// lines matched a pattern (records none of whose lines match are not examined).
+    pending: Option<(u64, Vec<u8>, bool)>,
 }
 
 /// Distinct normalised lines of one rule in first-seen order, and their aggregates.
