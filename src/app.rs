@@ -10,7 +10,7 @@ use crate::report::{self, Format};
 use crate::rules::set::RuleSources;
 use crate::rules::{Diagnostic, RuleSet};
 use crate::scan::{ScanOptions, Scanner, run_examples};
-use crate::verdict::{Profile, assess};
+use crate::verdict::{Profile, WindowOverrides, assess};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use std::collections::BTreeMap;
@@ -95,6 +95,22 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         return Ok(ExitCode::Error);
     };
     let profile = Profile::embedded()?;
+    for pack in &rules.packs {
+        for sid in pack.window.iter().flat_map(|w| &w.sources) {
+            if !profile.sources.iter().any(|s| &s.id == sid) {
+                bail!(
+                    "pack {} ({}): window source `{sid}` is not an evidence source of the profile ({})",
+                    pack.id,
+                    pack.origin,
+                    profile.sources.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+    }
+    let windows = WindowOverrides {
+        since: a.since,
+        until: a.until,
+    };
     let evidence = DirEvidence::new(&a.target)
         .with_context(|| format!("cannot scan {}", a.target.display()))?;
     if let Some(out) = &a.output {
@@ -110,6 +126,7 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         &profile,
         &a.target.display().to_string(),
         &opts,
+        &windows,
     );
     let format = match a.format {
         FormatArg::Text => Format::Text,
@@ -152,20 +169,28 @@ pub fn build_report(
     profile: &Profile,
     target: &str,
     opts: &ScanOptions,
+    windows: &WindowOverrides,
 ) -> Report {
     let out = Scanner::new(rules, opts.clone()).scan(evidence);
-    let a = assess(profile, evidence, &out, rules);
-    let mut per_rule: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    let a = assess(profile, evidence, &out, rules, windows);
+    // (findings, hits, first seen, last seen) per rule; RFC 3339 strings sort by time.
+    type Seen<'a> = (u64, u64, Option<&'a str>, Option<&'a str>);
+    let mut per_rule: BTreeMap<&str, Seen<'_>> = BTreeMap::new();
     for f in &out.findings {
         let e = per_rule.entry(&f.rule).or_default();
         e.0 += 1;
         e.1 += f.count;
+        for t in [f.time.as_deref(), f.last_time.as_deref()].into_iter().flatten() {
+            e.2 = Some(e.2.map_or(t, |x| x.min(t)));
+            e.3 = Some(e.3.map_or(t, |x| x.max(t)));
+        }
     }
     let hits = rules
         .rules
         .iter()
         .map(|r| {
-            let (findings, hits) = per_rule.get(r.id.as_str()).copied().unwrap_or_default();
+            let (findings, hits, first, last) =
+                per_rule.get(r.id.as_str()).copied().unwrap_or_default();
             RuleHits {
                 id: r.id.clone(),
                 pack: r.pack.clone(),
@@ -173,6 +198,8 @@ pub fn build_report(
                 title: r.title.clone(),
                 findings,
                 hits,
+                first_seen: first.map(str::to_owned),
+                last_seen: last.map(str::to_owned),
             }
         })
         .collect();
@@ -190,6 +217,7 @@ pub fn build_report(
         reasons: a.reasons,
         rules_sha256: rules.sources_sha256.clone(),
         coverage: a.coverage,
+        windows: a.windows,
         findings: out.findings,
         rules: hits,
     }

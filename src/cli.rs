@@ -105,6 +105,18 @@ pub struct ScanArgs {
     /// Colour in text output.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+    /// Start every exposure window at DATE instead of the packs' own dates (YYYY-MM-DD or
+    /// RFC 3339): logs must reach back to it for a clean verdict.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub since: Option<i64>,
+    /// End every exposure window at DATE (for example when the appliance was patched).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub until: Option<i64>,
+}
+
+/// Parses a date or RFC 3339 date-time into Unix seconds.
+pub fn parse_date(s: &str) -> Result<i64, String> {
+    crate::rules::load::parse_time(s).ok_or_else(|| format!("`{s}` is not a date (use 2020-01-10 or 2020-01-10T08:00:00Z)"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -251,6 +251,15 @@ pub struct Finding {
     /// Modification time of the file, RFC 3339 UTC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mtime: Option<String>,
+    /// When the (first) matching line was logged, RFC 3339 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// When `count > 1`: when the last matching line was logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_time: Option<String>,
+    /// True when the log line had no year and sporen inferred it (see the source's coverage).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub time_inferred: bool,
 }
 
 /// Why part of the evidence could not be examined.
@@ -288,6 +297,32 @@ pub struct Gap {
     pub blocks_clean: bool,
 }
 
+/// A period of time, RFC 3339 UTC at both ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Period {
+    pub from: String,
+    pub to: String,
+}
+
+/// One file of an evidence source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceFile {
+    pub path: EvPath,
+    /// Size as stored.
+    pub bytes: u64,
+    /// SHA-256 of the whole file, when it was read completely.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// First and last dated line, RFC 3339 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// How the year of undated (syslog) lines was found, when it had to be inferred.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year_inferred_from: Option<String>,
+}
+
 /// One evidence source a `clean` verdict depends on (access log, shell history, ...).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SourceCoverage {
@@ -297,8 +332,19 @@ pub struct SourceCoverage {
     pub title: String,
     /// True when a clean verdict needs this source.
     pub required: bool,
-    /// Files found for this source (all rotations), sorted.
-    pub files: Vec<EvPath>,
+    /// Earliest and latest dated line across all its files, RFC 3339 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// True when some of those times rest on an inferred year.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub year_inferred: bool,
+    /// Stretches of more than a day between one file's last line and the next file's first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub time_gaps: Vec<Period>,
+    /// Files found for this source (all rotations), oldest first when dated, else by path.
+    pub files: Vec<SourceFile>,
     /// Files of this source that were read completely.
     pub files_read: u64,
     /// Total bytes of these files as stored (compressed size for `.gz`).
@@ -346,6 +392,37 @@ pub struct Coverage {
     pub gaps: Vec<Gap>,
 }
 
+/// Whether the logs cover the period in which a pack's campaign could have left traces.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WindowCheck {
+    /// Rule pack, e.g. `cve-2019-19781`.
+    pub pack: String,
+    /// What the window is (`CVE-2019-19781 exploitation`).
+    pub title: String,
+    /// Start of the period that must be covered, RFC 3339 UTC.
+    pub from: String,
+    /// End of that period, when known (`--until`, or when fixed firmware was installed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// `covered`, `not_covered` or `not_relevant`.
+    pub status: WindowStatus,
+    /// Why, in one sentence.
+    pub detail: String,
+}
+
+/// Outcome of a [`WindowCheck`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowStatus {
+    /// Every source the pack needs has dated lines from before the window opened.
+    Covered,
+    /// Some source the pack needs is missing or starts after the window opened.
+    NotCovered,
+    /// The window does not concern this evidence (it predates the window, or the branch was
+    /// never affected).
+    NotRelevant,
+}
+
 /// Per-rule summary, including rules that did not fire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RuleHits {
@@ -357,6 +434,11 @@ pub struct RuleHits {
     pub findings: u64,
     /// Number of matching lines or files behind those findings.
     pub hits: u64,
+    /// Earliest and latest logged time of its findings, RFC 3339 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
 }
 
 /// Name and version of the tool that wrote the report.
@@ -388,6 +470,8 @@ pub struct Report {
     /// SHA-256 over the rule sources that were in force (order-independent).
     pub rules_sha256: String,
     pub coverage: Coverage,
+    /// Per rule pack with an exposure window: are its logs there for that period?
+    pub windows: Vec<WindowCheck>,
     /// Sorted: severity (most severe first), rule id, path, line.
     pub findings: Vec<Finding>,
     /// Every rule in force, sorted by id, with its hit counts (zeros included).

@@ -10,12 +10,18 @@
 //! code. Coverage problems never downgrade `compromised` or `review`; they are listed as reasons.
 
 use crate::input::{EntryKind, Evidence};
-use crate::model::{Coverage, EvPath, Finding, Gap, GapCause, Severity, SourceCoverage, Verdict};
+use crate::model::{
+    Coverage, EvPath, Finding, Gap, GapCause, Period, Severity, SourceCoverage, SourceFile, Verdict,
+    WindowCheck, WindowStatus, rfc3339,
+};
+use crate::scan::FileRead;
+use std::collections::HashMap;
+use std::io::Read;
 use crate::rules::RuleSet;
 use crate::scan::{ScanOutput, glob};
 use anyhow::{Context, Result};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// The shape of an appliance and the evidence sources a `clean` verdict depends on.
 #[derive(Clone, Debug, Deserialize)]
@@ -93,6 +99,14 @@ pub struct Assessment {
     pub verdict: Verdict,
     pub reasons: Vec<String>,
     pub coverage: Coverage,
+    pub windows: Vec<WindowCheck>,
+}
+
+/// `--since` / `--until`: replace the start of every pack's window, and end it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WindowOverrides {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
 }
 
 /// Decides the verdict for one scan.
@@ -101,6 +115,7 @@ pub fn assess(
     ev: &dyn Evidence,
     out: &ScanOutput,
     rules: &RuleSet,
+    overrides: &WindowOverrides,
 ) -> Assessment {
     let mut cov = Coverage::default();
     let mut gaps: Vec<Gap> = out.gaps.clone();
@@ -125,13 +140,10 @@ pub fn assess(
         .collect();
     cov.looks_like_appliance = present.len() >= profile.markers.min;
 
-    let complete: HashSet<&EvPath> = out
-        .reads
-        .iter()
-        .filter(|r| r.complete)
-        .map(|r| &r.path)
-        .collect();
+    let reads: HashMap<&EvPath, &FileRead> = out.reads.iter().map(|r| (&r.path, r)).collect();
     let mut source_problems = Vec::new();
+    // Unix-second ranges per source id, for the window checks.
+    let mut ranges: HashMap<String, (Option<i64>, Option<i64>)> = HashMap::new();
     for s in &profile.sources {
         let (log_set, file_set) = match (glob::set(&s.logs), glob::set(&s.files)) {
             (Ok(l), Ok(f)) => (l, f),
@@ -141,10 +153,15 @@ pub fn assess(
             id: s.id.clone(),
             title: s.title.clone(),
             required: s.required,
+            from: None,
+            to: None,
+            year_inferred: false,
+            time_gaps: Vec::new(),
             files: Vec::new(),
             files_read: 0,
             bytes: 0,
         };
+        let mut dated: Vec<(i64, i64)> = Vec::new();
         for e in out
             .listing
             .entries
@@ -152,16 +169,50 @@ pub fn assess(
             .filter(|e| e.kind == EntryKind::File)
         {
             let rel = e.path.relative();
-            if log_set.is_match(glob::as_path(glob::log_family(rel)))
-                || file_set.is_match(glob::as_path(rel))
+            if !(log_set.is_match(glob::as_path(glob::log_family(rel)))
+                || file_set.is_match(glob::as_path(rel)))
             {
-                sc.files.push(e.path.clone());
-                sc.bytes += e.size;
-                if complete.contains(&e.path) {
-                    sc.files_read += 1;
-                }
+                continue;
+            }
+            let read = reads.get(&e.path);
+            let (from, to) = read.map_or((None, None), |r| (r.from, r.to));
+            if let (Some(a), Some(b)) = (from, to) {
+                dated.push((a, b));
+            }
+            let inferred = read.and_then(|r| r.year_inferred_from.clone());
+            sc.year_inferred |= inferred.is_some();
+            sc.files.push(SourceFile {
+                path: e.path.clone(),
+                bytes: e.size,
+                sha256: read.and_then(|r| r.sha256.clone()),
+                from: from.map(rfc3339),
+                to: to.map(rfc3339),
+                year_inferred_from: inferred,
+            });
+            sc.bytes += e.size;
+            if read.is_some_and(|r| r.complete) {
+                sc.files_read += 1;
             }
         }
+        // Oldest file first; then stretches of more than a day with no file at all.
+        sc.files.sort_by(|a, b| (&a.from, &a.path).cmp(&(&b.from, &b.path)));
+        dated.sort_unstable();
+        let (lo, hi) = (dated.iter().map(|d| d.0).min(), dated.iter().map(|d| d.1).max());
+        let mut reach = None;
+        for (a, b) in &dated {
+            if let Some(r) = reach
+                && *a > r + 86_400
+            {
+                sc.time_gaps.push(Period {
+                    from: rfc3339(r),
+                    to: rfc3339(*a),
+                });
+            }
+            reach = Some(reach.map_or(*b, |r: i64| r.max(*b)));
+        }
+        sc.from = lo.map(rfc3339);
+        sc.to = hi.map(rfc3339);
+        ranges.insert(s.id.clone(), (lo, hi));
         if s.required && cov.looks_like_appliance {
             let first = s
                 .logs
@@ -187,6 +238,11 @@ pub fn assess(
         }
         cov.sources.push(sc);
     }
+    let windows = if cov.looks_like_appliance {
+        check_windows(ev, out, rules, &ranges, &cov.sources, overrides)
+    } else {
+        Vec::new()
+    };
     gaps.sort_by(|a, b| (&a.path, a.cause).cmp(&(&b.path, b.cause)));
     gaps.dedup();
     cov.gaps = gaps;
@@ -240,7 +296,12 @@ pub fn assess(
             ));
             Verdict::Inconclusive
         }
-        _ if !source_problems.is_empty() || !blocking.is_empty() => Verdict::Inconclusive,
+        _ if !source_problems.is_empty()
+            || !blocking.is_empty()
+            || windows.iter().any(|w| w.status == WindowStatus::NotCovered) =>
+        {
+            Verdict::Inconclusive
+        }
         _ => {
             reasons.push(format!(
                 "No traces of an attack were found: {} rules were applied to {} entries ({} files read, {} bytes).",
@@ -302,11 +363,189 @@ pub fn assess(
             "{low} low or informational findings (such as failed attempts) are listed; they do not change the verdict."
         ));
     }
+    for w in &windows {
+        match w.status {
+            WindowStatus::NotCovered if context => {
+                reasons.push(format!("Coverage is incomplete for the {}: {}", w.title, w.detail));
+            }
+            WindowStatus::NotCovered => {
+                reasons.push(format!("Cannot say clean for the {}: {}", w.title, w.detail));
+            }
+            WindowStatus::NotRelevant => {
+                reasons.push(format!("The {} does not concern this evidence: {}", w.title, w.detail));
+            }
+            WindowStatus::Covered => {}
+        }
+    }
     Assessment {
         verdict,
         reasons,
         coverage: cov,
+        windows,
     }
+}
+
+/// The running firmware: version string, branch and build, and when its kernel image was put
+/// on /flash (the install time, when the image kept its modification time).
+struct Firmware {
+    version: String,
+    branch: (u32, u32),
+    build: (u32, u32),
+    installed: Option<i64>,
+}
+
+/// Reads at most `max` bytes of a small evidence file.
+fn read_small(ev: &dyn Evidence, out: &ScanOutput, path: &str, max: u64) -> Option<String> {
+    let p = EvPath::new(path.as_bytes().to_vec());
+    let p = ev.resolve(&p).unwrap_or(p);
+    let e = out.listing.entries.iter().find(|e| e.path == p)?;
+    let mut buf = Vec::new();
+    ev.open(e).ok()?.take(max).read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn firmware(ev: &dyn Evidence, out: &ScanOutput) -> Option<Firmware> {
+    // loader.conf names the kernel that boots: kernel="/ns-13.0-47.24".
+    let from_loader = read_small(ev, out, "flash/boot/loader.conf", 16 * 1024).and_then(|t| {
+        t.lines().find_map(|l| {
+            let v = l.trim().strip_prefix("kernel=")?;
+            let v = v.trim_matches(|c| c == '"' || c == '/' || c == ' ');
+            Some(v.strip_prefix("ns-")?.trim_end_matches(".gz").to_owned())
+        })
+    });
+    // The saved configuration's header: #NS13.0 Build 47.24 (can be stale after an upgrade).
+    let from_config = || {
+        read_small(ev, out, "flash/nsconfig/ns.conf", 4096).and_then(|t| {
+            let h = t.lines().next()?.strip_prefix("#NS")?;
+            let (branch, build) = h.split_once(" Build ")?;
+            Some(format!("{}-{}", branch.trim(), build.trim()))
+        })
+    };
+    let version = from_loader.or_else(from_config)?;
+    let (b, n) = version.split_once('-')?;
+    let branch = crate::rules::load::parse_build(b)?;
+    let build = crate::rules::load::parse_build(n)?;
+    let image = EvPath::new(format!("flash/ns-{version}.gz").into_bytes());
+    let installed = out
+        .listing
+        .entries
+        .iter()
+        .find(|e| e.path == image)
+        .map(|e| e.mtime);
+    Some(Firmware {
+        version,
+        branch,
+        build,
+        installed,
+    })
+}
+
+/// One [`WindowCheck`] per pack that declares a window.
+fn check_windows(
+    ev: &dyn Evidence,
+    out: &ScanOutput,
+    rules: &RuleSet,
+    ranges: &HashMap<String, (Option<i64>, Option<i64>)>,
+    sources: &[SourceCoverage],
+    ov: &WindowOverrides,
+) -> Vec<WindowCheck> {
+    let fw = firmware(ev, out);
+    let newest = ranges.values().filter_map(|r| r.1).max();
+    let day = |t: i64| rfc3339(t)[..10].to_owned();
+    let mut checks = Vec::new();
+    for pack in &rules.packs {
+        let Some(w) = &pack.window else { continue };
+        let from = ov.since.unwrap_or(w.from);
+        let mut until = ov.until;
+        let mut check = |status, until: Option<i64>, detail: String| {
+            checks.push(WindowCheck {
+                pack: pack.id.clone(),
+                title: w.title.clone(),
+                from: rfc3339(from),
+                until: until.map(rfc3339),
+                status,
+                detail,
+            });
+        };
+        if let Some(n) = newest
+            && n < from
+        {
+            check(
+                WindowStatus::NotRelevant,
+                until,
+                format!("the newest dated evidence ({}) predates the window, which opened {}", day(n), day(from)),
+            );
+            continue;
+        }
+        if let (Some(f), false) = (&fw, w.fixed.is_empty()) {
+            let fixed = w
+                .fixed
+                .iter()
+                .find(|(b, _)| crate::rules::load::parse_build(b) == Some(f.branch));
+            match fixed {
+                None => {
+                    check(
+                        WindowStatus::NotRelevant,
+                        until,
+                        format!(
+                            "firmware {} belongs to branch {}.{}, which was never affected",
+                            f.version, f.branch.0, f.branch.1
+                        ),
+                    );
+                    continue;
+                }
+                Some((_, first_fixed)) if crate::rules::load::parse_build(first_fixed).is_some_and(|x| f.build >= x) => {
+                    match f.installed {
+                        Some(t) if t <= from => {
+                            check(
+                                WindowStatus::NotRelevant,
+                                until,
+                                format!(
+                                    "firmware {} (fixed) was installed {}, before the window opened {}",
+                                    f.version,
+                                    day(t),
+                                    day(from)
+                                ),
+                            );
+                            continue;
+                        }
+                        // Vulnerable at most until the fixed firmware arrived.
+                        Some(t) => until = Some(until.map_or(t, |u| u.min(t))),
+                        None => {}
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        let mut missing = Vec::new();
+        for sid in &w.sources {
+            let title = sources
+                .iter()
+                .find(|s| &s.id == sid)
+                .map_or(sid.as_str(), |s| s.title.as_str());
+            match ranges.get(sid) {
+                Some((Some(lo), _)) if *lo <= from => {}
+                Some((Some(lo), _)) => missing.push(format!(
+                    "the {title} starts {}, so {} to {} is not visible",
+                    day(*lo),
+                    day(from),
+                    day(until.map_or(*lo, |u| u.min(*lo)))
+                )),
+                _ => missing.push(format!("the {title} has no dated lines")),
+            }
+        }
+        if missing.is_empty() {
+            let detail = format!(
+                "{} reach back to {} or earlier",
+                w.sources.join(", "),
+                day(from)
+            );
+            check(WindowStatus::Covered, until, detail);
+        } else {
+            check(WindowStatus::NotCovered, until, format!("{}.", missing.join("; ")));
+        }
+    }
+    checks
 }
 
 fn plural(n: usize, word: &str) -> String {

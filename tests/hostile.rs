@@ -1997,7 +1997,7 @@ fn gaps_at<'g>(gaps: &'g [Gap], path: &str) -> Vec<&'g Gap> {
 
 fn mock_verdict(ev: &MockEvidence, rules: &RuleSet) -> sporen::model::Report {
     let profile = Profile::embedded().expect("embedded profile");
-    sporen::app::build_report(ev, rules, &profile, "mock", &ScanOptions::default())
+    sporen::app::build_report(ev, rules, &profile, "mock", &ScanOptions::default(), &Default::default())
 }
 
 /// A log of `lines` filler lines with the log marker on line 1.

@@ -5,7 +5,9 @@
 //! write a line that does not parse on its own, nor anything after the summary line.
 
 use super::with_exact_paths;
-use crate::model::{Coverage, Report, RuleHits, SourceCoverage, TargetInfo, ToolInfo, Verdict};
+use crate::model::{
+    Coverage, Report, RuleHits, SourceCoverage, TargetInfo, ToolInfo, Verdict, WindowCheck,
+};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -28,6 +30,7 @@ struct Summary<'a> {
     reasons: &'a [String],
     rules_sha256: &'a str,
     coverage: CoverageSummary<'a>,
+    windows: &'a [WindowCheck],
     rules: &'a [RuleHits],
 }
 
@@ -79,6 +82,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         reasons: &r.reasons,
         rules_sha256: &r.rules_sha256,
         coverage: CoverageSummary::new(&r.coverage),
+        windows: &r.windows,
         rules: &r.rules,
     };
     line(out, "summary", &summary)

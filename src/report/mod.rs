@@ -140,8 +140,8 @@ fn base64_of(path: &EvPath) -> String {
 #[cfg(test)]
 pub(crate) fn sample_report() -> Report {
     use crate::model::{
-        Bytes, Coverage, Finding, Gap, REPORT_SCHEMA, RuleHits, Severity, SourceCoverage,
-        TargetInfo, ToolInfo, Verdict,
+        Bytes, Coverage, Finding, Gap, Period, REPORT_SCHEMA, RuleHits, Severity, SourceCoverage,
+        SourceFile, TargetInfo, ToolInfo, Verdict, WindowCheck, WindowStatus,
     };
 
     let bad_path = EvPath::new(&b"netscaler/portal/templates/evil\xff\n.xml"[..]);
@@ -164,6 +164,9 @@ pub(crate) fn sample_report() -> Report {
             reason: "content matches `template.new`".into(),
             sha256: Some("a".repeat(64)),
             mtime: Some("2020-01-11T23:41:07Z".into()),
+            time: Some("2020-01-11T23:41:07Z".into()),
+            last_time: Some("2020-01-12T01:02:03Z".into()),
+            time_inferred: true,
         },
         Finding {
             rule: "cve-2023-3519.webshell".into(),
@@ -180,6 +183,9 @@ pub(crate) fn sample_report() -> Report {
             reason: "content matches `eval(base64_decode`".into(),
             sha256: Some("b".repeat(64)),
             mtime: Some("2023-07-20T10:00:00Z".into()),
+            time: None,
+            last_time: None,
+            time_inferred: false,
         },
         Finding {
             rule: "history.curl-pipe-shell".into(),
@@ -196,6 +202,9 @@ pub(crate) fn sample_report() -> Report {
             reason: "line matches `curl .* \\| *sh`".into(),
             sha256: Some("c".repeat(64)),
             mtime: None,
+            time: None,
+            last_time: None,
+            time_inferred: false,
         },
         Finding {
             rule: "appliance.version".into(),
@@ -212,6 +221,9 @@ pub(crate) fn sample_report() -> Report {
             reason: "file exists".into(),
             sha256: None,
             mtime: None,
+            time: None,
+            last_time: None,
+            time_inferred: false,
         },
     ];
     let rule = |id: &str, pack: &str, severity, title: &str, findings, hits| RuleHits {
@@ -221,6 +233,8 @@ pub(crate) fn sample_report() -> Report {
         title: title.into(),
         findings,
         hits,
+        first_seen: None,
+        last_seen: None,
     };
     let rules = vec![
         rule(
@@ -302,9 +316,30 @@ pub(crate) fn sample_report() -> Report {
                     id: "access-log".into(),
                     title: "Apache access log (httpaccess.log)".into(),
                     required: true,
+                    from: Some("2020-01-05T00:00:01Z".into()),
+                    to: Some("2020-01-27T10:00:00Z".into()),
+                    year_inferred: false,
+                    time_gaps: vec![Period {
+                        from: "2020-01-08T00:00:00Z".into(),
+                        to: "2020-01-10T00:00:00Z".into(),
+                    }],
                     files: vec![
-                        EvPath::new("var/log/httpaccess.log"),
-                        EvPath::new("var/log/httpaccess.log.0.gz"),
+                        SourceFile {
+                            path: EvPath::new("var/log/httpaccess.log.0.gz"),
+                            bytes: 1_250_000,
+                            sha256: None,
+                            from: Some("2020-01-05T00:00:01Z".into()),
+                            to: Some("2020-01-08T00:00:00Z".into()),
+                            year_inferred_from: None,
+                        },
+                        SourceFile {
+                            path: EvPath::new("var/log/httpaccess.log"),
+                            bytes: 1_250_000,
+                            sha256: Some("00".repeat(32)),
+                            from: Some("2020-01-10T00:00:00Z".into()),
+                            to: Some("2020-01-27T10:00:00Z".into()),
+                            year_inferred_from: None,
+                        },
                     ],
                     files_read: 1,
                     bytes: 2_500_000,
@@ -313,7 +348,18 @@ pub(crate) fn sample_report() -> Report {
                     id: "ns-log".into(),
                     title: "NetScaler system log (ns.log)".into(),
                     required: true,
-                    files: vec![EvPath::new("var/log/ns.log")],
+                    from: None,
+                    to: None,
+                    year_inferred: true,
+                    time_gaps: vec![],
+                    files: vec![SourceFile {
+                        path: EvPath::new("var/log/ns.log"),
+                        bytes: 900,
+                        sha256: None,
+                        from: None,
+                        to: None,
+                        year_inferred_from: Some("the file's modification time".into()),
+                    }],
                     files_read: 0,
                     bytes: 900,
                 },
@@ -321,6 +367,10 @@ pub(crate) fn sample_report() -> Report {
                     id: "bash-history".into(),
                     title: "Shell history".into(),
                     required: false,
+                    from: None,
+                    to: None,
+                    year_inferred: false,
+                    time_gaps: vec![],
                     files: vec![],
                     files_read: 0,
                     bytes: 0,
@@ -350,6 +400,24 @@ pub(crate) fn sample_report() -> Report {
                 },
             ],
         },
+        windows: vec![
+            WindowCheck {
+                pack: "cve-2019-19781".into(),
+                title: "CVE-2019-19781 exploitation".into(),
+                from: "2020-01-10T00:00:00Z".into(),
+                until: None,
+                status: WindowStatus::Covered,
+                detail: "access-log, shell-history reach back to 2020-01-10 or earlier".into(),
+            },
+            WindowCheck {
+                pack: "cve-2023-4966".into(),
+                title: "CVE-2023-4966 exploitation".into(),
+                from: "2023-10-10T00:00:00Z".into(),
+                until: None,
+                status: WindowStatus::NotRelevant,
+                detail: "the newest dated evidence (2020-01-27) predates the window".into(),
+            },
+        ],
         findings,
         rules,
     }

@@ -22,6 +22,7 @@ pub fn render(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<(
     let p = Painter { color };
     let mut s = String::new();
     verdict_section(report, &p, &mut s);
+    time_section(report, &mut s);
     target_section(report, &mut s);
     findings_section(report, &p, &mut s);
     coverage_section(report, &mut s);
@@ -71,6 +72,49 @@ fn verdict_section(r: &Report, p: &Painter, s: &mut String) {
     s.push('\n');
     for reason in &r.reasons {
         wrap_into(s, &escape_text(reason), "  - ", "    ");
+    }
+    s.push('\n');
+}
+
+/// What time the logs cover, per source, and whether that reaches each pack's window.
+fn time_section(r: &Report, s: &mut String) {
+    let dated: Vec<_> = r.coverage.sources.iter().filter(|x| !x.files.is_empty()).collect();
+    if dated.is_empty() && r.windows.is_empty() {
+        return;
+    }
+    s.push_str("LOGS COVER
+");
+    let day = |t: &Option<String>| t.as_deref().map_or("-".to_owned(), |x| x.get(..16).unwrap_or(x).replace('T', " "));
+    let w = dated.iter().map(|x| x.id.chars().count()).max().unwrap_or(6).max(6);
+    s.push_str(&format!("  {:<w$}  {:<16}  {:<16}  FILES\n", "SOURCE", "FROM", "TO"));
+    for src in &dated {
+        let mark = if src.year_inferred { " (year inferred)" } else { "" };
+        let gaps = if src.time_gaps.is_empty() {
+            String::new()
+        } else {
+            format!(", {} without files", plural(src.time_gaps.len() as u64, "stretch", "stretches"))
+        };
+        s.push_str(&format!(
+            "  {:<w$}  {:<16}  {:<16}  {}{mark}{gaps}\n",
+            escape_str(&src.id),
+            day(&src.from),
+            day(&src.to),
+            src.files.len()
+        ));
+    }
+    for win in &r.windows {
+        let status = match win.status {
+            crate::model::WindowStatus::Covered => "covered",
+            crate::model::WindowStatus::NotCovered => "NOT COVERED",
+            crate::model::WindowStatus::NotRelevant => "not relevant",
+        };
+        let line = format!(
+            "{} from {}: {status}: {}",
+            escape_text(&win.title),
+            &win.from[..10.min(win.from.len())],
+            escape_text(&win.detail)
+        );
+        wrap_into(s, &line, "  * ", "    ");
     }
     s.push('\n');
 }
@@ -171,6 +215,16 @@ fn finding(f: &Finding, p: &Painter, s: &mut String) {
     wrap_into(s, &reason, &label("reason"), &" ".repeat(4 + LABEL));
     if let Some(h) = &f.sha256 {
         detail(s, "sha256", &escape_str(h));
+    }
+    if let Some(t) = &f.time {
+        let mut when = escape_str(t);
+        if let Some(l) = &f.last_time {
+            when.push_str(&format!(" .. {}", escape_str(l)));
+        }
+        if f.time_inferred {
+            when.push_str(" (year inferred)");
+        }
+        detail(s, "logged", &when);
     }
     if let Some(m) = &f.mtime {
         detail(s, "mtime", &escape_str(m));

@@ -7,7 +7,7 @@
 use super::diag::{Code, Diagnostic, did_you_mean};
 use super::{
     Bounds, Check, CorrelateMatch, Example, FileMatch, FileType, HashLists, LineMatch, Matcher,
-    ModeCond, Origin, Pack, Pattern, Patterns, RecordMode, Rule,
+    ModeCond, Origin, Pack, Pattern, Patterns, RecordMode, Rule, Window,
 };
 use crate::model::{EvPath, Severity};
 use std::ops::Range;
@@ -23,7 +23,8 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-const PACK_KEYS: &[&str] = &["id", "title", "description"];
+const PACK_KEYS: &[&str] = &["id", "title", "description", "window"];
+const WINDOW_KEYS: &[&str] = &["title", "advisory", "from", "sources", "fixed"];
 const RULE_KEYS: &[&str] = &[
     "id",
     "title",
@@ -350,6 +351,9 @@ fn parse_pack(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Option<
     let id = tbl.req_str(ctx, "id", "[pack]");
     let title = tbl.req_str(ctx, "title", "[pack]");
     let description = tbl.req_str(ctx, "description", "[pack]");
+    let window = tbl
+        .table(ctx, "window")
+        .and_then(|(wt, ws)| parse_window(ctx, wt, ws));
     let (id, id_span) = id?;
     if !check_id(ctx, &id, id_span) {
         return None;
@@ -358,8 +362,69 @@ fn parse_pack(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Option<
         id,
         title: title?.0,
         description: description?.0,
+        window,
         origin: ctx.origin(span),
     })
+}
+
+fn parse_window(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Option<Window> {
+    let before = ctx.diags.len();
+    let tbl = Tbl::new(ctx, t, span.clone(), WINDOW_KEYS, "[pack.window]");
+    let title = tbl.req_str(ctx, "title", "[pack.window]").map(|s| s.0);
+    let advisory = tbl.get("advisory").and_then(|v| time_value(ctx, "advisory", v));
+    let from = match tbl.get("from") {
+        Some(v) => time_value(ctx, "from", v),
+        None => {
+            ctx.err(Code::E004, span.clone(), "[pack.window] is missing required field `from`", None);
+            None
+        }
+    };
+    let sources: Vec<String> = tbl.strs(ctx, "sources").into_iter().map(|s| s.0).collect();
+    if sources.is_empty() {
+        ctx.err(
+            Code::E004,
+            span.clone(),
+            "[pack.window] needs `sources`: the evidence sources that would show exploitation",
+            Some("profile ids such as \"access-log\", \"shell-history\", \"ns-log\"".into()),
+        );
+    }
+    let mut fixed = Vec::new();
+    if let Some((ft, fs)) = tbl.table(ctx, "fixed") {
+        for (k, v) in ft.iter() {
+            let branch = k.get_ref().to_string();
+            match v.get_ref() {
+                DeValue::String(b) if parse_build(&branch).is_some() && parse_build(b).is_some() => {
+                    fixed.push((branch, b.to_string()));
+                }
+                _ => ctx.err(
+                    Code::E009,
+                    if parse_build(&branch).is_some() { v.span() } else { k.span() },
+                    format!("`{branch}` must map a branch (\"13.0\") to its first fixed build (\"47.24\")"),
+                    None,
+                ),
+            }
+        }
+        if ft.is_empty() {
+            ctx.err(Code::E009, fs, "`fixed` is empty: leave it out when the affected branches are unknown", None);
+        }
+    }
+    fixed.sort();
+    if ctx.diags.len() > before {
+        return None;
+    }
+    Some(Window {
+        title: title?,
+        advisory,
+        from: from?,
+        sources,
+        fixed,
+    })
+}
+
+/// `"13.0"` or `"47.24"` → `(13, 0)`; `None` for anything else.
+pub fn parse_build(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
 }
 
 fn parse_rule(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>, pack: &str) -> Option<Rule> {

@@ -36,7 +36,26 @@ pub struct Pack {
     pub id: String,
     pub title: String,
     pub description: String,
+    /// The period in which the pack's campaign could leave traces, if it has one.
+    pub window: Option<Window>,
     pub origin: Origin,
+}
+
+/// `[pack.window]`: when exploitation could have happened, and which logs must reach back to
+/// then for a `clean` verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// What the window is ("CVE-2019-19781 exploitation").
+    pub title: String,
+    /// Date of the vendor advisory (context), Unix seconds.
+    pub advisory: Option<i64>,
+    /// Logs must have dated lines from this time on, Unix seconds.
+    pub from: i64,
+    /// Evidence sources (profile ids) that would show exploitation.
+    pub sources: Vec<String>,
+    /// Affected branches and their first fixed build (`"13.0"` → `"47.24"`). A branch not
+    /// listed was never affected; an empty list means "unknown".
+    pub fixed: Vec<(String, String)>,
 }
 
 /// One indicator rule, validated and ready to compile into a [`RuleSet`].

@@ -6,6 +6,7 @@
 
 pub mod glob;
 pub mod read;
+pub mod time;
 
 use crate::input::{Entry, EntryKind, Evidence, Listing};
 use crate::model::{Bytes, EvPath, Finding, Gap, GapCause, rfc3339};
@@ -46,6 +47,13 @@ pub struct FileRead {
     /// True when read to the end without error.
     pub complete: bool,
     pub sha256: Option<String>,
+    /// For logs read line by line: first and last dated line, Unix seconds.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// How the year of undated lines was found, when it was inferred.
+    pub year_inferred_from: Option<String>,
+    /// Raw line times, resolved into `from`/`to` once the whole evidence was read.
+    pub times: Option<LogTimes>,
 }
 
 /// What a scan produced, before the verdict.
@@ -115,6 +123,85 @@ struct Hit {
     count: u64,
     last: Option<(u64, Vec<u8>)>,
     reason: String,
+    /// Logged time of the first and last line, before the file's year is known.
+    time: Option<RelTime>,
+    last_time: Option<RelTime>,
+}
+
+/// A line's time before the year of undated (syslog) lines is known: the number of year
+/// roll-overs seen before it in its file is kept, the year is decided once the whole evidence
+/// was read (see [`YearResolver`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelTime {
+    Full(i64),
+    NoYear {
+        rollovers: u32,
+        month: u32,
+        day: u32,
+        secs: u32,
+    },
+}
+
+/// First and last dated line of a log, and its year roll-overs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogTimes {
+    pub first: Option<RelTime>,
+    pub last: Option<RelTime>,
+    pub rollovers: u32,
+}
+
+/// Turns [`RelTime`]s of one file into Unix seconds.
+#[derive(Clone, Debug)]
+pub struct YearResolver {
+    /// Year of the file's last undated line, and the total roll-overs in the file.
+    last_year: Option<(i32, u32)>,
+    /// How the year was found, when it was inferred.
+    pub inferred_from: Option<String>,
+}
+
+impl YearResolver {
+    /// The resolver for one file. `newest_dated` is the newest fully dated line of the whole
+    /// evidence: when the file's mtime lies more than a year after it, the copy did not keep
+    /// times and that line is the better anchor.
+    pub fn new(times: &LogTimes, mtime: i64, newest_dated: Option<i64>) -> YearResolver {
+        let Some(RelTime::NoYear { month, day, secs, .. }) = times.last else {
+            let inferred = matches!(times.first, Some(RelTime::NoYear { .. }));
+            return YearResolver {
+                last_year: inferred.then(|| {
+                    (time::year_of_last(mtime, 12, 31, 0), times.rollovers)
+                }),
+                inferred_from: inferred.then(|| "the file's modification time".to_owned()),
+            };
+        };
+        let (anchor, how) = match newest_dated {
+            Some(n) if mtime > n + 366 * 86_400 => (
+                n,
+                "the newest dated line in the evidence (the file's modification time is more than a year later: the copy did not keep times)",
+            ),
+            _ => (mtime, "the file's modification time"),
+        };
+        YearResolver {
+            last_year: Some((time::year_of_last(anchor, month, day, secs), times.rollovers)),
+            inferred_from: Some(how.to_owned()),
+        }
+    }
+
+    /// Unix seconds of a line time, and whether its year was inferred.
+    pub fn resolve(&self, t: RelTime) -> Option<(i64, bool)> {
+        match t {
+            RelTime::Full(x) => Some((x, false)),
+            RelTime::NoYear {
+                rollovers,
+                month,
+                day,
+                secs,
+            } => {
+                let (year, total) = self.last_year?;
+                let y = year - i32::try_from(total.saturating_sub(rollovers)).unwrap_or(0);
+                time::with_year(y, month, day, secs).map(|x| (x, true))
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -123,6 +210,7 @@ struct EntryResult {
     gaps: Vec<Gap>,
     read: Option<FileRead>,
     records: Vec<Record>,
+    times: Option<LogTimes>,
 }
 
 /// One log line captured by a correlate rule.
@@ -136,6 +224,7 @@ struct Record {
     actor: Vec<u8>,
     line: u64,
     text: Vec<u8>,
+    time: Option<RelTime>,
 }
 
 impl<'r> Scanner<'r> {
@@ -167,21 +256,50 @@ impl<'r> Scanner<'r> {
             gaps: listing.gaps.clone(),
             ..ScanOutput::default()
         };
+        // The newest fully dated line anchors the years of undated lines in copies that did
+        // not keep file times.
+        let newest_dated = results
+            .iter()
+            .filter_map(|r| r.read.as_ref()?.times?.last)
+            .filter_map(|t| match t {
+                RelTime::Full(x) => Some(x),
+                RelTime::NoYear { .. } => None,
+            })
+            .max();
         let mut records = Vec::new();
         let mut digests = Vec::with_capacity(results.len());
+        let mut resolvers = Vec::with_capacity(results.len());
         for (i, (entry, res)) in listing.entries.iter().zip(results).enumerate() {
             let sha = res.read.as_ref().and_then(|r| r.sha256.clone());
+            let resolver = res
+                .read
+                .as_ref()
+                .and_then(|r| r.times.as_ref())
+                .map(|t| YearResolver::new(t, entry.mtime, newest_dated));
             for h in res.hits {
-                out.findings.push(self.finding(entry, h, sha.clone()));
+                out.findings
+                    .push(self.finding(entry, h, sha.clone(), resolver.as_ref()));
             }
             records.extend(res.records.into_iter().map(|r| (i, r)));
             out.gaps.extend(res.gaps);
-            out.reads.extend(res.read);
+            if let Some(mut read) = res.read {
+                if let (Some(t), Some(y)) = (read.times, resolver.as_ref()) {
+                    read.from = t.first.and_then(|x| y.resolve(x)).map(|x| x.0);
+                    read.to = t.last.and_then(|x| y.resolve(x)).map(|x| x.0);
+                    read.year_inferred_from = y.inferred_from.clone();
+                }
+                out.reads.push(read);
+            }
             digests.push(sha);
+            resolvers.push(resolver);
         }
         for (i, hit) in correlate(self.rules, &listing.entries, &records) {
-            out.findings
-                .push(self.finding(&listing.entries[i], hit, digests[i].clone()));
+            out.findings.push(self.finding(
+                &listing.entries[i],
+                hit,
+                digests[i].clone(),
+                resolvers[i].as_ref(),
+            ));
         }
         out.listing = listing;
         sort_findings(&mut out.findings);
@@ -191,7 +309,16 @@ impl<'r> Scanner<'r> {
         out
     }
 
-    fn finding(&self, entry: &Entry, h: Hit, sha256: Option<String>) -> Finding {
+    fn finding(
+        &self,
+        entry: &Entry,
+        h: Hit,
+        sha256: Option<String>,
+        years: Option<&YearResolver>,
+    ) -> Finding {
+        let resolve = |t: Option<RelTime>| t.and_then(|t| years?.resolve(t));
+        let time = resolve(h.time);
+        let last_time = if h.count > 1 { resolve(h.last_time) } else { None };
         let rule = &self.rules.rules[h.rule];
         let path_base64 =
             (!entry.path.is_utf8()).then(|| crate::model::base64(entry.path.as_bytes()));
@@ -214,6 +341,9 @@ impl<'r> Scanner<'r> {
             reason: h.reason,
             sha256,
             mtime: Some(rfc3339(entry.mtime)),
+            time: time.map(|t| rfc3339(t.0)),
+            last_time: last_time.map(|t| rfc3339(t.0)),
+            time_inferred: time.is_some_and(|t| t.1) || last_time.is_some_and(|t| t.1),
         }
     }
 
@@ -255,6 +385,8 @@ impl<'r> Scanner<'r> {
                 count: 1,
                 last: None,
                 reason: why.join("; "),
+                time: None,
+                last_time: None,
             });
         }
         if e.kind != EntryKind::File
@@ -436,6 +568,8 @@ impl<'r> Scanner<'r> {
                 count: 1,
                 last: None,
                 reason: why.join("; "),
+                time: None,
+                last_time: None,
             });
         }
         // A finding carries the file's digest: hash the rest when the first read stopped early.
@@ -451,6 +585,10 @@ impl<'r> Scanner<'r> {
             bytes,
             complete: complete || sha.is_some(),
             sha256: sha,
+            from: None,
+            to: None,
+            year_inferred_from: None,
+            times: res.times.take(),
         });
     }
 
@@ -504,6 +642,7 @@ impl<'r> Scanner<'r> {
             })
         };
         self.flush_record(&combo, &mut agg);
+        res.times = agg.times.first.is_some().then_some(agg.times);
         res.records = std::mem::take(&mut agg.records);
         res.hits.extend(agg.into_hits());
         let stats = match outcome {
@@ -592,15 +731,20 @@ impl<'r> Scanner<'r> {
         // Records can span chunks, so with record rules every line is still assembled into
         // its record; only the matching is skipped for chunks in which nothing matches.
         let chunk_hit = combo.set.is_match(chunk);
-        if !combo.has_records && !chunk_hit {
-            return;
+        if !chunk_hit {
+            agg.sample_times(chunk, first);
+            if !combo.has_records {
+                return;
+            }
         }
         for (no, line) in read::lines(chunk, first) {
+            // Every line of a chunk with a match is dated (for the findings' times).
+            let t = if chunk_hit { agg.stamp(line) } else { None };
             if combo.has_records {
                 if agg.pending.is_none() || starts_syslog_record(line) {
                     self.flush_record(combo, agg);
-                    agg.pending = Some((no, line.to_vec(), false));
-                } else if let Some((_, text, _)) = &mut agg.pending
+                    agg.pending = Some((no, line.to_vec(), false, t));
+                } else if let Some((_, text, _, _)) = &mut agg.pending
                     && text.len() < MAX_RECORD
                 {
                     text.push(b'\n');
@@ -615,17 +759,17 @@ impl<'r> Scanner<'r> {
                 continue;
             }
             // A record is examined only if one of its lines matched some pattern.
-            if let Some((_, _, hit)) = &mut agg.pending {
+            if let Some((_, _, hit, _)) = &mut agg.pending {
                 *hit = true;
             }
             let mut captured = Vec::new();
             for (r, ids) in &combo.rules {
                 if let Matcher::Correlate(_) = &self.rules.rules[*r].matcher {
-                    self.capture(*r, ids, |i| m.matched(i), no, line, &mut captured, agg);
+                    self.capture(*r, ids, |i| m.matched(i), (no, t), line, &mut captured, agg);
                 } else if !self.is_record_rule(*r)
                     && let Some(hit) = group_holds(ids, |i| m.matched(i))
                 {
-                    agg.add(*r, no, line, || self.line_reason(*r, ids, &hit));
+                    agg.add(*r, no, t, line, || self.line_reason(*r, ids, &hit));
                 }
             }
         }
@@ -655,7 +799,7 @@ impl<'r> Scanner<'r> {
 
     /// Evaluates the record rules on the record collected so far.
     fn flush_record(&self, combo: &Combo, agg: &mut LineHits) {
-        let Some((no, text, true)) = agg.pending.take() else {
+        let Some((no, text, true, t)) = agg.pending.take() else {
             return;
         };
         let m = combo.set.matches(&text);
@@ -666,7 +810,7 @@ impl<'r> Scanner<'r> {
             if self.is_record_rule(*r)
                 && let Some(hit) = group_holds(ids, |i| m.matched(i))
             {
-                agg.add(*r, no, &text, || self.line_reason(*r, ids, &hit));
+                agg.add(*r, no, t, &text, || self.line_reason(*r, ids, &hit));
             }
         }
     }
@@ -678,7 +822,7 @@ impl<'r> Scanner<'r> {
         r: usize,
         local: &PatternIds,
         matched: impl Fn(usize) -> bool,
-        no: u64,
+        (no, t): (u64, Option<RelTime>),
         line: &'l [u8],
         cache: &mut Vec<(usize, Option<regex::bytes::Captures<'l>>)>,
         agg: &mut LineHits,
@@ -714,6 +858,7 @@ impl<'r> Scanner<'r> {
                 line: no,
                 // Only `then` records become findings; `first` records need no text.
                 text: if then { excerpt(line, 0) } else { Vec::new() },
+                time: t,
             });
         }
     }
@@ -1049,7 +1194,10 @@ struct LineHits {
     records: Vec<Record>,
     /// The syslog record being assembled: first line number, text, and whether one of its
     /// lines matched a pattern (records none of whose lines match are not examined).
-    pending: Option<(u64, Vec<u8>, bool)>,
+    pending: Option<(u64, Vec<u8>, bool, Option<RelTime>)>,
+    /// Year roll-overs and first/last dated line of the file.
+    tracker: time::YearTracker,
+    times: LogTimes,
 }
 
 /// Distinct normalised lines of one rule in first-seen order, and their aggregates.
@@ -1061,6 +1209,8 @@ type Group<'a> = (&'a Record, &'a Record, u64, String);
 struct Agg {
     /// What matched on the first line of this group.
     reason: String,
+    first_time: Option<RelTime>,
+    last_time: Option<RelTime>,
     first: (u64, Vec<u8>),
     last: (u64, Vec<u8>),
     count: u64,
@@ -1068,7 +1218,39 @@ struct Agg {
 }
 
 impl LineHits {
-    fn add(&mut self, rule: usize, no: u64, line: &[u8], reason: impl FnOnce() -> String) {
+    /// Dates one line and feeds the year tracker and the file's first/last times.
+    fn stamp(&mut self, line: &[u8]) -> Option<RelTime> {
+        let t = match time::parse(line)? {
+            time::Stamp::Full(x) => RelTime::Full(x),
+            time::Stamp::NoYear { month, day, secs } => RelTime::NoYear {
+                rollovers: self.tracker.see(month),
+                month,
+                day,
+                secs,
+            },
+        };
+        if self.times.first.is_none() {
+            self.times.first = Some(t);
+        }
+        self.times.last = Some(t);
+        self.times.rollovers = self.tracker.rollovers;
+        Some(t)
+    }
+
+    /// For a chunk nothing matched in: dates only its first and last dated lines, enough for
+    /// the file's time range and for counting year roll-overs between chunks.
+    fn sample_times(&mut self, chunk: &[u8], first: u64) {
+        const LOOK: usize = 64;
+        let lines: Vec<&[u8]> = read::lines(chunk, first).map(|(_, l)| l).collect();
+        if let Some(l) = lines.iter().take(LOOK).find(|l| time::parse(l).is_some()) {
+            self.stamp(l);
+        }
+        if let Some(l) = lines.iter().rev().take(LOOK).find(|l| time::parse(l).is_some()) {
+            self.stamp(l);
+        }
+    }
+
+    fn add(&mut self, rule: usize, no: u64, t: Option<RelTime>, line: &[u8], reason: impl FnOnce() -> String) {
         let (order, map) = self.by_rule.entry(rule).or_default();
         let mut key = normalise(line);
         if !map.contains_key(&key) && map.len() >= MAX_DISTINCT_PER_FILE {
@@ -1079,6 +1261,7 @@ impl LineHits {
             Some(a) => {
                 a.count += 1;
                 a.last = (no, excerpt(line, 0));
+                a.last_time = t.or(a.last_time);
             }
             None => {
                 order.push(key.clone());
@@ -1090,6 +1273,8 @@ impl LineHits {
                         count: 1,
                         overflow,
                         reason: reason(),
+                        first_time: t,
+                        last_time: t,
                     },
                 );
             }
@@ -1114,6 +1299,8 @@ impl LineHits {
                     count: a.count,
                     last: Some(a.last),
                     reason,
+                    time: a.first_time,
+                    last_time: a.last_time,
                 });
             }
         }
@@ -1252,6 +1439,8 @@ fn correlate(rules: &RuleSet, entries: &[Entry], records: &[(usize, Record)]) ->
                     excerpt: Some(first.text.clone()),
                     count,
                     last: Some((last.line, last.text.clone())),
+                    time: first.time,
+                    last_time: last.time,
                     reason: format!("{} check: {reason}", c.check.as_str()),
                 },
             ));

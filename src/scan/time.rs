@@ -1,0 +1,253 @@
+//! Time stamps of appliance log lines, and the year a syslog line does not carry.
+//!
+//! Formats, tried in this order (the first one found wins, so ns.log's embedded GMT time beats
+//! its syslog prefix in local time):
+//! * ns.log: `01/27/2020:08:14:09 GMT` (month first; day first when the first field is > 12);
+//! * Apache access log: `[13/Jan/2020:08:16:30 +0000]`;
+//! * Apache error log: `[Mon Jan 27 08:14:02 2020]`, `[Wed Jul 02 01:55:02.318842 2025]`;
+//! * syslog without a year: `Jan 19 23:00:06 ` (optionally after `<pri>`).
+//!
+//! Parsing is byte-level and allocation-free; a malformed stamp (hour 24, month `Jxn`) is simply
+//! not a stamp, it never rejects the file.
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+/// A time stamp found on a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stamp {
+    /// A complete UTC time, Unix seconds.
+    Full(i64),
+    /// Month (1-12), day, seconds of the day: a syslog stamp without a year.
+    NoYear { month: u32, day: u32, secs: u32 },
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+fn month(b: &[u8]) -> Option<u32> {
+    let m = b.get(..3)?;
+    MONTHS.iter().position(|x| &x[..] == m).map(|i| i as u32 + 1)
+}
+
+fn num(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')))
+}
+
+/// `HH:MM:SS` → seconds of the day, rejecting impossible values.
+fn hms(b: &[u8]) -> Option<u32> {
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let (h, m, s) = (num(&b[0..2])?, num(&b[3..5])?, num(&b[6..8])?);
+    (h < 24 && m < 60 && s < 61).then_some(h * 3600 + m * 60 + s.min(59))
+}
+
+fn full(y: u32, mo: u32, d: u32, secs: u32, offset_secs: i64) -> Option<Stamp> {
+    let date = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, mo, d)?;
+    let t = date.and_hms_opt(secs / 3600, secs / 60 % 60, secs % 60)?;
+    Some(Stamp::Full(t.and_utc().timestamp() - offset_secs))
+}
+
+/// `MM/DD/YYYY:HH:MM:SS GMT` anywhere in the line.
+fn nslog(line: &[u8]) -> Option<Stamp> {
+    let i = memchr::memmem::find(line, b" GMT")?;
+    if i < 19 {
+        return None;
+    }
+    let b = &line[i - 19..i];
+    if b[2] != b'/' || b[5] != b'/' || b[10] != b':' {
+        return None;
+    }
+    let (a, c, y) = (num(&b[0..2])?, num(&b[3..5])?, num(&b[6..10])?);
+    let (mo, d) = if a > 12 { (c, a) } else { (a, c) };
+    full(y, mo, d, hms(&b[11..19])?, 0)
+}
+
+/// `[13/Jan/2020:08:16:30 +0000]` anywhere in the line.
+fn apache_access(line: &[u8]) -> Option<Stamp> {
+    let mut from = 0;
+    while let Some(off) = memchr::memchr(b'[', &line[from..]) {
+        let s = from + off + 1;
+        from = s;
+        // 13/Jan/2020:08:16:30 +0000]
+        let Some(b) = line.get(s..s + 27) else {
+            return None;
+        };
+        if b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[20] != b' ' || b[26] != b']' {
+            continue;
+        }
+        let d = num(&b[0..2])?;
+        let mo = month(&b[3..6])?;
+        let y = num(&b[7..11])?;
+        let secs = hms(&b[12..20])?;
+        let sign = match b[21] {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let offset = sign * (i64::from(num(&b[22..24])?) * 3600 + i64::from(num(&b[24..26])?) * 60);
+        return full(y, mo, d, secs, offset);
+    }
+    None
+}
+
+/// `[Mon Jan 27 08:14:02 2020]` or with microseconds, at the start of the line.
+fn apache_error(line: &[u8]) -> Option<Stamp> {
+    let b = line.strip_prefix(b"[")?;
+    let end = memchr::memchr(b']', b)?;
+    let b = &b[..end];
+    // "Mon Jan 27 08:14:02 2020" or "Wed Jul 02 01:55:02.318842 2025"
+    if b.len() < 24 || b[3] != b' ' || b[7] != b' ' || b[10] != b' ' {
+        return None;
+    }
+    let mo = month(&b[4..7])?;
+    let d = num(b[8..10].trim_ascii_start())?;
+    let secs = hms(&b[11..19])?;
+    let y = num(&b[b.len() - 4..])?;
+    full(y, mo, d, secs, 0)
+}
+
+/// `Jan 19 23:00:06 ` at the start of the line, optionally after `<pri>`.
+fn syslog(line: &[u8]) -> Option<Stamp> {
+    let mut b = line;
+    if b.first() == Some(&b'<') {
+        let end = memchr::memchr(b'>', b)?;
+        if end > 4 {
+            return None;
+        }
+        b = &b[end + 1..];
+    }
+    if b.len() < 16 || b[3] != b' ' || b[6] != b' ' || b[15] != b' ' {
+        return None;
+    }
+    let mo = month(b)?;
+    let day = num(b[4..6].trim_ascii_start())?;
+    if !(1..=31).contains(&day) {
+        return None;
+    }
+    let secs = hms(&b[7..15])?;
+    Some(Stamp::NoYear {
+        month: mo,
+        day,
+        secs,
+    })
+}
+
+/// The time stamp of a log line, if it has one.
+pub fn parse(line: &[u8]) -> Option<Stamp> {
+    nslog(line)
+        .or_else(|| apache_access(line))
+        .or_else(|| apache_error(line))
+        .or_else(|| syslog(line))
+}
+
+/// Resolves no-year stamps of one file. Feed stamps in file order with [`YearTracker::see`];
+/// it counts year roll-overs (a month that goes back by six or more: December to January).
+#[derive(Clone, Debug, Default)]
+pub struct YearTracker {
+    last_month: Option<u32>,
+    /// Roll-overs seen so far.
+    pub rollovers: u32,
+}
+
+impl YearTracker {
+    /// Takes the next no-year stamp and returns the roll-over count that applies to it.
+    pub fn see(&mut self, month: u32) -> u32 {
+        if let Some(prev) = self.last_month
+            && month + 6 <= prev
+        {
+            self.rollovers += 1;
+        }
+        self.last_month = Some(month);
+        self.rollovers
+    }
+}
+
+/// Unix seconds of a no-year stamp in `year`.
+pub fn with_year(year: i32, month: u32, day: u32, secs: u32) -> Option<i64> {
+    let d = NaiveDate::from_ymd_opt(year, month, day)?;
+    let t: NaiveDateTime = d.and_hms_opt(secs / 3600, secs / 60 % 60, secs % 60)?;
+    Some(t.and_utc().timestamp())
+}
+
+/// The year of a file's last no-year stamp, given an anchor time the last line cannot be later
+/// than (the file's modification time, or the newest dated event): the anchor's year, or the
+/// year before when the stamp would fall more than a day after the anchor.
+pub fn year_of_last(anchor: i64, month: u32, day: u32, secs: u32) -> i32 {
+    let year = chrono::DateTime::from_timestamp(anchor, 0).map_or(1970, |t| {
+        use chrono::Datelike;
+        t.year()
+    });
+    match with_year(year, month, day, secs) {
+        Some(t) if t > anchor + 86_400 => year - 1,
+        _ => year,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> i64 {
+        crate::rules::load::parse_time(s).unwrap()
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(
+            parse(b"Jan 27 08:14:09 <local0.info> 192.0.2.10  01/27/2020:08:14:09 GMT ns-gw01 0-PPE-0 : SSLVPN LOGIN"),
+            Some(Stamp::Full(ts("2020-01-27T08:14:09Z")))
+        );
+        assert_eq!(
+            parse(b"<134>Jun 18 18:18:42 svm_service: 1.1.1.1  18/06/2020:16:18:42 GMT mynetscaler2"),
+            Some(Stamp::Full(ts("2020-06-18T16:18:42Z")))
+        );
+        assert_eq!(
+            parse(b"127.0.0.2 - - [13/Jan/2020:08:16:30 +0000] \"POST /vpn/../vpns/portal/scripts/newbm.pl HTTP/1.1\" 200"),
+            Some(Stamp::Full(ts("2020-01-13T08:16:30Z")))
+        );
+        assert_eq!(
+            parse(b"1.2.3.4 -> 5.6.7.8 - - [19/Dec/2022:17:25:48 +0100] [69420] \"GET / HTTP/1.1\" 200"),
+            Some(Stamp::Full(ts("2022-12-19T16:25:48Z")))
+        );
+        assert_eq!(
+            parse(b"[Mon Jan 27 08:14:02 2020] [notice] Apache configured"),
+            Some(Stamp::Full(ts("2020-01-27T08:14:02Z")))
+        );
+        assert_eq!(
+            parse(b"[Wed Jul 02 01:55:02.318842 2025] [php:warn] [pid 52771] PHP Warning"),
+            Some(Stamp::Full(ts("2025-07-02T01:55:02Z")))
+        );
+        assert_eq!(
+            parse(b"Aug  9 12:56:00 <local7.notice> ns bash[23841]: root on /dev/pts/0"),
+            Some(Stamp::NoYear { month: 8, day: 9, secs: 12 * 3600 + 56 * 60 })
+        );
+        // One bad stamp is no stamp, and nothing panics on short or odd lines.
+        assert_eq!(parse(b"Jan 19 24:23:56 <local7.notice> ns bash[1]: x"), None);
+        assert_eq!(parse(b"Jxn 19 12:23:56 <local7.notice> ns bash[1]: x"), None);
+        assert_eq!(parse(b"curl: (7) Failed to connect"), None);
+        for l in [&b"["[..], b"[13/Jan", b"<1", b"Jan", b" GMT", b"99/99/9999:99:99:99 GMT"] {
+            let _ = parse(l);
+        }
+    }
+
+    #[test]
+    fn year_inference() {
+        // A file last written 2020-01-27: its "Jan 27" line is 2020, a "Dec 31" line would be 2019.
+        let anchor = ts("2020-01-27T10:00:00Z");
+        assert_eq!(year_of_last(anchor, 1, 27, 9 * 3600), 2020);
+        assert_eq!(year_of_last(anchor, 12, 31, 0), 2019);
+        let mut y = YearTracker::default();
+        assert_eq!(y.see(12), 0);
+        assert_eq!(y.see(12), 0);
+        assert_eq!(y.see(1), 1);
+        assert_eq!(y.see(1), 1);
+        assert_eq!(y.see(2), 1);
+        // A slightly out-of-order line does not count as a new year.
+        assert_eq!(y.see(1), 1);
+    }
+}
