@@ -102,7 +102,12 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
                     "pack {} ({}): window source `{sid}` is not an evidence source of the profile ({})",
                     pack.id,
                     pack.origin,
-                    profile.sources.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+                    profile
+                        .sources
+                        .iter()
+                        .map(|s| s.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
         }
@@ -180,7 +185,10 @@ pub fn build_report(
         let e = per_rule.entry(&f.rule).or_default();
         e.0 += 1;
         e.1 += f.count;
-        for t in [f.time.as_deref(), f.last_time.as_deref()].into_iter().flatten() {
+        for t in [f.time.as_deref(), f.last_time.as_deref()]
+            .into_iter()
+            .flatten()
+        {
             e.2 = Some(e.2.map_or(t, |x| x.min(t)));
             e.3 = Some(e.3.map_or(t, |x| x.max(t)));
         }

@@ -11,17 +11,17 @@
 
 use crate::input::{EntryKind, Evidence};
 use crate::model::{
-    Coverage, EvPath, Finding, Gap, GapCause, Period, Severity, SourceCoverage, SourceFile, Verdict,
-    WindowCheck, WindowStatus, rfc3339,
+    Coverage, EvPath, Finding, Gap, GapCause, Period, Severity, SourceCoverage, SourceFile,
+    Verdict, WindowCheck, WindowStatus, rfc3339,
 };
-use crate::scan::FileRead;
-use std::collections::HashMap;
-use std::io::Read;
 use crate::rules::RuleSet;
+use crate::scan::FileRead;
 use crate::scan::{ScanOutput, glob};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::io::Read;
 
 /// The shape of an appliance and the evidence sources a `clean` verdict depends on.
 #[derive(Clone, Debug, Deserialize)]
@@ -195,9 +195,13 @@ pub fn assess(
             }
         }
         // Oldest file first; then stretches of more than a day with no file at all.
-        sc.files.sort_by(|a, b| (&a.from, &a.path).cmp(&(&b.from, &b.path)));
+        sc.files
+            .sort_by(|a, b| (&a.from, &a.path).cmp(&(&b.from, &b.path)));
         dated.sort_unstable();
-        let (lo, hi) = (dated.iter().map(|d| d.0).min(), dated.iter().map(|d| d.1).max());
+        let (lo, hi) = (
+            dated.iter().map(|d| d.0).min(),
+            dated.iter().map(|d| d.1).max(),
+        );
         let mut reach = None;
         for (a, b) in &dated {
             if let Some(r) = reach
@@ -366,13 +370,22 @@ pub fn assess(
     for w in &windows {
         match w.status {
             WindowStatus::NotCovered if context => {
-                reasons.push(format!("Coverage is incomplete for the {}: {}", w.title, w.detail));
+                reasons.push(format!(
+                    "Coverage is incomplete for the {}: {}",
+                    w.title, w.detail
+                ));
             }
             WindowStatus::NotCovered => {
-                reasons.push(format!("Cannot say clean for the {}: {}", w.title, w.detail));
+                reasons.push(format!(
+                    "Cannot say clean for the {}: {}",
+                    w.title, w.detail
+                ));
             }
             WindowStatus::NotRelevant => {
-                reasons.push(format!("The {} does not concern this evidence: {}", w.title, w.detail));
+                reasons.push(format!(
+                    "The {} does not concern this evidence: {}",
+                    w.title, w.detail
+                ));
             }
             WindowStatus::Covered => {}
         }
@@ -385,13 +398,17 @@ pub fn assess(
     }
 }
 
+/// A dated sighting of a firmware build: (branch, build, Unix time, where it was seen).
+type Sighting = ((u32, u32), (u32, u32), i64, String);
+
 /// The running firmware: version string, branch and build, and when its kernel image was put
 /// on /flash (the install time, when the image kept its modification time).
 struct Firmware {
     version: String,
     branch: (u32, u32),
     build: (u32, u32),
-    installed: Option<i64>,
+    /// (branch, build, time, what) sightings, oldest first.
+    history: Vec<Sighting>,
 }
 
 /// Reads at most `max` bytes of a small evidence file.
@@ -425,19 +442,57 @@ fn firmware(ev: &dyn Evidence, out: &ScanOutput) -> Option<Firmware> {
     let (b, n) = version.split_once('-')?;
     let branch = crate::rules::load::parse_build(b)?;
     let build = crate::rules::load::parse_build(n)?;
-    let image = EvPath::new(format!("flash/ns-{version}.gz").into_bytes());
-    let installed = out
-        .listing
-        .entries
-        .iter()
-        .find(|e| e.path == image)
-        .map(|e| e.mtime);
     Some(Firmware {
         version,
         branch,
         build,
-        installed,
+        history: firmware_history(ev, out),
     })
+}
+
+/// Dated sightings of firmware builds: each kernel image on /flash (its modification time is
+/// when it was put there) and each saved configuration (its header names the build that saved
+/// it, and when).
+fn firmware_history(ev: &dyn Evidence, out: &ScanOutput) -> Vec<Sighting> {
+    use crate::rules::load::parse_build;
+    let mut seen = Vec::new();
+    for e in &out.listing.entries {
+        let name = String::from_utf8_lossy(e.path.as_bytes()).into_owned();
+        if let Some(v) = name
+            .strip_prefix("/flash/ns-")
+            .and_then(|v| v.strip_suffix(".gz"))
+            && let Some((b, n)) = v.split_once('-')
+            && let (Some(b), Some(n)) = (parse_build(b), parse_build(n))
+        {
+            seen.push((b, n, e.mtime, format!("kernel image {name}")));
+        }
+        if e.kind == EntryKind::File && name.starts_with("/flash/nsconfig/ns.conf") {
+            let Some(text) = read_small(ev, out, &name[1..], 4096) else {
+                continue;
+            };
+            let mut lines = text.lines();
+            let header = lines.next().and_then(|h| h.strip_prefix("#NS"));
+            let saved = lines
+                .next()
+                .and_then(|l| l.split_once("save config`,").map(|x| x.1.trim().to_owned()))
+                .and_then(|d| {
+                    chrono::NaiveDateTime::parse_from_str(&d, "%a %b %e %H:%M:%S %Y").ok()
+                });
+            if let (Some(h), Some(t)) = (header, saved)
+                && let Some((b, n)) = h.split_once(" Build ")
+                && let (Some(b), Some(n)) = (parse_build(b.trim()), parse_build(n.trim()))
+            {
+                seen.push((
+                    b,
+                    n,
+                    t.and_utc().timestamp(),
+                    format!("configuration {name} saved"),
+                ));
+            }
+        }
+    }
+    seen.sort_by_key(|x| x.2);
+    seen
 }
 
 /// One [`WindowCheck`] per pack that declares a window.
@@ -473,7 +528,11 @@ fn check_windows(
             check(
                 WindowStatus::NotRelevant,
                 until,
-                format!("the newest dated evidence ({}) predates the window, which opened {}", day(n), day(from)),
+                format!(
+                    "the newest dated evidence ({}) predates the window, which opened {}",
+                    day(n),
+                    day(from)
+                ),
             );
             continue;
         }
@@ -494,23 +553,63 @@ fn check_windows(
                     );
                     continue;
                 }
-                Some((_, first_fixed)) if crate::rules::load::parse_build(first_fixed).is_some_and(|x| f.build >= x) => {
-                    match f.installed {
-                        Some(t) if t <= from => {
+                Some((_, first_fixed))
+                    if crate::rules::load::parse_build(first_fixed)
+                        .is_some_and(|x| f.build >= x) =>
+                {
+                    // Fixed now. Was a vulnerable build ever seen on this appliance?
+                    let vulnerable = |b: &(u32, u32), n: &(u32, u32)| {
+                        w.fixed.iter().any(|(fb, fx)| {
+                            crate::rules::load::parse_build(fb) == Some(*b)
+                                && crate::rules::load::parse_build(fx).is_some_and(|x| *n < x)
+                        })
+                    };
+                    if !f.history.iter().any(|(b, n, _, _)| vulnerable(b, n)) {
+                        let first = f.history.first().map_or(String::new(), |(b, n, t, what)| {
+                            format!(
+                                " (first: {}.{}-{}.{} on {}, {what})",
+                                b.0,
+                                b.1,
+                                n.0,
+                                n.1,
+                                day(*t)
+                            )
+                        });
+                        check(
+                            WindowStatus::NotRelevant,
+                            until,
+                            format!(
+                                "firmware {} is fixed and no vulnerable build left a trace on this appliance{first}",
+                                f.version
+                            ),
+                        );
+                        continue;
+                    }
+                    // Since when? The earliest sighting of a fixed build of the branch.
+                    let fixed_at = crate::rules::load::parse_build(first_fixed);
+                    let since = f
+                        .history
+                        .iter()
+                        .find(|(b, n, _, _)| *b == f.branch && fixed_at.is_some_and(|x| *n >= x));
+                    match since {
+                        Some((_, n, t, what)) if *t <= from => {
                             check(
                                 WindowStatus::NotRelevant,
                                 until,
                                 format!(
-                                    "firmware {} (fixed) was installed {}, before the window opened {}",
-                                    f.version,
-                                    day(t),
+                                    "a fixed build ({}.{}-{}.{}) ran from {} at the latest ({what}), before the window opened {}",
+                                    f.branch.0,
+                                    f.branch.1,
+                                    n.0,
+                                    n.1,
+                                    day(*t),
                                     day(from)
                                 ),
                             );
                             continue;
                         }
-                        // Vulnerable at most until the fixed firmware arrived.
-                        Some(t) => until = Some(until.map_or(t, |u| u.min(t))),
+                        // Vulnerable at most until a fixed build was first seen.
+                        Some((_, _, t, _)) => until = Some(until.map_or(*t, |u| u.min(*t))),
                         None => {}
                     }
                 }
@@ -523,8 +622,10 @@ fn check_windows(
                 .iter()
                 .find(|s| &s.id == sid)
                 .map_or(sid.as_str(), |s| s.title.as_str());
+            // Windows are given in days: a source covers one when its first line falls on or
+            // before the window's first day.
             match ranges.get(sid) {
-                Some((Some(lo), _)) if *lo <= from => {}
+                Some((Some(lo), _)) if lo.div_euclid(86_400) <= from.div_euclid(86_400) => {}
                 Some((Some(lo), _)) => missing.push(format!(
                     "the {title} starts {}, so {} to {} is not visible",
                     day(*lo),
@@ -542,7 +643,11 @@ fn check_windows(
             );
             check(WindowStatus::Covered, until, detail);
         } else {
-            check(WindowStatus::NotCovered, until, format!("{}.", missing.join("; ")));
+            check(
+                WindowStatus::NotCovered,
+                until,
+                format!("{}.", missing.join("; ")),
+            );
         }
     }
     checks

@@ -56,6 +56,46 @@ fn every_fixture_gives_its_expected_verdict_and_findings() {
                 out.status.code()
             ));
         }
+        for es in &case.expect_source {
+            let src = report["coverage"]["sources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == es.id.as_str());
+            let Some(src) = src else {
+                failures.push(format!("{name}: no source {}", es.id));
+                continue;
+            };
+            for (field, want) in [("from", &es.from), ("to", &es.to)] {
+                if let Some(w) = want
+                    && src[field] != w.as_str()
+                {
+                    failures.push(format!(
+                        "{name}: source {} {field} {}, expected {w}",
+                        es.id, src[field]
+                    ));
+                }
+            }
+            if let Some(w) = es.year_inferred
+                && src["year_inferred"].as_bool().unwrap_or(false) != w
+            {
+                failures.push(format!("{name}: source {} year_inferred is not {w}", es.id));
+            }
+        }
+        for ew in &case.expect_window {
+            let got = report["windows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|w| w["pack"] == ew.pack.as_str())
+                .map(|w| w["status"].as_str().unwrap_or("?").to_owned());
+            if got.as_deref() != Some(ew.status.as_str()) {
+                failures.push(format!(
+                    "{name}: window {} is {got:?}, expected {}",
+                    ew.pack, ew.status
+                ));
+            }
+        }
         let got = finding_set(&report);
         let want: BTreeSet<_> = case.expect.iter().cloned().collect();
         for missing in want.difference(&got) {
@@ -127,5 +167,73 @@ fn every_shipped_rule_fires_in_some_fixture() {
     assert!(
         silent.is_empty(),
         "rules with no fixture where they fire: {silent:#?}"
+    );
+}
+
+/// Findings from logs carry the time they were logged: exact for Apache lines, with an
+/// inferred year (and the flag) for syslog lines; rules carry first and last seen.
+#[test]
+fn findings_carry_logged_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    materialise("cve-2019-19781-citrixmash", &root);
+    let out = sporen(&["scan", root.to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let find = |rule: &str, line: u64| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule && f["line"] == line)
+            .unwrap_or_else(|| panic!("no {rule} at line {line}"))
+            .clone()
+    };
+    let access = find("cve-2019-19781.access-template-fetch", 51);
+    assert_eq!(access["time"], "2020-01-11T23:41:09Z");
+    assert!(access.get("time_inferred").is_none());
+    let shell = find("cve-2019-19781.shell-as-nobody", 9);
+    assert_eq!(shell["time"], "2020-01-11T23:41:31Z");
+    assert_eq!(shell["time_inferred"], true);
+    let rule = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "cve-2019-19781.shell-as-nobody")
+        .unwrap();
+    assert_eq!(rule["first_seen"], "2020-01-11T23:41:31Z");
+    assert_eq!(rule["last_seen"], "2020-01-11T23:43:05Z");
+}
+
+/// --since moves every window: with logs from 5 January, a window opening on 1 January is not
+/// covered and the clean box becomes inconclusive; --until is reported with the window.
+#[test]
+fn since_and_until_move_the_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    materialise("clean-13.0-47.24", &root);
+    let r = root.to_str().unwrap();
+    let out = sporen(&["scan", r, "--format", "json", "--since", "2020-01-01"]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "inconclusive");
+    let w = v["windows"].as_array().unwrap();
+    assert!(w.iter().any(|w| w["pack"] == "cve-2019-19781"
+        && w["status"] == "not_covered"
+        && w["from"] == "2020-01-01T00:00:00Z"));
+    let out = sporen(&["scan", r, "--format", "json", "--until", "2020-01-20"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["until"] == "2020-01-20T00:00:00Z")
+    );
+    assert_eq!(
+        sporen(&["scan", r, "--since", "last tuesday"])
+            .status
+            .code(),
+        Some(2)
     );
 }

@@ -319,6 +319,10 @@ impl Case {
             OsStr::new("never"),
             OsStr::new("--rules"),
             rules.as_os_str(),
+            // The healthy tree's logs hold one day (27 Jan 2020); the exposure windows are
+            // tested elsewhere, so they start on that day here.
+            OsStr::new("--since"),
+            OsStr::new("2020-01-27"),
         ];
         args.extend_from_slice(extra);
         sporen(args)
@@ -1997,7 +2001,17 @@ fn gaps_at<'g>(gaps: &'g [Gap], path: &str) -> Vec<&'g Gap> {
 
 fn mock_verdict(ev: &MockEvidence, rules: &RuleSet) -> sporen::model::Report {
     let profile = Profile::embedded().expect("embedded profile");
-    sporen::app::build_report(ev, rules, &profile, "mock", &ScanOptions::default(), &Default::default())
+    sporen::app::build_report(
+        ev,
+        rules,
+        &profile,
+        "mock",
+        &ScanOptions::default(),
+        &sporen::verdict::WindowOverrides {
+            since: sporen::rules::load::parse_time("2020-01-27"),
+            until: None,
+        },
+    )
 }
 
 /// A log of `lines` filler lines with the log marker on line 1.

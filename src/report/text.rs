@@ -78,21 +78,47 @@ fn verdict_section(r: &Report, p: &Painter, s: &mut String) {
 
 /// What time the logs cover, per source, and whether that reaches each pack's window.
 fn time_section(r: &Report, s: &mut String) {
-    let dated: Vec<_> = r.coverage.sources.iter().filter(|x| !x.files.is_empty()).collect();
+    let dated: Vec<_> = r
+        .coverage
+        .sources
+        .iter()
+        .filter(|x| !x.files.is_empty())
+        .collect();
     if dated.is_empty() && r.windows.is_empty() {
         return;
     }
-    s.push_str("LOGS COVER
-");
-    let day = |t: &Option<String>| t.as_deref().map_or("-".to_owned(), |x| x.get(..16).unwrap_or(x).replace('T', " "));
-    let w = dated.iter().map(|x| x.id.chars().count()).max().unwrap_or(6).max(6);
-    s.push_str(&format!("  {:<w$}  {:<16}  {:<16}  FILES\n", "SOURCE", "FROM", "TO"));
+    s.push_str(
+        "LOGS COVER
+",
+    );
+    let day = |t: &Option<String>| {
+        t.as_deref().map_or("-".to_owned(), |x| {
+            x.get(..16).unwrap_or(x).replace('T', " ")
+        })
+    };
+    let w = dated
+        .iter()
+        .map(|x| x.id.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    s.push_str(&format!(
+        "  {:<w$}  {:<16}  {:<16}  FILES\n",
+        "SOURCE", "FROM", "TO"
+    ));
     for src in &dated {
-        let mark = if src.year_inferred { " (year inferred)" } else { "" };
+        let mark = if src.year_inferred {
+            " (year inferred)"
+        } else {
+            ""
+        };
         let gaps = if src.time_gaps.is_empty() {
             String::new()
         } else {
-            format!(", {} without files", plural(src.time_gaps.len() as u64, "stretch", "stretches"))
+            format!(
+                ", {} without files",
+                plural(src.time_gaps.len() as u64, "stretch", "stretches")
+            )
         };
         s.push_str(&format!(
             "  {:<w$}  {:<16}  {:<16}  {}{mark}{gaps}\n",

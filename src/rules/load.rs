@@ -371,11 +371,18 @@ fn parse_window(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Optio
     let before = ctx.diags.len();
     let tbl = Tbl::new(ctx, t, span.clone(), WINDOW_KEYS, "[pack.window]");
     let title = tbl.req_str(ctx, "title", "[pack.window]").map(|s| s.0);
-    let advisory = tbl.get("advisory").and_then(|v| time_value(ctx, "advisory", v));
+    let advisory = tbl
+        .get("advisory")
+        .and_then(|v| time_value(ctx, "advisory", v));
     let from = match tbl.get("from") {
         Some(v) => time_value(ctx, "from", v),
         None => {
-            ctx.err(Code::E004, span.clone(), "[pack.window] is missing required field `from`", None);
+            ctx.err(
+                Code::E004,
+                span.clone(),
+                "[pack.window] is missing required field `from`",
+                None,
+            );
             None
         }
     };
@@ -405,7 +412,12 @@ fn parse_window(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Optio
             }
         }
         if ft.is_empty() {
-            ctx.err(Code::E009, fs, "`fixed` is empty: leave it out when the affected branches are unknown", None);
+            ctx.err(
+                Code::E009,
+                fs,
+                "`fixed` is empty: leave it out when the affected branches are unknown",
+                None,
+            );
         }
     }
     fixed.sort();

@@ -148,6 +148,8 @@ pub struct LogTimes {
     pub first: Option<RelTime>,
     pub last: Option<RelTime>,
     pub rollovers: u32,
+    /// First fully dated line (an ns.log rotation starts with an undated newsyslog line).
+    pub first_full: Option<i64>,
 }
 
 /// Turns [`RelTime`]s of one file into Unix seconds.
@@ -164,13 +166,26 @@ impl YearResolver {
     /// evidence: when the file's mtime lies more than a year after it, the copy did not keep
     /// times and that line is the better anchor.
     pub fn new(times: &LogTimes, mtime: i64, newest_dated: Option<i64>) -> YearResolver {
-        let Some(RelTime::NoYear { month, day, secs, .. }) = times.last else {
-            let inferred = matches!(times.first, Some(RelTime::NoYear { .. }));
-            return YearResolver {
-                last_year: inferred.then(|| {
-                    (time::year_of_last(mtime, 12, 31, 0), times.rollovers)
-                }),
-                inferred_from: inferred.then(|| "the file's modification time".to_owned()),
+        let Some(RelTime::NoYear {
+            month, day, secs, ..
+        }) = times.last
+        else {
+            // Mostly dated lines: an undated line before the first dated one belongs to the
+            // year that puts it just before that line.
+            return match times.first {
+                Some(RelTime::NoYear {
+                    month, day, secs, ..
+                }) => {
+                    let anchor = times.first_full.unwrap_or(mtime);
+                    YearResolver {
+                        last_year: Some((time::year_of_last(anchor, month, day, secs), 0)),
+                        inferred_from: Some("the first dated line of the file".to_owned()),
+                    }
+                }
+                _ => YearResolver {
+                    last_year: None,
+                    inferred_from: None,
+                },
             };
         };
         let (anchor, how) = match newest_dated {
@@ -181,7 +196,10 @@ impl YearResolver {
             _ => (mtime, "the file's modification time"),
         };
         YearResolver {
-            last_year: Some((time::year_of_last(anchor, month, day, secs), times.rollovers)),
+            last_year: Some((
+                time::year_of_last(anchor, month, day, secs),
+                times.rollovers,
+            )),
             inferred_from: Some(how.to_owned()),
         }
     }
@@ -318,7 +336,11 @@ impl<'r> Scanner<'r> {
     ) -> Finding {
         let resolve = |t: Option<RelTime>| t.and_then(|t| years?.resolve(t));
         let time = resolve(h.time);
-        let last_time = if h.count > 1 { resolve(h.last_time) } else { None };
+        let last_time = if h.count > 1 {
+            resolve(h.last_time)
+        } else {
+            None
+        };
         let rule = &self.rules.rules[h.rule];
         let path_base64 =
             (!entry.path.is_utf8()).then(|| crate::model::base64(entry.path.as_bytes()));
@@ -1232,6 +1254,9 @@ impl LineHits {
         if self.times.first.is_none() {
             self.times.first = Some(t);
         }
+        if let (None, RelTime::Full(x)) = (self.times.first_full, t) {
+            self.times.first_full = Some(x);
+        }
         self.times.last = Some(t);
         self.times.rollovers = self.tracker.rollovers;
         Some(t)
@@ -1245,12 +1270,24 @@ impl LineHits {
         if let Some(l) = lines.iter().take(LOOK).find(|l| time::parse(l).is_some()) {
             self.stamp(l);
         }
-        if let Some(l) = lines.iter().rev().take(LOOK).find(|l| time::parse(l).is_some()) {
+        if let Some(l) = lines
+            .iter()
+            .rev()
+            .take(LOOK)
+            .find(|l| time::parse(l).is_some())
+        {
             self.stamp(l);
         }
     }
 
-    fn add(&mut self, rule: usize, no: u64, t: Option<RelTime>, line: &[u8], reason: impl FnOnce() -> String) {
+    fn add(
+        &mut self,
+        rule: usize,
+        no: u64,
+        t: Option<RelTime>,
+        line: &[u8],
+        reason: impl FnOnce() -> String,
+    ) {
         let (order, map) = self.by_rule.entry(rule).or_default();
         let mut key = normalise(line);
         if !map.contains_key(&key) && map.len() >= MAX_DISTINCT_PER_FILE {

@@ -27,7 +27,10 @@ const MONTHS: [&[u8; 3]; 12] = [
 
 fn month(b: &[u8]) -> Option<u32> {
     let m = b.get(..3)?;
-    MONTHS.iter().position(|x| &x[..] == m).map(|i| i as u32 + 1)
+    MONTHS
+        .iter()
+        .position(|x| &x[..] == m)
+        .map(|i| i as u32 + 1)
 }
 
 fn num(b: &[u8]) -> Option<u32> {
@@ -74,9 +77,7 @@ fn apache_access(line: &[u8]) -> Option<Stamp> {
         let s = from + off + 1;
         from = s;
         // 13/Jan/2020:08:16:30 +0000]
-        let Some(b) = line.get(s..s + 27) else {
-            return None;
-        };
+        let b = line.get(s..s + 27)?;
         if b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[20] != b' ' || b[26] != b']' {
             continue;
         }
@@ -203,7 +204,9 @@ mod tests {
             Some(Stamp::Full(ts("2020-01-27T08:14:09Z")))
         );
         assert_eq!(
-            parse(b"<134>Jun 18 18:18:42 svm_service: 1.1.1.1  18/06/2020:16:18:42 GMT mynetscaler2"),
+            parse(
+                b"<134>Jun 18 18:18:42 svm_service: 1.1.1.1  18/06/2020:16:18:42 GMT mynetscaler2"
+            ),
             Some(Stamp::Full(ts("2020-06-18T16:18:42Z")))
         );
         assert_eq!(
@@ -224,13 +227,30 @@ mod tests {
         );
         assert_eq!(
             parse(b"Aug  9 12:56:00 <local7.notice> ns bash[23841]: root on /dev/pts/0"),
-            Some(Stamp::NoYear { month: 8, day: 9, secs: 12 * 3600 + 56 * 60 })
+            Some(Stamp::NoYear {
+                month: 8,
+                day: 9,
+                secs: 12 * 3600 + 56 * 60
+            })
         );
         // One bad stamp is no stamp, and nothing panics on short or odd lines.
-        assert_eq!(parse(b"Jan 19 24:23:56 <local7.notice> ns bash[1]: x"), None);
-        assert_eq!(parse(b"Jxn 19 12:23:56 <local7.notice> ns bash[1]: x"), None);
+        assert_eq!(
+            parse(b"Jan 19 24:23:56 <local7.notice> ns bash[1]: x"),
+            None
+        );
+        assert_eq!(
+            parse(b"Jxn 19 12:23:56 <local7.notice> ns bash[1]: x"),
+            None
+        );
         assert_eq!(parse(b"curl: (7) Failed to connect"), None);
-        for l in [&b"["[..], b"[13/Jan", b"<1", b"Jan", b" GMT", b"99/99/9999:99:99:99 GMT"] {
+        for l in [
+            &b"["[..],
+            b"[13/Jan",
+            b"<1",
+            b"Jan",
+            b" GMT",
+            b"99/99/9999:99:99:99 GMT",
+        ] {
             let _ = parse(l);
         }
     }

@@ -27,6 +27,26 @@ pub struct Case {
     /// The exact (rule, path) findings a scan must give.
     #[serde(default)]
     pub expect: Vec<Expect>,
+    /// Time coverage of evidence sources a scan must report.
+    #[serde(default)]
+    pub expect_source: Vec<ExpectSource>,
+    /// Window checks a scan must report.
+    #[serde(default)]
+    pub expect_window: Vec<ExpectWindow>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExpectSource {
+    pub id: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub year_inferred: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExpectWindow {
+    pub pack: String,
+    pub status: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
