@@ -5,7 +5,10 @@ use crate::cli::{Cli, ColorArg, Command, FormatArg, RuleArgs, RulesCommand, Scan
 use crate::exit::ExitCode;
 use crate::input::Evidence;
 use crate::input::dir::DirEvidence;
-use crate::model::{REPORT_SCHEMA, Report, RuleHits, TargetInfo, ToolInfo};
+use crate::model::{
+    EvPath, FlaggedFile, REPORT_SCHEMA, Report, RuleHits, TargetInfo, ToolInfo, mode_string,
+    rfc3339,
+};
 use crate::report::{self, Format};
 use crate::rules::set::RuleSources;
 use crate::rules::{Diagnostic, RuleSet};
@@ -139,6 +142,8 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Sarif => Format::Sarif,
         FormatArg::Csv => Format::Csv,
+        FormatArg::Timeline => Format::Timeline,
+        FormatArg::Bodyfile => Format::Bodyfile,
     };
     match &a.output {
         Some(path) => {
@@ -211,6 +216,35 @@ pub fn build_report(
             }
         })
         .collect();
+    let mut flagged: BTreeMap<&EvPath, Vec<String>> = BTreeMap::new();
+    for f in &out.findings {
+        flagged.entry(&f.path).or_default().push(f.rule.clone());
+    }
+    let flagged_files = flagged
+        .into_iter()
+        .filter_map(|(path, mut rules)| {
+            let e = out.listing.entries.iter().find(|e| &e.path == path)?;
+            rules.sort();
+            rules.dedup();
+            Some(FlaggedFile {
+                path: path.clone(),
+                path_base64: (!path.is_utf8()).then(|| crate::model::base64(path.as_bytes())),
+                size: e.size,
+                mode: mode_string(e.mode),
+                uid: e.uid,
+                gid: e.gid,
+                inode: e.identity.map(|i| i.1),
+                mtime: rfc3339(e.mtime),
+                btime: e.btime.map(rfc3339),
+                sha256: out
+                    .reads
+                    .iter()
+                    .find(|r| &r.path == path)
+                    .and_then(|r| r.sha256.clone()),
+                rules,
+            })
+        })
+        .collect();
     Report {
         schema: REPORT_SCHEMA.to_owned(),
         tool: ToolInfo {
@@ -227,6 +261,7 @@ pub fn build_report(
         coverage: a.coverage,
         windows: a.windows,
         findings: out.findings,
+        flagged_files,
         rules: hits,
     }
 }

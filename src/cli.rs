@@ -61,6 +61,10 @@ pub enum FormatArg {
     Sarif,
     /// One row per finding.
     Csv,
+    /// CSV chronology: logged findings and flagged files' times, oldest first.
+    Timeline,
+    /// The Sleuth Kit 3.x body file of flagged files (for mactime / plaso).
+    Bodyfile,
 }
 
 /// When to colour text output.

@@ -423,6 +423,58 @@ pub enum WindowStatus {
     NotRelevant,
 }
 
+/// Metadata of a file some finding points at (for timelines and bodyfiles).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FlaggedFile {
+    pub path: EvPath,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_base64: Option<String>,
+    pub size: u64,
+    /// `st_mode` as `ls -l` shows it (`-rwsr-xr-x`).
+    pub mode: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// Inode number, when the input has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inode: Option<u64>,
+    /// Modification and (where the input keeps it) birth time, RFC 3339 UTC.
+    pub mtime: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub btime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Rules with findings on this file, sorted.
+    pub rules: Vec<String>,
+}
+
+/// `ls -l` style mode string of a full `st_mode`.
+pub fn mode_string(mode: u32) -> String {
+    let kind = match mode & 0o170_000 {
+        0o040_000 => 'd',
+        0o120_000 => 'l',
+        0o010_000 => 'p',
+        0o140_000 => 's',
+        0o020_000 => 'c',
+        0o060_000 => 'b',
+        _ => '-',
+    };
+    let mut s = String::with_capacity(10);
+    s.push(kind);
+    for (shift, special, set_char) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let bits = (mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        let x = bits & 1 != 0;
+        s.push(match (mode & special != 0, x) {
+            (true, true) => set_char,
+            (true, false) => set_char.to_ascii_uppercase(),
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
+    }
+    s
+}
+
 /// Per-rule summary, including rules that did not fire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RuleHits {
@@ -474,6 +526,8 @@ pub struct Report {
     pub windows: Vec<WindowCheck>,
     /// Sorted: severity (most severe first), rule id, path, line.
     pub findings: Vec<Finding>,
+    /// Every file a finding points at, sorted by path.
+    pub flagged_files: Vec<FlaggedFile>,
     /// Every rule in force, sorted by id, with its hit counts (zeros included).
     pub rules: Vec<RuleHits>,
 }
@@ -506,6 +560,15 @@ mod tests {
         assert_eq!(p.relative(), b"var/log/ns.log");
         assert_eq!(p.file_name(), b"ns.log");
         assert_eq!(EvPath::root().join(b"etc").as_bytes(), b"/etc");
+    }
+
+    #[test]
+    fn mode_strings() {
+        assert_eq!(mode_string(0o100_644), "-rw-r--r--");
+        assert_eq!(mode_string(0o104_775), "-rwsrwxr-x");
+        assert_eq!(mode_string(0o042_755), "drwxr-sr-x");
+        assert_eq!(mode_string(0o120_777), "lrwxrwxrwx");
+        assert_eq!(mode_string(0o104_644), "-rwSr--r--");
     }
 
     #[test]

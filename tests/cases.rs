@@ -119,7 +119,9 @@ fn two_scans_of_the_same_evidence_give_identical_reports() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     materialise("notrobin", &root);
-    for format in ["json", "text", "sarif", "csv", "jsonl"] {
+    for format in [
+        "json", "text", "sarif", "csv", "jsonl", "timeline", "bodyfile",
+    ] {
         let a = sporen(&["scan", root.to_str().unwrap(), "--format", format]);
         let b = sporen(&[
             "scan",

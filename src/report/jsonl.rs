@@ -6,7 +6,8 @@
 
 use super::with_exact_paths;
 use crate::model::{
-    Coverage, Report, RuleHits, SourceCoverage, TargetInfo, ToolInfo, Verdict, WindowCheck,
+    Coverage, FlaggedFile, Report, RuleHits, SourceCoverage, TargetInfo, ToolInfo, Verdict,
+    WindowCheck,
 };
 use serde::Serialize;
 use std::io::{self, Write};
@@ -31,6 +32,7 @@ struct Summary<'a> {
     rules_sha256: &'a str,
     coverage: CoverageSummary<'a>,
     windows: &'a [WindowCheck],
+    flagged_files: &'a [FlaggedFile],
     rules: &'a [RuleHits],
 }
 
@@ -83,6 +85,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         rules_sha256: &r.rules_sha256,
         coverage: CoverageSummary::new(&r.coverage),
         windows: &r.windows,
+        flagged_files: &r.flagged_files,
         rules: &r.rules,
     };
     line(out, "summary", &summary)

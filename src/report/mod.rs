@@ -5,12 +5,14 @@
 //! filter or add to the findings, write timestamps or anything else that changes from run to
 //! run, or let attacker-chosen bytes reach a terminal or a spreadsheet unescaped.
 
+pub mod bodyfile;
 pub mod csv;
 pub mod json;
 pub mod jsonl;
 pub mod sanitize;
 pub mod sarif;
 pub mod text;
+pub mod timeline;
 
 use crate::model::{EvPath, GapCause, Report};
 use std::borrow::Cow;
@@ -30,16 +32,22 @@ pub enum Format {
     Sarif,
     /// One CSV row per finding, safe to open in a spreadsheet.
     Csv,
+    /// A CSV chronology of logged findings and flagged files' times.
+    Timeline,
+    /// The Sleuth Kit body file of the flagged files.
+    Bodyfile,
 }
 
 impl Format {
     /// Every format, in the order they are listed in help texts.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 7] = [
         Format::Text,
         Format::Json,
         Format::Jsonl,
         Format::Sarif,
         Format::Csv,
+        Format::Timeline,
+        Format::Bodyfile,
     ];
 
     /// Parses a format name as written on the command line (`text`, `json`, `jsonl`, `sarif`,
@@ -56,6 +64,8 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Sarif => "sarif",
             Format::Csv => "csv",
+            Format::Timeline => "timeline",
+            Format::Bodyfile => "bodyfile",
         }
     }
 }
@@ -78,6 +88,8 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write, color: bool)
         Format::Json => json::render(report, &mut w)?,
         Format::Jsonl => jsonl::render(report, &mut w)?,
         Format::Sarif => sarif::render(report, &mut w)?,
+        Format::Timeline => timeline::render(report, &mut w)?,
+        Format::Bodyfile => bodyfile::render(report, &mut w)?,
         Format::Csv => csv::render(report, &mut w)?,
     }
     w.flush()
@@ -400,6 +412,19 @@ pub(crate) fn sample_report() -> Report {
                 },
             ],
         },
+        flagged_files: vec![crate::model::FlaggedFile {
+            path: EvPath::new("var/tmp/bash"),
+            path_base64: None,
+            size: 1_234_567,
+            mode: "-rwsr-xr-x".into(),
+            uid: 0,
+            gid: 0,
+            inode: Some(4242),
+            mtime: "2023-07-20T10:00:00Z".into(),
+            btime: None,
+            sha256: None,
+            rules: vec!["cve-2023-3519.setuid-outside-allowlist".into()],
+        }],
         windows: vec![
             WindowCheck {
                 pack: "cve-2019-19781".into(),
