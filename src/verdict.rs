@@ -324,6 +324,17 @@ pub fn assess(
                 "Every required evidence source was present and read: {}.",
                 read.join(", ")
             ));
+            let covered: Vec<String> = windows
+                .iter()
+                .filter(|w| w.status == WindowStatus::Covered)
+                .map(|w| format!("{} (from {})", w.title, &w.from[..10.min(w.from.len())]))
+                .collect();
+            if !covered.is_empty() {
+                reasons.push(format!(
+                    "The logs reach back to the start of the {}.",
+                    covered.join(" and the ")
+                ));
+            }
             Verdict::Clean
         }
     };
@@ -355,8 +366,28 @@ pub fn assess(
             parts.join(", ")
         ));
     }
+    for w in windows
+        .iter()
+        .filter(|w| w.status == WindowStatus::NotCovered)
+    {
+        let lead = if context {
+            "Coverage is incomplete for the"
+        } else {
+            "Cannot say clean for the"
+        };
+        reasons.push(format!("{lead} {}: {}", w.title, w.detail));
+    }
     if volatile_missing && cov.looks_like_appliance {
         reasons.push(profile.volatile.note.clone());
+    }
+    for w in windows
+        .iter()
+        .filter(|w| w.status == WindowStatus::NotRelevant)
+    {
+        reasons.push(format!(
+            "The {} does not concern this evidence: {}.",
+            w.title, w.detail
+        ));
     }
     let low: u64 = [Severity::Low, Severity::Info]
         .iter()
@@ -366,29 +397,6 @@ pub fn assess(
         reasons.push(format!(
             "{low} low or informational findings (such as failed attempts) are listed; they do not change the verdict."
         ));
-    }
-    for w in &windows {
-        match w.status {
-            WindowStatus::NotCovered if context => {
-                reasons.push(format!(
-                    "Coverage is incomplete for the {}: {}",
-                    w.title, w.detail
-                ));
-            }
-            WindowStatus::NotCovered => {
-                reasons.push(format!(
-                    "Cannot say clean for the {}: {}",
-                    w.title, w.detail
-                ));
-            }
-            WindowStatus::NotRelevant => {
-                reasons.push(format!(
-                    "The {} does not concern this evidence: {}",
-                    w.title, w.detail
-                ));
-            }
-            WindowStatus::Covered => {}
-        }
     }
     Assessment {
         verdict,
