@@ -5,6 +5,7 @@ use crate::cli::{Cli, ColorArg, Command, FormatArg, RuleArgs, RulesCommand, Scan
 use crate::exit::ExitCode;
 use crate::input::Evidence;
 use crate::input::dir::DirEvidence;
+use crate::input::tar::TarEvidence;
 use crate::model::{
     EvPath, FlaggedFile, REPORT_SCHEMA, Report, RuleHits, TargetInfo, ToolInfo, mode_string,
     rfc3339,
@@ -18,7 +19,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Runs `sporen` with the given arguments (including the program name).
@@ -119,20 +120,21 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         since: a.since,
         until: a.until,
     };
-    let evidence = DirEvidence::new(&a.target)
-        .with_context(|| format!("cannot scan {}", a.target.display()))?;
-    if let Some(out) = &a.output {
-        refuse_inside_target(out, &a.target)?;
+    let (evidence, target_name) = open_evidence(a)?;
+    if let (Some(out), Some(t)) = (&a.output, &a.target)
+        && t.as_os_str() != "-"
+    {
+        refuse_inside_target(out, t)?;
     }
     let opts = ScanOptions {
         max_read: a.max_read,
         threads: a.threads,
     };
     let report = build_report(
-        &evidence,
+        evidence.as_ref(),
         &rules,
         &profile,
-        &a.target.display().to_string(),
+        &target_name,
         &opts,
         &windows,
     );
@@ -170,6 +172,109 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::for_verdict(report.verdict))
+}
+
+/// The paths `--ssh` collects: everything the rules and the verdict read, without core dumps
+/// and upgrade packages (large, and not evidence of an attack by themselves).
+pub const SSH_PATHS: &[&str] = &[
+    "flash/boot/loader.conf",
+    "flash/.version",
+    "flash/nsconfig",
+    "var/log",
+    "var/nslog",
+    "var/vpn",
+    "var/netscaler/logon",
+    "var/netscaler/gui",
+    "var/netscaler/portal",
+    "var/tmp",
+    "var/nstmp",
+    "var/cron",
+    "var/at",
+    "var/run/nshttp_profile_ids",
+    "var/python/bin",
+    "netscaler/portal",
+    "netscaler/ns_gui/vpn",
+    "netscaler/ns_gui/vpns",
+    "netscaler/ns_gui/epa",
+    "netscaler/ns_gui/admin_ui/rdx/core/css/images",
+    "tmp",
+    "etc/passwd",
+    "etc/crontab",
+    "etc/httpd.conf",
+    "etc/rc",
+    "etc/rc.local",
+    "etc/rc.d",
+    "root/.ssh",
+    "boot",
+];
+
+/// The remote command `--ssh` runs: a tar of [`SSH_PATHS`] to standard output. It reads, it
+/// never writes on the appliance (tar's warnings about absent paths go to standard error).
+pub fn ssh_remote_command(cli: bool) -> String {
+    let tar = format!(
+        "tar -cf - -C / --exclude 'var/tmp/support' {} 2>/dev/null",
+        SSH_PATHS.join(" ")
+    );
+    if cli { format!("shell \"{tar}\"") } else { tar }
+}
+
+/// Opens TARGET (a folder, a tar file, `-`) or runs --ssh; returns the evidence and its name.
+fn open_evidence(a: &ScanArgs) -> Result<(Box<dyn Evidence>, String)> {
+    if let Some(host) = &a.ssh {
+        let remote = ssh_remote_command(!a.ssh_no_cli);
+        eprintln!(
+            "sporen: running: {} -o BatchMode=yes {host} {remote}",
+            a.ssh_program.display()
+        );
+        let out = std::process::Command::new(&a.ssh_program)
+            .arg("-o")
+            .arg("BatchMode=yes")
+            .arg(host)
+            .arg(&remote)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .with_context(|| format!("cannot run {}", a.ssh_program.display()))?;
+        if out.stdout.is_empty() {
+            bail!(
+                "{} exited with {} and sent no data",
+                a.ssh_program.display(),
+                out.status
+            );
+        }
+        let ev = TarEvidence::read(&out.stdout[..], "ssh")
+            .with_context(|| format!("the stream from {host} is not a tar archive"))?;
+        return Ok((Box::new(ev), format!("ssh://{host}")));
+    }
+    let target = a.target.as_ref().context("no TARGET given")?;
+    if target.as_os_str() == "-" {
+        let ev = TarEvidence::read(io::stdin().lock(), "tar-stdin")
+            .context("standard input is not a tar archive")?;
+        return Ok((Box::new(ev), "-".to_owned()));
+    }
+    let name = target.display().to_string();
+    let meta = std::fs::metadata(target).with_context(|| format!("cannot scan {name}"))?;
+    if meta.is_dir() {
+        let ev = DirEvidence::new(target).with_context(|| format!("cannot scan {name}"))?;
+        return Ok((Box::new(ev), name));
+    }
+    if !meta.is_file() {
+        bail!("cannot scan {name}: not a folder, a tar archive or -");
+    }
+    let mut head = vec![0u8; 64 * 1024];
+    let n = crate::input::dir::open_read_only(target)
+        .and_then(|mut f| f.read(&mut head))
+        .with_context(|| format!("cannot read {name}"))?;
+    if !crate::input::tar::looks_like_archive(&head[..n]) {
+        bail!(
+            "cannot scan {name}: not a folder or a tar archive (raw disk images are not supported yet)"
+        );
+    }
+    let f =
+        crate::input::dir::open_read_only(target).with_context(|| format!("cannot read {name}"))?;
+    let ev = TarEvidence::read(f, "tar")
+        .with_context(|| format!("cannot read {name} as a tar archive"))?;
+    Ok((Box::new(ev), name))
 }
 
 /// Scans `evidence` and assembles the complete report.
@@ -254,6 +359,7 @@ pub fn build_report(
         target: TargetInfo {
             path: target.to_owned(),
             input: evidence.kind().to_owned(),
+            detail: evidence.describe(),
         },
         verdict: a.verdict,
         reasons: a.reasons,

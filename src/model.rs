@@ -282,6 +282,8 @@ pub enum GapCause {
     SpecialFile,
     /// A symbolic link that loops or points to nothing inside the evidence.
     BrokenSymlink,
+    /// An archive is damaged: the members after the damage could not be read.
+    CorruptArchive,
 }
 
 /// One piece of evidence that could not be (fully) examined.
@@ -505,8 +507,11 @@ pub struct ToolInfo {
 pub struct TargetInfo {
     /// The target as given on the command line (host path).
     pub path: String,
-    /// How the evidence was read (`directory`).
+    /// How the evidence was read: `directory`, `tar`, `support-bundle`, `tar-stdin`, `ssh`.
     pub input: String,
+    /// What the input held ("gzip-compressed tar archive, 412 members; ...").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// A complete scan report; every renderer works from this.

@@ -679,6 +679,7 @@ fn cause_words(c: GapCause) -> &'static str {
         GapCause::Shrank => "files shrank while being read",
         GapCause::SpecialFile => "special files were skipped",
         GapCause::BrokenSymlink => "symbolic links could not be resolved",
+        GapCause::CorruptArchive => "archives are damaged",
     }
 }
 

@@ -6,6 +6,7 @@
 //! FIFOs, sockets or devices.
 
 pub mod dir;
+pub mod tar;
 
 use crate::model::{EvPath, Gap};
 use std::io::Read;
@@ -84,6 +85,11 @@ pub trait Evidence: Sync {
     /// (absolute targets are relative to the evidence root, `..` stops at the root). Returns
     /// the final path, or `None` if it does not exist or the links loop.
     fn resolve(&self, path: &EvPath) -> Option<EvPath>;
+
+    /// What the input held, for the report (archive kind, members, layout mapping).
+    fn describe(&self) -> Option<String> {
+        None
+    }
 
     /// Digests (sha256, md5) to use instead of hashing the bytes. Only rule examples stand
     /// in for malware this way; real evidence is always hashed.

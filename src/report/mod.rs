@@ -106,6 +106,7 @@ pub(crate) fn gap_cause_str(cause: GapCause) -> &'static str {
         GapCause::Shrank => "shrank",
         GapCause::SpecialFile => "special_file",
         GapCause::BrokenSymlink => "broken_symlink",
+        GapCause::CorruptArchive => "corrupt_archive",
     }
 }
 
@@ -307,6 +308,7 @@ pub(crate) fn sample_report() -> Report {
         target: TargetInfo {
             path: "/evidence/ns1".into(),
             input: "directory".into(),
+            detail: None,
         },
         verdict: Verdict::Compromised,
         reasons: vec![

@@ -152,6 +152,9 @@ fn target_section(r: &Report, s: &mut String) {
         escape_str(&r.target.path),
         escape_str(&r.target.input)
     ));
+    if let Some(d) = &r.target.detail {
+        s.push_str(&format!("Input:    {}\n", escape_str(d)));
+    }
     s.push_str(&format!(
         "Tool:     {} {}\nRules:    sha256 {}\n",
         escape_str(&r.tool.name),
