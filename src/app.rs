@@ -121,10 +121,10 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         until: a.until,
     };
     let (evidence, target_name) = open_evidence(a)?;
-    if let (Some(out), Some(t)) = (&a.output, &a.target)
-        && t.as_os_str() != "-"
-    {
-        refuse_inside_target(out, t)?;
+    if let Some(out) = &a.output {
+        for t in a.targets.iter().filter(|t| t.as_os_str() != "-") {
+            refuse_inside_target(out, t)?;
+        }
     }
     let opts = ScanOptions {
         max_read: a.max_read,
@@ -246,7 +246,9 @@ fn open_evidence(a: &ScanArgs) -> Result<(Box<dyn Evidence>, String)> {
             .with_context(|| format!("the stream from {host} is not a tar archive"))?;
         return Ok((Box::new(ev), format!("ssh://{host}")));
     }
-    let target = a.target.as_ref().context("no TARGET given")?;
+    let [target] = a.targets.as_slice() else {
+        return open_images(&a.targets);
+    };
     if target.as_os_str() == "-" {
         let ev = TarEvidence::read(io::stdin().lock(), "tar-stdin")
             .context("standard input is not a tar archive")?;
@@ -259,22 +261,75 @@ fn open_evidence(a: &ScanArgs) -> Result<(Box<dyn Evidence>, String)> {
         return Ok((Box::new(ev), name));
     }
     if !meta.is_file() {
-        bail!("cannot scan {name}: not a folder, a tar archive or -");
+        bail!("cannot scan {name}: not a folder, a tar archive, a disk image or -");
     }
     let mut head = vec![0u8; 64 * 1024];
     let n = crate::input::dir::open_read_only(target)
         .and_then(|mut f| f.read(&mut head))
         .with_context(|| format!("cannot read {name}"))?;
-    if !crate::input::tar::looks_like_archive(&head[..n]) {
-        bail!(
-            "cannot scan {name}: not a folder or a tar archive (raw disk images are not supported yet)"
-        );
+    let head = &head[..n];
+    let plain_tar =
+        crate::input::tar::looks_like_archive(head) && !crate::scan::read::is_gzip(head);
+    if plain_tar {
+        let f = crate::input::dir::open_read_only(target)
+            .with_context(|| format!("cannot read {name}"))?;
+        let ev = TarEvidence::read(f, "tar")
+            .with_context(|| format!("cannot read {name} as a tar archive"))?;
+        return Ok((Box::new(ev), name));
     }
-    let f =
-        crate::input::dir::open_read_only(target).with_context(|| format!("cannot read {name}"))?;
-    let ev = TarEvidence::read(f, "tar")
-        .with_context(|| format!("cannot read {name} as a tar archive"))?;
-    Ok((Box::new(ev), name))
+    if crate::scan::read::is_gzip(head) {
+        // A gzip tar, or a gzip disk image (dd | gzip): decompress once, in memory.
+        let mut bytes = Vec::new();
+        flate2::read::MultiGzDecoder::new(crate::input::dir::open_read_only(target)?)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("cannot decompress {name}"))?;
+        if crate::input::tar::looks_like_archive(&bytes[..bytes.len().min(64 * 1024)]) {
+            let mut ev = TarEvidence::read(&bytes[..], "tar")
+                .with_context(|| format!("cannot read {name} as a tar archive"))?;
+            ev.description = format!("gzip-compressed {}", ev.description);
+            return Ok((Box::new(ev), name));
+        }
+        return open_images(std::slice::from_ref(target));
+    }
+    open_images(std::slice::from_ref(target))
+}
+
+/// Opens raw disk images (plain or gzip) and mounts the filesystems in them by content.
+fn open_images(paths: &[PathBuf]) -> Result<(Box<dyn Evidence>, String)> {
+    use crate::input::ufs::{ImageEvidence, ReadAt};
+    use std::sync::Arc;
+    let mut images: Vec<(String, Arc<dyn ReadAt>)> = Vec::new();
+    for p in paths {
+        let name = p.display().to_string();
+        if p.as_os_str() == "-" {
+            bail!("- (standard input) can only be the only TARGET");
+        }
+        let f =
+            crate::input::dir::open_read_only(p).with_context(|| format!("cannot read {name}"))?;
+        if !f.metadata()?.is_file() {
+            bail!("cannot scan {name}: several TARGETs must all be disk images");
+        }
+        let mut magic = [0u8; 2];
+        let n = crate::input::dir::open_read_only(p)?.read(&mut magic)?;
+        if crate::scan::read::is_gzip(&magic[..n]) {
+            let mut bytes = Vec::new();
+            flate2::read::MultiGzDecoder::new(f)
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("cannot decompress {name}"))?;
+            images.push((name, Arc::new(bytes)));
+        } else {
+            images.push((name, Arc::new(f)));
+        }
+    }
+    let names = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let ev = ImageEvidence::open(images).with_context(|| {
+        format!("cannot scan {names}: not a folder, a tar archive or a UFS disk image")
+    })?;
+    Ok((Box::new(ev), names))
 }
 
 /// Scans `evidence` and assembles the complete report.

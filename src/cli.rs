@@ -37,7 +37,7 @@ pub enum Command {
         long_about = "Scans TARGET, the root of a copied or mounted appliance filesystem (the folder that holds \
 flash/ and var/), with the built-in rule packs plus any --rules, and writes a report. Nothing under TARGET \
 is written, renamed or touched; symbolic links are resolved inside TARGET only.",
-        after_help = concat!("Examples:\n  sporen scan /mnt/ns-gw01\n  sporen scan collector_P_192.0.2.10_26Nov2026_10_12.tar.gz\n  ssh nsroot@ns shell \"tar -cf - -C / var/log flash/nsconfig\" | sporen scan -\n  sporen scan --ssh nsroot@192.0.2.10\n  sporen scan /cases/42/root --format json --output /cases/42/report.json\n  sporen scan /mnt/ns --rules ./local-rules/ --format sarif -o ns.sarif\n\n", exit_codes!())
+        after_help = concat!("Examples:\n  sporen scan /mnt/ns-gw01\n  sporen scan collector_P_192.0.2.10_26Nov2026_10_12.tar.gz\n  ssh nsroot@ns shell \"tar -cf - -C / var/log flash/nsconfig\" | sporen scan -\n  sporen scan --ssh nsroot@192.0.2.10\n  sporen scan da0.img md0.img\n  sporen scan /cases/42/root --format json --output /cases/42/report.json\n  sporen scan /mnt/ns --rules ./local-rules/ --format sarif -o ns.sarif\n\n", exit_codes!())
     )]
     Scan(ScanArgs),
     /// List, validate or test indicator rules.
@@ -89,13 +89,13 @@ pub struct RuleArgs {
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// The evidence: the appliance root folder (holding flash/ and var/), a tar archive
-    /// (.tar, .tar.gz, .tgz, a collector_*.tar.gz support bundle), or - for a tar on standard
-    /// input.
-    #[arg(value_name = "TARGET", required_unless_present = "ssh")]
-    pub target: Option<PathBuf>,
+    /// (.tar, .tar.gz, .tgz, a collector_*.tar.gz support bundle), - for a tar on standard
+    /// input, or raw disk images (da0.img [md0.img], plain or .gz).
+    #[arg(value_name = "TARGET", required_unless_present = "ssh", num_args = 1..)]
+    pub targets: Vec<PathBuf>,
     /// Collect the evidence from an appliance over SSH ([user@]host): runs the system ssh client
     /// with a read-only `shell tar -cf - ...` and scans the stream; the command is printed first.
-    #[arg(long, value_name = "HOST", conflicts_with = "target")]
+    #[arg(long, value_name = "HOST", conflicts_with = "targets")]
     pub ssh: Option<String>,
     /// The ssh program to run for --ssh (default `ssh`).
     #[arg(long, value_name = "PROGRAM", default_value = "ssh", requires = "ssh")]

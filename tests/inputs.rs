@@ -5,7 +5,7 @@ mod common;
 
 use common::{materialise, sporen};
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -206,5 +206,267 @@ fn support_bundle_layout_is_mapped_and_damaged_archives_are_gaps() {
     std::fs::write(&junk, b"not an archive at all").unwrap();
     let out = sporen(&["scan", junk.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a folder or a tar archive"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("not a folder, a tar archive or a UFS disk image")
+    );
+}
+
+/// Rebuilds `fixtures/<case>/disk.img.gz`: the materialised tree (owners, modes and times
+/// applied) as one UFS2 filesystem made with `makefs -t ffs` (Debian package `makefs`), gzip'd.
+/// Run by hand when a fixture changes: `cargo test --test inputs -- --ignored`.
+#[test]
+#[ignore = "needs makefs; regenerates the committed images"]
+fn regenerate_disk_images() {
+    for name in common::case_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        materialise(&name, &root);
+        let size: u64 = walk_size(&root);
+        let img = dir.path().join("disk.img");
+        let status = Command::new("makefs")
+            .args(["-t", "ffs", "-o", "version=2", "-M"])
+            .arg(format!("{}k", size / 1024 * 3 + 2048))
+            .arg(&img)
+            .arg(&root)
+            .output()
+            .expect("makefs (apt-get install makefs)");
+        assert!(
+            status.status.success(),
+            "makefs failed for {name}: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let bytes = std::fs::read(&img).unwrap();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(&bytes).unwrap();
+        let out = common::project()
+            .join("fixtures")
+            .join(&name)
+            .join("disk.img.gz");
+        std::fs::write(out, e.finish().unwrap()).unwrap();
+    }
+}
+
+fn walk_size(p: &Path) -> u64 {
+    let mut n = 0;
+    for e in std::fs::read_dir(p).unwrap() {
+        let e = e.unwrap();
+        let m = std::fs::symlink_metadata(e.path()).unwrap();
+        n += 4096 + m.len();
+        if m.is_dir() {
+            n += walk_size(&e.path());
+        }
+    }
+    n
+}
+
+/// Rebuilds `fixtures/images/`: the notrobin case's persistent disk as separate `flash` and
+/// `var` UFS2 partition images, and `var` again as UFS1, for the partition-table tests.
+#[test]
+#[ignore = "needs makefs; regenerates the committed images"]
+fn regenerate_partition_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    materialise("notrobin", &root);
+    let out_dir = common::project().join("fixtures/images");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    for (part, version, file) in [
+        ("flash", "2", "flash.img.gz"),
+        ("var", "2", "var.img.gz"),
+        ("var", "1", "var-ufs1.img.gz"),
+    ] {
+        let img = dir.path().join(file);
+        let out = Command::new("makefs")
+            .args(["-t", "ffs", "-o", &format!("version={version}"), "-M"])
+            .arg(format!(
+                "{}k",
+                walk_size(&root.join(part)) / 1024 * 3 + 2048
+            ))
+            .arg(&img)
+            .arg(root.join(part))
+            .output()
+            .expect("makefs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(&std::fs::read(&img).unwrap()).unwrap();
+        std::fs::write(out_dir.join(file), e.finish().unwrap()).unwrap();
+    }
+}
+
+fn gunzip(p: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(p).unwrap())
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+fn sectors(n: usize) -> usize {
+    n.div_ceil(512)
+}
+
+/// A whole disk as `dd if=/dev/da0` gives it: an MBR with one FreeBSD slice holding a BSD
+/// label with the flash (`a`) and var (`e`) partitions.
+fn mbr_disk(flash: &[u8], var: &[u8]) -> Vec<u8> {
+    let slice = 63usize;
+    let a_off = 16usize; // sectors into the slice
+    let e_off = a_off + sectors(flash.len()) + 8;
+    let slice_len = e_off + sectors(var.len()) + 8;
+    let mut d = vec![0u8; (slice + slice_len) * 512];
+    let e = &mut d[446..462];
+    e[4] = 0xa5;
+    e[8..12].copy_from_slice(&(slice as u32).to_le_bytes());
+    e[12..16].copy_from_slice(&(slice_len as u32).to_le_bytes());
+    d[510] = 0x55;
+    d[511] = 0xaa;
+    let l = (slice + 1) * 512;
+    d[l..l + 4].copy_from_slice(&0x8256_4557u32.to_le_bytes());
+    d[l + 138..l + 140].copy_from_slice(&8u16.to_le_bytes());
+    // Offsets relative to the slice, as newer labels have them: partition c covers the slice
+    // and starts at 0.
+    let mut part = |i: usize, size: usize, off: usize, fstype: u8| {
+        let p = l + 148 + 16 * i;
+        d[p..p + 4].copy_from_slice(&(size as u32).to_le_bytes());
+        d[p + 4..p + 8].copy_from_slice(&(off as u32).to_le_bytes());
+        d[p + 12] = fstype;
+    };
+    part(0, sectors(flash.len()), a_off, 7);
+    part(2, slice_len, 0, 0);
+    part(4, sectors(var.len()), e_off, 7);
+    d[(slice + a_off) * 512..][..flash.len()].copy_from_slice(flash);
+    d[(slice + e_off) * 512..][..var.len()].copy_from_slice(var);
+    d
+}
+
+/// The same two partitions in a GPT (freebsd-ufs type).
+fn gpt_disk(flash: &[u8], var: &[u8]) -> Vec<u8> {
+    let a = 40usize;
+    let b = a + sectors(flash.len()) + 8;
+    let total = b + sectors(var.len()) + 40;
+    let mut d = vec![0u8; total * 512];
+    d[446 + 4] = 0xee;
+    d[510] = 0x55;
+    d[511] = 0xaa;
+    d[512..520].copy_from_slice(b"EFI PART");
+    d[512 + 72..512 + 80].copy_from_slice(&2u64.to_le_bytes());
+    d[512 + 80..512 + 84].copy_from_slice(&128u32.to_le_bytes());
+    d[512 + 84..512 + 88].copy_from_slice(&128u32.to_le_bytes());
+    let ufs = [
+        0xb6, 0x7c, 0x6e, 0x51, 0xcf, 0x6e, 0xd6, 0x11, 0x8f, 0xf8, 0x00, 0x02, 0x2d, 0x09, 0x71,
+        0x2b,
+    ];
+    for (i, (start, len)) in [(a, flash.len()), (b, var.len())].into_iter().enumerate() {
+        let e = 1024 + 128 * i;
+        d[e..e + 16].copy_from_slice(&ufs);
+        d[e + 32..e + 40].copy_from_slice(&(start as u64).to_le_bytes());
+        d[e + 40..e + 48].copy_from_slice(&((start + sectors(len)) as u64).to_le_bytes());
+    }
+    d[a * 512..][..flash.len()].copy_from_slice(flash);
+    d[b * 512..][..var.len()].copy_from_slice(var);
+    d
+}
+
+#[test]
+fn partitioned_disk_images_mount_flash_and_var_by_content() {
+    let images = common::project().join("fixtures/images");
+    let flash = gunzip(&images.join("flash.img.gz"));
+    let var = gunzip(&images.join("var.img.gz"));
+    let dir = tempfile::tempdir().unwrap();
+    // The reference: the same tree as a folder holding only flash/ and var/.
+    let root = dir.path().join("root");
+    materialise("notrobin", &root);
+    let pd = dir.path().join("persistent");
+    std::fs::create_dir_all(&pd).unwrap();
+    std::fs::rename(root.join("flash"), pd.join("flash")).unwrap();
+    std::fs::rename(root.join("var"), pd.join("var")).unwrap();
+    let want = summary(&sporen(&["scan", pd.to_str().unwrap(), "--format", "json"]).stdout);
+    assert_eq!(want.0, "compromised");
+    // dd over `ssh ... shell` adds a 6-byte banner before and a few bytes after the image.
+    let mut banner = b" Done\n".to_vec();
+    banner.extend(mbr_disk(&flash, &var));
+    banner.extend(b"Done.\n");
+    for (how, disk) in [
+        ("mbr", mbr_disk(&flash, &var)),
+        ("mbr+banner", banner),
+        ("gpt", gpt_disk(&flash, &var)),
+    ] {
+        let p = dir.path().join(format!("{how}.img"));
+        std::fs::write(&p, &disk).unwrap();
+        let out = sporen(&["scan", p.to_str().unwrap(), "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let detail = v["target"]["detail"].as_str().unwrap().to_owned();
+        assert!(
+            detail.contains("mounted at /flash") && detail.contains("mounted at /var"),
+            "{how}: {detail}"
+        );
+        if how == "mbr+banner" {
+            assert!(
+                detail.contains("6 bytes before the image skipped"),
+                "{detail}"
+            );
+        }
+        assert_eq!(summary(&out.stdout), want, "{how}");
+    }
+    // Two partition images given separately, one of them UFS1.
+    let f = dir.path().join("flash.img");
+    let u1 = dir.path().join("var1.img");
+    std::fs::write(&f, &flash).unwrap();
+    std::fs::write(&u1, gunzip(&images.join("var-ufs1.img.gz"))).unwrap();
+    let out = sporen(&[
+        "scan",
+        f.to_str().unwrap(),
+        u1.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let got = summary(&out.stdout);
+    assert_eq!(got.0, want.0);
+    // UFS1 keeps no birth times; everything else matches.
+    assert_eq!(got.1, want.1);
+}
+
+#[test]
+fn damaged_disk_images_give_errors_or_gaps_never_panics() {
+    let images = common::project().join("fixtures/images");
+    let var = gunzip(&images.join("var.img.gz"));
+    let dir = tempfile::tempdir().unwrap();
+    for (i, cut) in [
+        var.len() / 3,
+        var.len() / 2,
+        var.len() * 9 / 10,
+        70_000,
+        9_000,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = dir.path().join(format!("cut{i}.img"));
+        std::fs::write(&p, &var[..cut]).unwrap();
+        let out = sporen(&["scan", p.to_str().unwrap(), "--format", "json"]);
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(1..=3)),
+            "cut at {cut}: exit {code:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if code == Some(2) {
+            assert!(String::from_utf8_lossy(&out.stderr).contains("cannot scan"));
+        } else {
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_ne!(v["verdict"], "clean", "a cut image is never clean");
+        }
+    }
+    // Random bytes with a UFS2 magic planted are rejected by the sanity checks.
+    let mut junk = vec![0x5au8; 200_000];
+    junk[65_536 + 1372..65_536 + 1376].copy_from_slice(&0x1954_0119u32.to_le_bytes());
+    let p = dir.path().join("junk.img");
+    std::fs::write(&p, &junk).unwrap();
+    assert_eq!(
+        sporen(&["scan", p.to_str().unwrap()]).status.code(),
+        Some(2)
+    );
 }

@@ -7,6 +7,7 @@
 
 pub mod dir;
 pub mod tar;
+pub mod ufs;
 
 use crate::model::{EvPath, Gap};
 use std::io::Read;
@@ -96,4 +97,55 @@ pub trait Evidence: Sync {
     fn stated_digests(&self, _entry: &Entry) -> Option<(Option<String>, Option<String>)> {
         None
     }
+}
+
+/// What a path is, for [`resolve_in_listing`].
+pub enum Lookup<'a> {
+    Entry(&'a Entry),
+    /// A directory known only through the entries below it.
+    ImpliedDir,
+    Missing,
+}
+
+/// Resolves `path` against listed entries as the appliance would: absolute link targets restart
+/// at the root, `..` stops there, at most 40 links. `None` when it does not exist or loops.
+pub fn resolve_in_listing<'a>(
+    path: &EvPath,
+    lookup: impl Fn(&EvPath) -> Lookup<'a>,
+) -> Option<EvPath> {
+    let split = |b: &[u8]| {
+        b.split(|&c| c == b'/')
+            .map(<[u8]>::to_vec)
+            .collect::<Vec<_>>()
+    };
+    let mut pending: Vec<Vec<u8>> = split(path.relative()).into_iter().rev().collect();
+    let mut done: Vec<Vec<u8>> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = pending.pop() {
+        if c.is_empty() || c == b"." {
+            continue;
+        }
+        if c == b".." {
+            done.pop();
+            continue;
+        }
+        let mut candidate = done.clone();
+        candidate.push(c.clone());
+        match lookup(&EvPath::new(candidate.join(&b'/'))) {
+            Lookup::Entry(e) if e.kind == EntryKind::Symlink => {
+                links += 1;
+                if links > 40 {
+                    return None;
+                }
+                let t = e.link_target.clone().unwrap_or_default();
+                if t.first() == Some(&b'/') {
+                    done.clear();
+                }
+                pending.extend(split(&t).into_iter().rev());
+            }
+            Lookup::Entry(_) | Lookup::ImpliedDir => done.push(c),
+            Lookup::Missing => return None,
+        }
+    }
+    Some(EvPath::new(done.join(&b'/')))
 }

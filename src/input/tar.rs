@@ -350,46 +350,11 @@ impl Evidence for TarEvidence {
     }
 
     fn resolve(&self, path: &EvPath) -> Option<EvPath> {
-        // The same rules as for a directory: absolute targets restart at the root, `..` stops
-        // there, at most 40 links.
-        let mut pending: Vec<Vec<u8>> = path
-            .relative()
-            .split(|&b| b == b'/')
-            .rev()
-            .map(<[u8]>::to_vec)
-            .collect();
-        let mut done: Vec<Vec<u8>> = Vec::new();
-        let mut links = 0;
-        while let Some(c) = pending.pop() {
-            if c.is_empty() || c == b"." {
-                continue;
-            }
-            if c == b".." {
-                done.pop();
-                continue;
-            }
-            let mut candidate = done.clone();
-            candidate.push(c.clone());
-            let p = EvPath::new(candidate.join(&b'/'));
-            match self.index.get(&p).map(|&i| &self.entries[i]) {
-                Some(e) if e.kind == EntryKind::Symlink => {
-                    links += 1;
-                    if links > 40 {
-                        return None;
-                    }
-                    let t = e.link_target.clone().unwrap_or_default();
-                    if t.first() == Some(&b'/') {
-                        done.clear();
-                    }
-                    pending.extend(t.split(|&b| b == b'/').rev().map(<[u8]>::to_vec));
-                }
-                Some(_) => done.push(c),
-                // A directory may exist only through its members.
-                None if self.implied_dir(&p) => done.push(c),
-                None => return None,
-            }
-        }
-        Some(EvPath::new(done.join(&b'/')))
+        super::resolve_in_listing(path, |p| match self.index.get(p) {
+            Some(&i) => super::Lookup::Entry(&self.entries[i]),
+            None if self.implied_dir(p) => super::Lookup::ImpliedDir,
+            None => super::Lookup::Missing,
+        })
     }
 }
 
