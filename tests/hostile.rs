@@ -2465,8 +2465,8 @@ fn a_target_that_is_not_a_directory_is_an_error() {
     let missing = c.out.join("missing");
     let cases: [(&Path, &str); 4] = [
         (&missing, "No such file or directory"),
-        (&file, "not a directory"),
-        (&fifo, "not a directory"),
+        (&file, "not a folder"),
+        (&fifo, "not a folder"),
         (&dangling, "No such file or directory"),
     ];
     for (target, why) in cases {
