@@ -171,7 +171,25 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
             out.flush()?;
         }
     }
-    Ok(ExitCode::for_verdict(report.verdict))
+    let code = ExitCode::for_verdict(report.verdict);
+    if a.fail_on_vulnerable
+        && matches!(code, ExitCode::Clean | ExitCode::Inconclusive)
+        && exposed(&report.posture)
+    {
+        eprintln!(
+            "sporen: --fail-on vulnerable: the appliance runs firmware vulnerable to a CVE without an effective mitigation"
+        );
+        return Ok(ExitCode::Traces);
+    }
+    Ok(code)
+}
+
+/// True when some CVE is `vulnerable` and, for CVE-2019-19781, no effective mitigation exists.
+fn exposed(p: &crate::model::Posture) -> bool {
+    p.cves.iter().any(|c| {
+        c.status == crate::model::CveStatus::Vulnerable
+            && !(c.id == "CVE-2019-19781" && p.mitigation.as_ref().is_some_and(|m| m.effective))
+    })
 }
 
 /// The paths `--ssh` collects: everything the rules and the verdict read, without core dumps
@@ -405,6 +423,16 @@ pub fn build_report(
             })
         })
         .collect();
+    let posture = match crate::posture::CveTable::embedded() {
+        Ok(table) => crate::posture::assess(
+            &table,
+            evidence,
+            &out,
+            &out.findings,
+            a.verdict == crate::model::Verdict::Compromised,
+        ),
+        Err(_) => crate::model::Posture::default(),
+    };
     Report {
         schema: REPORT_SCHEMA.to_owned(),
         tool: ToolInfo {
@@ -418,6 +446,7 @@ pub fn build_report(
         },
         verdict: a.verdict,
         reasons: a.reasons,
+        posture,
         rules_sha256: rules.sources_sha256.clone(),
         coverage: a.coverage,
         windows: a.windows,

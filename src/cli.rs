@@ -122,6 +122,10 @@ pub struct ScanArgs {
     /// Colour in text output.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+    /// Exit 1 instead of 0 or 3 when the firmware is vulnerable to a known CVE without an
+    /// effective mitigation (see the report's posture section).
+    #[arg(long = "fail-on-vulnerable")]
+    pub fail_on_vulnerable: bool,
     /// Start every exposure window at DATE instead of the packs' own dates (YYYY-MM-DD or
     /// RFC 3339): logs must reach back to it for a clean verdict.
     #[arg(long, value_name = "DATE", value_parser = parse_date)]

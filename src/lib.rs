@@ -30,6 +30,7 @@ pub mod cli;
 pub mod exit;
 pub mod input;
 pub mod model;
+pub mod posture;
 pub mod report;
 pub mod rules;
 pub mod scan;

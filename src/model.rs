@@ -477,6 +477,75 @@ pub fn mode_string(mode: u32) -> String {
     s
 }
 
+/// Firmware, vulnerability and mitigation state, reported beside the verdict (never in it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Posture {
+    /// Running firmware (`13.0-47.24`), from loader.conf or else the ns.conf header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
+    /// Where the version was read.
+    pub firmware_evidence: Vec<String>,
+    /// Sources that disagree (a stale ns.conf header after an upgrade).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disagreements: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nsip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Per CVE of `profiles/cves.toml`.
+    pub cves: Vec<CvePosture>,
+    /// The CVE-2019-19781 mitigation (CTX267679).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mitigation: Option<Mitigation>,
+    /// When the verdict is `compromised`: secrets in the configuration to rotate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets_to_rotate: Vec<String>,
+}
+
+/// One CVE's state for the running firmware.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CvePosture {
+    pub id: String,
+    pub title: String,
+    pub advisory: String,
+    pub status: CveStatus,
+    /// Why, in words (`13.0-47.22 is below the first fixed build 13.0-47.24`).
+    pub evidence: String,
+    /// The configuration that makes the appliance exposed (reported, not checked).
+    pub requires: String,
+}
+
+/// Vulnerable, fixed, unknown or never affected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CveStatus {
+    Vulnerable,
+    Fixed,
+    Unknown,
+    NotAffected,
+}
+
+/// The CTX267679 mitigation for CVE-2019-19781.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mitigation {
+    pub cve: String,
+    /// The responder action and policy (`/vpns/` and `/../`) bound globally in ns.conf.
+    pub responder_policy: bool,
+    /// The `nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0` line in rc.netscaler.
+    pub rc_netscaler_line: bool,
+    /// Policy present and the build one on which it works.
+    pub effective: bool,
+    /// Save time of the oldest ns.conf that has the policy, RFC 3339 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since_source: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
 /// Per-rule summary, including rules that did not fire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RuleHits {
@@ -524,6 +593,8 @@ pub struct Report {
     pub verdict: Verdict,
     /// Why this verdict, in sentences, most important first.
     pub reasons: Vec<String>,
+    /// Firmware, vulnerability and mitigation: beside the verdict, not part of it.
+    pub posture: Posture,
     /// SHA-256 over the rule sources that were in force (order-independent).
     pub rules_sha256: String,
     pub coverage: Coverage,

@@ -96,6 +96,61 @@ fn every_fixture_gives_its_expected_verdict_and_findings() {
                 ));
             }
         }
+        let posture = &report["posture"];
+        for ep in &case.expect_posture {
+            let mut fail = |what: String| failures.push(format!("{name}: posture: {what}"));
+            if let Some(f) = &ep.firmware
+                && posture["firmware"] != f.as_str()
+            {
+                fail(format!("firmware {} instead of {f}", posture["firmware"]));
+            }
+            if let (Some(id), Some(st)) = (&ep.cve, &ep.status) {
+                let got = posture["cves"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["id"] == id.as_str())
+                    .map(|c| c["status"].clone());
+                if got.as_ref().and_then(|v| v.as_str()) != Some(st.as_str()) {
+                    fail(format!("{id} is {got:?}, expected {st}"));
+                }
+            }
+            let m = &posture["mitigation"];
+            if let Some(e) = ep.mitigation_effective
+                && m["effective"].as_bool() != Some(e)
+            {
+                fail(format!(
+                    "mitigation effective {}, expected {e}",
+                    m["effective"]
+                ));
+            }
+            if let Some(since) = &ep.mitigation_since
+                && !m["since"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with(since.as_str())
+            {
+                fail(format!("mitigation since {}, expected {since}", m["since"]));
+            }
+            if let Some(d) = &ep.disagreement
+                && !posture["disagreements"].to_string().contains(d.as_str())
+            {
+                fail(format!(
+                    "no disagreement mentioning {d:?}: {}",
+                    posture["disagreements"]
+                ));
+            }
+            if let Some(x) = &ep.secrets
+                && !posture["secrets_to_rotate"]
+                    .to_string()
+                    .contains(x.as_str())
+            {
+                fail(format!(
+                    "no secret mentioning {x:?}: {}",
+                    posture["secrets_to_rotate"]
+                ));
+            }
+        }
         let got = finding_set(&report);
         let want: BTreeSet<_> = case.expect.iter().cloned().collect();
         for missing in want.difference(&got) {
@@ -237,5 +292,33 @@ fn since_and_until_move_the_windows() {
             .status
             .code(),
         Some(2)
+    );
+}
+
+/// Posture never changes the verdict, but --fail-on-vulnerable lets automation fail on it.
+#[test]
+fn fail_on_vulnerable_turns_an_exposed_clean_appliance_into_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    materialise("clean-13.0-47.24", &root);
+    let r = root.to_str().unwrap();
+    let plain = sporen(&["scan", r, "--format", "json"]);
+    assert_eq!(plain.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(v["verdict"], "clean");
+    assert!(
+        v["posture"]["cves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["status"] == "vulnerable")
+    );
+    let strict = sporen(&["scan", r, "--format", "json", "--fail-on-vulnerable"]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("vulnerable"));
+    let strict: serde_json::Value = serde_json::from_slice(&strict.stdout).unwrap();
+    assert_eq!(
+        strict["verdict"], "clean",
+        "posture never changes the verdict"
     );
 }

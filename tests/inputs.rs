@@ -214,11 +214,19 @@ fn support_bundle_layout_is_mapped_and_damaged_archives_are_gaps() {
 
 /// Rebuilds `fixtures/<case>/disk.img.gz`: the materialised tree (owners, modes and times
 /// applied) as one UFS2 filesystem made with `makefs -t ffs` (Debian package `makefs`), gzip'd.
-/// Run by hand when a fixture changes: `cargo test --test inputs -- --ignored`.
+/// Run by hand when a fixture changes: `cargo test --test inputs -- --ignored`
+/// (`SPOREN_IMAGES=case1,case2` limits it to those cases).
 #[test]
 #[ignore = "needs makefs; regenerates the committed images"]
 fn regenerate_disk_images() {
+    let only = std::env::var("SPOREN_IMAGES").ok();
     for name in common::case_names() {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|x| x == name))
+        {
+            continue;
+        }
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
         materialise(&name, &root);

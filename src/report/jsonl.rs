@@ -6,8 +6,8 @@
 
 use super::with_exact_paths;
 use crate::model::{
-    Coverage, FlaggedFile, Report, RuleHits, SourceCoverage, TargetInfo, ToolInfo, Verdict,
-    WindowCheck,
+    Coverage, FlaggedFile, Posture, Report, RuleHits, SourceCoverage, TargetInfo, ToolInfo,
+    Verdict, WindowCheck,
 };
 use serde::Serialize;
 use std::io::{self, Write};
@@ -31,6 +31,7 @@ struct Summary<'a> {
     reasons: &'a [String],
     rules_sha256: &'a str,
     coverage: CoverageSummary<'a>,
+    posture: &'a Posture,
     windows: &'a [WindowCheck],
     flagged_files: &'a [FlaggedFile],
     rules: &'a [RuleHits],
@@ -84,6 +85,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         reasons: &r.reasons,
         rules_sha256: &r.rules_sha256,
         coverage: CoverageSummary::new(&r.coverage),
+        posture: &r.posture,
         windows: &r.windows,
         flagged_files: &r.flagged_files,
         rules: &r.rules,

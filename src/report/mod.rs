@@ -311,6 +311,7 @@ pub(crate) fn sample_report() -> Report {
             detail: None,
         },
         verdict: Verdict::Compromised,
+        posture: crate::model::Posture::default(),
         reasons: vec![
             "2 findings of critical or high severity.".into(),
             "The required source `ns-log` could not be read completely.".into(),

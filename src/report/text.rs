@@ -22,6 +22,7 @@ pub fn render(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<(
     let p = Painter { color };
     let mut s = String::new();
     verdict_section(report, &p, &mut s);
+    posture_section(report, &mut s);
     time_section(report, &mut s);
     target_section(report, &mut s);
     findings_section(report, &p, &mut s);
@@ -72,6 +73,92 @@ fn verdict_section(r: &Report, p: &Painter, s: &mut String) {
     s.push('\n');
     for reason in &r.reasons {
         wrap_into(s, &escape_text(reason), "  - ", "    ");
+    }
+    s.push('\n');
+}
+
+/// Firmware, CVEs and mitigation: beside the verdict, never part of it.
+fn posture_section(r: &Report, s: &mut String) {
+    let p = &r.posture;
+    if p.firmware.is_none() && p.cves.is_empty() {
+        return;
+    }
+    s.push_str("POSTURE (beside the verdict, not part of it)\n");
+    let fw = p
+        .firmware
+        .as_deref()
+        .map_or("unknown".to_owned(), escape_str);
+    let mut who = Vec::new();
+    for (k, v) in [
+        ("host", &p.hostname),
+        ("NSIP", &p.nsip),
+        ("time zone", &p.timezone),
+    ] {
+        if let Some(v) = v {
+            who.push(format!("{k} {}", escape_str(v)));
+        }
+    }
+    let who = if who.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", who.join(", "))
+    };
+    s.push_str(&format!("  Firmware {fw}{who}\n"));
+    for d in &p.disagreements {
+        wrap_into(s, &format!("note: {}", escape_str(d)), "    ", "      ");
+    }
+    for c in &p.cves {
+        let status = match c.status {
+            crate::model::CveStatus::Vulnerable => "VULNERABLE",
+            crate::model::CveStatus::Fixed => "fixed",
+            crate::model::CveStatus::Unknown => "unknown",
+            crate::model::CveStatus::NotAffected => "not affected",
+        };
+        wrap_into(
+            s,
+            &format!(
+                "{:<15} {status}: {}",
+                escape_str(&c.id),
+                escape_str(&c.evidence)
+            ),
+            "  ",
+            "                  ",
+        );
+    }
+    if let Some(m) = &p.mitigation {
+        let state = if m.effective {
+            "in place"
+        } else if m.responder_policy {
+            "present but NOT effective"
+        } else {
+            "absent"
+        };
+        let since = m.since.as_deref().map_or(String::new(), |t| {
+            format!(", first saved {}", &t[..10.min(t.len())])
+        });
+        let rc = if m.rc_netscaler_line {
+            "; rc.netscaler line present"
+        } else {
+            ""
+        };
+        wrap_into(
+            s,
+            &format!(
+                "CTX267679 mitigation for {}: {state}{since}{rc}",
+                escape_str(&m.cve)
+            ),
+            "  ",
+            "    ",
+        );
+        for n in &m.notes {
+            wrap_into(s, &format!("note: {}", escape_str(n)), "    ", "      ");
+        }
+    }
+    if !p.secrets_to_rotate.is_empty() {
+        s.push_str("  Rotate these secrets (the configuration was within the attacker's reach):\n");
+        for x in &p.secrets_to_rotate {
+            wrap_into(s, &escape_str(x), "    - ", "      ");
+        }
     }
     s.push('\n');
 }

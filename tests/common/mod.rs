@@ -33,6 +33,20 @@ pub struct Case {
     /// Window checks a scan must report.
     #[serde(default)]
     pub expect_window: Vec<ExpectWindow>,
+    /// Posture a scan must report.
+    #[serde(default)]
+    pub expect_posture: Vec<ExpectPosture>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExpectPosture {
+    pub firmware: Option<String>,
+    pub cve: Option<String>,
+    pub status: Option<String>,
+    pub mitigation_effective: Option<bool>,
+    pub mitigation_since: Option<String>,
+    pub disagreement: Option<String>,
+    pub secrets: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
