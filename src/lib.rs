@@ -11,15 +11,21 @@
 //!                                              │
 //!                                              ▼
 //!                 report ◄── verdict ◄── scan (Scanner: findings + gaps)
+//!                    ▲
+//!                    └── posture (firmware, CVE status, mitigation: beside the verdict)
 //! ```
 //!
 //! * [`cli`]: argument definitions only; [`app`]: dispatch and exit codes ([`exit`]).
 //! * [`rules`]: rule files are parsed with spans; every problem is reported at once with
 //!   `file:line:col`; a [`rules::RuleSet`] is immutable and compiled once per run.
-//! * [`input`]: where evidence comes from; never writes, never follows a link out of the root.
+//! * [`input`]: where evidence comes from (a folder, a tar archive or stream, UFS disk images);
+//!   never writes, never follows a link out of the root.
 //! * [`scan`]: path and metadata checks first, content only when a rule needs it, each file
 //!   read once and sequentially (no mmap), gzip logs decoded in-process.
-//! * [`verdict`]: findings and coverage → verdict and reasons, using the appliance profile.
+//! * [`verdict`]: findings, coverage and exposure windows → verdict and reasons, using the
+//!   appliance profile.
+//! * [`posture`]: firmware version, per-CVE status and the CVE-2019-19781 mitigation, reported
+//!   beside the verdict.
 //! * [`report`]: text, JSON, JSONL, SARIF and CSV renderers; attacker-chosen bytes are escaped.
 //! * [`model`]: the plain data passed between them.
 
