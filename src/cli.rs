@@ -93,7 +93,7 @@ pub struct ScanArgs {
     /// input, or raw disk images (da0.img [md0.img], plain or .gz).
     #[arg(value_name = "TARGET", required_unless_present = "ssh", num_args = 1..)]
     pub targets: Vec<PathBuf>,
-    /// Collect the evidence from an appliance over SSH ([user@]host): runs the system ssh client
+    /// Collect the evidence from an appliance over SSH (`[user@]host`): runs the system ssh client
     /// with a read-only `shell tar -cf - ...` and scans the stream; the command is printed first.
     #[arg(long, value_name = "HOST", conflicts_with = "targets")]
     pub ssh: Option<String>,

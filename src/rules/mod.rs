@@ -2,7 +2,7 @@
 //! immutable [`RuleSet`] the scanner uses.
 //!
 //! Data flow: rule sources (embedded packs and `--rules` paths) → [`load::parse_source`] per file
-//! (collects *every* problem as a [`Diagnostic`]) → [`RuleSet::build`] (cross-file checks such as
+//! (collects *every* problem as a [`Diagnostic`]) → [`RuleSet::from_sources`] (cross-file checks such as
 //! duplicate ids, then the global glob and pattern tables). A rule set is never built while any
 //! diagnostic exists: a scan cannot run with a rule silently dropped.
 
