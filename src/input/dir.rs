@@ -5,7 +5,7 @@
 //! was listed, and read sequentially (no mmap). Symbolic links are listed, never followed by the
 //! walk, and resolved only inside the root ([`resolve_in_root`]).
 
-use super::{Entry, EntryKind, Evidence, Listing};
+use super::{Entry, EntryKind, Evidence, Listing, Lookup, ResolveError};
 use crate::model::{EvPath, Gap, GapCause};
 use std::ffi::OsStr;
 use std::fs::{File, Metadata, OpenOptions};
@@ -13,9 +13,6 @@ use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-
-/// How many symbolic links one resolution may pass through (as `MAXSYMLINKS` on Linux).
-const MAX_LINKS: usize = 40;
 
 /// A directory holding an appliance filesystem.
 #[derive(Debug)]
@@ -180,56 +177,21 @@ pub fn open_read_only(path: &Path) -> io::Result<File> {
     }
 }
 
-/// Why a path could not be resolved inside the root.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ResolveError {
-    /// A component does not exist.
-    NotFound,
-    /// More than 40 symbolic links (a loop).
-    Loop,
-}
-
 /// Resolves `rel` (relative to `root`) the way the appliance would see it, with `root` as `/`:
 /// absolute link targets restart at `root`, `..` never climbs above `root`. The returned path
 /// is absolute inside the evidence and free of links; nothing outside `root` is ever touched.
 pub fn resolve_in_root(root: &Path, rel: &[u8]) -> Result<EvPath, ResolveError> {
-    let mut pending: Vec<Vec<u8>> = split(rel).rev().collect();
-    let mut done: Vec<Vec<u8>> = Vec::new();
-    let mut links = 0;
-    while let Some(c) = pending.pop() {
-        if c.is_empty() || c == b"." {
-            continue;
+    super::resolve_in_listing(&EvPath::new(rel.to_vec()), |p| {
+        let host = root.join(OsStr::from_bytes(p.relative()));
+        match std::fs::symlink_metadata(&host) {
+            Ok(m) if m.file_type().is_symlink() => match std::fs::read_link(&host) {
+                Ok(t) => Lookup::Link(t.as_os_str().as_bytes().to_vec()),
+                Err(_) => Lookup::Missing,
+            },
+            Ok(_) => Lookup::Exists,
+            Err(_) => Lookup::Missing,
         }
-        if c == b".." {
-            done.pop();
-            continue;
-        }
-        let mut host = root.to_path_buf();
-        for d in &done {
-            host.push(OsStr::from_bytes(d));
-        }
-        host.push(OsStr::from_bytes(&c));
-        let meta = std::fs::symlink_metadata(&host).map_err(|_| ResolveError::NotFound)?;
-        if meta.file_type().is_symlink() {
-            links += 1;
-            if links > MAX_LINKS {
-                return Err(ResolveError::Loop);
-            }
-            let target = std::fs::read_link(&host).map_err(|_| ResolveError::NotFound)?;
-            let t = target.as_os_str().as_bytes();
-            if t.first() == Some(&b'/') {
-                done.clear();
-            }
-            pending.extend(split(t).rev());
-        } else {
-            done.push(c);
-        }
-    }
-    Ok(EvPath::new(done.join(&b'/')))
-}
-
-fn split(p: &[u8]) -> impl DoubleEndedIterator<Item = Vec<u8>> + '_ {
-    p.split(|&b| b == b'/').map(<[u8]>::to_vec)
+    })
 }
 
 #[cfg(test)]

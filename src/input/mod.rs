@@ -100,19 +100,30 @@ pub trait Evidence: Sync {
 }
 
 /// What a path is, for [`resolve_in_listing`].
-pub enum Lookup<'a> {
-    Entry(&'a Entry),
-    /// A directory known only through the entries below it.
-    ImpliedDir,
+pub enum Lookup {
+    /// A symbolic link, with its target as stored.
+    Link(Vec<u8>),
+    /// Anything else that exists (a directory may exist only through the entries below it).
+    Exists,
     Missing,
 }
 
-/// Resolves `path` against listed entries as the appliance would: absolute link targets restart
-/// at the root, `..` stops there, at most 40 links. `None` when it does not exist or loops.
-pub fn resolve_in_listing<'a>(
+/// Why a path could not be resolved.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResolveError {
+    /// A component does not exist.
+    NotFound,
+    /// More than 40 symbolic links (a loop).
+    Loop,
+}
+
+/// Resolves `path` the way the appliance would, with the evidence root as `/`: absolute link
+/// targets restart at the root, `..` never climbs above it, at most 40 links (as Linux's
+/// MAXSYMLINKS). `lookup` says what a path is; nothing outside the evidence is ever consulted.
+pub fn resolve_in_listing(
     path: &EvPath,
-    lookup: impl Fn(&EvPath) -> Lookup<'a>,
-) -> Option<EvPath> {
+    lookup: impl Fn(&EvPath) -> Lookup,
+) -> Result<EvPath, ResolveError> {
     let split = |b: &[u8]| {
         b.split(|&c| c == b'/')
             .map(<[u8]>::to_vec)
@@ -132,20 +143,19 @@ pub fn resolve_in_listing<'a>(
         let mut candidate = done.clone();
         candidate.push(c.clone());
         match lookup(&EvPath::new(candidate.join(&b'/'))) {
-            Lookup::Entry(e) if e.kind == EntryKind::Symlink => {
+            Lookup::Link(t) => {
                 links += 1;
                 if links > 40 {
-                    return None;
+                    return Err(ResolveError::Loop);
                 }
-                let t = e.link_target.clone().unwrap_or_default();
                 if t.first() == Some(&b'/') {
                     done.clear();
                 }
                 pending.extend(split(&t).into_iter().rev());
             }
-            Lookup::Entry(_) | Lookup::ImpliedDir => done.push(c),
-            Lookup::Missing => return None,
+            Lookup::Exists => done.push(c),
+            Lookup::Missing => return Err(ResolveError::NotFound),
         }
     }
-    Some(EvPath::new(done.join(&b'/')))
+    Ok(EvPath::new(done.join(&b'/')))
 }

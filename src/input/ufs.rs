@@ -670,9 +670,15 @@ impl Evidence for ImageEvidence {
     }
 
     fn resolve(&self, path: &EvPath) -> Option<EvPath> {
-        super::resolve_in_listing(path, |p| match self.index.get(p) {
-            Some(&i) => super::Lookup::Entry(&self.entries[i]),
-            None => super::Lookup::Missing,
+        super::resolve_in_listing(path, |p| {
+            match self.index.get(p).map(|&i| &self.entries[i]) {
+                Some(e) if e.kind == EntryKind::Symlink => {
+                    super::Lookup::Link(e.link_target.clone().unwrap_or_default())
+                }
+                Some(_) => super::Lookup::Exists,
+                None => super::Lookup::Missing,
+            }
         })
+        .ok()
     }
 }
