@@ -360,7 +360,8 @@ pub fn build_report(
     windows: &WindowOverrides,
 ) -> Report {
     let out = Scanner::new(rules, opts.clone()).scan(evidence);
-    let a = assess(profile, evidence, &out, rules, windows);
+    let facts = crate::firmware::Facts::read(evidence, &out);
+    let a = assess(profile, evidence, &out, rules, &facts, windows);
     // (findings, hits, first seen, last seen) per rule; RFC 3339 strings sort by time.
     type Seen<'a> = (u64, u64, Option<&'a str>, Option<&'a str>);
     let mut per_rule: BTreeMap<&str, Seen<'_>> = BTreeMap::new();
@@ -426,6 +427,7 @@ pub fn build_report(
     let posture = match crate::posture::CveTable::embedded() {
         Ok(table) => crate::posture::assess(
             &table,
+            &facts,
             evidence,
             &out,
             &out.findings,

@@ -34,6 +34,7 @@
 pub mod app;
 pub mod cli;
 pub mod exit;
+pub mod firmware;
 pub mod input;
 pub mod model;
 pub mod posture;

@@ -7,13 +7,13 @@
 //! evidence: `/flash/boot/loader.conf`, `/flash/.version`, the kernel images on `/flash`, every
 //! `ns.conf*` save (header, date, content) and `rc.netscaler`.
 
+use crate::firmware::{Build, Facts, read_small, split_version};
 use crate::input::{EntryKind, Evidence};
 use crate::model::{CvePosture, CveStatus, Finding, Mitigation, Posture, rfc3339};
 use crate::rules::load::parse_build;
 use crate::scan::ScanOutput;
 use anyhow::{Context, Result};
 use serde::Deserialize;
-use std::io::Read;
 
 /// `profiles/cves.toml`
 #[derive(Clone, Debug, Deserialize)]
@@ -66,13 +66,6 @@ impl CveTable {
         }
         Ok(t)
     }
-}
-
-type Build = (u32, u32);
-
-fn split_version(v: &str) -> Option<(Build, Build)> {
-    let (b, n) = v.split_once('-')?;
-    Some((parse_build(b)?, parse_build(n)?))
 }
 
 /// Status of one CVE for a firmware version.
@@ -151,69 +144,6 @@ pub fn status(def: &CveDef, branch: Build, build: Build) -> (CveStatus, String) 
     }
 }
 
-fn read_small(ev: &dyn Evidence, out: &ScanOutput, rel: &str, max: u64) -> Option<String> {
-    let p = crate::model::EvPath::new(rel.as_bytes().to_vec());
-    let p = ev.resolve(&p).unwrap_or(p);
-    let e = out
-        .listing
-        .entries
-        .iter()
-        .find(|e| e.path == p && e.kind == EntryKind::File)?;
-    let mut buf = Vec::new();
-    ev.open(e).ok()?.take(max).read_to_end(&mut buf).ok()?;
-    Some(String::from_utf8_lossy(&buf).into_owned())
-}
-
-/// A saved configuration: its file, header version, save time and text.
-struct Save {
-    file: String,
-    version: Option<String>,
-    saved: Option<i64>,
-    text: String,
-}
-
-fn saves(ev: &dyn Evidence, out: &ScanOutput) -> Vec<Save> {
-    let mut v: Vec<Save> = out
-        .listing
-        .entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::File)
-        .filter_map(|e| {
-            let name = String::from_utf8_lossy(e.path.as_bytes()).into_owned();
-            let rest = name.strip_prefix("/flash/nsconfig/ns.conf")?;
-            if !(rest.is_empty()
-                || (rest.starts_with('.') && rest[1..].bytes().all(|b| b.is_ascii_digit())))
-            {
-                return None;
-            }
-            let text = read_small(ev, out, &name[1..], 16 << 20)?;
-            let mut lines = text.lines();
-            let version = lines
-                .next()
-                .and_then(|h| h.strip_prefix("#NS"))
-                .and_then(|h| {
-                    let (b, n) = h.split_once(" Build ")?;
-                    Some(format!("{}-{}", b.trim(), n.trim()))
-                });
-            let saved = lines
-                .next()
-                .and_then(|l| l.split_once("save config`,").map(|x| x.1.trim().to_owned()))
-                .and_then(|d| {
-                    chrono::NaiveDateTime::parse_from_str(&d, "%a %b %e %H:%M:%S %Y").ok()
-                })
-                .map(|t| t.and_utc().timestamp());
-            Some(Save {
-                file: name,
-                version,
-                saved,
-                text,
-            })
-        })
-        .collect();
-    v.sort_by_key(|s| (s.saved.is_none(), std::cmp::Reverse(s.saved)));
-    v
-}
-
 /// True when a configuration holds the CTX267679 responder mitigation, bound globally.
 fn has_mitigation(conf: &str) -> bool {
     let actions: Vec<&str> = conf
@@ -256,33 +186,18 @@ fn mitigation_broken(branch: Build, build: Build) -> bool {
 /// Builds the posture section.
 pub fn assess(
     table: &CveTable,
+    facts: &Facts,
     ev: &dyn Evidence,
     out: &ScanOutput,
     findings: &[Finding],
     compromised: bool,
 ) -> Posture {
     let mut p = Posture::default();
-    let loader = read_small(ev, out, "flash/boot/loader.conf", 16 * 1024).and_then(|t| {
-        t.lines().find_map(|l| {
-            let v = l.trim().strip_prefix("kernel=")?;
-            let v = v.trim_matches(|c| c == '"' || c == '/' || c == ' ');
-            Some(v.strip_prefix("ns-")?.trim_end_matches(".gz").to_owned())
-        })
-    });
-    let dot_version = read_small(ev, out, "flash/.version", 4096).map(|t| t.trim().to_owned());
-    let saves = saves(ev, out);
-    let current = saves.iter().find(|s| s.file == "/flash/nsconfig/ns.conf");
-    let kernels: Vec<String> = out
-        .listing
-        .entries
-        .iter()
-        .filter_map(|e| {
-            let n = String::from_utf8_lossy(e.path.as_bytes()).into_owned();
-            n.strip_prefix("/flash/ns-")
-                .and_then(|v| v.strip_suffix(".gz"))
-                .map(str::to_owned)
-        })
-        .collect();
+    let loader = facts.loader.clone();
+    let dot_version = facts.dot_version.clone();
+    let saves = &facts.saves;
+    let current = facts.current();
+    let kernels: Vec<String> = facts.kernels.iter().map(|k| k.0.clone()).collect();
     if let Some(l) = &loader {
         p.firmware_evidence
             .push(format!("/flash/boot/loader.conf boots ns-{l}"));
@@ -300,7 +215,7 @@ pub fn assess(
             .push(format!("kernel images on /flash: {}", kernels.join(", ")));
     }
     let header = current.and_then(|c| c.version.clone());
-    p.firmware = loader.clone().or(header.clone());
+    p.firmware = facts.version();
     if let (Some(l), Some(h)) = (&loader, &header)
         && l != h
     {
@@ -407,13 +322,13 @@ pub fn assess(
         notes,
     });
     if compromised {
-        p.secrets_to_rotate = secrets(ev, out, current.map(|c| c.text.as_str()).unwrap_or(""));
+        p.secrets_to_rotate = secrets(out, current.map(|c| c.text.as_str()).unwrap_or(""));
     }
     p
 }
 
 /// Secrets an attacker with the configuration can recover or crack.
-fn secrets(ev: &dyn Evidence, out: &ScanOutput, conf: &str) -> Vec<String> {
+fn secrets(out: &ScanOutput, conf: &str) -> Vec<String> {
     let mut s = Vec::new();
     for l in conf.lines() {
         let words: Vec<&str> = l.split_whitespace().collect();
@@ -456,7 +371,6 @@ fn secrets(ev: &dyn Evidence, out: &ScanOutput, conf: &str) -> Vec<String> {
             keys.join(", ")
         ));
     }
-    let _ = ev;
     if out
         .listing
         .entries

@@ -9,6 +9,7 @@
 //! What counts as needed evidence comes from the appliance profile (`profiles/*.toml`), not from
 //! code. Coverage problems never downgrade `compromised` or `review`; they are listed as reasons.
 
+use crate::firmware::{Build, Facts, Sighting, split_version};
 use crate::input::{EntryKind, Evidence};
 use crate::model::{
     Coverage, EvPath, Finding, Gap, GapCause, Period, Severity, SourceCoverage, SourceFile,
@@ -21,7 +22,6 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-use std::io::Read;
 
 /// The shape of an appliance and the evidence sources a `clean` verdict depends on.
 #[derive(Clone, Debug, Deserialize)]
@@ -115,6 +115,7 @@ pub fn assess(
     ev: &dyn Evidence,
     out: &ScanOutput,
     rules: &RuleSet,
+    facts: &Facts,
     overrides: &WindowOverrides,
 ) -> Assessment {
     let mut cov = Coverage::default();
@@ -243,7 +244,7 @@ pub fn assess(
         cov.sources.push(sc);
     }
     let windows = if cov.looks_like_appliance {
-        check_windows(ev, out, rules, &ranges, &cov.sources, overrides)
+        check_windows(facts, rules, &ranges, &cov.sources, overrides)
     } else {
         Vec::new()
     };
@@ -406,113 +407,35 @@ pub fn assess(
     }
 }
 
-/// A dated sighting of a firmware build: (branch, build, Unix time, where it was seen).
-type Sighting = ((u32, u32), (u32, u32), i64, String);
-
-/// The running firmware: version string, branch and build, and when its kernel image was put
-/// on /flash (the install time, when the image kept its modification time).
+/// The running firmware: version string, branch and build, and dated sightings of builds.
 struct Firmware {
     version: String,
-    branch: (u32, u32),
-    build: (u32, u32),
-    /// (branch, build, time, what) sightings, oldest first.
+    branch: Build,
+    build: Build,
+    /// Sightings, oldest first.
     history: Vec<Sighting>,
 }
 
-/// Reads at most `max` bytes of a small evidence file.
-fn read_small(ev: &dyn Evidence, out: &ScanOutput, path: &str, max: u64) -> Option<String> {
-    let p = EvPath::new(path.as_bytes().to_vec());
-    let p = ev.resolve(&p).unwrap_or(p);
-    let e = out.listing.entries.iter().find(|e| e.path == p)?;
-    let mut buf = Vec::new();
-    ev.open(e).ok()?.take(max).read_to_end(&mut buf).ok()?;
-    Some(String::from_utf8_lossy(&buf).into_owned())
-}
-
-fn firmware(ev: &dyn Evidence, out: &ScanOutput) -> Option<Firmware> {
-    // loader.conf names the kernel that boots: kernel="/ns-13.0-47.24".
-    let from_loader = read_small(ev, out, "flash/boot/loader.conf", 16 * 1024).and_then(|t| {
-        t.lines().find_map(|l| {
-            let v = l.trim().strip_prefix("kernel=")?;
-            let v = v.trim_matches(|c| c == '"' || c == '/' || c == ' ');
-            Some(v.strip_prefix("ns-")?.trim_end_matches(".gz").to_owned())
-        })
-    });
-    // The saved configuration's header: #NS13.0 Build 47.24 (can be stale after an upgrade).
-    let from_config = || {
-        read_small(ev, out, "flash/nsconfig/ns.conf", 4096).and_then(|t| {
-            let h = t.lines().next()?.strip_prefix("#NS")?;
-            let (branch, build) = h.split_once(" Build ")?;
-            Some(format!("{}-{}", branch.trim(), build.trim()))
-        })
-    };
-    let version = from_loader.or_else(from_config)?;
-    let (b, n) = version.split_once('-')?;
-    let branch = crate::rules::load::parse_build(b)?;
-    let build = crate::rules::load::parse_build(n)?;
+fn firmware(facts: &Facts) -> Option<Firmware> {
+    let version = facts.version()?;
+    let (branch, build) = split_version(&version)?;
     Some(Firmware {
         version,
         branch,
         build,
-        history: firmware_history(ev, out),
+        history: facts.sightings(),
     })
-}
-
-/// Dated sightings of firmware builds: each kernel image on /flash (its modification time is
-/// when it was put there) and each saved configuration (its header names the build that saved
-/// it, and when).
-fn firmware_history(ev: &dyn Evidence, out: &ScanOutput) -> Vec<Sighting> {
-    use crate::rules::load::parse_build;
-    let mut seen = Vec::new();
-    for e in &out.listing.entries {
-        let name = String::from_utf8_lossy(e.path.as_bytes()).into_owned();
-        if let Some(v) = name
-            .strip_prefix("/flash/ns-")
-            .and_then(|v| v.strip_suffix(".gz"))
-            && let Some((b, n)) = v.split_once('-')
-            && let (Some(b), Some(n)) = (parse_build(b), parse_build(n))
-        {
-            seen.push((b, n, e.mtime, format!("kernel image {name}")));
-        }
-        if e.kind == EntryKind::File && name.starts_with("/flash/nsconfig/ns.conf") {
-            let Some(text) = read_small(ev, out, &name[1..], 4096) else {
-                continue;
-            };
-            let mut lines = text.lines();
-            let header = lines.next().and_then(|h| h.strip_prefix("#NS"));
-            let saved = lines
-                .next()
-                .and_then(|l| l.split_once("save config`,").map(|x| x.1.trim().to_owned()))
-                .and_then(|d| {
-                    chrono::NaiveDateTime::parse_from_str(&d, "%a %b %e %H:%M:%S %Y").ok()
-                });
-            if let (Some(h), Some(t)) = (header, saved)
-                && let Some((b, n)) = h.split_once(" Build ")
-                && let (Some(b), Some(n)) = (parse_build(b.trim()), parse_build(n.trim()))
-            {
-                seen.push((
-                    b,
-                    n,
-                    t.and_utc().timestamp(),
-                    format!("configuration {name} saved"),
-                ));
-            }
-        }
-    }
-    seen.sort_by_key(|x| x.2);
-    seen
 }
 
 /// One [`WindowCheck`] per pack that declares a window.
 fn check_windows(
-    ev: &dyn Evidence,
-    out: &ScanOutput,
+    facts: &Facts,
     rules: &RuleSet,
     ranges: &HashMap<String, (Option<i64>, Option<i64>)>,
     sources: &[SourceCoverage],
     ov: &WindowOverrides,
 ) -> Vec<WindowCheck> {
-    let fw = firmware(ev, out);
+    let fw = firmware(facts);
     let newest = ranges.values().filter_map(|r| r.1).max();
     let day = |t: i64| rfc3339(t)[..10].to_owned();
     let mut checks = Vec::new();

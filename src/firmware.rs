@@ -1,0 +1,158 @@
+//! Firmware facts read from the evidence, once per scan: the kernel `loader.conf` boots,
+//! `/flash/.version`, the kernel images on `/flash` (their modification time is when they were
+//! put there), and every saved configuration `ns.conf*` (header version, save time, text).
+//! The exposure windows and the posture section both work from these.
+
+use crate::input::{EntryKind, Evidence};
+use crate::model::EvPath;
+use crate::rules::load::parse_build;
+use crate::scan::ScanOutput;
+use std::io::Read;
+
+/// A branch or build number: `13.0` → `(13, 0)`, `47.24` → `(47, 24)`.
+pub type Build = (u32, u32);
+
+/// `13.0-47.24` → branch and build.
+pub fn split_version(v: &str) -> Option<(Build, Build)> {
+    let (b, n) = v.split_once('-')?;
+    Some((parse_build(b)?, parse_build(n)?))
+}
+
+/// One saved configuration.
+#[derive(Clone, Debug)]
+pub struct Save {
+    /// `/flash/nsconfig/ns.conf` or `/flash/nsconfig/ns.conf.N`.
+    pub file: String,
+    /// Version in its header (`#NS13.0 Build 47.24`).
+    pub version: Option<String>,
+    /// When it was saved (`# Last modified by `save config`, <date>`), Unix seconds.
+    pub saved: Option<i64>,
+    pub text: String,
+}
+
+/// A dated sighting of a build on the appliance: branch, build, Unix time, where seen.
+pub type Sighting = (Build, Build, i64, String);
+
+/// Everything the evidence says about firmware.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    /// Version `loader.conf` boots (`13.0-47.24`).
+    pub loader: Option<String>,
+    /// Content of `/flash/.version`.
+    pub dot_version: Option<String>,
+    /// Kernel images on `/flash`: version and modification time.
+    pub kernels: Vec<(String, i64)>,
+    /// Saved configurations, newest first.
+    pub saves: Vec<Save>,
+}
+
+/// Reads at most `max` bytes of a small evidence file (links resolved inside the evidence).
+pub fn read_small(ev: &dyn Evidence, out: &ScanOutput, rel: &str, max: u64) -> Option<String> {
+    let p = EvPath::new(rel.as_bytes().to_vec());
+    let p = ev.resolve(&p).unwrap_or(p);
+    let e = out
+        .listing
+        .entries
+        .iter()
+        .find(|e| e.path == p && e.kind == EntryKind::File)?;
+    let mut buf = Vec::new();
+    ev.open(e).ok()?.take(max).read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+impl Facts {
+    /// Reads the facts from the evidence.
+    pub fn read(ev: &dyn Evidence, out: &ScanOutput) -> Facts {
+        let loader = read_small(ev, out, "flash/boot/loader.conf", 16 * 1024).and_then(|t| {
+            t.lines().find_map(|l| {
+                let v = l.trim().strip_prefix("kernel=")?;
+                let v = v.trim_matches(|c| c == '"' || c == '/' || c == ' ');
+                Some(v.strip_prefix("ns-")?.trim_end_matches(".gz").to_owned())
+            })
+        });
+        let dot_version = read_small(ev, out, "flash/.version", 4096).map(|t| t.trim().to_owned());
+        let mut kernels = Vec::new();
+        let mut saves = Vec::new();
+        for e in &out.listing.entries {
+            let name = String::from_utf8_lossy(e.path.as_bytes()).into_owned();
+            if let Some(v) = name
+                .strip_prefix("/flash/ns-")
+                .and_then(|v| v.strip_suffix(".gz"))
+            {
+                kernels.push((v.to_owned(), e.mtime));
+            }
+            let Some(rest) = name.strip_prefix("/flash/nsconfig/ns.conf") else {
+                continue;
+            };
+            let numbered = rest
+                .strip_prefix('.')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if e.kind != EntryKind::File || !(rest.is_empty() || numbered) {
+                continue;
+            }
+            let Some(text) = read_small(ev, out, &name[1..], 16 << 20) else {
+                continue;
+            };
+            let mut lines = text.lines();
+            let version = lines
+                .next()
+                .and_then(|h| h.strip_prefix("#NS"))
+                .and_then(|h| {
+                    let (b, n) = h.split_once(" Build ")?;
+                    Some(format!("{}-{}", b.trim(), n.trim()))
+                });
+            let saved = lines
+                .next()
+                .and_then(|l| l.split_once("save config`,").map(|x| x.1.trim().to_owned()))
+                .and_then(|d| {
+                    chrono::NaiveDateTime::parse_from_str(&d, "%a %b %e %H:%M:%S %Y").ok()
+                })
+                .map(|t| t.and_utc().timestamp());
+            saves.push(Save {
+                file: name,
+                version,
+                saved,
+                text,
+            });
+        }
+        saves.sort_by_key(|s| (s.saved.is_none(), std::cmp::Reverse(s.saved)));
+        Facts {
+            loader,
+            dot_version,
+            kernels,
+            saves,
+        }
+    }
+
+    /// The current `/flash/nsconfig/ns.conf`.
+    pub fn current(&self) -> Option<&Save> {
+        self.saves
+            .iter()
+            .find(|s| s.file == "/flash/nsconfig/ns.conf")
+    }
+
+    /// The running firmware: what `loader.conf` boots, else the current configuration's header.
+    pub fn version(&self) -> Option<String> {
+        self.loader
+            .clone()
+            .or_else(|| self.current().and_then(|c| c.version.clone()))
+    }
+
+    /// Dated sightings of builds (kernel images and configuration saves), oldest first.
+    pub fn sightings(&self) -> Vec<Sighting> {
+        let mut seen: Vec<Sighting> = Vec::new();
+        for (v, t) in &self.kernels {
+            if let Some((b, n)) = split_version(v) {
+                seen.push((b, n, *t, format!("kernel image /flash/ns-{v}.gz")));
+            }
+        }
+        for s in &self.saves {
+            if let (Some((b, n)), Some(t)) = (s.version.as_deref().and_then(split_version), s.saved)
+            {
+                seen.push((b, n, t, format!("configuration {} saved", s.file)));
+            }
+        }
+        seen.sort_by_key(|x| x.2);
+        seen
+    }
+}
