@@ -1,5 +1,5 @@
-//! Where evidence comes from. Every input (a directory today; tar streams and disk images
-//! later) produces the same thing: a sorted list of [`Entry`] values with appliance paths and
+//! Where evidence comes from. Every input (a directory, a tar archive or stream, UFS disk
+//! images) produces the same thing: a sorted list of [`Entry`] values with appliance paths and
 //! metadata, plus a way to open a regular file's bytes read-only.
 //!
 //! Inputs never write to the evidence, never follow a symbolic link out of it, and never open
