@@ -12,6 +12,7 @@ use crate::input::{Entry, EntryKind, Evidence, Listing};
 use crate::model::{Bytes, EvPath, Finding, Gap, GapCause, rfc3339};
 use crate::rules::set::PatternIds;
 use crate::rules::{FileMatch, FileType, Matcher, ModeCond, RecordMode, RuleSet};
+use globset::GlobSet;
 use rayon::prelude::*;
 use read::{Capture, Hashing};
 use regex::bytes::{RegexSet, RegexSetBuilder};
@@ -111,6 +112,8 @@ struct Combo {
 /// The scanner for one rule set.
 pub struct Scanner<'r> {
     rules: &'r RuleSet,
+    /// Patterns that are the `then` record of some correlate rule.
+    then_patterns: std::collections::HashSet<usize>,
     opts: ScanOptions,
     combos: Mutex<HashMap<Vec<usize>, Arc<Combo>>>,
 }
@@ -234,9 +237,9 @@ struct EntryResult {
 /// One log line captured by a correlate rule.
 #[derive(Clone, Debug)]
 struct Record {
-    rule: usize,
-    /// True for a `then` record, false for a `first` record.
-    then: bool,
+    /// The pattern (id into the rule set) that captured it; rules sharing a record pattern
+    /// share its records.
+    pattern: usize,
     key: Vec<u8>,
     value: Vec<u8>,
     actor: Vec<u8>,
@@ -248,8 +251,16 @@ struct Record {
 impl<'r> Scanner<'r> {
     /// A scanner for `rules`.
     pub fn new(rules: &'r RuleSet, opts: ScanOptions) -> Self {
+        let then_patterns = rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.matcher, Matcher::Correlate(_)))
+            .filter_map(|(i, _)| rules.pattern_ids[i].any.last().copied())
+            .collect();
         Scanner {
             rules,
+            then_patterns,
             opts,
             combos: Mutex::new(HashMap::new()),
         }
@@ -838,6 +849,8 @@ impl<'r> Scanner<'r> {
     }
 
     /// Records the captures of a correlate rule's `first` / `then` patterns on one line.
+    /// Records the captures of a correlate rule's `first` / `then` patterns on one line, once
+    /// per pattern however many rules share it.
     #[allow(clippy::too_many_arguments)]
     fn capture<'l>(
         &self,
@@ -850,36 +863,30 @@ impl<'r> Scanner<'r> {
         agg: &mut LineHits,
     ) {
         let global = &self.rules.pattern_ids[r].any;
-        let last = global.len().saturating_sub(1);
-        for (k, (&l, &g)) in local.any.iter().zip(global).enumerate() {
-            if !matched(l) {
+        for (&l, &g) in local.any.iter().zip(global) {
+            if !matched(l) || cache.iter().any(|(id, _)| *id == g) {
                 continue;
             }
-            // Several rules often share a record pattern: capture once per line.
-            let i = match cache.iter().position(|(id, _)| *id == g) {
-                Some(i) => i,
-                None => {
-                    cache.push((g, self.rules.patterns[g].captures(line)));
-                    cache.len() - 1
-                }
-            };
-            let Some(caps) = &cache[i].1 else {
+            cache.push((g, self.rules.patterns[g].captures(line)));
+            let Some(caps) = &cache[cache.len() - 1].1 else {
                 continue;
             };
             let field = |name: &str| {
                 caps.name(name)
                     .map_or_else(Vec::new, |m| m.as_bytes().to_vec())
             };
-            let then = k == last;
             agg.records.push(Record {
-                rule: r,
-                then,
+                pattern: g,
                 key: field("key"),
                 value: field("value"),
                 actor: field("actor"),
                 line: no,
-                // Only `then` records become findings; `first` records need no text.
-                text: if then { excerpt(line, 0) } else { Vec::new() },
+                // Only `then` records become findings; other records need no text.
+                text: if self.then_patterns.contains(&g) {
+                    excerpt(line, 0)
+                } else {
+                    Vec::new()
+                },
                 time: t,
             });
         }
@@ -1348,32 +1355,41 @@ impl LineHits {
 /// Compares the records of every correlate rule across all files. Returns hits with the index
 /// of the entry (file) they belong to, grouped by (rule, file, key or value).
 fn correlate(rules: &RuleSet, entries: &[Entry], records: &[(usize, Record)]) -> Vec<(usize, Hit)> {
-    let mut by_rule: BTreeMap<usize, Vec<&(usize, Record)>> = BTreeMap::new();
+    let mut by_pattern: HashMap<usize, Vec<&(usize, Record)>> = HashMap::new();
     for r in records {
-        by_rule.entry(r.1.rule).or_default().push(r);
+        by_pattern.entry(r.1.pattern).or_default().push(r);
     }
     let mut out = Vec::new();
-    for (rule, mut recs) in by_rule {
-        let Matcher::Correlate(c) = &rules.rules[rule].matcher else {
+    for (rule, r) in rules.rules.iter().enumerate() {
+        let Matcher::Correlate(c) = &r.matcher else {
             continue;
         };
         let (Ok(fp), Ok(tp)) = (glob::set(&c.first_paths), glob::set(&c.then_paths)) else {
             continue; // validated by the rule loader
         };
-        recs.retain(|(i, r)| {
-            let (globs, given) = if r.then {
-                (&tp, &c.then_paths)
-            } else {
-                (&fp, &c.first_paths)
-            };
-            given.is_empty() || globs.is_match(glob::as_path(entries[*i].path.relative()))
-        });
-        if c.check == crate::rules::Check::FirstMissing && !recs.iter().any(|x| !x.1.then) {
+        let ids = &rules.pattern_ids[rule].any;
+        let (Some(&then_id), first_id) = (ids.last(), c.first.as_ref().and(ids.first())) else {
+            continue;
+        };
+        let pick = |id: usize, globs: &GlobSet, given: &Vec<String>| -> Vec<(usize, &Record)> {
+            by_pattern
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter(|(i, _)| {
+                    given.is_empty() || globs.is_match(glob::as_path(entries[*i].path.relative()))
+                })
+                .map(|(i, r)| (*i, r))
+                .collect()
+        };
+        let first_recs = first_id.map_or_else(Vec::new, |&id| pick(id, &fp, &c.first_paths));
+        let then_recs = pick(then_id, &tp, &c.then_paths);
+        if c.check == crate::rules::Check::FirstMissing && first_recs.is_empty() {
             continue; // nothing to compare with
         }
         let mut firsts: HashMap<&[u8], Vec<&Record>> = HashMap::new();
         let mut actors: HashMap<&[u8], std::collections::BTreeSet<&[u8]>> = HashMap::new();
-        for (_, r) in recs.iter().filter(|x| !x.1.then) {
+        for (_, r) in &first_recs {
             firsts.entry(&r.key).or_default().push(r);
         }
         // A `then` record used from the network its own session was opened from is ordinary
@@ -1384,14 +1400,14 @@ fn correlate(rules: &RuleSet, entries: &[Entry], records: &[(usize, Record)]) ->
                     .any(|f| same_network(&f.value, &r.value, c.network_prefix))
             })
         };
-        for (_, r) in recs.iter().filter(|x| x.1.then) {
+        for (_, r) in &then_recs {
             if !from_own_network(r) {
                 actors.entry(&r.value).or_default().insert(&r.actor);
             }
         }
         // (entry, group key) → (first record, last record, count, reason)
         let mut groups: BTreeMap<(usize, Vec<u8>), Group<'_>> = BTreeMap::new();
-        for (entry, r) in recs.iter().map(|x| (x.0, &x.1)).filter(|(_, r)| r.then) {
+        for &(entry, r) in &then_recs {
             let (group, reason) = match c.check {
                 crate::rules::Check::ValueChanges => {
                     let Some(opened) = firsts.get(r.key.as_slice()) else {
