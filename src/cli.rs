@@ -8,7 +8,8 @@ macro_rules! exit_codes {
         "\
 Exit codes:
   0  clean: the evidence needed was there, was read, and holds no traces
-  1  traces found: verdict compromised or review (rules test: an example failed)
+  1  traces found: verdict compromised or review (rules test: an example failed;
+     scan --fail-on-vulnerable: also an exposed firmware)
   2  error: bad arguments, invalid rules, unreadable target
   3  inconclusive: no traces found, but evidence was missing or unreadable"
     };
@@ -20,9 +21,10 @@ Exit codes:
     name = "sporen",
     version,
     about = "Looks for traces of attacks on a Citrix ADC / NetScaler filesystem and gives an honest verdict.",
-    long_about = "sporen (\"traces\") reads a copied or mounted Citrix ADC / NetScaler filesystem, applies \
-TOML indicator rules (the shipped packs are built in) and reports a verdict: clean, review, compromised \
-or inconclusive. It never writes to the evidence.",
+    long_about = "sporen (\"traces\") reads a Citrix ADC / NetScaler filesystem (a copied or mounted folder, \
+a tar archive or support bundle, raw UFS disk images, or a tar streamed over SSH), applies TOML indicator \
+rules (the shipped packs are built in) and reports a verdict: clean, review, compromised or inconclusive, \
+with the firmware posture beside it. It never writes to the evidence.",
     after_help = concat!("Example:\n  sporen scan /mnt/netscaler\n\n", exit_codes!())
 )]
 pub struct Cli {
@@ -34,9 +36,10 @@ pub struct Cli {
 pub enum Command {
     /// Scan an appliance filesystem and report the verdict.
     #[command(
-        long_about = "Scans TARGET, the root of a copied or mounted appliance filesystem (the folder that holds \
-flash/ and var/), with the built-in rule packs plus any --rules, and writes a report. Nothing under TARGET \
-is written, renamed or touched; symbolic links are resolved inside TARGET only.",
+        long_about = "Scans TARGET (the root folder of a copied or mounted appliance filesystem, a tar archive, \
+- for a tar on standard input, or raw disk images), or collects the evidence with --ssh, with the built-in \
+rule packs plus any --rules, and writes a report. Nothing in the evidence is written, renamed or touched; \
+symbolic links are resolved inside it only; archives and images are read in memory, never extracted.",
         after_help = concat!("Examples:\n  sporen scan /mnt/ns-gw01\n  sporen scan collector_P_192.0.2.10_26Nov2026_10_12.tar.gz\n  ssh nsroot@ns shell \"tar -cf - -C / var/log flash/nsconfig\" | sporen scan -\n  sporen scan --ssh nsroot@192.0.2.10\n  sporen scan da0.img md0.img\n  sporen scan /cases/42/root --format json --output /cases/42/report.json\n  sporen scan /mnt/ns --rules ./local-rules/ --format sarif -o ns.sarif\n\n", exit_codes!())
     )]
     Scan(ScanArgs),
