@@ -478,3 +478,91 @@ fn damaged_disk_images_give_errors_or_gaps_never_panics() {
         Some(2)
     );
 }
+
+/// A 9 MiB file in a UFS2 image uses direct, single and double indirect blocks; read back
+/// through the image reader it must be byte for byte what was written.
+#[test]
+fn large_files_in_images_read_through_indirect_blocks() {
+    use sha2::Digest;
+    use sporen::input::Evidence;
+    let bytes = gunzip(&common::project().join("fixtures/images/large-file.img.gz"));
+    let ev = sporen::input::ufs::ImageEvidence::open(vec![(
+        "large-file.img".into(),
+        std::sync::Arc::new(bytes),
+    )])
+    .expect("image opens");
+    let listing = ev.list();
+    let e = listing
+        .entries
+        .iter()
+        .find(|e| e.path.as_bytes() == b"/var/log/big.log")
+        .expect("big.log listed");
+    let mut data = Vec::new();
+    ev.open(e).unwrap().read_to_end(&mut data).unwrap();
+    // The same content as fixtures/images was made from.
+    let n = 9 * 1024 * 1024 + 1234;
+    let mut want = Vec::new();
+    let mut i = 0;
+    while want.len() < n {
+        want.extend(format!("block {i:08} ").repeat(512).into_bytes());
+        i += 1;
+    }
+    want.truncate(n);
+    assert_eq!(data.len(), n);
+    assert_eq!(sha2::Sha256::digest(&data), sha2::Sha256::digest(&want));
+    assert_eq!(
+        sporen::rules::set::hex(&sha2::Sha256::digest(&data)),
+        "24d544390a89867c45a4ad847cb0b985c50231ab75a8486fbaf91529144b719d"
+    );
+}
+
+/// Hard links take the data of their target; symbolic links resolve inside the archive.
+#[test]
+fn tar_hard_links_and_symlinks() {
+    use sporen::input::Evidence;
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(5);
+    h.set_mode(0o4755);
+    h.set_uid(0);
+    h.set_mtime(1_578_786_067);
+    h.set_entry_type(tar::EntryType::Regular);
+    b.append_data(&mut h, "./var/tmp/bash", &b"hello"[..])
+        .unwrap();
+    let mut l = tar::Header::new_gnu();
+    l.set_entry_type(tar::EntryType::Link);
+    l.set_size(0);
+    l.set_mode(0o4755);
+    b.append_link(&mut l, "var/tmp/sh", "./var/tmp/bash")
+        .unwrap();
+    let mut s = tar::Header::new_gnu();
+    s.set_entry_type(tar::EntryType::Symlink);
+    s.set_size(0);
+    b.append_link(&mut s, "nsconfig", "/flash/nsconfig")
+        .unwrap();
+    let mut d = tar::Header::new_gnu();
+    d.set_size(3);
+    d.set_entry_type(tar::EntryType::Regular);
+    b.append_data(&mut d, "flash/nsconfig/ns.conf", &b"#NS"[..])
+        .unwrap();
+    let ev = sporen::input::tar::TarEvidence::read(&b.into_inner().unwrap()[..], "tar").unwrap();
+    let listing = ev.list();
+    let get = |p: &[u8]| {
+        listing
+            .entries
+            .iter()
+            .find(|e| e.path.as_bytes() == p)
+            .unwrap()
+            .clone()
+    };
+    let sh = get(b"/var/tmp/sh");
+    let mut data = String::new();
+    ev.open(&sh).unwrap().read_to_string(&mut data).unwrap();
+    assert_eq!(data, "hello");
+    assert_eq!(sh.mode & 0o7777, 0o4755);
+    assert_eq!(get(b"/var/tmp/bash").mtime, 1_578_786_067);
+    let resolved = ev
+        .resolve(&sporen::model::EvPath::new(&b"nsconfig/ns.conf"[..]))
+        .unwrap();
+    assert_eq!(resolved.as_bytes(), b"/flash/nsconfig/ns.conf");
+}
