@@ -554,7 +554,7 @@ impl<'r> Scanner<'r> {
             let m = combo.set.matches(hay);
             for (r, ids) in &combo.rules {
                 if let Some(matched) = group_holds(ids, |i| m.matched(i)) {
-                    content_ok.insert(*r, self.describe_patterns(*r, &matched, &combo, ids));
+                    content_ok.insert(*r, self.describe_patterns(*r, &matched, ids));
                 }
             }
         }
@@ -896,7 +896,6 @@ impl<'r> Scanner<'r> {
         &self,
         r: usize,
         matched: &[usize],
-        combo: &Combo,
         local: &PatternIds,
     ) -> Vec<String> {
         let Matcher::File(f) = &self.rules.rules[r].matcher else {
@@ -910,7 +909,6 @@ impl<'r> Scanner<'r> {
             .map(|p| p.source.as_str())
             .collect();
         let ids: Vec<usize> = local.any.iter().chain(&local.all).copied().collect();
-        let _ = combo;
         let shown: Vec<String> = ids
             .iter()
             .zip(names)
@@ -1099,16 +1097,14 @@ fn metadata_holds(f: &FileMatch, e: &Entry) -> Option<Vec<String>> {
     }
     if !f.mode.is_empty() {
         let perms = e.mode & 0o7777;
-        let mut s = format!("mode {perms:04o}");
-        if perms & 0o4000 != 0 {
-            s.push_str(" (setuid)");
-        } else if perms & 0o2000 != 0 {
-            s.push_str(" (setgid)");
-        }
-        if f.mode.iter().any(|m| matches!(m, ModeCond::None(_))) && f.mode.len() == 1 {
-            s = format!("mode {perms:04o}");
-        }
-        why.push(s);
+        // A rule that only asks for bits to be absent is not about setuid; do not suggest it is.
+        let flag = match f.mode.as_slice() {
+            [ModeCond::None(_)] => "",
+            _ if perms & 0o4000 != 0 => " (setuid)",
+            _ if perms & 0o2000 != 0 => " (setgid)",
+            _ => "",
+        };
+        why.push(format!("mode {perms:04o}{flag}"));
     }
     if let Some(u) = f.uid {
         if e.uid != u {
@@ -1273,13 +1269,13 @@ impl LineHits {
     /// the file's time range and for counting year roll-overs between chunks.
     fn sample_times(&mut self, chunk: &[u8], first: u64) {
         const LOOK: usize = 64;
-        let lines: Vec<&[u8]> = read::lines(chunk, first).map(|(_, l)| l).collect();
-        if let Some(l) = lines.iter().take(LOOK).find(|l| time::parse(l).is_some()) {
+        if let Some((_, l)) = read::lines(chunk, first)
+            .take(LOOK)
+            .find(|(_, l)| time::parse(l).is_some())
+        {
             self.stamp(l);
         }
-        if let Some(l) = lines
-            .iter()
-            .rev()
+        if let Some(l) = read::lines_rev(chunk)
             .take(LOOK)
             .find(|l| time::parse(l).is_some())
         {

@@ -174,6 +174,14 @@ pub fn lines(chunk: &[u8], first: u64) -> impl Iterator<Item = (u64, &[u8])> {
         .filter(move |_| !chunk.is_empty())
 }
 
+/// The lines of a chunk from last to first, split and trimmed exactly as [`lines`] does.
+pub fn lines_rev(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
+    body.rsplit(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(move |_| !chunk.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +209,23 @@ mod tests {
             seen.last().unwrap(),
             &(100_001, "tail without newline".to_owned())
         );
+    }
+
+    #[test]
+    fn backward_lines_mirror_forward_lines() {
+        for chunk in [
+            &b""[..],
+            b"\n",
+            b"one",
+            b"one\r\ntwo\n",
+            b"one\n\nthree\r\n",
+            b"a\nb\nc",
+        ] {
+            let mut forward: Vec<&[u8]> = lines(chunk, 1).map(|(_, l)| l).collect();
+            forward.reverse();
+            let backward: Vec<&[u8]> = lines_rev(chunk).collect();
+            assert_eq!(backward, forward, "{:?}", String::from_utf8_lossy(chunk));
+        }
     }
 
     #[test]
