@@ -61,10 +61,6 @@ fn kind_of(meta: &Metadata) -> EntryKind {
     }
 }
 
-fn gap(path: EvPath, cause: GapCause, detail: String, blocks_clean: bool) -> Gap {
-    Gap::new(path, cause, detail, blocks_clean)
-}
-
 impl Evidence for DirEvidence {
     fn kind(&self) -> &'static str {
         "directory"
@@ -87,9 +83,12 @@ impl Evidence for DirEvidence {
                     let meta = match de.metadata() {
                         Ok(m) => m,
                         Err(e) => {
-                            listing
-                                .gaps
-                                .push(gap(path, GapCause::Unreadable, e.to_string(), true));
+                            listing.gaps.push(Gap::new(
+                                path,
+                                GapCause::Unreadable,
+                                e.to_string(),
+                                true,
+                            ));
                             continue;
                         }
                     };
@@ -97,7 +96,7 @@ impl Evidence for DirEvidence {
                     if kind == EntryKind::Symlink
                         && resolve_in_root(&self.root, path.relative()) == Err(ResolveError::Loop)
                     {
-                        listing.gaps.push(gap(
+                        listing.gaps.push(Gap::new(
                             path.clone(),
                             GapCause::BrokenSymlink,
                             "symbolic link loops (more than 40 links)".to_owned(),
@@ -136,7 +135,7 @@ impl Evidence for DirEvidence {
                         .unwrap_or_else(|| e.to_string());
                     listing
                         .gaps
-                        .push(gap(path, GapCause::UnlistableDir, detail, true));
+                        .push(Gap::new(path, GapCause::UnlistableDir, detail, true));
                 }
             }
         }

@@ -892,12 +892,7 @@ impl<'r> Scanner<'r> {
         }
     }
 
-    fn describe_patterns(
-        &self,
-        r: usize,
-        matched: &[usize],
-        local: &PatternIds,
-    ) -> Vec<String> {
+    fn describe_patterns(&self, r: usize, matched: &[usize], local: &PatternIds) -> Vec<String> {
         let Matcher::File(f) = &self.rules.rules[r].matcher else {
             return Vec::new();
         };
