@@ -148,11 +148,10 @@ impl RuleSet {
         let (mut file_g, mut file_glob_rule, mut file_everywhere) =
             (Vec::new(), Vec::new(), Vec::new());
         let (mut line_g, mut line_glob_rule) = (Vec::new(), Vec::new());
-        let empty = Patterns::default();
         let mut pattern_index: std::collections::HashMap<String, usize> =
             std::collections::HashMap::new();
-        let mut correlate_patterns: Vec<Patterns> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
+            let records: Patterns;
             let (pats, excl): (&Patterns, &Vec<String>) = match &rule.matcher {
                 Matcher::File(f) => {
                     if f.paths.is_empty() {
@@ -177,7 +176,7 @@ impl RuleSet {
                         line_glob_rule.push(i);
                     }
                     // Records are `any` patterns: [first, then] or [then].
-                    correlate_patterns.push(Patterns {
+                    records = Patterns {
                         any: c
                             .first
                             .iter()
@@ -185,11 +184,8 @@ impl RuleSet {
                             .cloned()
                             .collect(),
                         ..Patterns::default()
-                    });
-                    (
-                        correlate_patterns.last().unwrap_or(&empty),
-                        &c.exclude_paths,
-                    )
+                    };
+                    (&records, &c.exclude_paths)
                 }
             };
             // Identical patterns (the same record regex in several correlate rules, a common
