@@ -402,7 +402,9 @@ pub fn build_report(
     let flagged_files = flagged
         .into_iter()
         .filter_map(|(path, mut rules)| {
-            let e = out.listing.entries.iter().find(|e| &e.path == path)?;
+            // Both the listing and the reads are sorted by path.
+            let entries = &out.listing.entries;
+            let e = &entries[entries.binary_search_by(|e| e.path.cmp(path)).ok()?];
             rules.sort();
             rules.dedup();
             Some(FlaggedFile {
@@ -417,9 +419,9 @@ pub fn build_report(
                 btime: e.btime.map(rfc3339),
                 sha256: out
                     .reads
-                    .iter()
-                    .find(|r| &r.path == path)
-                    .and_then(|r| r.sha256.clone()),
+                    .binary_search_by(|r| r.path.cmp(path))
+                    .ok()
+                    .and_then(|i| out.reads[i].sha256.clone()),
                 rules,
             })
         })
