@@ -566,3 +566,91 @@ fn tar_hard_links_and_symlinks() {
         .unwrap();
     assert_eq!(resolved.as_bytes(), b"/flash/nsconfig/ns.conf");
 }
+
+/// A UFS2 image keeps birth times, so a file whose modification time was set back before its
+/// creation is seen as timestomped. The fixture image (made by makefs, birth time 0) gets a
+/// birth time one day after the modification time of `/var/log/big.log`.
+#[test]
+fn timestomped_files_in_images_are_found_through_birth_times() {
+    use sporen::input::Evidence;
+    let mut bytes = gunzip(&common::project().join("fixtures/images/large-file.img.gz"));
+    // UFS2 dinode: di_mode at 0, di_size at 16, di_mtime at 40, di_birthtime at 56; inodes
+    // are 256 bytes and aligned.
+    let size = (9u64 * 1024 * 1024 + 1234).to_le_bytes();
+    let inode = (0..bytes.len() - 256)
+        .step_by(256)
+        .find(|&at| {
+            bytes[at + 16..at + 24] == size
+                && u16::from_le_bytes([bytes[at], bytes[at + 1]]) & 0o170000 == 0o100000
+        })
+        .expect("the inode of big.log");
+    let mtime = i64::from_le_bytes(bytes[inode + 40..inode + 48].try_into().unwrap());
+    assert!(mtime > 0);
+    let btime = mtime + 86_400;
+    bytes[inode + 56..inode + 64].copy_from_slice(&btime.to_le_bytes());
+
+    let ev = sporen::input::ufs::ImageEvidence::open(vec![(
+        "large-file.img".into(),
+        std::sync::Arc::new(bytes.clone()),
+    )])
+    .expect("image opens");
+    let e = ev
+        .list()
+        .entries
+        .into_iter()
+        .find(|e| e.path.as_bytes() == b"/var/log/big.log")
+        .expect("big.log listed");
+    assert_eq!((e.mtime, e.btime), (mtime, Some(btime)));
+
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("var.img");
+    std::fs::write(&image, &bytes).unwrap();
+    let rules = dir.path().join("stomp.toml");
+    std::fs::write(
+        &rules,
+        r#"[pack]
+id = "t"
+title = "Timestomping"
+description = "Time stamps set back."
+
+[[rule]]
+id = "t.stomped"
+title = "Modified before created"
+description = "The modification time is earlier than the birth time."
+severity = "high"
+[rule.file]
+paths = ["var/log/**"]
+timestomp = true
+[[rule.example]]
+expect = "match"
+path = "var/log/x.log"
+mtime = "2019-01-01T00:00:00Z"
+btime = "2025-07-01T00:00:00Z"
+[[rule.example]]
+expect = "no-match"
+path = "var/log/x.log"
+mtime = "2025-07-02T00:00:00Z"
+btime = "2025-07-01T00:00:00Z"
+"#,
+    )
+    .unwrap();
+    let out = sporen(&[
+        "scan",
+        image.to_str().unwrap(),
+        "--no-builtin-rules",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let hits: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(hits, [("t.stomped", "/var/log/big.log")], "{v}");
+    let why = v["findings"][0]["reason"].to_string();
+    assert!(why.contains("time stamp set back"), "{why}");
+}
