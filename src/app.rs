@@ -4,23 +4,23 @@
 use crate::cli::{Cli, ColorArg, Command, FormatArg, RuleArgs, RulesCommand, ScanArgs};
 use crate::exit::ExitCode;
 use crate::input::Evidence;
-use crate::input::dir::DirEvidence;
-use crate::input::tar::TarEvidence;
+use crate::input::open::{InputSpec, open_evidence};
 use crate::model::{
     EvPath, FlaggedFile, REPORT_SCHEMA, Report, RuleHits, TargetInfo, ToolInfo, mode_string,
     rfc3339,
 };
+use crate::output::{refuse_inside_target, write_atomically};
 use crate::report::{self, Format};
 use crate::rules::set::RuleSources;
 use crate::rules::{Diagnostic, RuleSet};
 use crate::scan::{ScanOptions, Scanner, run_examples};
 use crate::verdict::{Profile, WindowOverrides, assess};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Parser;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::{self, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 
 /// Runs `sporen` with the given arguments (including the program name).
 pub fn run<I, T>(args: I) -> ExitCode
@@ -120,7 +120,13 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         since: a.since,
         until: a.until,
     };
-    let (evidence, target_name) = open_evidence(a)?;
+    let spec = InputSpec {
+        targets: a.targets.clone(),
+        ssh: a.ssh.clone(),
+        ssh_program: a.ssh_program.clone(),
+        ssh_cli: !a.ssh_no_cli,
+    };
+    let (evidence, target_name) = open_evidence(&spec)?;
     if let Some(out) = &a.output {
         for t in a.targets.iter().filter(|t| t.as_os_str() != "-") {
             refuse_inside_target(out, t)?;
@@ -190,164 +196,6 @@ fn exposed(p: &crate::model::Posture) -> bool {
         c.status == crate::model::CveStatus::Vulnerable
             && !(c.id == "CVE-2019-19781" && p.mitigation.as_ref().is_some_and(|m| m.effective))
     })
-}
-
-/// The paths `--ssh` collects: everything the rules and the verdict read, without core dumps
-/// and upgrade packages (large, and not evidence of an attack by themselves).
-pub const SSH_PATHS: &[&str] = &[
-    "flash/boot/loader.conf",
-    "flash/.version",
-    "flash/nsconfig",
-    "var/log",
-    "var/nslog",
-    "var/vpn",
-    "var/netscaler/logon",
-    "var/netscaler/gui",
-    "var/netscaler/portal",
-    "var/tmp",
-    "var/nstmp",
-    "var/cron",
-    "var/at",
-    "var/run/nshttp_profile_ids",
-    "var/python/bin",
-    "netscaler/portal",
-    "netscaler/ns_gui/vpn",
-    "netscaler/ns_gui/vpns",
-    "netscaler/ns_gui/epa",
-    "netscaler/ns_gui/admin_ui/rdx/core/css/images",
-    "tmp",
-    "etc/passwd",
-    "etc/crontab",
-    "etc/httpd.conf",
-    "etc/rc",
-    "etc/rc.local",
-    "etc/rc.d",
-    "root/.ssh",
-    "boot",
-];
-
-/// The remote command `--ssh` runs: a tar of [`SSH_PATHS`] to standard output. It reads, it
-/// never writes on the appliance (tar's warnings about absent paths go to standard error).
-pub fn ssh_remote_command(cli: bool) -> String {
-    let tar = format!(
-        "tar -cf - -C / --exclude 'var/tmp/support' {} 2>/dev/null",
-        SSH_PATHS.join(" ")
-    );
-    if cli { format!("shell \"{tar}\"") } else { tar }
-}
-
-/// Opens TARGET (a folder, a tar file, `-`) or runs --ssh; returns the evidence and its name.
-fn open_evidence(a: &ScanArgs) -> Result<(Box<dyn Evidence>, String)> {
-    if let Some(host) = &a.ssh {
-        let remote = ssh_remote_command(!a.ssh_no_cli);
-        eprintln!(
-            "sporen: running: {} -o BatchMode=yes {host} {remote}",
-            a.ssh_program.display()
-        );
-        let out = std::process::Command::new(&a.ssh_program)
-            .arg("-o")
-            .arg("BatchMode=yes")
-            .arg(host)
-            .arg(&remote)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .with_context(|| format!("cannot run {}", a.ssh_program.display()))?;
-        if out.stdout.is_empty() {
-            bail!(
-                "{} exited with {} and sent no data",
-                a.ssh_program.display(),
-                out.status
-            );
-        }
-        let ev = TarEvidence::read(&out.stdout[..], "ssh")
-            .with_context(|| format!("the stream from {host} is not a tar archive"))?;
-        return Ok((Box::new(ev), format!("ssh://{host}")));
-    }
-    let [target] = a.targets.as_slice() else {
-        return open_images(&a.targets);
-    };
-    if target.as_os_str() == "-" {
-        let ev = TarEvidence::read(io::stdin().lock(), "tar-stdin")
-            .context("standard input is not a tar archive")?;
-        return Ok((Box::new(ev), "-".to_owned()));
-    }
-    let name = target.display().to_string();
-    let meta = std::fs::metadata(target).with_context(|| format!("cannot scan {name}"))?;
-    if meta.is_dir() {
-        let ev = DirEvidence::new(target).with_context(|| format!("cannot scan {name}"))?;
-        return Ok((Box::new(ev), name));
-    }
-    if !meta.is_file() {
-        bail!("cannot scan {name}: not a folder, a tar archive, a disk image or -");
-    }
-    let mut head = vec![0u8; 64 * 1024];
-    let n = crate::input::dir::open_read_only(target)
-        .and_then(|mut f| f.read(&mut head))
-        .with_context(|| format!("cannot read {name}"))?;
-    let head = &head[..n];
-    let plain_tar =
-        crate::input::tar::looks_like_archive(head) && !crate::scan::read::is_gzip(head);
-    if plain_tar {
-        let f = crate::input::dir::open_read_only(target)
-            .with_context(|| format!("cannot read {name}"))?;
-        let ev = TarEvidence::read(f, "tar")
-            .with_context(|| format!("cannot read {name} as a tar archive"))?;
-        return Ok((Box::new(ev), name));
-    }
-    if crate::scan::read::is_gzip(head) {
-        // A gzip tar, or a gzip disk image (dd | gzip): decompress once, in memory.
-        let mut bytes = Vec::new();
-        flate2::read::MultiGzDecoder::new(crate::input::dir::open_read_only(target)?)
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("cannot decompress {name}"))?;
-        if crate::input::tar::looks_like_archive(&bytes[..bytes.len().min(64 * 1024)]) {
-            let mut ev = TarEvidence::read(&bytes[..], "tar")
-                .with_context(|| format!("cannot read {name} as a tar archive"))?;
-            ev.description = format!("gzip-compressed {}", ev.description);
-            return Ok((Box::new(ev), name));
-        }
-        return open_images(std::slice::from_ref(target));
-    }
-    open_images(std::slice::from_ref(target))
-}
-
-/// Opens raw disk images (plain or gzip) and mounts the filesystems in them by content.
-fn open_images(paths: &[PathBuf]) -> Result<(Box<dyn Evidence>, String)> {
-    use crate::input::ufs::{ImageEvidence, ReadAt};
-    use std::sync::Arc;
-    let mut images: Vec<(String, Arc<dyn ReadAt>)> = Vec::new();
-    for p in paths {
-        let name = p.display().to_string();
-        if p.as_os_str() == "-" {
-            bail!("- (standard input) can only be the only TARGET");
-        }
-        let f =
-            crate::input::dir::open_read_only(p).with_context(|| format!("cannot read {name}"))?;
-        if !f.metadata()?.is_file() {
-            bail!("cannot scan {name}: several TARGETs must all be disk images");
-        }
-        let mut magic = [0u8; 2];
-        let n = crate::input::dir::open_read_only(p)?.read(&mut magic)?;
-        if crate::scan::read::is_gzip(&magic[..n]) {
-            let mut bytes = Vec::new();
-            flate2::read::MultiGzDecoder::new(f)
-                .read_to_end(&mut bytes)
-                .with_context(|| format!("cannot decompress {name}"))?;
-            images.push((name, Arc::new(bytes)));
-        } else {
-            images.push((name, Arc::new(f)));
-        }
-    }
-    let names = paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" + ");
-    let ev = ImageEvidence::open(images).with_context(|| {
-        format!("cannot scan {names}: not a folder, a tar archive or a UFS disk image")
-    })?;
-    Ok((Box::new(ev), names))
 }
 
 /// Scans `evidence` and assembles the complete report.
@@ -458,57 +306,6 @@ pub fn build_report(
         flagged_files,
         rules: hits,
     }
-}
-
-/// The report must never land inside the evidence.
-fn refuse_inside_target(output: &Path, target: &Path) -> Result<()> {
-    let target = std::fs::canonicalize(target)?;
-    let parent = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let parent = std::fs::canonicalize(&parent).with_context(|| {
-        format!(
-            "cannot write {}: its folder does not exist",
-            output.display()
-        )
-    })?;
-    if parent.starts_with(&target) {
-        bail!(
-            "refusing to write {} inside the evidence ({}); choose a location outside TARGET",
-            output.display(),
-            target.display()
-        );
-    }
-    Ok(())
-}
-
-/// Writes to a temporary file beside `path`, then renames it into place, so an interrupted
-/// run never leaves a half-written report under the final name.
-fn write_atomically(path: &Path, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name().context("--output needs a file name")?;
-    let tmp = dir.join(format!(
-        ".{}.sporen-{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> io::Result<()> {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = io::BufWriter::new(file);
-        f(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
 }
 
 fn exec_rules_list(r: &RuleArgs, json: bool) -> Result<ExitCode> {

@@ -37,6 +37,7 @@ pub mod exit;
 pub mod firmware;
 pub mod input;
 pub mod model;
+pub mod output;
 pub mod posture;
 pub mod report;
 pub mod rules;

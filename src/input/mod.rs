@@ -6,6 +6,7 @@
 //! FIFOs, sockets or devices.
 
 pub mod dir;
+pub mod open;
 pub mod tar;
 pub mod ufs;
 
