@@ -11,9 +11,10 @@ use crate::model::{
 };
 use crate::output::{refuse_inside_target, write_atomically};
 use crate::report::{self, Format};
+use crate::rules::examples::run_examples;
 use crate::rules::set::RuleSources;
 use crate::rules::{Diagnostic, RuleSet};
-use crate::scan::{ScanOptions, Scanner, run_examples};
+use crate::scan::{ScanOptions, Scanner};
 use crate::verdict::{Profile, WindowOverrides, assess};
 use anyhow::{Result, bail};
 use clap::Parser;

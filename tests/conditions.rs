@@ -290,7 +290,7 @@ line = "(nobody) CMD"
 fn every_condition_matches_and_rejects_as_documented() {
     let rules = RuleSet::from_sources(vec![("conditions.toml".into(), PACK.into())], vec![])
         .unwrap_or_else(|d| panic!("{}", d.iter().map(|x| x.to_string()).collect::<String>()));
-    let (count, failures) = sporen::scan::run_examples(&rules);
+    let (count, failures) = sporen::rules::examples::run_examples(&rules);
     assert_eq!(count, 34);
     assert!(failures.is_empty(), "{failures:#?}");
 }

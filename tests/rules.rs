@@ -18,7 +18,7 @@ fn shipped() -> RuleSet {
 #[test]
 fn every_shipped_example_behaves() {
     let rules = shipped();
-    let (count, failures) = sporen::scan::run_examples(&rules);
+    let (count, failures) = sporen::rules::examples::run_examples(&rules);
     assert!(count >= 2 * rules.rules.len());
     assert!(failures.is_empty(), "{failures:#?}");
 }

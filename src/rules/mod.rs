@@ -8,6 +8,7 @@
 
 pub mod diag;
 pub mod embedded;
+pub mod examples;
 pub mod load;
 pub mod set;
 

@@ -189,6 +189,97 @@ pub fn year_of_last(anchor: i64, month: u32, day: u32, secs: u32) -> i32 {
     }
 }
 
+/// A line's time before the year of undated (syslog) lines is known: the number of year
+/// roll-overs seen before it in its file is kept, the year is decided once the whole evidence
+/// was read (see [`YearResolver`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelTime {
+    Full(i64),
+    NoYear {
+        rollovers: u32,
+        month: u32,
+        day: u32,
+        secs: u32,
+    },
+}
+
+/// First and last dated line of a log, and its year roll-overs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogTimes {
+    pub first: Option<RelTime>,
+    pub last: Option<RelTime>,
+    pub rollovers: u32,
+    /// First fully dated line (an ns.log rotation starts with an undated newsyslog line).
+    pub first_full: Option<i64>,
+}
+
+/// Turns [`RelTime`]s of one file into Unix seconds.
+#[derive(Clone, Debug)]
+pub struct YearResolver {
+    /// Year of the file's last undated line, and the total roll-overs in the file.
+    last_year: Option<(i32, u32)>,
+    /// How the year was found, when it was inferred.
+    pub inferred_from: Option<String>,
+}
+
+impl YearResolver {
+    /// The resolver for one file. `newest_dated` is the newest fully dated line of the whole
+    /// evidence: when the file's mtime lies more than a year after it, the copy did not keep
+    /// times and that line is the better anchor.
+    pub fn new(times: &LogTimes, mtime: i64, newest_dated: Option<i64>) -> YearResolver {
+        let Some(RelTime::NoYear {
+            month, day, secs, ..
+        }) = times.last
+        else {
+            // Mostly dated lines: an undated line before the first dated one belongs to the
+            // year that puts it just before that line.
+            return match times.first {
+                Some(RelTime::NoYear {
+                    month, day, secs, ..
+                }) => {
+                    let anchor = times.first_full.unwrap_or(mtime);
+                    YearResolver {
+                        last_year: Some((year_of_last(anchor, month, day, secs), 0)),
+                        inferred_from: Some("the first dated line of the file".to_owned()),
+                    }
+                }
+                _ => YearResolver {
+                    last_year: None,
+                    inferred_from: None,
+                },
+            };
+        };
+        let (anchor, how) = match newest_dated {
+            Some(n) if mtime > n + 366 * 86_400 => (
+                n,
+                "the newest dated line in the evidence (the file's modification time is more than a year later: the copy did not keep times)",
+            ),
+            _ => (mtime, "the file's modification time"),
+        };
+        YearResolver {
+            last_year: Some((year_of_last(anchor, month, day, secs), times.rollovers)),
+            inferred_from: Some(how.to_owned()),
+        }
+    }
+
+    /// Unix seconds of a line time, and whether its year was inferred.
+    pub fn resolve(&self, t: RelTime) -> Option<(i64, bool)> {
+        match t {
+            RelTime::Full(x) => Some((x, false)),
+            RelTime::NoYear {
+                rollovers,
+                month,
+                day,
+                secs,
+            } => {
+                let (year, total) = self.last_year?;
+                let y = year - i32::try_from(total.saturating_sub(rollovers)).unwrap_or(0);
+                with_year(y, month, day, secs).map(|x| (x, true))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,134 @@
+//! The self-test of rules: every `[[rule.example]]` is turned into a tiny evidence and run
+//! through the real scanner, which must (or must not) report the rule.
+
+use crate::input::{Entry, EntryKind, Evidence, Listing};
+use crate::model::EvPath;
+use crate::rules::{FileType, Matcher, RuleSet};
+use crate::scan::{ScanOptions, Scanner};
+use std::io::{self, Read};
+
+/// Runs the example files of every rule through the real matcher. Returns the failures as
+/// `(rule id, origin, message)`.
+pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
+    let scanner = Scanner::new(
+        rules,
+        ScanOptions {
+            threads: 1,
+            ..ScanOptions::default()
+        },
+    );
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for (i, rule) in rules.rules.iter().enumerate() {
+        for ex in &rule.examples {
+            count += 1;
+            let ev = ExampleEvidence::new(ex);
+            let out = scanner.scan(&ev);
+            let fired = out.findings.iter().any(|f| f.rule == rule.id);
+            if fired != ex.expect_match {
+                let what = if ex.expect_match {
+                    "did not match"
+                } else {
+                    "matched"
+                };
+                let others = describe_example_miss(rules, i, ex);
+                failures.push((
+                    rule.id.clone(),
+                    ex.origin.to_string(),
+                    format!("example {what}{others}"),
+                ));
+            }
+        }
+    }
+    (count, failures)
+}
+
+fn describe_example_miss(rules: &RuleSet, i: usize, ex: &crate::rules::Example) -> String {
+    let rel = ex.path.relative();
+    let rule = &rules.rules[i];
+    let applies = match &rule.matcher {
+        Matcher::File(_) => rules.file_rules_for(rel).contains(&i),
+        Matcher::Lines(_) | Matcher::Correlate(_) => rules.line_rules_for(rel).contains(&i),
+    };
+    if applies {
+        String::new()
+    } else {
+        format!(
+            " (the rule does not apply to path {})",
+            ex.path.to_lossless_string()
+        )
+    }
+}
+
+/// A small evidence built from a rule example: the example file plus its `also` files.
+struct ExampleEvidence {
+    entries: Vec<Entry>,
+    contents: Vec<Vec<u8>>,
+    /// The example's own file, the one stated digests belong to.
+    main: EvPath,
+    digests: (Option<String>, Option<String>),
+}
+
+impl ExampleEvidence {
+    fn new(ex: &crate::rules::Example) -> Self {
+        let kind = match ex.file_type {
+            FileType::Dir => EntryKind::Dir,
+            FileType::Symlink => EntryKind::Symlink,
+            FileType::File | FileType::Any => EntryKind::File,
+        };
+        let entry = |path: &EvPath, kind: EntryKind, content: &[u8]| Entry {
+            path: path.clone(),
+            kind,
+            size: content.len() as u64,
+            mode: ex.mode,
+            uid: ex.uid,
+            gid: ex.gid,
+            mtime: ex.mtime,
+            btime: ex.btime,
+            link_target: None,
+            identity: None,
+        };
+        let mut files: Vec<(Entry, Vec<u8>)> =
+            vec![(entry(&ex.path, kind, &ex.content), ex.content.clone())];
+        for (p, c) in &ex.also {
+            files.push((entry(p, EntryKind::File, c), c.clone()));
+        }
+        files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+        let (entries, contents) = files.into_iter().unzip();
+        ExampleEvidence {
+            entries,
+            contents,
+            main: ex.path.clone(),
+            digests: (ex.sha256.clone(), ex.md5.clone()),
+        }
+    }
+}
+
+impl Evidence for ExampleEvidence {
+    fn kind(&self) -> &'static str {
+        "example"
+    }
+    fn list(&self) -> Listing {
+        Listing {
+            entries: self.entries.clone(),
+            gaps: Vec::new(),
+        }
+    }
+    fn open(&self, entry: &Entry) -> io::Result<Box<dyn Read + Send + '_>> {
+        let i = self
+            .entries
+            .iter()
+            .position(|e| e.path == entry.path)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        Ok(Box::new(&self.contents[i][..]))
+    }
+    fn resolve(&self, path: &EvPath) -> Option<EvPath> {
+        self.entries
+            .iter()
+            .any(|e| &e.path == path)
+            .then(|| path.clone())
+    }
+    fn stated_digests(&self, entry: &Entry) -> Option<(Option<String>, Option<String>)> {
+        (entry.path == self.main).then(|| self.digests.clone())
+    }
+}

@@ -1,0 +1,465 @@
+//! Line rules over logs: every rotation read in chunks (gzip decoded in-process), searched per
+//! chunk with one pattern set, lines examined only where the chunk matched; identical lines
+//! collapse into one finding with a count; syslog records assembled from continuation lines.
+
+use super::correlate::Record;
+use super::patterns::{Combo, group_holds};
+use super::read;
+use super::time::{self, LogTimes, RelTime};
+use super::{EntryResult, Hit, Scanner};
+use crate::model::Gap;
+use crate::model::{EvPath, GapCause};
+use crate::rules::set::PatternIds;
+use crate::rules::{Matcher, RecordMode};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufReader, Read};
+
+/// Most distinct findings one rule produces for one file; further matching lines are counted
+/// into the last one.
+const MAX_DISTINCT_PER_FILE: usize = 50;
+/// Longest excerpt kept, in bytes.
+const EXCERPT_LEN: usize = 400;
+/// Longest syslog record assembled from continuation lines; the rest is not matched as part
+/// of the record (its lines are still matched one by one).
+const MAX_RECORD: usize = 64 * 1024;
+
+/// True when a line opens a new syslog record: a BSD time stamp (`Jan 19 23:26:52 `), optionally
+/// after a `<pri>` or with the `<facility.level>` framing first, or an ns.log time
+/// (`01/27/2020:08:14:09 `).
+fn starts_syslog_record(line: &[u8]) -> bool {
+    use std::sync::OnceLock;
+    if !line
+        .first()
+        .is_some_and(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'<')
+    {
+        return false;
+    }
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        regex::bytes::Regex::new(
+            r"(?-u)^(?:<[0-9]{1,3}>)?(?:[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} |<[A-Za-z0-9]+\.[A-Za-z]+> |[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} )",
+        )
+        .expect("static regex")
+    })
+    .is_match(line)
+}
+
+impl Scanner<'_> {
+    pub(super) fn read_lines<R: Read>(
+        &self,
+        path: &EvPath,
+        src: &mut R,
+        line_rules: &[usize],
+        res: &mut EntryResult,
+    ) -> Option<(GapCause, String)> {
+        // Two bytes decide gzip, however short the reads of the source are.
+        let mut head = [0u8; 2];
+        let mut n = 0;
+        while n < head.len() {
+            match src.read(&mut head[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Some((GapCause::Unreadable, e.to_string())),
+            }
+        }
+        let gz = read::is_gzip(&head[..n]);
+        let mut br = BufReader::with_capacity(read::CHUNK, (&head[..n]).chain(src));
+        let combo = self.combo(line_rules);
+        let mut agg = LineHits::default();
+        let outcome = if gz {
+            let mut dec = flate2::read::MultiGzDecoder::new(&mut br);
+            read::for_each_chunk(&mut dec, |c, first| {
+                self.match_lines(&combo, c, first, &mut agg)
+            })
+        } else {
+            read::for_each_chunk(&mut br, |c, first| {
+                self.match_lines(&combo, c, first, &mut agg)
+            })
+        };
+        self.flush_record(&combo, &mut agg);
+        res.times = agg.times.first.is_some().then_some(agg.times);
+        res.records = std::mem::take(&mut agg.records);
+        res.hits.extend(agg.into_hits());
+        let stats = match outcome {
+            Ok(stats) => stats,
+            Err((err, stats)) => {
+                let cause = if gz {
+                    GapCause::CorruptGzip
+                } else {
+                    GapCause::Unreadable
+                };
+                return Some((
+                    cause,
+                    format!("{err} (after {} lines; those were examined)", stats.lines),
+                ));
+            }
+        };
+        if stats.cut_lines > 0 {
+            res.gaps.push(Gap::new(
+                path.clone(),
+                GapCause::TooLarge,
+                format!(
+                    "{} lines longer than {} bytes were examined in pieces; a match across a cut can be missed",
+                    stats.cut_lines,
+                    read::MAX_LINE
+                ),
+                true,
+            ));
+        }
+        // Trailing bytes after the gzip stream, and the digest of the whole file.
+        io::copy(&mut br, &mut io::sink())
+            .err()
+            .map(|e| (GapCause::Unreadable, e.to_string()))
+    }
+
+    /// The compiled pattern set for a group of rules (built once per distinct group).
+    fn match_lines(&self, combo: &Combo, chunk: &[u8], first: u64, agg: &mut LineHits) {
+        // Records can span chunks, so with record rules every line is still assembled into
+        // its record; only the matching is skipped for chunks in which nothing matches.
+        let chunk_hit = combo.set.is_match(chunk);
+        if !chunk_hit {
+            agg.sample_times(chunk, first);
+            if !combo.has_records {
+                return;
+            }
+        }
+        for (no, line) in read::lines(chunk, first) {
+            // Every line of a chunk with a match is dated (for the findings' times).
+            let t = if chunk_hit { agg.stamp(line) } else { None };
+            if combo.has_records {
+                if agg.pending.is_none() || starts_syslog_record(line) {
+                    self.flush_record(combo, agg);
+                    agg.pending = Some((no, line.to_vec(), false, t));
+                } else if let Some((_, text, _, _)) = &mut agg.pending
+                    && text.len() < MAX_RECORD
+                {
+                    text.push(b'\n');
+                    text.extend_from_slice(&line[..line.len().min(MAX_RECORD - text.len())]);
+                }
+            }
+            if !chunk_hit {
+                continue;
+            }
+            let m = combo.set.matches(line);
+            if !m.matched_any() {
+                continue;
+            }
+            // A record is examined only if one of its lines matched some pattern.
+            if let Some((_, _, hit, _)) = &mut agg.pending {
+                *hit = true;
+            }
+            let mut captured = Vec::new();
+            for (r, ids) in &combo.rules {
+                if let Matcher::Correlate(_) = &self.rules.rules[*r].matcher {
+                    self.capture(*r, ids, |i| m.matched(i), (no, t), line, &mut captured, agg);
+                } else if !self.is_record_rule(*r)
+                    && let Some(hit) = group_holds(ids, |i| m.matched(i))
+                {
+                    agg.add(*r, no, t, line, || self.line_reason(*r, ids, &hit));
+                }
+            }
+        }
+    }
+
+    /// "log line matches `a`, `b`": the rule's patterns that matched (local ids of `ids`).
+    fn line_reason(&self, r: usize, ids: &PatternIds, matched: &[usize]) -> String {
+        let Matcher::Lines(l) = &self.rules.rules[r].matcher else {
+            return String::new();
+        };
+        let shown: Vec<String> = ids
+            .any
+            .iter()
+            .chain(&ids.all)
+            .zip(l.patterns.any.iter().chain(&l.patterns.all))
+            .filter(|(i, _)| matched.contains(i))
+            .take(4)
+            .map(|(_, p)| format!("`{}`", p.source))
+            .collect();
+        let what = if l.records == RecordMode::Syslog {
+            "log record"
+        } else {
+            "log line"
+        };
+        format!("{what} matches {}", shown.join(", "))
+    }
+
+    /// Evaluates the record rules on the record collected so far.
+    fn flush_record(&self, combo: &Combo, agg: &mut LineHits) {
+        let Some((no, text, true, t)) = agg.pending.take() else {
+            return;
+        };
+        let m = combo.set.matches(&text);
+        if !m.matched_any() {
+            return;
+        }
+        for (r, ids) in &combo.rules {
+            if self.is_record_rule(*r)
+                && let Some(hit) = group_holds(ids, |i| m.matched(i))
+            {
+                agg.add(*r, no, t, &text, || self.line_reason(*r, ids, &hit));
+            }
+        }
+    }
+
+    /// Records the captures of a correlate rule's `first` / `then` patterns on one line, once
+    /// per pattern however many rules share it.
+    #[allow(clippy::too_many_arguments)]
+    fn capture<'l>(
+        &self,
+        r: usize,
+        local: &PatternIds,
+        matched: impl Fn(usize) -> bool,
+        (no, t): (u64, Option<RelTime>),
+        line: &'l [u8],
+        cache: &mut Vec<(usize, Option<regex::bytes::Captures<'l>>)>,
+        agg: &mut LineHits,
+    ) {
+        let global = &self.rules.pattern_ids[r].any;
+        for (&l, &g) in local.any.iter().zip(global) {
+            if !matched(l) || cache.iter().any(|(id, _)| *id == g) {
+                continue;
+            }
+            cache.push((g, self.rules.patterns[g].captures(line)));
+            let Some(caps) = &cache[cache.len() - 1].1 else {
+                continue;
+            };
+            let field = |name: &str| {
+                caps.name(name)
+                    .map_or_else(Vec::new, |m| m.as_bytes().to_vec())
+            };
+            agg.records.push(Record {
+                pattern: g,
+                key: field("key"),
+                value: field("value"),
+                actor: field("actor"),
+                line: no,
+                // Only `then` records become findings; other records need no text.
+                text: if self.then_patterns.contains(&g) {
+                    excerpt(line, 0)
+                } else {
+                    Vec::new()
+                },
+                time: t,
+            });
+        }
+    }
+}
+
+/// Cuts a line to at most [`EXCERPT_LEN`] bytes around position `at`.
+pub(super) fn excerpt(line: &[u8], at: usize) -> Vec<u8> {
+    if line.len() <= EXCERPT_LEN {
+        return line.to_vec();
+    }
+    let start = at
+        .saturating_sub(EXCERPT_LEN / 4)
+        .min(line.len() - EXCERPT_LEN);
+    let mut out = Vec::with_capacity(EXCERPT_LEN + 6);
+    if start > 0 {
+        out.extend_from_slice(b"...");
+    }
+    out.extend_from_slice(&line[start..start + EXCERPT_LEN]);
+    if start + EXCERPT_LEN < line.len() {
+        out.extend_from_slice(b"...");
+    }
+    out
+}
+
+/// Line hits of one file, collapsed: identical lines (ignoring timestamps and process ids)
+/// become one finding with a count, first and last line.
+#[derive(Default)]
+pub(super) struct LineHits {
+    /// rule → normalised line → aggregate; BTreeMap keeps the output deterministic.
+    by_rule: BTreeMap<usize, RuleLines>,
+    /// Lines captured for correlate rules, compared after every file was read.
+    records: Vec<Record>,
+    /// The syslog record being assembled: first line number, text, and whether one of its
+    /// lines matched a pattern (records none of whose lines match are not examined).
+    pending: Option<(u64, Vec<u8>, bool, Option<RelTime>)>,
+    /// Year roll-overs and first/last dated line of the file.
+    tracker: time::YearTracker,
+    times: LogTimes,
+}
+
+/// Distinct normalised lines of one rule in first-seen order, and their aggregates.
+type RuleLines = (Vec<Vec<u8>>, HashMap<Vec<u8>, Agg>);
+
+struct Agg {
+    /// What matched on the first line of this group.
+    reason: String,
+    first_time: Option<RelTime>,
+    last_time: Option<RelTime>,
+    first: (u64, Vec<u8>),
+    last: (u64, Vec<u8>),
+    count: u64,
+    overflow: bool,
+}
+
+impl LineHits {
+    /// Dates one line and feeds the year tracker and the file's first/last times.
+    fn stamp(&mut self, line: &[u8]) -> Option<RelTime> {
+        let t = match time::parse(line)? {
+            time::Stamp::Full(x) => RelTime::Full(x),
+            time::Stamp::NoYear { month, day, secs } => RelTime::NoYear {
+                rollovers: self.tracker.see(month),
+                month,
+                day,
+                secs,
+            },
+        };
+        if self.times.first.is_none() {
+            self.times.first = Some(t);
+        }
+        if let (None, RelTime::Full(x)) = (self.times.first_full, t) {
+            self.times.first_full = Some(x);
+        }
+        self.times.last = Some(t);
+        self.times.rollovers = self.tracker.rollovers;
+        Some(t)
+    }
+
+    /// For a chunk nothing matched in: dates only its first and last dated lines, enough for
+    /// the file's time range and for counting year roll-overs between chunks.
+    fn sample_times(&mut self, chunk: &[u8], first: u64) {
+        const LOOK: usize = 64;
+        if let Some((_, l)) = read::lines(chunk, first)
+            .take(LOOK)
+            .find(|(_, l)| time::parse(l).is_some())
+        {
+            self.stamp(l);
+        }
+        if let Some(l) = read::lines_rev(chunk)
+            .take(LOOK)
+            .find(|l| time::parse(l).is_some())
+        {
+            self.stamp(l);
+        }
+    }
+
+    fn add(
+        &mut self,
+        rule: usize,
+        no: u64,
+        t: Option<RelTime>,
+        line: &[u8],
+        reason: impl FnOnce() -> String,
+    ) {
+        let (order, map) = self.by_rule.entry(rule).or_default();
+        let mut key = normalise(line);
+        if !map.contains_key(&key) && map.len() >= MAX_DISTINCT_PER_FILE {
+            key = b"\0overflow".to_vec();
+        }
+        let overflow = key == b"\0overflow";
+        match map.get_mut(&key) {
+            Some(a) => {
+                a.count += 1;
+                a.last = (no, excerpt(line, 0));
+                a.last_time = t.or(a.last_time);
+            }
+            None => {
+                order.push(key.clone());
+                map.insert(
+                    key,
+                    Agg {
+                        first: (no, excerpt(line, 0)),
+                        last: (no, excerpt(line, 0)),
+                        count: 1,
+                        overflow,
+                        reason: reason(),
+                        first_time: t,
+                        last_time: t,
+                    },
+                );
+            }
+        }
+    }
+
+    fn into_hits(self) -> Vec<Hit> {
+        let mut out = Vec::new();
+        for (rule, (order, mut map)) in self.by_rule {
+            for key in order {
+                let Some(a) = map.remove(&key) else { continue };
+                let mut reason = a.reason;
+                if a.overflow {
+                    reason.push_str(&format!(
+                        "; more than {MAX_DISTINCT_PER_FILE} distinct lines matched, the rest are counted here"
+                    ));
+                }
+                out.push(Hit {
+                    rule,
+                    line: Some(a.first.0),
+                    excerpt: Some(a.first.1),
+                    count: a.count,
+                    last: Some(a.last),
+                    reason,
+                    time: a.first_time,
+                    last_time: a.last_time,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// A line with its volatile parts (syslog timestamp, `[pid]`, Apache and ns.log times) removed,
+/// so that the same event repeated every minute collapses into one finding.
+fn normalise(line: &[u8]) -> Vec<u8> {
+    use std::sync::OnceLock;
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::bytes::Regex::new(
+            r"(?-u)^[A-Z][a-z]{2} [ 0-9]?[0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} |\[[0-9]+\]|\[[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9:]+ [-+][0-9]{4}\]|[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}|Time: [0-9]+ microsecs",
+        )
+        .expect("static regex")
+    });
+    re.replace_all(line, &b""[..]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syslog_record_starts() {
+        assert!(starts_syslog_record(
+            b"Jan 19 23:26:52 <local7.notice> ns bash[1297]: root on"
+        ));
+        assert!(starts_syslog_record(
+            b"Aug  9 12:56:00 <local7.notice> ns bash[1]: x"
+        ));
+        assert!(starts_syslog_record(
+            b"<Local7.notice> ns bash[3632]: nobody on (null)"
+        ));
+        assert!(starts_syslog_record(b"<134>Jun 18 18:18:42 svm_service: x"));
+        assert!(starts_syslog_record(
+            b"11/30/2015:17:40:17 GMT ns 0-PPE-1 : x"
+        ));
+        assert!(!starts_syslog_record(
+            b"https://95.179.163.186/wp-content/uploads/2018/09/x -o"
+        ));
+        assert!(!starts_syslog_record(
+            b"/tmp/.init/httpd; chmod 744 /tmp/.init/httpd; echo '* * * * *"
+        ));
+    }
+
+    #[test]
+    fn normalise_drops_times_and_pids() {
+        let a =
+            normalise(b"Jan 19 23:00:06 <cron.info> ns /usr/sbin/cron[14451]: (nobody) CMD (x)");
+        let b =
+            normalise(b"Jan 19 23:01:06 <cron.info> ns /usr/sbin/cron[14999]: (nobody) CMD (x)");
+        assert_eq!(a, b);
+        let c = normalise(b"1.2.3.4 - - [13/Jan/2020:08:16:30 +0000] \"GET /a HTTP/1.1\" 200");
+        let d = normalise(b"1.2.3.4 - - [14/Jan/2020:09:16:30 +0000] \"GET /a HTTP/1.1\" 200");
+        assert_eq!(c, d);
+    }
+
+    #[test]
+    fn excerpts_are_bounded() {
+        let long = vec![b'a'; 5000];
+        let e = excerpt(&long, 2500);
+        assert!(e.len() <= EXCERPT_LEN + 6);
+        assert!(e.starts_with(b"...") && e.ends_with(b"..."));
+        assert_eq!(excerpt(b"short", 0), b"short");
+    }
+}
