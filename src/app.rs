@@ -136,6 +136,9 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
     let opts = ScanOptions {
         max_read: a.max_read,
         threads: a.threads,
+        max_file_bytes: a.max_file_bytes,
+        max_total_bytes: a.max_total_bytes,
+        max_records: a.max_records,
     };
     let report = build_report(
         evidence.as_ref(),

@@ -119,6 +119,18 @@ pub struct ScanArgs {
     /// whole). Accepts K, M, G suffixes.
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_size)]
     pub max_read: u64,
+    /// Most bytes read from one file, decompressed bytes of a gzip log included. A log that
+    /// holds more becomes a coverage gap that blocks `clean`.
+    #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size)]
+    pub max_file_bytes: u64,
+    /// Most bytes (as stored) read from the whole evidence; files past it, in path order, are
+    /// not read and become coverage gaps that block `clean`.
+    #[arg(long, value_name = "BYTES", default_value = "32G", value_parser = parse_size)]
+    pub max_total_bytes: u64,
+    /// Most distinct records (sessions, addresses) the correlation rules keep; past it,
+    /// records are no longer collected and a coverage gap blocks `clean`.
+    #[arg(long, value_name = "N", default_value_t = 2_000_000)]
+    pub max_records: usize,
     /// Worker threads (0: one per core; 1: low impact on a busy machine).
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
@@ -177,7 +189,7 @@ pub enum RulesCommand {
     },
 }
 
-/// Parses `1024`, `64K`, `64M`, `1G` (powers of 1024).
+/// Parses `1024`, `64K`, `64M`, `1G`, `1T` (powers of 1024).
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (num, mult) = match s.char_indices().last() {
@@ -186,7 +198,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
                 'K' => 1 << 10,
                 'M' => 1 << 20,
                 'G' => 1 << 30,
-                _ => return Err(format!("unknown size suffix `{c}` (use K, M or G)")),
+                'T' => 1 << 40,
+                _ => return Err(format!("unknown size suffix `{c}` (use K, M, G or T)")),
             };
             (&s[..i], m)
         }
@@ -214,6 +227,6 @@ mod tests {
         assert_eq!(parse_size("10k"), Ok(10 << 10));
         assert_eq!(parse_size("100"), Ok(100));
         assert!(parse_size("0").is_err());
-        assert!(parse_size("5T").is_err());
+        assert!(parse_size("5P").is_err());
     }
 }

@@ -27,7 +27,11 @@ pub struct Save {
     pub version: Option<String>,
     /// When it was saved (`# Last modified by `save config`, <date>`), Unix seconds.
     pub saved: Option<i64>,
+    /// The text, or only its header when the saves together exceed the budget (see
+    /// `complete`).
     pub text: String,
+    /// False when only the header was kept.
+    pub complete: bool,
 }
 
 /// A dated sighting of a build on the appliance: branch, build, Unix time, where seen.
@@ -46,15 +50,23 @@ pub struct Facts {
     pub saves: Vec<Save>,
 }
 
+/// Most bytes of the current configuration kept.
+const MAX_CURRENT_CONFIG: u64 = 16 << 20;
+/// Most bytes kept of all older saves together; past it only their headers are read.
+const MAX_OLDER_CONFIGS: u64 = 64 << 20;
+/// Bytes read for the header (version and save date) of a save.
+const HEADER_BYTES: u64 = 4096;
+
 /// Reads at most `max` bytes of a small evidence file (links resolved inside the evidence).
 pub fn read_small(ev: &dyn Evidence, out: &ScanOutput, rel: &str, max: u64) -> Option<String> {
     let p = EvPath::new(rel.as_bytes().to_vec());
     let p = ev.resolve(&p).unwrap_or(p);
-    let e = out
-        .listing
-        .entries
-        .iter()
-        .find(|e| e.path == p && e.kind == EntryKind::File)?;
+    let entries = &out.listing.entries;
+    let e = entries
+        .binary_search_by(|e| e.path.cmp(&p))
+        .ok()
+        .map(|i| &entries[i])
+        .filter(|e| e.kind == EntryKind::File)?;
     let mut buf = Vec::new();
     ev.open(e).ok()?.take(max).read_to_end(&mut buf).ok()?;
     Some(String::from_utf8_lossy(&buf).into_owned())
@@ -73,6 +85,7 @@ impl Facts {
         let dot_version = read_small(ev, out, "flash/.version", 4096).map(|t| t.trim().to_owned());
         let mut kernels = Vec::new();
         let mut saves = Vec::new();
+        let mut older_budget = MAX_OLDER_CONFIGS;
         for e in &out.listing.entries {
             let name = String::from_utf8_lossy(e.path.as_bytes()).into_owned();
             if let Some(v) = name
@@ -90,9 +103,19 @@ impl Facts {
             if e.kind != EntryKind::File || !(rest.is_empty() || numbered) {
                 continue;
             }
-            let Some(text) = read_small(ev, out, &name[1..], 16 << 20) else {
+            // The current save whole; older ones while the budget lasts, then headers only.
+            let want = if rest.is_empty() {
+                MAX_CURRENT_CONFIG
+            } else {
+                e.size.min(older_budget).max(HEADER_BYTES)
+            };
+            let Some(text) = read_small(ev, out, &name[1..], want) else {
                 continue;
             };
+            let complete = (text.len() as u64) >= e.size || e.size <= want;
+            if !rest.is_empty() {
+                older_budget = older_budget.saturating_sub(text.len() as u64);
+            }
             let mut lines = text.lines();
             let version = lines
                 .next()
@@ -113,6 +136,7 @@ impl Facts {
                 version,
                 saved,
                 text,
+                complete,
             });
         }
         saves.sort_by_key(|s| (s.saved.is_none(), std::cmp::Reverse(s.saved)));

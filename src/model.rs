@@ -284,6 +284,8 @@ pub enum GapCause {
     BrokenSymlink,
     /// An archive is damaged: the members after the damage could not be read.
     CorruptArchive,
+    /// A stated budget (an option such as `--max-file-bytes`) stopped the work early.
+    Budget,
 }
 
 /// One piece of evidence that could not be (fully) examined.

@@ -298,6 +298,12 @@ pub fn assess(
     if responder && !rc_line && vulnerable {
         notes.push("the responder policy is present but rc.netscaler lacks the nsapimgr_wr.sh line of CTX267679".to_owned());
     }
+    let partial = saves.iter().filter(|s| !s.complete).count();
+    if partial > 0 {
+        notes.push(format!(
+            "{partial} configuration saves were read only in part (more than 64 MiB of saves in all): the mitigation may have been saved earlier than stated"
+        ));
+    }
     let since = first.and_then(|s| s.saved);
     if let Some(t) = since {
         let older: Vec<&Finding> = findings

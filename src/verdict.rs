@@ -163,16 +163,19 @@ pub fn assess(
             bytes: 0,
         };
         let mut dated: Vec<(i64, i64)> = Vec::new();
-        for e in out
-            .listing
-            .entries
-            .iter()
-            .filter(|e| e.kind == EntryKind::File)
-        {
+        for e in &out.listing.entries {
             let rel = e.path.relative();
             if !(log_set.is_match(glob::as_path(glob::log_family(rel)))
                 || file_set.is_match(glob::as_path(rel)))
             {
+                continue;
+            }
+            if e.kind != EntryKind::File {
+                if let Some(g) = not_a_log(ev, out, e, &s.title) {
+                    source_problems.push(g.detail.clone());
+                    gaps.retain(|x| !(x.path == g.path && x.cause == g.cause));
+                    gaps.push(g);
+                }
                 continue;
             }
             let read = reads.get(&e.path);
@@ -407,6 +410,57 @@ pub fn assess(
     }
 }
 
+/// A log or file of an evidence source that is not a regular file: a symbolic link to
+/// `/dev/null` or to nothing, a FIFO, a device. What it should hold is not in the evidence, so
+/// it blocks `clean`. A link to a regular file inside the evidence is fine (that file is read
+/// under its own path).
+fn not_a_log(
+    ev: &dyn Evidence,
+    out: &ScanOutput,
+    e: &crate::input::Entry,
+    title: &str,
+) -> Option<Gap> {
+    let shown = e.path.to_lossless_string();
+    let (cause, what) = match e.kind {
+        EntryKind::Dir => return None,
+        EntryKind::Symlink => {
+            let target = e
+                .link_target
+                .as_deref()
+                .map(|t| String::from_utf8_lossy(t).into_owned())
+                .unwrap_or_default();
+            let resolved = ev.resolve(&e.path);
+            let regular = resolved.as_ref().is_some_and(|p| {
+                out.listing
+                    .entries
+                    .binary_search_by(|x| x.path.cmp(p))
+                    .is_ok_and(|i| out.listing.entries[i].kind == EntryKind::File)
+            });
+            if regular {
+                return None;
+            }
+            (
+                GapCause::BrokenSymlink,
+                format!("a symbolic link to {target}, which is not a file in the evidence"),
+            )
+        }
+        EntryKind::Fifo => (GapCause::SpecialFile, "a FIFO, not a file".to_owned()),
+        EntryKind::Socket => (GapCause::SpecialFile, "a socket, not a file".to_owned()),
+        EntryKind::CharDevice | EntryKind::BlockDevice => {
+            (GapCause::SpecialFile, "a device, not a file".to_owned())
+        }
+        EntryKind::File | EntryKind::Other => {
+            (GapCause::SpecialFile, "not a regular file".to_owned())
+        }
+    };
+    Some(Gap::new(
+        e.path.clone(),
+        cause,
+        format!("{shown} ({title}) is {what}: what it held is not in the evidence"),
+        true,
+    ))
+}
+
 /// The running firmware: version string, branch and build, and dated sightings of builds.
 struct Firmware {
     version: String,
@@ -603,6 +657,7 @@ fn cause_words(c: GapCause) -> &'static str {
         GapCause::SpecialFile => "special files were skipped",
         GapCause::BrokenSymlink => "symbolic links could not be resolved",
         GapCause::CorruptArchive => "archives are damaged",
+        GapCause::Budget => "reads stopped by a budget",
     }
 }
 

@@ -107,6 +107,7 @@ pub(crate) fn gap_cause_str(cause: GapCause) -> &'static str {
         GapCause::SpecialFile => "special_file",
         GapCause::BrokenSymlink => "broken_symlink",
         GapCause::CorruptArchive => "corrupt_archive",
+        GapCause::Budget => "budget",
     }
 }
 

@@ -62,10 +62,11 @@ impl Scanner<'_> {
         let hash_rules = need_read
             .iter()
             .any(|(r, _)| file_rule(*r).is_some_and(|f| !f.sha256.is_empty() || !f.md5.is_empty()));
-        // Logs are read whole. Other files: as far as the content rules look, or to the end
-        // (up to --max-read) when a digest is needed; one byte more tells whether there was more.
+        // Logs are read whole, up to --max-file-bytes. Other files: as far as the content rules
+        // look, or to the end (up to --max-read) when a digest is needed; one byte more tells
+        // whether there was more.
         let limit = if !line_rules.is_empty() {
-            u64::MAX
+            self.opts.max_file_bytes
         } else if want_digest || hash_rules {
             max_read
         } else {
@@ -80,7 +81,8 @@ impl Scanner<'_> {
                 failure = Some((GapCause::Unreadable, err.to_string()));
             }
         } else {
-            failure = self.read_lines(&e.path, &mut src, line_rules, res);
+            let mut bounded = (&mut src).take(limit.saturating_add(1));
+            failure = self.read_lines(&e.path, &mut bounded, line_rules, res);
         }
         let bytes = src.inner.bytes;
         let more = bytes > limit;
@@ -94,7 +96,14 @@ impl Scanner<'_> {
             ));
         }
         let complete = to_end && failure.is_none();
-        if more && limit == max_read {
+        if more && !line_rules.is_empty() {
+            res.gaps.push(Gap::new(
+                e.path.clone(),
+                GapCause::TooLarge,
+                too_large_log(limit),
+                true,
+            ));
+        } else if more && limit == max_read {
             // A gap that matters when a rule wanted more than it got, or needed the digest.
             let blocks = hash_rules
                 || content_rules.iter().any(|&r| {
@@ -262,6 +271,15 @@ impl Scanner<'_> {
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         Some((line, excerpt(text, m.start() - start)))
     }
+}
+
+/// Why a log was cut at `--max-file-bytes`.
+pub(super) fn too_large_log(limit: u64) -> String {
+    format!(
+        "larger than --max-file-bytes ({}): only the first {} were examined, no digest",
+        super::human_bytes(limit),
+        super::human_bytes(limit)
+    )
 }
 
 /// Checks the metadata conditions of a file rule; returns the reasons when all hold.

@@ -1,211 +1,611 @@
 //! Correlation: records captured from log lines across every file and rotation, compared once
 //! every file was read (a session used from another network, an address in several sessions).
+//!
+//! State is kept compact and bounded: an opening record is a 128-bit digest of its key and the
+//! few values it was opened with; a use record that an opening record of the same file already
+//! explains is dropped on the spot; the others are aggregated per (key, value, actor) with a
+//! count and their first and last lines. A file that would hold more than `--max-records`
+//! distinct records stops collecting and says so; the scan-wide budget is applied file by
+//! file in path order, so the outcome never depends on thread scheduling.
 
-use super::Hit;
 use super::glob;
+use super::lines::excerpt;
 use super::time::RelTime;
+use super::{EntryResult, Hit};
 use crate::input::Entry;
-use crate::rules::{Matcher, RuleSet};
+use crate::model::{EvPath, Gap, GapCause};
+use crate::rules::{Check, Matcher, RuleSet};
 use globset::GlobSet;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
 
-/// One log line captured by a correlate rule.
-#[derive(Clone, Debug)]
-pub(super) struct Record {
-    /// The pattern (id into the rule set) that captured it; rules sharing a record pattern
-    /// share its records.
-    pub(super) pattern: usize,
-    pub(super) key: Vec<u8>,
-    pub(super) value: Vec<u8>,
-    pub(super) actor: Vec<u8>,
-    pub(super) line: u64,
-    pub(super) text: Vec<u8>,
-    pub(super) time: Option<RelTime>,
+/// Values of one key kept from its opening records; more are counted, not kept.
+const MAX_VALUES_PER_KEY: usize = 64;
+/// Addresses or actors named in one finding's reason; the rest are counted.
+const MAX_NAMED: usize = 5;
+
+/// A captured value: an address (compared by network) or other bytes (compared exactly).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) enum Val {
+    Ip(IpAddr),
+    Raw(Box<[u8]>),
 }
 
-/// A group of correlate hits: first record, last record, count, reason.
-type Group<'a> = (&'a Record, &'a Record, u64, String);
-
-/// Compares the records of every correlate rule across all files. Returns hits with the index
-/// of the entry (file) they belong to, grouped by (rule, file, key or value).
-pub(super) fn correlate(
-    rules: &RuleSet,
-    entries: &[Entry],
-    records: &[(usize, Record)],
-) -> Vec<(usize, Hit)> {
-    let mut by_pattern: HashMap<usize, Vec<&(usize, Record)>> = HashMap::new();
-    for r in records {
-        by_pattern.entry(r.1.pattern).or_default().push(r);
+impl Val {
+    fn parse(b: &[u8]) -> Val {
+        match std::str::from_utf8(b).ok().and_then(|s| s.parse().ok()) {
+            Some(ip) => Val::Ip(ip),
+            None => Val::Raw(b.into()),
+        }
     }
-    let mut out = Vec::new();
-    for (rule, r) in rules.rules.iter().enumerate() {
-        let Matcher::Correlate(c) = &r.matcher else {
-            continue;
-        };
-        let (Ok(fp), Ok(tp)) = (glob::set(&c.first_paths), glob::set(&c.then_paths)) else {
-            continue; // validated by the rule loader
-        };
-        let ids = &rules.pattern_ids[rule].any;
-        let (Some(&then_id), first_id) = (ids.last(), c.first.as_ref().and(ids.first())) else {
-            continue;
-        };
-        let pick = |id: usize, globs: &GlobSet, given: &Vec<String>| -> Vec<(usize, &Record)> {
-            by_pattern
-                .get(&id)
-                .into_iter()
-                .flatten()
-                .filter(|(i, _)| {
-                    given.is_empty() || globs.is_match(glob::as_path(entries[*i].path.relative()))
-                })
-                .map(|(i, r)| (*i, r))
-                .collect()
-        };
-        let first_recs = first_id.map_or_else(Vec::new, |&id| pick(id, &fp, &c.first_paths));
-        let then_recs = pick(then_id, &tp, &c.then_paths);
-        if c.check == crate::rules::Check::FirstMissing && first_recs.is_empty() {
-            continue; // nothing to compare with
+
+    /// The same value, or (with a prefix) the same IPv4 network of `prefix` bits or the same
+    /// IPv6 /64.
+    fn same_network(&self, other: &Val, prefix: Option<u8>) -> bool {
+        if self == other {
+            return true;
         }
-        let mut firsts: HashMap<&[u8], Vec<&Record>> = HashMap::new();
-        let mut actors: HashMap<&[u8], std::collections::BTreeSet<&[u8]>> = HashMap::new();
-        for (_, r) in &first_recs {
-            firsts.entry(&r.key).or_default().push(r);
+        let Some(bits) = prefix else { return false };
+        match (self, other) {
+            (Val::Ip(IpAddr::V4(x)), Val::Ip(IpAddr::V4(y))) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(bits.min(32)))
+                    .unwrap_or(0);
+                u32::from(*x) & mask == u32::from(*y) & mask
+            }
+            (Val::Ip(IpAddr::V6(x)), Val::Ip(IpAddr::V6(y))) => {
+                x.segments()[..4] == y.segments()[..4]
+            }
+            _ => false,
         }
-        // A `then` record used from the network its own session was opened from is ordinary
-        // (an office behind one NAT address); only the others count for `value-shared`.
-        let from_own_network = |r: &Record| {
-            firsts.get(r.key.as_slice()).is_some_and(|o| {
-                o.iter()
-                    .any(|f| same_network(&f.value, &r.value, c.network_prefix))
-            })
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Val::Ip(ip) => ip.to_string(),
+            Val::Raw(b) => String::from_utf8_lossy(b).into_owned(),
+        }
+    }
+}
+
+/// A 128-bit digest of a key or actor: two SipHash runs with different prefixes. Keys are
+/// only compared for equality; a collision is as likely as guessing a random 128-bit number.
+fn digest(b: &[u8]) -> u128 {
+    let one = |salt: u8| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        salt.hash(&mut h);
+        b.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(one(0x5a)) << 64) | u128::from(one(0xa5))
+}
+
+/// The values a key was opened with.
+#[derive(Clone, Debug, Default)]
+struct Opened {
+    values: Vec<Val>,
+    /// True when values beyond [`MAX_VALUES_PER_KEY`] were seen and not kept.
+    overflow: bool,
+}
+
+impl Opened {
+    fn add(&mut self, v: Val) {
+        if self.values.contains(&v) {
+            return;
+        }
+        if self.values.len() < MAX_VALUES_PER_KEY {
+            self.values.push(v);
+        } else {
+            self.overflow = true;
+        }
+    }
+
+    fn merge(&mut self, other: Opened) {
+        for v in other.values {
+            self.add(v);
+        }
+        self.overflow |= other.overflow;
+    }
+
+    fn explains(&self, v: &Val, prefix: Option<u8>) -> bool {
+        self.values.iter().any(|o| o.same_network(v, prefix))
+    }
+}
+
+/// One logged line kept for a finding.
+#[derive(Clone, Debug)]
+struct Line {
+    no: u64,
+    time: Option<RelTime>,
+    text: Box<[u8]>,
+}
+
+/// Use records of one (key, value, actor) in one file.
+#[derive(Clone, Debug)]
+pub(super) struct Use {
+    key: Box<[u8]>,
+    key_digest: u128,
+    value: Val,
+    actor: Box<[u8]>,
+    count: u64,
+    first: Line,
+    last: Option<Line>,
+}
+
+/// What one correlate rule compares, prepared once per scan.
+struct CorrRule {
+    rule: usize,
+    check: Check,
+    /// Index into [`Plan::firsts`].
+    first: Option<usize>,
+    then: usize,
+    prefix: Option<u8>,
+    min_actors: usize,
+    then_paths: Option<GlobSet>,
+}
+
+/// An opening-record source: a pattern, limited to some files.
+struct FirstSource {
+    pattern: usize,
+    paths: Vec<String>,
+    globs: Option<GlobSet>,
+}
+
+/// The correlate rules of a rule set, prepared once per scan.
+#[derive(Default)]
+pub(super) struct Plan {
+    rules: Vec<CorrRule>,
+    firsts: Vec<FirstSource>,
+    max_records: usize,
+}
+
+fn globs(paths: &[String]) -> Option<GlobSet> {
+    // Validated by the rule loader; an empty list means every file.
+    (!paths.is_empty()).then(|| glob::set(paths).ok()).flatten()
+}
+
+fn in_paths(globs: Option<&GlobSet>, path: &EvPath) -> bool {
+    globs.is_none_or(|g| g.is_match(glob::as_path(path.relative())))
+}
+
+impl Plan {
+    /// Prepares the correlate rules of `rules`.
+    pub(super) fn new(rules: &RuleSet, max_records: usize) -> Plan {
+        let mut plan = Plan {
+            max_records,
+            ..Plan::default()
         };
-        for (_, r) in &then_recs {
-            if !from_own_network(r) {
-                actors.entry(&r.value).or_default().insert(&r.actor);
+        for (i, r) in rules.rules.iter().enumerate() {
+            let Matcher::Correlate(c) = &r.matcher else {
+                continue;
+            };
+            let ids = &rules.pattern_ids[i].any;
+            let (Some(&then), first_id) = (ids.last(), c.first.as_ref().and(ids.first())) else {
+                continue;
+            };
+            let first = first_id.map(|&pattern| plan.first_source(pattern, &c.first_paths));
+            plan.rules.push(CorrRule {
+                rule: i,
+                check: c.check,
+                first,
+                then,
+                prefix: c.network_prefix,
+                min_actors: c.min_actors,
+                then_paths: globs(&c.then_paths),
+            });
+        }
+        plan
+    }
+
+    fn first_source(&mut self, pattern: usize, paths: &[String]) -> usize {
+        if let Some(i) = self
+            .firsts
+            .iter()
+            .position(|f| f.pattern == pattern && f.paths == paths)
+        {
+            return i;
+        }
+        self.firsts.push(FirstSource {
+            pattern,
+            paths: paths.to_vec(),
+            globs: globs(paths),
+        });
+        self.firsts.len() - 1
+    }
+
+    /// The record state for reading the file at `path`.
+    pub(super) fn for_file(&self, path: &EvPath) -> FileRecords {
+        let first_here: Vec<bool> = self
+            .firsts
+            .iter()
+            .map(|f| in_paths(f.globs.as_ref(), path))
+            .collect();
+        let then_here: Vec<bool> = self
+            .rules
+            .iter()
+            .map(|r| in_paths(r.then_paths.as_ref(), path))
+            .collect();
+        FileRecords {
+            first_here,
+            then_here,
+            limit: self.max_records,
+            ..FileRecords::default()
+        }
+    }
+}
+
+/// The records of one file.
+#[derive(Default)]
+pub(super) struct FileRecords {
+    /// Per first source: does this file feed it?
+    first_here: Vec<bool>,
+    /// Per correlate rule: are this file's use records its `then` records?
+    then_here: Vec<bool>,
+    /// Per first source: key digest → values.
+    opened: HashMap<(usize, u128), Opened>,
+    uses: HashMap<(usize, u128, Val, u128), Use>,
+    limit: usize,
+    /// Distinct records not kept because the file reached the budget.
+    pub(super) refused: u64,
+}
+
+/// What one matching line captured for one pattern.
+pub(super) struct Captured<'l> {
+    pub(super) key: &'l [u8],
+    pub(super) value: &'l [u8],
+    pub(super) actor: &'l [u8],
+    pub(super) no: u64,
+    pub(super) time: Option<RelTime>,
+    pub(super) line: &'l [u8],
+}
+
+impl FileRecords {
+    fn len(&self) -> usize {
+        self.opened.len() + self.uses.len()
+    }
+
+    fn full(&mut self) -> bool {
+        if self.len() >= self.limit {
+            self.refused += 1;
+            return true;
+        }
+        false
+    }
+
+    /// Takes the captures of `pattern` on one line.
+    pub(super) fn capture(&mut self, plan: &Plan, pattern: usize, c: &Captured<'_>) {
+        let key = digest(c.key);
+        for (i, f) in plan.firsts.iter().enumerate() {
+            if f.pattern == pattern && self.first_here[i] {
+                self.open(i, key, Val::parse(c.value));
             }
         }
-        // (entry, group key) → (first record, last record, count, reason)
-        let mut groups: BTreeMap<(usize, Vec<u8>), Group<'_>> = BTreeMap::new();
-        for &(entry, r) in &then_recs {
-            let (group, reason) = match c.check {
-                crate::rules::Check::ValueChanges => {
-                    let Some(opened) = firsts.get(r.key.as_slice()) else {
-                        continue;
-                    };
-                    if opened
-                        .iter()
-                        .any(|f| same_network(&f.value, &r.value, c.network_prefix))
-                    {
-                        continue;
-                    }
-                    let from: Vec<String> = opened
-                        .iter()
-                        .map(|f| String::from_utf8_lossy(&f.value).into_owned())
-                        .collect::<std::collections::BTreeSet<_>>()
-                        .into_iter()
-                        .collect();
-                    let net = c
-                        .network_prefix
-                        .map_or(String::new(), |p| format!(" (outside its /{p})"));
-                    (
-                        [r.key.as_slice(), b"\0", &r.value].concat(),
-                        format!(
-                            "key {} was opened from {} and used from {}{net}",
-                            String::from_utf8_lossy(&r.key),
-                            from.join(", "),
-                            String::from_utf8_lossy(&r.value)
-                        ),
-                    )
-                }
-                crate::rules::Check::FirstMissing => {
-                    if firsts.contains_key(r.key.as_slice()) {
-                        continue;
-                    }
-                    (
-                        r.key.clone(),
-                        format!(
-                            "key {} has no opening record in any file read (it may predate the oldest log)",
-                            String::from_utf8_lossy(&r.key)
-                        ),
-                    )
-                }
-                crate::rules::Check::ValueShared => {
-                    if from_own_network(r) {
-                        continue;
-                    }
-                    let Some(set) = actors.get(r.value.as_slice()) else {
-                        continue;
-                    };
-                    if set.len() < c.min_actors {
-                        continue;
-                    }
-                    let names: Vec<String> = set
-                        .iter()
-                        .map(|a| String::from_utf8_lossy(a).into_owned())
-                        .collect();
-                    (
-                        r.value.clone(),
-                        format!(
-                            "{} appears with {} different actors: {}",
-                            String::from_utf8_lossy(&r.value),
-                            set.len(),
-                            names.join(", ")
-                        ),
-                    )
-                }
-            };
-            groups
-                .entry((entry, group))
-                .and_modify(|g| {
-                    g.1 = r;
-                    g.2 += 1;
-                })
-                .or_insert((r, r, 1, reason));
+        let wanted = plan
+            .rules
+            .iter()
+            .zip(&self.then_here)
+            .any(|(r, &here)| here && r.then == pattern);
+        if wanted && !self.explained(plan, pattern, key, c.value) {
+            self.add_use(pattern, key, c);
         }
-        for ((entry, _), (first, last, count, reason)) in groups {
-            out.push((
-                entry,
-                Hit {
-                    rule,
-                    line: Some(first.line),
-                    excerpt: Some(first.text.clone()),
-                    count,
-                    last: Some((last.line, last.text.clone())),
-                    time: first.time,
-                    last_time: last.time,
-                    reason: format!("{} check: {reason}", c.check.as_str()),
+    }
+
+    fn open(&mut self, source: usize, key: u128, v: Val) {
+        if !self.opened.contains_key(&(source, key)) && self.full() {
+            return;
+        }
+        self.opened.entry((source, key)).or_default().add(v);
+    }
+
+    /// True when an opening record of this same file makes the use ordinary for every rule
+    /// that reads it: such a use can never become a finding, whatever other files hold.
+    fn explained(&self, plan: &Plan, pattern: usize, key: u128, value: &[u8]) -> bool {
+        let v = Val::parse(value);
+        plan.rules
+            .iter()
+            .zip(&self.then_here)
+            .filter(|(r, here)| **here && r.then == pattern)
+            .all(|(r, _)| {
+                let Some(src) = r.first.filter(|&s| self.first_here[s]) else {
+                    return false;
+                };
+                let Some(o) = self.opened.get(&(src, key)) else {
+                    return false;
+                };
+                match r.check {
+                    Check::FirstMissing => true,
+                    Check::ValueChanges | Check::ValueShared => o.explains(&v, r.prefix),
+                }
+            })
+    }
+
+    fn add_use(&mut self, pattern: usize, key: u128, c: &Captured<'_>) {
+        let value = Val::parse(c.value);
+        let id = (pattern, key, value.clone(), digest(c.actor));
+        if let Some(u) = self.uses.get_mut(&id) {
+            u.count += 1;
+            u.last = Some(Line {
+                no: c.no,
+                time: c.time.or(u.last.as_ref().map_or(u.first.time, |l| l.time)),
+                text: excerpt(c.line, 0).into(),
+            });
+            return;
+        }
+        if self.full() {
+            return;
+        }
+        self.uses.insert(
+            id,
+            Use {
+                key: c.key.into(),
+                key_digest: key,
+                value,
+                actor: c.actor.into(),
+                count: 1,
+                first: Line {
+                    no: c.no,
+                    time: c.time,
+                    text: excerpt(c.line, 0).into(),
                 },
+                last: None,
+            },
+        );
+    }
+}
+
+/// The records of every file, merged in path order under the scan-wide budget.
+#[derive(Default)]
+pub(super) struct Merged {
+    opened: Vec<HashMap<u128, Opened>>,
+    /// (entry index, pattern, use)
+    uses: Vec<(usize, usize, Use)>,
+    kept: usize,
+}
+
+impl Merged {
+    /// Adds the records of the file `entry` (files must come in path order).
+    pub(super) fn add(
+        &mut self,
+        plan: &Plan,
+        entry: usize,
+        path: &EvPath,
+        recs: FileRecords,
+        res: &mut EntryResult,
+    ) {
+        if self.opened.len() < plan.firsts.len() {
+            self.opened.resize_with(plan.firsts.len(), HashMap::new);
+        }
+        let n = recs.len();
+        let over = self.kept.saturating_add(n) > plan.max_records;
+        if recs.refused > 0 || over {
+            res.gaps.push(Gap::new(
+                path.clone(),
+                GapCause::Budget,
+                format!(
+                    "correlation records beyond --max-records ({}) were not kept: sessions in this log were not all compared",
+                    plan.max_records
+                ),
+                true,
             ));
+        }
+        if over {
+            return;
+        }
+        self.kept += n;
+        for ((src, key), o) in recs.opened {
+            self.opened[src].entry(key).or_default().merge(o);
+        }
+        for ((pattern, ..), u) in recs.uses {
+            self.uses.push((entry, pattern, u));
+        }
+    }
+}
+
+/// Uses of one finding: aggregated over (key, value, actor) groups.
+struct Group<'a> {
+    first: &'a Line,
+    last: &'a Line,
+    count: u64,
+    key: &'a [u8],
+    values: BTreeSet<String>,
+    actors: BTreeSet<String>,
+    opened: Option<&'a Opened>,
+}
+
+impl<'a> Group<'a> {
+    fn new(u: &'a Use, opened: Option<&'a Opened>) -> Group<'a> {
+        Group {
+            first: &u.first,
+            last: u.last.as_ref().unwrap_or(&u.first),
+            count: 0,
+            key: &u.key,
+            values: BTreeSet::new(),
+            actors: BTreeSet::new(),
+            opened,
+        }
+    }
+
+    fn take(&mut self, u: &'a Use) {
+        let last = u.last.as_ref().unwrap_or(&u.first);
+        if u.first.no < self.first.no {
+            self.first = &u.first;
+        }
+        if last.no >= self.last.no {
+            self.last = last;
+        }
+        self.count += u.count;
+        self.values.insert(u.value.text());
+        self.actors
+            .insert(String::from_utf8_lossy(&u.actor).into_owned());
+    }
+}
+
+/// "a, b, c, d, e and 12 more".
+fn named(items: impl IntoIterator<Item = String>, total: usize) -> String {
+    let shown: Vec<String> = items.into_iter().take(MAX_NAMED).collect();
+    let rest = total.saturating_sub(shown.len());
+    if rest > 0 {
+        format!("{} and {rest} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// Compares the records of every correlate rule across all files. Returns hits with the index
+/// of the entry (file) they belong to: one per (rule, file, key) or, for `value-shared`, per
+/// (rule, file, value).
+pub(super) fn correlate(plan: &Plan, merged: &Merged, entries: &[Entry]) -> Vec<(usize, Hit)> {
+    let empty = HashMap::new();
+    let mut out = Vec::new();
+    for r in &plan.rules {
+        let opened = r.first.map_or(&empty, |s| &merged.opened[s]);
+        if r.check == Check::FirstMissing && opened.is_empty() {
+            continue; // nothing to compare with
+        }
+        let uses = merged
+            .uses
+            .iter()
+            .filter(|(e, p, _)| *p == r.then && in_paths(r.then_paths.as_ref(), &entries[*e].path));
+        let groups = match r.check {
+            Check::ValueChanges => group_moved(r, opened, uses),
+            Check::FirstMissing => group_unopened(opened, uses),
+            Check::ValueShared => group_shared(r, opened, uses),
+        };
+        for ((entry, _), g) in groups {
+            out.push((entry, hit(r, &g)));
         }
     }
     out
 }
 
-/// True when two captured addresses are the same, or in the same IPv4 network of `prefix` bits
-/// (IPv6: the same /64). Values that are not addresses must be equal.
-fn same_network(a: &[u8], b: &[u8], prefix: Option<u8>) -> bool {
-    if a == b {
-        return true;
+type Groups<'a> = BTreeMap<(usize, Vec<u8>), Group<'a>>;
+
+fn group_moved<'a>(
+    r: &CorrRule,
+    opened: &'a HashMap<u128, Opened>,
+    uses: impl Iterator<Item = &'a (usize, usize, Use)>,
+) -> Groups<'a> {
+    let mut groups = Groups::new();
+    for (entry, _, u) in uses {
+        let Some(o) = opened.get(&u.key_digest) else {
+            continue;
+        };
+        if o.explains(&u.value, r.prefix) {
+            continue;
+        }
+        groups
+            .entry((*entry, u.key.to_vec()))
+            .or_insert_with(|| Group::new(u, Some(o)))
+            .take(u);
     }
-    let Some(bits) = prefix else { return false };
-    let parse = |x: &[u8]| {
-        std::str::from_utf8(x)
-            .ok()?
-            .parse::<std::net::IpAddr>()
-            .ok()
+    groups
+}
+
+fn group_unopened<'a>(
+    opened: &'a HashMap<u128, Opened>,
+    uses: impl Iterator<Item = &'a (usize, usize, Use)>,
+) -> Groups<'a> {
+    let mut groups = Groups::new();
+    for (entry, _, u) in uses {
+        if opened.contains_key(&u.key_digest) {
+            continue;
+        }
+        groups
+            .entry((*entry, u.key.to_vec()))
+            .or_insert_with(|| Group::new(u, None))
+            .take(u);
+    }
+    groups
+}
+
+fn group_shared<'a>(
+    r: &CorrRule,
+    opened: &'a HashMap<u128, Opened>,
+    uses: impl Iterator<Item = &'a (usize, usize, Use)>,
+) -> Groups<'a> {
+    // A use from the network its own session was opened from is ordinary (an office behind
+    // one NAT address); only the others count.
+    let foreign: Vec<&(usize, usize, Use)> = uses
+        .filter(|(_, _, u)| {
+            opened
+                .get(&u.key_digest)
+                .is_none_or(|o| !o.explains(&u.value, r.prefix))
+        })
+        .collect();
+    let mut actors: HashMap<&Val, BTreeSet<&[u8]>> = HashMap::new();
+    for (_, _, u) in &foreign {
+        actors.entry(&u.value).or_default().insert(&u.actor);
+    }
+    let mut groups = Groups::new();
+    for (entry, _, u) in foreign {
+        if actors.get(&u.value).is_none_or(|a| a.len() < r.min_actors) {
+            continue;
+        }
+        let value = u.value.text().into_bytes();
+        groups
+            .entry((*entry, value))
+            .or_insert_with(|| Group::new(u, None))
+            .take(u);
+    }
+    for g in groups.values_mut() {
+        // Every actor seen with the value anywhere, not only in this file.
+        if let Some(v) = g.values.iter().next().map(|s| Val::parse(s.as_bytes()))
+            && let Some(all) = actors.get(&v)
+        {
+            g.actors = all
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+        }
+    }
+    groups
+}
+
+fn hit(r: &CorrRule, g: &Group<'_>) -> Hit {
+    let key = String::from_utf8_lossy(g.key);
+    let reason = match r.check {
+        Check::ValueChanges => {
+            let o = g.opened.map(|o| {
+                let mut from: Vec<String> = o.values.iter().map(Val::text).collect();
+                from.sort();
+                let total = from.len();
+                let mut text = named(from, total);
+                if o.overflow {
+                    text.push_str(&format!(
+                        " (more than {MAX_VALUES_PER_KEY} addresses; the others were not kept)"
+                    ));
+                }
+                text
+            });
+            let net = r
+                .prefix
+                .map_or(String::new(), |p| format!(" (outside its /{p})"));
+            format!(
+                "key {key} was opened from {} and used from {}{net}",
+                o.unwrap_or_default(),
+                named(g.values.iter().cloned(), g.values.len())
+            )
+        }
+        Check::FirstMissing => format!(
+            "key {key} has no opening record in any file read (it may predate the oldest log)"
+        ),
+        Check::ValueShared => format!(
+            "{} appears with {} different actors: {}",
+            named(g.values.iter().cloned(), g.values.len()),
+            g.actors.len(),
+            named(g.actors.iter().cloned(), g.actors.len())
+        ),
     };
-    match (parse(a), parse(b)) {
-        (Some(std::net::IpAddr::V4(x)), Some(std::net::IpAddr::V4(y))) => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(bits))
-            };
-            u32::from(x) & mask == u32::from(y) & mask
-        }
-        (Some(std::net::IpAddr::V6(x)), Some(std::net::IpAddr::V6(y))) => {
-            x.segments()[..4] == y.segments()[..4]
-        }
-        _ => false,
+    Hit {
+        rule: r.rule,
+        line: Some(g.first.no),
+        excerpt: Some(g.first.text.to_vec()),
+        count: g.count,
+        last: Some((g.last.no, g.last.text.to_vec())),
+        time: g.first.time,
+        last_time: g.last.time,
+        reason: format!("{} check: {reason}", r.check.as_str()),
     }
 }
 
@@ -213,12 +613,45 @@ fn same_network(a: &[u8], b: &[u8], prefix: Option<u8>) -> bool {
 mod tests {
     use super::*;
 
+    fn ip(s: &str) -> Val {
+        Val::parse(s.as_bytes())
+    }
+
     #[test]
     fn networks() {
-        assert!(same_network(b"198.51.100.23", b"198.51.100.99", Some(24)));
-        assert!(!same_network(b"198.51.100.23", b"203.0.113.77", Some(24)));
-        assert!(!same_network(b"198.51.100.23", b"198.51.100.99", None));
-        assert!(same_network(b"x", b"x", None));
-        assert!(same_network(b"2001:db8::1", b"2001:db8::2", Some(24)));
+        assert!(ip("198.51.100.23").same_network(&ip("198.51.100.99"), Some(24)));
+        assert!(!ip("198.51.100.23").same_network(&ip("203.0.113.77"), Some(24)));
+        assert!(!ip("198.51.100.23").same_network(&ip("198.51.100.99"), None));
+        assert!(ip("x").same_network(&ip("x"), None));
+        assert!(ip("2001:db8::1").same_network(&ip("2001:db8::2"), Some(24)));
+        assert!(ip("10.0.0.1").same_network(&ip("99.1.2.3"), Some(0)));
+    }
+
+    #[test]
+    fn names_are_bounded() {
+        let many = (0..4000).map(|i| format!("10.0.{}.{}", i / 256, i % 256));
+        let s = named(many, 4000);
+        assert!(s.ends_with("and 3995 more"), "{s}");
+        assert_eq!(named(["a".to_owned()], 1), "a");
+    }
+
+    #[test]
+    fn opened_values_are_capped_and_counted() {
+        let mut o = Opened::default();
+        for i in 0..100 {
+            o.add(ip(&format!("10.0.0.{i}")));
+            o.add(ip(&format!("10.0.0.{i}")));
+        }
+        assert_eq!(o.values.len(), MAX_VALUES_PER_KEY);
+        assert!(o.overflow);
+    }
+
+    #[test]
+    fn digests_tell_keys_apart() {
+        assert_ne!(
+            digest(b"alice - SessionId: 1"),
+            digest(b"alice - SessionId: 2")
+        );
+        assert_eq!(digest(b"k"), digest(b"k"));
     }
 }

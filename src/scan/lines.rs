@@ -2,7 +2,7 @@
 //! chunk with one pattern set, lines examined only where the chunk matched; identical lines
 //! collapse into one finding with a count; syslog records assembled from continuation lines.
 
-use super::correlate::Record;
+use super::correlate::{Captured, FileRecords};
 use super::patterns::{Combo, group_holds};
 use super::read;
 use super::time::{self, LogTimes, RelTime};
@@ -66,12 +66,20 @@ impl Scanner<'_> {
         let gz = read::is_gzip(&head[..n]);
         let mut br = BufReader::with_capacity(read::CHUNK, (&head[..n]).chain(src));
         let combo = self.combo(line_rules);
-        let mut agg = LineHits::default();
+        let mut agg = LineHits {
+            records: self.corr.for_file(path),
+            ..LineHits::default()
+        };
+        let cap = self.opts.max_file_bytes;
+        let mut inflated = 0;
         let outcome = if gz {
-            let mut dec = flate2::read::MultiGzDecoder::new(&mut br);
-            read::for_each_chunk(&mut dec, |c, first| {
+            let dec = flate2::read::MultiGzDecoder::new(&mut br);
+            let mut dec = read::Counting::new(dec.take(cap.saturating_add(1)));
+            let outcome = read::for_each_chunk(&mut dec, |c, first| {
                 self.match_lines(&combo, c, first, &mut agg)
-            })
+            });
+            inflated = dec.bytes;
+            outcome
         } else {
             read::for_each_chunk(&mut br, |c, first| {
                 self.match_lines(&combo, c, first, &mut agg)
@@ -95,6 +103,9 @@ impl Scanner<'_> {
                 ));
             }
         };
+        if inflated > cap {
+            return Some((GapCause::TooLarge, super::content::too_large_log(cap)));
+        }
         if stats.cut_lines > 0 {
             res.gaps.push(Gap::new(
                 path.clone(),
@@ -205,43 +216,35 @@ impl Scanner<'_> {
     /// Records the captures of a correlate rule's `first` / `then` patterns on one line, once
     /// per pattern however many rules share it.
     #[allow(clippy::too_many_arguments)]
-    fn capture<'l>(
+    fn capture(
         &self,
         r: usize,
         local: &PatternIds,
         matched: impl Fn(usize) -> bool,
-        (no, t): (u64, Option<RelTime>),
-        line: &'l [u8],
-        cache: &mut Vec<(usize, Option<regex::bytes::Captures<'l>>)>,
+        (no, time): (u64, Option<RelTime>),
+        line: &[u8],
+        cache: &mut Vec<usize>,
         agg: &mut LineHits,
     ) {
         let global = &self.rules.pattern_ids[r].any;
         for (&l, &g) in local.any.iter().zip(global) {
-            if !matched(l) || cache.iter().any(|(id, _)| *id == g) {
+            if !matched(l) || cache.contains(&g) {
                 continue;
             }
-            cache.push((g, self.rules.patterns[g].captures(line)));
-            let Some(caps) = &cache[cache.len() - 1].1 else {
+            cache.push(g);
+            let Some(caps) = self.rules.patterns[g].captures(line) else {
                 continue;
             };
-            let field = |name: &str| {
-                caps.name(name)
-                    .map_or_else(Vec::new, |m| m.as_bytes().to_vec())
-            };
-            agg.records.push(Record {
-                pattern: g,
+            let field = |name: &str| caps.name(name).map_or(&b""[..], |m| m.as_bytes());
+            let c = Captured {
                 key: field("key"),
                 value: field("value"),
                 actor: field("actor"),
-                line: no,
-                // Only `then` records become findings; other records need no text.
-                text: if self.then_patterns.contains(&g) {
-                    excerpt(line, 0)
-                } else {
-                    Vec::new()
-                },
-                time: t,
-            });
+                no,
+                time,
+                line,
+            };
+            agg.records.capture(&self.corr, g, &c);
         }
     }
 }
@@ -271,8 +274,8 @@ pub(super) fn excerpt(line: &[u8], at: usize) -> Vec<u8> {
 pub(super) struct LineHits {
     /// rule → normalised line → aggregate; BTreeMap keeps the output deterministic.
     by_rule: BTreeMap<usize, RuleLines>,
-    /// Lines captured for correlate rules, compared after every file was read.
-    records: Vec<Record>,
+    /// Records captured for correlate rules, compared after every file was read.
+    records: FileRecords,
     /// The syslog record being assembled: first line number, text, and whether one of its
     /// lines matched a pattern (records none of whose lines match are not examined).
     pending: Option<(u64, Vec<u8>, bool, Option<RelTime>)>,

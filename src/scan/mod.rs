@@ -18,7 +18,7 @@ use crate::input::{Entry, EntryKind, Evidence, Listing};
 use crate::model::{Bytes, EvPath, Finding, Gap, GapCause, rfc3339};
 use crate::rules::{Matcher, RuleSet};
 use content::metadata_holds;
-use correlate::{Record, correlate};
+use correlate::correlate;
 use patterns::Combo;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -32,6 +32,12 @@ pub struct ScanOptions {
     pub max_read: u64,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Most bytes read from one file, decompressed bytes included.
+    pub max_file_bytes: u64,
+    /// Most bytes (as stored) read from the whole evidence, planned in path order.
+    pub max_total_bytes: u64,
+    /// Most distinct correlation records kept.
+    pub max_records: usize,
 }
 
 impl Default for ScanOptions {
@@ -39,6 +45,9 @@ impl Default for ScanOptions {
         ScanOptions {
             max_read: 64 << 20,
             threads: 0,
+            max_file_bytes: 4 << 30,
+            max_total_bytes: 32 << 30,
+            max_records: 2_000_000,
         }
     }
 }
@@ -77,8 +86,8 @@ pub struct ScanOutput {
 /// The scanner for one rule set.
 pub struct Scanner<'r> {
     rules: &'r RuleSet,
-    /// Patterns that are the `then` record of some correlate rule.
-    then_patterns: std::collections::HashSet<usize>,
+    /// The correlate rules, prepared once.
+    corr: correlate::Plan,
     opts: ScanOptions,
     combos: Mutex<HashMap<Vec<usize>, Arc<Combo>>>,
 }
@@ -101,43 +110,92 @@ struct EntryResult {
     hits: Vec<Hit>,
     gaps: Vec<Gap>,
     read: Option<FileRead>,
-    records: Vec<Record>,
+    records: correlate::FileRecords,
     times: Option<LogTimes>,
+}
+
+/// What one entry needs, decided from its path and metadata before any byte is read.
+#[derive(Default)]
+struct EntryPlan {
+    /// File rules that hold on metadata alone, with their reasons.
+    immediate: Vec<(usize, Vec<String>)>,
+    /// File rules whose metadata conditions hold and that need the bytes.
+    need_read: Vec<(usize, Vec<String>)>,
+    line_rules: Vec<usize>,
+}
+
+impl EntryPlan {
+    fn reads(&self, e: &Entry) -> bool {
+        e.kind == EntryKind::File
+            && !(self.need_read.is_empty()
+                && self.line_rules.is_empty()
+                && self.immediate.is_empty())
+    }
 }
 
 impl<'r> Scanner<'r> {
     /// A scanner for `rules`.
     pub fn new(rules: &'r RuleSet, opts: ScanOptions) -> Self {
-        let then_patterns = rules
-            .rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| matches!(r.matcher, Matcher::Correlate(_)))
-            .filter_map(|(i, _)| rules.pattern_ids[i].any.last().copied())
-            .collect();
         Scanner {
             rules,
-            then_patterns,
+            corr: correlate::Plan::new(rules, opts.max_records),
             opts,
             combos: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Maps `f` over `items` on the scan's threads, keeping the order.
+    fn par_map<T: Send, R: Send>(&self, items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+        if self.opts.threads == 1 {
+            return items.into_iter().map(f).collect();
+        }
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(self.opts.threads)
+            .build()
+        {
+            Ok(pool) => pool.install(|| items.into_par_iter().map(&f).collect()),
+            Err(_) => items.into_iter().map(f).collect(),
         }
     }
 
     /// Scans every entry of `evidence`.
     pub fn scan(&self, evidence: &dyn Evidence) -> ScanOutput {
         let listing = evidence.list();
-        let work = |e: &Entry| self.scan_entry(evidence, e);
-        let results: Vec<EntryResult> = if self.opts.threads == 1 {
-            listing.entries.iter().map(work).collect()
-        } else {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(self.opts.threads)
-                .build();
-            match pool {
-                Ok(pool) => pool.install(|| listing.entries.par_iter().map(work).collect()),
-                Err(_) => listing.entries.iter().map(work).collect(),
-            }
-        };
+        let plans = self.par_map(listing.entries.iter().collect(), |e| self.plan_entry(e));
+        let allowed = self.within_budget(&listing.entries, &plans);
+        let work: Vec<_> = listing.entries.iter().zip(plans).zip(allowed).collect();
+        let results = self.par_map(work, |((e, plan), ok)| {
+            self.run_entry(evidence, e, &plan, ok)
+        });
+        self.assemble(listing, results)
+    }
+
+    /// Which entries may be read: the files that need reading, in path order, until their
+    /// planned bytes (size as stored, capped per file) reach `--max-total-bytes`. Planned in
+    /// one sequential pass so that the cut never depends on thread scheduling.
+    fn within_budget(&self, entries: &[Entry], plans: &[EntryPlan]) -> Vec<bool> {
+        let mut spent: u64 = 0;
+        entries
+            .iter()
+            .zip(plans)
+            .map(|(e, p)| {
+                if !p.reads(e) {
+                    return true;
+                }
+                let cap = if p.line_rules.is_empty() {
+                    self.opts.max_read
+                } else {
+                    self.opts.max_file_bytes
+                };
+                spent = spent.saturating_add(e.size.min(cap));
+                spent <= self.opts.max_total_bytes
+            })
+            .collect()
+    }
+
+    /// Turns per-entry results into the scan output: years resolved, correlations compared,
+    /// everything sorted.
+    fn assemble(&self, listing: Listing, results: Vec<EntryResult>) -> ScanOutput {
         let mut out = ScanOutput {
             gaps: listing.gaps.clone(),
             ..ScanOutput::default()
@@ -152,21 +210,22 @@ impl<'r> Scanner<'r> {
                 RelTime::NoYear { .. } => None,
             })
             .max();
-        let mut records = Vec::new();
+        let mut merged = correlate::Merged::default();
         let mut digests = Vec::with_capacity(results.len());
         let mut resolvers = Vec::with_capacity(results.len());
-        for (i, (entry, res)) in listing.entries.iter().zip(results).enumerate() {
+        for (i, (entry, mut res)) in listing.entries.iter().zip(results).enumerate() {
             let sha = res.read.as_ref().and_then(|r| r.sha256.clone());
             let resolver = res
                 .read
                 .as_ref()
                 .and_then(|r| r.times.as_ref())
                 .map(|t| YearResolver::new(t, entry.mtime, newest_dated));
-            for h in res.hits {
+            for h in std::mem::take(&mut res.hits) {
                 out.findings
                     .push(self.finding(entry, h, sha.clone(), resolver.as_ref()));
             }
-            records.extend(res.records.into_iter().map(|r| (i, r)));
+            let records = std::mem::take(&mut res.records);
+            merged.add(&self.corr, i, &entry.path, records, &mut res);
             out.gaps.extend(res.gaps);
             if let Some(mut read) = res.read {
                 if let (Some(t), Some(y)) = (read.times, resolver.as_ref()) {
@@ -179,7 +238,7 @@ impl<'r> Scanner<'r> {
             digests.push(sha);
             resolvers.push(resolver);
         }
-        for (i, hit) in correlate(self.rules, &listing.entries, &records) {
+        for (i, hit) in correlate(&self.corr, &merged, &listing.entries) {
             out.findings.push(self.finding(
                 &listing.entries[i],
                 hit,
@@ -237,7 +296,36 @@ impl<'r> Scanner<'r> {
         }
     }
 
-    fn scan_entry(&self, ev: &dyn Evidence, e: &Entry) -> EntryResult {
+    /// The rules that apply to one entry, judged on its path and metadata.
+    fn plan_entry(&self, e: &Entry) -> EntryPlan {
+        let rel = e.path.relative();
+        let mut plan = EntryPlan::default();
+        for r in self.rules.file_rules_for(rel) {
+            let Matcher::File(fm) = &self.rules.rules[r].matcher else {
+                continue;
+            };
+            if let Some(why) = metadata_holds(fm, e) {
+                if fm.needs_read() {
+                    plan.need_read.push((r, why));
+                } else {
+                    plan.immediate.push((r, why));
+                }
+            }
+        }
+        if e.kind == EntryKind::File {
+            plan.line_rules = self.rules.line_rules_for(rel);
+        }
+        plan
+    }
+
+    /// Applies the planned rules to one entry; reads it only when `allowed` by the budget.
+    fn run_entry(
+        &self,
+        ev: &dyn Evidence,
+        e: &Entry,
+        plan: &EntryPlan,
+        allowed: bool,
+    ) -> EntryResult {
         let mut res = EntryResult::default();
         if e.kind.is_special() {
             res.gaps.push(Gap::new(
@@ -247,27 +335,7 @@ impl<'r> Scanner<'r> {
                 false,
             ));
         }
-        let rel = e.path.relative();
-        let mut immediate = Vec::new();
-        let mut need_read = Vec::new();
-        for r in self.rules.file_rules_for(rel) {
-            let Matcher::File(fm) = &self.rules.rules[r].matcher else {
-                continue;
-            };
-            if let Some(why) = metadata_holds(fm, e) {
-                if fm.needs_read() {
-                    need_read.push((r, why));
-                } else {
-                    immediate.push((r, why));
-                }
-            }
-        }
-        let line_rules = if e.kind == EntryKind::File {
-            self.rules.line_rules_for(rel)
-        } else {
-            Vec::new()
-        };
-        for (r, why) in &immediate {
+        for (r, why) in &plan.immediate {
             res.hits.push(Hit {
                 rule: *r,
                 line: None,
@@ -279,15 +347,42 @@ impl<'r> Scanner<'r> {
                 last_time: None,
             });
         }
-        if e.kind != EntryKind::File
-            || (need_read.is_empty() && line_rules.is_empty() && immediate.is_empty())
-        {
+        if !plan.reads(e) {
             return res;
         }
-        let want_digest = !immediate.is_empty();
-        self.read_file(ev, e, &need_read, &line_rules, want_digest, &mut res);
+        if !allowed {
+            res.gaps.push(Gap::new(
+                e.path.clone(),
+                GapCause::Budget,
+                format!(
+                    "not read: files earlier in path order used up --max-total-bytes ({})",
+                    human_bytes(self.opts.max_total_bytes)
+                ),
+                true,
+            ));
+            return res;
+        }
+        let want_digest = !plan.immediate.is_empty();
+        self.read_file(
+            ev,
+            e,
+            &plan.need_read,
+            &plan.line_rules,
+            want_digest,
+            &mut res,
+        );
         res
     }
+}
+
+/// `67108864` → `64 MiB`; exact byte counts otherwise.
+pub(crate) fn human_bytes(n: u64) -> String {
+    for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if n >= 1 << shift && n % (1 << shift) == 0 {
+            return format!("{} {unit}", n >> shift);
+        }
+    }
+    format!("{n} bytes")
 }
 
 /// Deterministic order: severity (most severe first), rule id, path, line.

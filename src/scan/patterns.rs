@@ -1,16 +1,122 @@
 //! Pattern sets: the patterns of a fixed group of rules compiled into one set so that a
 //! haystack is searched once, and the evaluation of a rule's `any` / `all` / `none` groups.
+//!
+//! A set that is too large to compile in one piece is split, down to single patterns if need
+//! be (each of which the rule loader already compiled): matching never stops for lack of a set.
 
 use super::Scanner;
 use crate::rules::set::PatternIds;
 use crate::rules::{Matcher, RecordMode};
-use regex::bytes::{RegexSet, RegexSetBuilder};
+use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Size limits of one compiled set.
+const SET_SIZE_LIMIT: usize = 64 << 20;
+const SET_DFA_LIMIT: usize = 16 << 20;
+
+/// One piece of a [`PatternSet`]: a compiled set of consecutive patterns, or one pattern that
+/// could not share a set.
+enum Shard {
+    Set(RegexSet),
+    Single(Regex),
+}
+
+/// Patterns searched together; ids are positions in the list the set was built from.
+pub(super) struct PatternSet {
+    /// (first pattern id, shard)
+    shards: Vec<(usize, Shard)>,
+    len: usize,
+}
+
+/// Which patterns of a [`PatternSet`] matched a haystack.
+pub(super) struct Matched(Vec<bool>);
+
+impl Matched {
+    pub(super) fn matched(&self, i: usize) -> bool {
+        self.0.get(i).copied().unwrap_or(false)
+    }
+
+    pub(super) fn matched_any(&self) -> bool {
+        self.0.iter().any(|&m| m)
+    }
+}
+
+fn build_set(sources: &[String]) -> Result<RegexSet, regex::Error> {
+    RegexSetBuilder::new(sources)
+        .unicode(false)
+        .multi_line(true)
+        .size_limit(SET_SIZE_LIMIT)
+        .dfa_size_limit(SET_DFA_LIMIT)
+        .build()
+}
+
+impl PatternSet {
+    /// Compiles `sources`; `single(i)` is pattern `i` compiled on its own, used when even a
+    /// one-pattern set is refused.
+    pub(super) fn new(sources: &[String], single: &dyn Fn(usize) -> Regex) -> PatternSet {
+        let mut shards = Vec::new();
+        Self::split(sources, 0, single, &mut shards);
+        PatternSet {
+            shards,
+            len: sources.len(),
+        }
+    }
+
+    fn split(
+        sources: &[String],
+        at: usize,
+        single: &dyn Fn(usize) -> Regex,
+        out: &mut Vec<(usize, Shard)>,
+    ) {
+        if sources.is_empty() {
+            return;
+        }
+        match build_set(sources) {
+            Ok(set) => out.push((at, Shard::Set(set))),
+            Err(_) if sources.len() == 1 => out.push((at, Shard::Single(single(at)))),
+            Err(_) => {
+                let half = sources.len() / 2;
+                Self::split(&sources[..half], at, single, out);
+                Self::split(&sources[half..], at + half, single, out);
+            }
+        }
+    }
+
+    /// True when any pattern matches somewhere in `hay`.
+    pub(super) fn is_match(&self, hay: &[u8]) -> bool {
+        self.shards.iter().any(|(_, s)| match s {
+            Shard::Set(set) => set.is_match(hay),
+            Shard::Single(re) => re.is_match(hay),
+        })
+    }
+
+    /// Every pattern that matches somewhere in `hay`.
+    pub(super) fn matches(&self, hay: &[u8]) -> Matched {
+        let mut m = vec![false; self.len];
+        for (at, s) in &self.shards {
+            match s {
+                Shard::Set(set) => {
+                    for i in set.matches(hay).iter() {
+                        m[at + i] = true;
+                    }
+                }
+                Shard::Single(re) => m[*at] = re.is_match(hay),
+            }
+        }
+        Matched(m)
+    }
+
+    /// How many compiled pieces the set needed.
+    #[cfg(test)]
+    fn shards(&self) -> usize {
+        self.shards.len()
+    }
+}
+
 /// Patterns of a fixed group of rules, compiled into one set so a haystack is searched once.
 pub(super) struct Combo {
-    pub(super) set: RegexSet,
+    pub(super) set: PatternSet,
     /// (rule index, local pattern ids by group)
     pub(super) rules: Vec<(usize, PatternIds)>,
     /// Some rule matches whole syslog records rather than single lines.
@@ -24,6 +130,7 @@ impl Scanner<'_> {
             return c.clone();
         }
         let mut sources = Vec::new();
+        let mut globals = Vec::new();
         let mut local_rules = Vec::new();
         let mut global_to_local: HashMap<usize, usize> = HashMap::new();
         for &r in rules {
@@ -33,6 +140,7 @@ impl Scanner<'_> {
                     .map(|&gid| {
                         *global_to_local.entry(gid).or_insert_with(|| {
                             sources.push(self.rules.patterns[gid].as_str().to_owned());
+                            globals.push(gid);
                             sources.len() - 1
                         })
                     })
@@ -45,14 +153,7 @@ impl Scanner<'_> {
             };
             local_rules.push((r, local));
         }
-        let set = RegexSetBuilder::new(&sources)
-            .unicode(false)
-            .multi_line(true)
-            .size_limit(64 << 20)
-            .dfa_size_limit(16 << 20)
-            .build()
-            .or_else(|_| RegexSet::new(&sources))
-            .unwrap_or_else(|_| RegexSet::empty());
+        let set = PatternSet::new(&sources, &|i| self.rules.patterns[globals[i]].clone());
         let has_records = rules.iter().any(|&r| self.is_record_rule(r));
         let combo = Arc::new(Combo {
             set,
@@ -98,5 +199,23 @@ mod tests {
         assert_eq!(group_holds(&ids, |i| i == 1 || i == 2), Some(vec![1, 2]));
         assert_eq!(group_holds(&ids, |i| i == 1), None);
         assert_eq!(group_holds(&ids, |i| i != 0), None);
+    }
+
+    #[test]
+    fn a_set_too_large_for_one_piece_is_split_and_still_matches() {
+        let sources: Vec<String> = (0..10)
+            .map(|i| format!("zq{i}[0-9a-f]{{100000}}"))
+            .chain(["needle".to_owned()])
+            .collect();
+        let single = |i: usize| crate::rules::load::compile_regex(&sources[i]).unwrap();
+        let set = PatternSet::new(&sources, &single);
+        assert!(set.shards() > 1);
+        let mut hay = b"x zq3".to_vec();
+        hay.extend(std::iter::repeat_n(b'a', 100_000));
+        hay.extend_from_slice(b" needle");
+        let m = set.matches(&hay);
+        assert!(m.matched(3) && m.matched(10) && !m.matched(0));
+        assert!(set.is_match(b"a needle"));
+        assert!(!set.is_match(b"nothing"));
     }
 }

@@ -51,6 +51,28 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
+/// Counts the bytes read through it.
+pub struct Counting<R> {
+    inner: R,
+    /// Bytes read so far.
+    pub bytes: u64,
+}
+
+impl<R: Read> Counting<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        Counting { inner, bytes: 0 }
+    }
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
 /// Keeps a copy of the first `cap` bytes that pass through it.
 pub struct Capture<R> {
     pub inner: R,
@@ -128,8 +150,10 @@ pub fn for_each_chunk(
         let end = if end_of_input {
             buf.len()
         } else {
-            match memchr::memrchr(b'\n', &buf) {
-                Some(i) => i + 1,
+            // What was kept from the last round holds no newline: search the new bytes only,
+            // or a long line would be searched again on every read (quadratic).
+            match memchr::memrchr(b'\n', &buf[old..]) {
+                Some(i) => old + i + 1,
                 None if buf.len() >= MAX_LINE => {
                     if !in_cut {
                         cut_lines += 1;
@@ -168,18 +192,45 @@ pub fn for_each_chunk(
 /// Iterates the lines of a chunk with their numbers, without the line terminator.
 pub fn lines(chunk: &[u8], first: u64) -> impl Iterator<Item = (u64, &[u8])> {
     let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
-    body.split(|&b| b == b'\n')
-        .enumerate()
-        .map(move |(i, l)| (first + i as u64, l.strip_suffix(b"\r").unwrap_or(l)))
-        .filter(move |_| !chunk.is_empty())
+    let mut ends = memchr::memchr_iter(b'\n', body);
+    let mut start = Some(0);
+    let mut no = first;
+    std::iter::from_fn(move || {
+        let s = start.filter(|_| !chunk.is_empty())?;
+        let line = match ends.next() {
+            Some(e) => {
+                start = Some(e + 1);
+                &body[s..e]
+            }
+            None => {
+                start = None;
+                &body[s..]
+            }
+        };
+        no += 1;
+        Some((no - 1, line.strip_suffix(b"\r").unwrap_or(line)))
+    })
 }
 
 /// The lines of a chunk from last to first, split and trimmed exactly as [`lines`] does.
 pub fn lines_rev(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
     let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
-    body.rsplit(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .filter(move |_| !chunk.is_empty())
+    let mut starts = memchr::memrchr_iter(b'\n', body);
+    let mut end = Some(body.len());
+    std::iter::from_fn(move || {
+        let e = end.filter(|_| !chunk.is_empty())?;
+        let line = match starts.next() {
+            Some(s) => {
+                end = Some(s);
+                &body[s + 1..e]
+            }
+            None => {
+                end = None;
+                &body[..e]
+            }
+        };
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    })
 }
 
 #[cfg(test)]
@@ -254,6 +305,34 @@ mod tests {
         );
         assert_eq!(md5.unwrap(), "5eb63bbbe01eeed093cb22bb8f5acdc3");
         assert!(is_gzip(&[0x1f, 0x8b, 8]));
+    }
+
+    #[test]
+    fn lines_split_like_the_plain_split_of_the_body() {
+        let naive = |chunk: &[u8]| -> Vec<Vec<u8>> {
+            if chunk.is_empty() {
+                return Vec::new();
+            }
+            let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
+            body.split(|&b| b == b'\n')
+                .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+                .collect()
+        };
+        for chunk in [
+            &b""[..],
+            b"\n",
+            b"\n\n",
+            b"a",
+            b"a\n",
+            b"a\r\n\r\nb",
+            b"\na\n\nb\r",
+            b"x\ny\nz\n\n",
+        ] {
+            let got: Vec<Vec<u8>> = lines(chunk, 7).map(|(_, l)| l.to_vec()).collect();
+            assert_eq!(got, naive(chunk), "{:?}", String::from_utf8_lossy(chunk));
+            let numbers: Vec<u64> = lines(chunk, 7).map(|(n, _)| n).collect();
+            assert_eq!(numbers, (7..7 + got.len() as u64).collect::<Vec<_>>());
+        }
     }
 
     #[test]

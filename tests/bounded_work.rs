@@ -1,0 +1,293 @@
+//! Bounded work on crafted evidence: whatever a log, a rule pack or a configuration save holds,
+//! the scan ends in bounded time and memory, and what it did not read is a gap that blocks
+//! `clean`; matching never silently stops.
+
+mod common;
+
+use common::materialise;
+use common::run::{gaps_of, sporen_bounded};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use std::io::Write;
+use std::path::Path;
+
+const GIB: u64 = 1 << 30;
+
+/// The clean 13.0 appliance, materialised under `dir/root`.
+fn clean_root(dir: &Path) -> std::path::PathBuf {
+    let root = dir.join("root");
+    materialise("clean-13.0-47.24", &root);
+    root
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::best());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn append(path: &Path, line: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    writeln!(f, "{line}").unwrap();
+}
+
+const EXPLOIT_LINE: &str = "127.0.0.1 - - [17/Jan/2020:20:07:22 +0000] \"GET /vpn/../vpns/portal/NIGkDs7jfV4qTnX1tF5my9gPM3Bz0JpH.xml HTTP/1.1\" 200 - \"-\" \"python-requests/2.21.0\"";
+
+#[test]
+fn large_local_patterns_never_switch_matching_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = clean_root(dir.path());
+    append(&root.join("var/log/httpaccess.log"), EXPLOIT_LINE);
+    // Ten valid rules whose patterns are too large to share one compiled set.
+    let mut pack = String::from(
+        "[pack]\nid = \"iocs\"\ntitle = \"local IOCs\"\ndescription = \"long hex IOC patterns\"\n",
+    );
+    for i in 0..10 {
+        pack.push_str(&format!(
+            "\n[[rule]]\nid = \"iocs.r{i}\"\ntitle = \"t\"\ndescription = \"d\"\nseverity = \"low\"\n[rule.lines]\nlogs = [\"var/log/httpaccess.log\"]\nany = [{{ regex = 'zq{i}[0-9a-f]{{100000}}' }}]\n"
+        ));
+    }
+    let rules = dir.path().join("iocs.toml");
+    std::fs::write(&rules, pack).unwrap();
+    for extra in [&[][..], &["--rules", rules.to_str().unwrap()][..]] {
+        let mut args = vec!["scan", root.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let r = sporen_bounded(&args, 120, 4 * GIB).json();
+        let rules_fired: Vec<&str> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["rule"].as_str())
+            .collect();
+        assert_eq!(
+            r["verdict"], "compromised",
+            "with {extra:?}: {rules_fired:?}"
+        );
+        assert!(
+            rules_fired.contains(&"cve-2019-19781.access-template-fetch"),
+            "with {extra:?}: {rules_fired:?}"
+        );
+    }
+}
+
+#[test]
+fn a_sparse_log_of_a_terabyte_is_read_up_to_the_budget_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = clean_root(dir.path());
+    let log = std::fs::File::create(root.join("var/log/httpaccess.log.9")).unwrap();
+    log.set_len(1 << 40).unwrap();
+    let r = sporen_bounded(
+        &[
+            "scan",
+            root.to_str().unwrap(),
+            "--format",
+            "json",
+            "--max-file-bytes",
+            "64M",
+        ],
+        60,
+        2 * GIB,
+    )
+    .json();
+    let cut = gaps_of(&r, "too_large");
+    assert!(
+        cut.iter()
+            .any(|(p, d, blocks)| p == "/var/log/httpaccess.log.9" && *blocks && d.contains("64")),
+        "{cut:?}"
+    );
+    assert_ne!(r["verdict"], "clean");
+}
+
+#[test]
+fn the_total_read_budget_stops_reading_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = clean_root(dir.path());
+    for i in 10..20 {
+        let f = std::fs::File::create(root.join(format!("var/log/ns.log.{i}"))).unwrap();
+        f.set_len(8 << 20).unwrap();
+    }
+    let r = sporen_bounded(
+        &[
+            "scan",
+            root.to_str().unwrap(),
+            "--format",
+            "json",
+            "--max-total-bytes",
+            "32M",
+        ],
+        60,
+        2 * GIB,
+    )
+    .json();
+    let unread = gaps_of(&r, "budget");
+    assert!(!unread.is_empty(), "{}", r["coverage"]["gaps"]);
+    assert!(
+        unread
+            .iter()
+            .all(|(_, d, blocks)| *blocks && d.contains("--max-total-bytes"))
+    );
+    assert_eq!(r["verdict"], "inconclusive");
+}
+
+/// A login and many connection records of sessions, gzip-compressed.
+fn sessions_log(logins: usize, conns_per_login: usize, distinct_sources: bool) -> Vec<u8> {
+    let mut text = Vec::new();
+    for s in 0..logins {
+        writeln!(
+            text,
+            "Oct 30 08:02:11 <local0.info> 192.0.2.10  10/30/2023:08:02:11 GMT ns-gw01 0-PPE-0 : default SSLVPN LOGIN 5240392 0 : Context alice@198.51.100.21 - SessionId: {s} - User alice - Client_ip 10.{}.{}.1 - Nat_ip \"Mapped Ip\" - Vserver 192.0.2.20:443",
+            s / 256 % 256,
+            s % 256
+        )
+        .unwrap();
+    }
+    for c in 0..logins * conns_per_login {
+        let s = c % logins;
+        let src = if distinct_sources {
+            format!("172.{}.{}.9", c / 256 % 256, c % 256)
+        } else {
+            "203.0.113.77".to_owned()
+        };
+        writeln!(
+            text,
+            "Oct 30 13:14:52 <local0.info> 192.0.2.10  10/30/2023:13:14:52 GMT ns-gw01 0-PPE-0 : default SSLVPN TCPCONNSTAT 5240469 0 : Context alice@198.51.100.21 - SessionId: {s}- User alice - Client_ip 198.51.100.21 - Nat_ip 192.0.2.11 - Vserver 192.0.2.20:443 - Source {src}:50123 - Destination 192.0.2.101:443"
+        )
+        .unwrap();
+    }
+    gzip(&text)
+}
+
+#[test]
+fn repeated_correlation_records_are_aggregated_not_kept_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = clean_root(dir.path());
+    // One session used from a foreign address 400,000 times.
+    std::fs::write(
+        root.join("var/log/ns.log.1.gz"),
+        sessions_log(1, 400_000, false),
+    )
+    .unwrap();
+    let r = sporen_bounded(
+        &["scan", root.to_str().unwrap(), "--format", "json"],
+        120,
+        GIB,
+    )
+    .json();
+    let moved: Vec<&serde_json::Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "cve-2023-4966.session-moved-network")
+        .collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(moved[0]["count"], 400_000);
+}
+
+#[test]
+fn a_session_with_thousands_of_addresses_gives_a_bounded_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = clean_root(dir.path());
+    // One session key logged in from 4,000 addresses and used from 4,000 others.
+    let mut text = Vec::new();
+    for i in 0..4000 {
+        writeln!(text, "Oct 30 08:02:11 <local0.info> 192.0.2.10  10/30/2023:08:02:11 GMT ns-gw01 0-PPE-0 : default SSLVPN LOGIN 5240392 0 : Context alice@198.51.100.21 - SessionId: 6169 - User alice - Client_ip 10.{}.{}.1 - Nat_ip \"Mapped Ip\" - Vserver 192.0.2.20:443", i / 256 % 256, i % 256).unwrap();
+    }
+    for i in 0..4000 {
+        writeln!(text, "Oct 30 13:14:52 <local0.info> 192.0.2.10  10/30/2023:13:14:52 GMT ns-gw01 0-PPE-0 : default SSLVPN TCPCONNSTAT 5240469 0 : Context alice@198.51.100.21 - SessionId: 6169- User alice - Client_ip 198.51.100.21 - Nat_ip 192.0.2.11 - Vserver 192.0.2.20:443 - Source 172.{}.{}.9:50123 - Destination 192.0.2.101:443", i / 256 % 256, i % 256).unwrap();
+    }
+    std::fs::write(root.join("var/log/ns.log.1.gz"), gzip(&text)).unwrap();
+    let run = sporen_bounded(
+        &["scan", root.to_str().unwrap(), "--format", "json"],
+        60,
+        2 * GIB,
+    );
+    assert!(
+        run.stdout.len() < 4 << 20,
+        "report of {} bytes",
+        run.stdout.len()
+    );
+    let r = run.json();
+    let moved: Vec<&serde_json::Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "cve-2023-4966.session-moved-network")
+        .collect();
+    assert_eq!(moved.len(), 1, "one finding for the one session");
+    assert_eq!(moved[0]["count"], 4000);
+    let reason = moved[0]["reason"].as_str().unwrap();
+    assert!(reason.len() < 2000, "{reason}");
+    assert!(reason.contains("more"), "{reason}");
+}
+
+#[test]
+fn the_correlation_budget_stops_collecting_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = clean_root(dir.path());
+    std::fs::write(root.join("var/log/ns.log.1.gz"), sessions_log(500, 2, true)).unwrap();
+    let r = sporen_bounded(
+        &[
+            "scan",
+            root.to_str().unwrap(),
+            "--format",
+            "json",
+            "--max-records",
+            "100",
+        ],
+        60,
+        2 * GIB,
+    )
+    .json();
+    let cut = gaps_of(&r, "budget");
+    assert!(
+        cut.iter().any(|(p, d, blocks)| p == "/var/log/ns.log.1.gz"
+            && *blocks
+            && d.contains("--max-records")),
+        "{}",
+        r["coverage"]["gaps"]
+    );
+}
+
+#[test]
+fn many_large_configuration_saves_do_not_exhaust_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = clean_root(dir.path());
+    for i in 100..250 {
+        let f = std::fs::File::create(root.join(format!("flash/nsconfig/ns.conf.{i}"))).unwrap();
+        f.set_len(16 << 20).unwrap();
+    }
+    // One rule that reads none of the saves: what remains is the configuration history the
+    // posture section reads.
+    let rules = dir.path().join("one.toml");
+    std::fs::write(
+        &rules,
+        "[pack]\nid = \"one\"\ntitle = \"t\"\ndescription = \"d\"\n\n[[rule]]\nid = \"one.r\"\ntitle = \"t\"\ndescription = \"d\"\nseverity = \"low\"\n[rule.file]\npaths = [\"var/nope\"]\n",
+    )
+    .unwrap();
+    let run = sporen_bounded(
+        &[
+            "scan",
+            root.to_str().unwrap(),
+            "--format",
+            "json",
+            "--no-builtin-rules",
+            "--rules",
+            rules.to_str().unwrap(),
+        ],
+        120,
+        GIB,
+    );
+    assert!(
+        matches!(run.code, Some(0 | 1 | 3)),
+        "{:?} {}",
+        run.code,
+        run.stderr
+    );
+    let r = run.json();
+    assert_eq!(
+        r["posture"]["firmware"], "13.0-47.24",
+        "the current configuration is still read"
+    );
+    let notes = r["posture"]["mitigation"]["notes"].to_string();
+    assert!(notes.contains("read only in part"), "{notes}");
+}
