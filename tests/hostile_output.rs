@@ -373,6 +373,111 @@ fn a_report_nobody_reads_is_an_error_not_a_verdict() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Rule files that are not files
+// ---------------------------------------------------------------------------------------------
+
+fn diagnostics(r: &Outcome) -> Vec<(String, String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout)
+        .unwrap_or_else(|e| panic!("not JSON diagnostics ({e}); stderr:\n{}", r.stderr));
+    v.as_array()
+        .expect("array of diagnostics")
+        .iter()
+        .map(|d| {
+            let s = |k: &str| d[k].as_str().unwrap_or_default().to_owned();
+            (s("code"), s("file"), s("message"))
+        })
+        .collect()
+}
+
+#[test]
+fn rule_files_that_are_fifos_devices_or_huge_are_reported_together() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let fifo = dir.join("fifo.toml");
+    mkfifo(&fifo);
+    let huge = dir.join("huge.toml");
+    fs::write(&huge, vec![b'\n'; 9 << 20]).expect("write");
+    let folder = dir.join("local");
+    fs::create_dir(&folder).expect("folder");
+    mkfifo(&folder.join("in-folder.toml"));
+    let broken = dir.join("broken.toml");
+    fs::write(&broken, "[pack\n").expect("write");
+    let paths = [
+        &fifo,
+        Path::new("/dev/null"),
+        Path::new("/dev/zero"),
+        &huge,
+        &folder,
+        &broken,
+    ];
+
+    let mut cmd = Command::new("sh");
+    // An address-space limit turns an unbounded read of /dev/zero into a failure, not a
+    // machine out of memory.
+    cmd.arg("-c")
+        .arg(r#"ulimit -v 4000000 && exec "$0" "$@""#)
+        .arg(BIN)
+        .args(["rules", "check", "--json"])
+        .args(paths)
+        .stdout(Stdio::piped());
+    let r = finish(cmd);
+    assert_eq!(r.code, Some(2), "stderr:\n{}", r.stderr);
+    let diags = diagnostics(&r);
+    let of = |p: &Path| {
+        let name = p.display().to_string();
+        diags
+            .iter()
+            .filter(move |d| d.1 == name)
+            .collect::<Vec<_>>()
+    };
+    for p in [
+        &fifo,
+        Path::new("/dev/null"),
+        Path::new("/dev/zero"),
+        &folder.join("in-folder.toml"),
+    ] {
+        let d = of(p);
+        assert!(
+            d.iter()
+                .any(|d| d.0 == "E012" && d.2.contains("not a regular file")),
+            "{}: {d:?}\nall: {diags:?}",
+            p.display()
+        );
+    }
+    let d = of(&huge);
+    assert!(
+        d.iter().any(|d| d.0 == "E012" && d.2.contains("MiB")),
+        "huge file: {d:?}"
+    );
+    assert!(
+        of(&broken).iter().any(|d| d.0 == "E001"),
+        "the syntax error is reported too"
+    );
+}
+
+#[test]
+fn a_symlinked_rule_file_in_a_folder_is_read_not_skipped() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let folder = tmp.path().join("local");
+    fs::create_dir(&folder).expect("folder");
+    let shared = tmp.path().join("shared.toml");
+    fs::write(&shared, "[pack\n").expect("write");
+    symlink(&shared, folder.join("linked.toml")).expect("symlink");
+    let r = sporen(&[
+        OsStr::new("rules"),
+        OsStr::new("check"),
+        OsStr::new("--json"),
+        folder.as_os_str(),
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    let name = folder.join("linked.toml").display().to_string();
+    assert!(
+        diagnostics(&r).iter().any(|d| d.0 == "E001" && d.1 == name),
+        "{:?}",
+        diagnostics(&r)
+    );
+}
 /// The report's final mode follows the umask, like any file the user's shell would create.
 fn umask() -> u32 {
     let status = fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
