@@ -2,7 +2,8 @@
 //!
 //! It must never replace, write through or land inside the evidence: an output that is a
 //! TARGET (compared by device and inode, so hard links and bind mounts count), lies inside a
-//! TARGET folder, or exists and is not a regular file is refused before any evidence is read.
+//! TARGET folder (by identity up the `..` chain, and by place in the filesystem whatever mount
+//! shows it), or exists and is not a regular file is refused before any evidence is read.
 //! The report is written to a temporary file created exclusively (`O_EXCL | O_NOFOLLOW`, a
 //! random name, mode 0600) in the output folder, held open from the check to the rename, so a
 //! planted link or a folder swapped during the scan cannot redirect it.
@@ -14,7 +15,7 @@ use std::fs::{self, File, FileType, Metadata, OpenOptions, Permissions};
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::io::{self, BufWriter, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -209,6 +210,8 @@ pub fn write_stdout(
 struct Input {
     path: PathBuf,
     id: Identity,
+    /// For a folder: the filesystem it is on and its path inside that filesystem.
+    place: Option<Place>,
 }
 
 /// The output folder, held open so that the report goes into this very folder even if its
@@ -271,14 +274,20 @@ impl ReportFile {
         })?;
         // A TARGET that cannot be examined is not protected here; opening it fails later
         // with its own error, before anything is written.
+        let mounts = mounts();
         let inputs = targets
             .iter()
             .filter(|t| t.as_os_str() != "-")
             .filter_map(|t| {
                 let m = fs::metadata(t).ok()?;
+                let place = m
+                    .is_dir()
+                    .then(|| place(&mounts, &fs::canonicalize(t).ok()?))
+                    .flatten();
                 Some(Input {
                     path: t.clone(),
                     id: identity(&m),
+                    place,
                 })
             })
             .collect();
@@ -309,9 +318,28 @@ impl ReportFile {
         self.check_name(&dir)
     }
 
-    /// The TARGET folder that `dir` is, or lies below, climbing `..` as the kernel resolves it
-    /// (through mount points, so a bind mount of a TARGET is recognised by identity).
+    /// The TARGET folder that `dir` is or lies below: by identity, climbing `..` as the kernel
+    /// resolves it (so a bind mount of a TARGET is recognised), and by place inside the
+    /// filesystem (so is a second mount or a bind mount of a folder of a TARGET, from which
+    /// `..` leads out of the evidence).
     fn enclosing_input(&self, dir: &Path) -> io::Result<Option<&Input>> {
+        if let Some(input) = self.climb(dir)? {
+            return Ok(Some(input));
+        }
+        let Some(here) = fs::canonicalize(dir)
+            .ok()
+            .and_then(|p| place(&mounts(), &p))
+        else {
+            return Ok(None);
+        };
+        Ok(self.inputs.iter().find(|i| {
+            i.place
+                .as_ref()
+                .is_some_and(|t| t.fs == here.fs && here.path.starts_with(&t.path))
+        }))
+    }
+
+    fn climb(&self, dir: &Path) -> io::Result<Option<&Input>> {
         let mut at = dir.to_path_buf();
         let mut here = identity(&fs::metadata(&at)?);
         for _ in 0..MAX_DEPTH {
@@ -393,6 +421,85 @@ impl ReportFile {
     }
 }
 
+/// One line of `/proc/self/mountinfo`: which folder of which filesystem is seen where.
+#[derive(Debug)]
+struct Mount {
+    fs: String,
+    root: PathBuf,
+    point: PathBuf,
+}
+
+/// Where a folder lies regardless of the mount it is seen through: the filesystem (device
+/// numbers as the kernel lists mounts) and the path inside it.
+#[derive(Debug, PartialEq, Eq)]
+struct Place {
+    fs: String,
+    path: PathBuf,
+}
+
+/// The mounts of this process; none where /proc is not mounted (the climb by identity still
+/// protects the TARGET folders themselves and whatever is mounted below them).
+fn mounts() -> Vec<Mount> {
+    fs::read_to_string("/proc/self/mountinfo")
+        .map(|t| parse_mounts(&t))
+        .unwrap_or_default()
+}
+
+/// Parses mountinfo lines: `id parent major:minor root mount-point options...`.
+fn parse_mounts(text: &str) -> Vec<Mount> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.split(' ').skip(2);
+            let (fs, root, point) = (f.next()?, f.next()?, f.next()?);
+            Some(Mount {
+                fs: fs.to_owned(),
+                root: unescape_mount_path(root),
+                point: unescape_mount_path(point),
+            })
+        })
+        .collect()
+}
+
+/// mountinfo writes space, tab, newline and backslash in paths as `\ooo` (octal).
+fn unescape_mount_path(s: &str) -> PathBuf {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) if b[i] == b'\\' => {
+                let v = d.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
+                out.push(u8::try_from(v).unwrap_or(b'?'));
+                i += 4;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    PathBuf::from(std::ffi::OsString::from_vec(out))
+}
+
+/// The place of `path` (absolute, without links): through the mount with the deepest mount
+/// point above it, the last listed when several are stacked on the same point.
+fn place(mounts: &[Mount], path: &Path) -> Option<Place> {
+    let m = mounts
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| path.starts_with(&m.point))
+        .max_by_key(|(i, m)| (m.point.components().count(), *i))?
+        .1;
+    let rest = path.strip_prefix(&m.point).ok()?;
+    Some(Place {
+        fs: m.fs.clone(),
+        path: m.root.join(rest),
+    })
+}
+
 /// Creates a new temporary file in `dir`: never an existing name, never through a link,
 /// readable by its owner only until it is complete.
 fn create_temp(dir: &Path) -> io::Result<(PathBuf, File)> {
@@ -466,6 +573,28 @@ mod tests {
             a.starts_with(".sporen-") && a.ends_with(".tmp") && a.len() == 44,
             "{a}"
         );
+    }
+
+    #[test]
+    fn a_folder_is_placed_inside_its_filesystem_whatever_mount_shows_it() {
+        let mounts = parse_mounts(
+            "22 1 8:1 / / rw shared:1 - ext4 /dev/sda1 rw\n\
+             40 22 8:1 /cases/root/var /mnt/var\\040copy rw - ext4 /dev/sda1 rw\n\
+             41 22 8:2 / /cases/root/var rw - ufs /dev/sdb8 ro\n\
+             42 22 8:2 / /mnt/ufs rw - ufs /dev/sdb8 ro\n",
+        );
+        let at = |p: &str| place(&mounts, Path::new(p)).expect("placed");
+        let on = |fs: &str, p: &str| Place {
+            fs: fs.to_owned(),
+            path: PathBuf::from(p),
+        };
+        assert_eq!(at("/cases/root"), on("8:1", "/cases/root"));
+        // A bind mount of a folder, with a space in its mount point.
+        assert_eq!(at("/mnt/var copy/log"), on("8:1", "/cases/root/var/log"));
+        // The partition mounted twice: both places are the same folder.
+        assert_eq!(at("/cases/root/var/log"), on("8:2", "/log"));
+        assert_eq!(at("/mnt/ufs/log"), on("8:2", "/log"));
+        assert!(place(&[], Path::new("/x")).is_none());
     }
 
     #[test]

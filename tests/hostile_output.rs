@@ -123,6 +123,17 @@ fn output_through_a_bind_mount_of_the_target_is_refused() {
     assert!(!ev.root.join("var/REPORT.json").exists());
     assert_unchanged(&before, &ev, "scan");
 
+    // A bind mount of a folder inside the target: `..` from the mount leads out of the
+    // evidence, but the folder is still part of it.
+    let var = ev.root.join("var");
+    let r = scan_through_bind_mount(&ev.root, &var, &alias, "/REPORT.json").expect("mounts work");
+    r.assert_refused(
+        "refusing",
+        "report in a bind mount of a folder of the target",
+    );
+    assert!(!var.join("REPORT.json").exists());
+    assert_unchanged(&before, &ev, "scan");
+
     let file_alias = ev.out.join("alias.tar");
     fs::write(&file_alias, "").expect("mount point");
     let r = scan_through_bind_mount(&ev.tar, &ev.tar, &file_alias, "").expect("mounts work");
