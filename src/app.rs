@@ -1,5 +1,6 @@
 //! Command dispatch: turns parsed arguments into library calls and an [`ExitCode`].
-//! Diagnostics go to standard error, reports to standard output or `--output`.
+//! Diagnostics go to standard error, reports to standard output or `--output`. A report that
+//! could not be written is never a verdict: it is exit 2 with the reason on standard error.
 
 use crate::cli::{Cli, ColorArg, Command, FormatArg, RuleArgs, RulesCommand, ScanArgs};
 use crate::exit::ExitCode;
@@ -9,7 +10,7 @@ use crate::model::{
     EvPath, FlaggedFile, REPORT_SCHEMA, Report, RuleHits, TargetInfo, ToolInfo, mode_string,
     rfc3339,
 };
-use crate::output::{refuse_inside_target, write_atomically};
+use crate::output::{Destination, OutputError, write_stdout};
 use crate::report::{self, Format};
 use crate::rules::examples::run_examples;
 use crate::rules::set::RuleSources;
@@ -21,7 +22,7 @@ use clap::Parser;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Runs `sporen` with the given arguments (including the program name).
 pub fn run<I, T>(args: I) -> ExitCode
@@ -48,19 +49,17 @@ where
     };
     match result {
         Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => ExitCode::Clean,
         Err(e) => {
-            eprintln!("sporen: error: {e:#}");
+            note(&format!("sporen: error: {e:#}"));
             ExitCode::Error
         }
     }
 }
 
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
+/// Prints a line on standard error. When even that fails there is nobody left to tell, and
+/// the exit code still says what happened.
+fn note(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 fn sources(r: &RuleArgs) -> RuleSources {
@@ -127,12 +126,10 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         ssh_program: a.ssh_program.clone(),
         ssh_cli: !a.ssh_no_cli,
     };
+    // Before any evidence is read or collected: a report that would replace or enter the
+    // evidence stops the run here, and so does an output folder that does not exist.
+    let destination = Destination::prepare(a.output.as_deref(), &a.targets)?;
     let (evidence, target_name) = open_evidence(&spec)?;
-    if let Some(out) = &a.output {
-        for t in a.targets.iter().filter(|t| t.as_os_str() != "-") {
-            refuse_inside_target(out, t)?;
-        }
-    }
     let opts = ScanOptions {
         max_read: a.max_read,
         threads: a.threads,
@@ -148,7 +145,22 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         &opts,
         &windows,
     );
-    let format = match a.format {
+    write_report(&report, format_of(a.format), destination, a.color)?;
+    let code = ExitCode::for_verdict(report.verdict);
+    if a.fail_on_vulnerable
+        && matches!(code, ExitCode::Clean | ExitCode::Inconclusive)
+        && exposed(&report.posture)
+    {
+        note(
+            "sporen: --fail-on vulnerable: the appliance runs firmware vulnerable to a CVE without an effective mitigation",
+        );
+        return Ok(ExitCode::Traces);
+    }
+    Ok(code)
+}
+
+fn format_of(f: FormatArg) -> Format {
+    match f {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
         FormatArg::Jsonl => Format::Jsonl,
@@ -156,42 +168,36 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         FormatArg::Csv => Format::Csv,
         FormatArg::Timeline => Format::Timeline,
         FormatArg::Bodyfile => Format::Bodyfile,
-    };
-    match &a.output {
-        Some(path) => {
-            write_atomically(path, |w| report::render(&report, format, w, false))?;
-            eprintln!(
-                "sporen: verdict {}; report written to {}",
-                report.verdict,
-                path.display()
-            );
-        }
-        None => {
-            let color = match a.color {
-                ColorArg::Always => true,
-                ColorArg::Never => false,
-                ColorArg::Auto => {
-                    io::stdout().is_terminal()
-                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
-                }
-            };
-            let mut out = io::stdout().lock();
-            report::render(&report, format, &mut out, color)?;
-            out.flush()?;
-        }
     }
-    let code = ExitCode::for_verdict(report.verdict);
-    if a.fail_on_vulnerable
-        && matches!(code, ExitCode::Clean | ExitCode::Inconclusive)
-        && exposed(&report.posture)
-    {
-        eprintln!(
-            "sporen: --fail-on vulnerable: the appliance runs firmware vulnerable to a CVE without an effective mitigation"
-        );
-        return Ok(ExitCode::Traces);
+}
+
+/// Writes the report; colour only on a terminal that wants it, never into a file.
+fn write_report(
+    report: &Report,
+    format: Format,
+    destination: Destination,
+    color: ColorArg,
+) -> Result<(), OutputError> {
+    let color = destination.is_stdout()
+        && match color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+            }
+        };
+    let file = destination.path().map(Path::to_owned);
+    destination.write(|w| report::render(report, format, w, color))?;
+    if let Some(path) = file {
+        note(&format!(
+            "sporen: verdict {}; report written to {}",
+            report.verdict,
+            crate::report::sanitize::escape_bytes(path.as_os_str().as_encoded_bytes())
+        ));
     }
-    Ok(code)
+    Ok(())
 }
 
 /// True when some CVE is `vulnerable` and, for CVE-2019-19781, no effective mitigation exists.
@@ -316,64 +322,73 @@ fn exec_rules_list(r: &RuleArgs, json: bool) -> Result<ExitCode> {
     let Some(rules) = load_rules(r) else {
         return Ok(ExitCode::Error);
     };
-    let mut out = io::stdout().lock();
-    if json {
-        let list: Vec<serde_json::Value> = rules
-            .rules
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "id": r.id,
-                    "severity": r.severity,
-                    "pack": r.pack,
-                    "title": r.title,
-                    "kind": r.matcher.kind(),
-                    "cves": r.cves,
-                    "examples": r.examples.len(),
-                    "origin": r.origin.to_string(),
-                })
-            })
-            .collect();
-        serde_json::to_writer_pretty(&mut out, &list)?;
-        writeln!(out)?;
-    } else {
-        let w = rules
-            .rules
-            .iter()
-            .map(|r| r.id.len())
-            .max()
-            .unwrap_or(2)
-            .max(2);
-        let pw = rules
-            .rules
-            .iter()
-            .map(|r| r.pack.len())
-            .max()
-            .unwrap_or(4)
-            .max(4);
-        writeln!(
-            out,
-            "{:<w$}  {:<8}  {:<pw$}  TITLE",
-            "ID", "SEVERITY", "PACK"
-        )?;
-        for r in &rules.rules {
-            writeln!(
-                out,
-                "{:<w$}  {:<8}  {:<pw$}  {}",
-                r.id,
-                r.severity.as_str(),
-                r.pack,
-                r.title
-            )?;
+    write_stdout(|out| {
+        if json {
+            list_json(out, &rules)
+        } else {
+            list_table(out, &rules)
         }
+    })?;
+    Ok(ExitCode::Clean)
+}
+
+fn list_json(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
+    let list: Vec<serde_json::Value> = rules
+        .rules
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id,
+                "severity": r.severity,
+                "pack": r.pack,
+                "title": r.title,
+                "kind": r.matcher.kind(),
+                "cves": r.cves,
+                "examples": r.examples.len(),
+                "origin": r.origin.to_string(),
+            })
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &list)?;
+    writeln!(out)
+}
+
+fn list_table(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
+    let w = rules
+        .rules
+        .iter()
+        .map(|r| r.id.len())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    let pw = rules
+        .rules
+        .iter()
+        .map(|r| r.pack.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    writeln!(
+        out,
+        "{:<w$}  {:<8}  {:<pw$}  TITLE",
+        "ID", "SEVERITY", "PACK"
+    )?;
+    for r in &rules.rules {
         writeln!(
             out,
-            "{} rules in {} packs",
-            rules.rules.len(),
-            rules.packs.len()
+            "{:<w$}  {:<8}  {:<pw$}  {}",
+            r.id,
+            r.severity.as_str(),
+            r.pack,
+            r.title
         )?;
     }
-    Ok(ExitCode::Clean)
+    writeln!(
+        out,
+        "{} rules in {} packs",
+        rules.rules.len(),
+        rules.packs.len()
+    )
 }
 
 fn exec_rules_check(paths: &[PathBuf], json: bool) -> Result<ExitCode> {
@@ -383,23 +398,27 @@ fn exec_rules_check(paths: &[PathBuf], json: bool) -> Result<ExitCode> {
     };
     match RuleSet::load(&src) {
         Ok(set) => {
-            if json {
-                println!("[]");
-            } else {
-                println!(
-                    "ok: {} rules in {} packs, no problems (rules sha256 {})",
-                    set.rules.len(),
-                    set.packs.len(),
-                    set.sources_sha256
-                );
-            }
+            write_stdout(|out| {
+                if json {
+                    writeln!(out, "[]")
+                } else {
+                    writeln!(
+                        out,
+                        "ok: {} rules in {} packs, no problems (rules sha256 {})",
+                        set.rules.len(),
+                        set.packs.len(),
+                        set.sources_sha256
+                    )
+                }
+            })?;
             Ok(ExitCode::Clean)
         }
         Err(diags) => {
             if json {
-                let mut out = io::stdout().lock();
-                serde_json::to_writer_pretty(&mut out, &diags)?;
-                writeln!(out)?;
+                write_stdout(|out| {
+                    serde_json::to_writer_pretty(&mut *out, &diags)?;
+                    writeln!(out)
+                })?;
             } else {
                 print_diagnostics(&diags);
             }
@@ -422,21 +441,22 @@ fn exec_rules_test(r: &RuleArgs) -> Result<ExitCode> {
         })
         .map(|r| r.id.as_str())
         .collect();
-    let mut out = io::stdout().lock();
-    for (id, origin, msg) in &failures {
-        writeln!(out, "FAIL {id} ({origin}): {msg}")?;
-    }
-    for id in &without {
-        writeln!(out, "note: {id} lacks a `match` or a `no-match` example")?;
-    }
-    writeln!(
-        out,
-        "{} passed, {} failed ({} examples in {} rules)",
-        count - failures.len(),
-        failures.len(),
-        count,
-        rules.rules.len()
-    )?;
+    write_stdout(|out| {
+        for (id, origin, msg) in &failures {
+            writeln!(out, "FAIL {id} ({origin}): {msg}")?;
+        }
+        for id in &without {
+            writeln!(out, "note: {id} lacks a `match` or a `no-match` example")?;
+        }
+        writeln!(
+            out,
+            "{} passed, {} failed ({} examples in {} rules)",
+            count - failures.len(),
+            failures.len(),
+            count,
+            rules.rules.len()
+        )
+    })?;
     Ok(if failures.is_empty() {
         ExitCode::Clean
     } else {

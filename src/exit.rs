@@ -10,7 +10,8 @@ pub enum ExitCode {
     Clean = 0,
     /// `scan`: traces found (verdict `compromised` or `review`). `rules test`: an example failed.
     Traces = 1,
-    /// Bad arguments, invalid rules, unreadable target, or an internal error.
+    /// Bad arguments, invalid rules, unreadable target, a report that could not be written
+    /// (never a verdict: a report nobody received proves nothing), or an internal error.
     Error = 2,
     /// `scan`: verdict `inconclusive` (no traces, but not enough evidence to say clean).
     Inconclusive = 3,

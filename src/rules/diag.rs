@@ -33,6 +33,8 @@ pub enum Code {
     E010,
     /// A rule file could not be read, or no rules were loaded at all.
     E011,
+    /// A rule source that is not a regular file (a FIFO, a device), or larger than the limit.
+    E012,
 }
 
 impl Code {
@@ -50,6 +52,7 @@ impl Code {
             Code::E009 => "invalid value",
             Code::E010 => "inconsistent rule",
             Code::E011 => "unreadable rule source or no rules",
+            Code::E012 => "rule source not a regular file, or too large",
         }
     }
 }

@@ -1,5 +1,8 @@
 //! The compiled, immutable rule set: rules sorted by id plus the dispatch tables the scanner
 //! uses to find, for one path, the few rules that can apply (one glob pass, not one per rule).
+//!
+//! Rule files are read only when they are regular files and only up to a size budget: a FIFO
+//! must never block a run, a device never fill memory; each refusal is a located diagnostic.
 
 use super::diag::{Code, Diagnostic};
 use super::load::{self, compile_regex};
@@ -57,8 +60,9 @@ impl RuleSet {
                 files.push(((*name).to_owned(), (*src).to_owned()));
             }
         }
+        let mut budget = Budget::new();
         for p in &sources.paths {
-            collect_files(p, &mut files, &mut diags);
+            collect_files(p, &mut files, &mut diags, &mut budget);
         }
         if files.is_empty() && diags.is_empty() {
             diags.push(Diagnostic::whole_file(
@@ -293,8 +297,38 @@ fn located(code: Code, at: &super::Origin, src: &str, msg: String, help: String)
     }
 }
 
-fn collect_files(p: &Path, files: &mut Vec<(String, String)>, diags: &mut Vec<Diagnostic>) {
+/// Most bytes read from one rule file. A pack of indicators is kilobytes; anything near this
+/// is a log or an image given as rules by mistake, and must not fill memory.
+pub const MAX_RULE_FILE: u64 = 8 << 20;
+
+/// Most bytes read from all rule files of one run together.
+pub const MAX_RULE_BYTES: u64 = 64 << 20;
+
+/// What is left to read of the rule files of one run.
+struct Budget {
+    per_file: u64,
+    total: u64,
+    left: u64,
+}
+
+impl Budget {
+    fn new() -> Budget {
+        Budget {
+            per_file: MAX_RULE_FILE,
+            total: MAX_RULE_BYTES,
+            left: MAX_RULE_BYTES,
+        }
+    }
+}
+
+fn collect_files(
+    p: &Path,
+    files: &mut Vec<(String, String)>,
+    diags: &mut Vec<Diagnostic>,
+    budget: &mut Budget,
+) {
     let name = p.display().to_string();
+    // stat, not open: a FIFO or device named here is reported by `read_file`, never waited on.
     let meta = match std::fs::metadata(p) {
         Ok(m) => m,
         Err(e) => {
@@ -306,61 +340,159 @@ fn collect_files(p: &Path, files: &mut Vec<(String, String)>, diags: &mut Vec<Di
             return;
         }
     };
-    if meta.is_dir() {
-        let mut found = Vec::new();
-        for entry in walkdir::WalkDir::new(p)
-            .follow_links(false)
-            .sort_by_file_name()
-        {
-            match entry {
-                Ok(e)
-                    if e.file_type().is_file()
-                        && e.path().extension().is_some_and(|x| x == "toml") =>
-                {
-                    found.push(e.into_path());
-                }
-                Ok(_) => {}
-                Err(e) => diags.push(Diagnostic::whole_file(
-                    Code::E011,
-                    &name,
-                    format!("cannot list rule folder: {e}"),
-                )),
-            }
-        }
-        if found.is_empty() {
-            diags.push(Diagnostic::whole_file(
-                Code::E011,
-                &name,
-                "rule folder holds no *.toml files",
-            ));
-        }
-        for f in found {
-            read_file(&f, files, diags);
-        }
-    } else {
-        read_file(p, files, diags);
+    if !meta.is_dir() {
+        read_file(p, files, diags, budget);
+        return;
+    }
+    let found = list_folder(p, &name, diags);
+    if found.is_empty() {
+        diags.push(Diagnostic::whole_file(
+            Code::E011,
+            &name,
+            "rule folder holds no *.toml files",
+        ));
+    }
+    for f in found {
+        read_file(&f, files, diags, budget);
     }
 }
 
-fn read_file(p: &Path, files: &mut Vec<(String, String)>, diags: &mut Vec<Diagnostic>) {
-    let name = p.display().to_string();
-    match std::fs::read(p) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(s) => files.push((name, s)),
+/// Every `*.toml` below `dir` that is not a folder, sorted. Links to rule files are listed
+/// (and followed when read); FIFOs and devices are listed too, so that reading reports them
+/// instead of skipping them silently.
+fn list_folder(dir: &Path, name: &str, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        match entry {
+            Ok(e)
+                if !e.file_type().is_dir() && e.path().extension().is_some_and(|x| x == "toml") =>
+            {
+                found.push(e.into_path());
+            }
+            Ok(_) => {}
             Err(e) => diags.push(Diagnostic::whole_file(
-                Code::E001,
-                &name,
-                format!(
-                    "rule file is not UTF-8 (byte {})",
-                    e.utf8_error().valid_up_to()
-                ),
+                Code::E011,
+                name,
+                format!("cannot list rule folder: {e}"),
             )),
-        },
+        }
+    }
+    found
+}
+
+fn read_file(
+    p: &Path,
+    files: &mut Vec<(String, String)>,
+    diags: &mut Vec<Diagnostic>,
+    budget: &mut Budget,
+) {
+    let name = p.display().to_string();
+    let bytes = match read_bounded(p, budget) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.push(e.diagnostic(&name, budget));
+            return;
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(s) => files.push((name, s)),
         Err(e) => diags.push(Diagnostic::whole_file(
-            Code::E011,
+            Code::E001,
             &name,
-            format!("cannot read rules: {e}"),
+            format!(
+                "rule file is not UTF-8 (byte {})",
+                e.utf8_error().valid_up_to()
+            ),
         )),
+    }
+}
+
+/// Why a rule file was not read.
+#[derive(Debug)]
+enum ReadError {
+    Io(std::io::Error),
+    /// A FIFO, a device, a socket, a folder: what it is.
+    NotAFile(&'static str),
+    /// At least this many bytes, more than the budget allows.
+    TooBig(u64),
+}
+
+impl ReadError {
+    fn diagnostic(&self, name: &str, budget: &Budget) -> Diagnostic {
+        let (code, message, help) = match self {
+            ReadError::Io(e) => (Code::E011, format!("cannot read rules: {e}"), None),
+            ReadError::NotAFile(kind) => (
+                Code::E012,
+                format!("rule source is not a regular file ({kind}); it was not read"),
+                Some("name rule files (*.toml) or folders of them"),
+            ),
+            ReadError::TooBig(len) if *len > budget.per_file => (
+                Code::E012,
+                format!(
+                    "rule file is larger than {}; it was not read",
+                    size(budget.per_file)
+                ),
+                Some(BIG_HELP),
+            ),
+            ReadError::TooBig(_) => (
+                Code::E012,
+                format!(
+                    "rule files together exceed {}; this one was not read",
+                    size(budget.total)
+                ),
+                Some(BIG_HELP),
+            ),
+        };
+        let mut d = Diagnostic::whole_file(code, name, message);
+        d.help = help.map(str::to_owned);
+        d
+    }
+}
+
+const BIG_HELP: &str = "a rule pack is TOML text of a few kilobytes: is this the right file?";
+
+/// Reads one rule file: a regular file only (a FIFO would block, a device never ends), and
+/// never more than the budget allows.
+fn read_bounded(p: &Path, budget: &mut Budget) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then rejects it.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(p)
+        .map_err(ReadError::Io)?;
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotAFile(crate::output::file_kind(
+            &meta.file_type(),
+        )));
+    }
+    let cap = budget.per_file.min(budget.left);
+    if meta.len() > cap {
+        return Err(ReadError::TooBig(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    // The size can change after fstat; the read stops one byte past the cap either way.
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    if read > cap {
+        return Err(ReadError::TooBig(read));
+    }
+    budget.left -= read;
+    Ok(bytes)
+}
+
+fn size(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 
@@ -430,6 +562,47 @@ mode = { any = "6000" }
         assert_eq!(ids(set.file_rules_for(b"var/cron/tabs/root")), ["p.suid"]);
         assert_eq!(set.sources_sha256.len(), 64);
         assert!(set.get("p.tab").is_some());
+    }
+
+    #[test]
+    fn rule_files_are_read_within_a_per_file_and_a_total_budget() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, len) in [
+            ("a.toml", 90),
+            ("b.toml", 90),
+            ("c.toml", 150),
+            ("d.toml", 90),
+        ] {
+            std::fs::write(dir.path().join(name), "#".repeat(len)).expect("write");
+        }
+        let (mut files, mut diags) = (Vec::new(), Vec::new());
+        let mut budget = Budget {
+            per_file: 100,
+            total: 250,
+            left: 250,
+        };
+        collect_files(dir.path(), &mut files, &mut diags, &mut budget);
+        let read: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+        assert!(read.len() == 2 && read[0].ends_with("a.toml") && read[1].ends_with("b.toml"));
+        let said: Vec<(&str, &str)> = diags
+            .iter()
+            .map(|d| (&d.file[d.file.len() - 6..], d.message.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                (
+                    "c.toml",
+                    "rule file is larger than 100 bytes; it was not read"
+                ),
+                (
+                    "d.toml",
+                    "rule files together exceed 250 bytes; this one was not read"
+                ),
+            ]
+        );
+        assert!(diags.iter().all(|d| d.code == Code::E012));
+        assert_eq!(budget.left, 70);
     }
 
     #[test]
