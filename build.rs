@@ -5,9 +5,14 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
+    // A missing folder would build a binary without its rules or profiles, which fails every
+    // scan: stop the build instead.
+    let rd = std::fs::read_dir(dir).unwrap_or_else(|e| {
+        panic!(
+            "{} cannot be read ({e}): the rule packs and profiles are part of the build",
+            dir.display()
+        )
+    });
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for p in entries {
@@ -29,13 +34,19 @@ fn table(manifest: &Path, sub: &str, name: &str, code: &mut String) {
             .unwrap()
             .to_string_lossy()
             .replace('\\', "/");
+        // Relative to the manifest at compile time, so a build directory reused from another
+        // checkout never embeds that checkout's files.
         writeln!(
             code,
-            "    ({rel:?}, include_str!({:?})),",
-            f.display().to_string()
+            "    ({rel:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/{rel}\"))),"
         )
         .unwrap();
+        println!("cargo:rerun-if-changed={rel}");
     }
+    assert!(
+        !code.ends_with("= &[\n"),
+        "{sub}/ holds no *.toml files: the rule packs and profiles are part of the build"
+    );
     writeln!(code, "];").unwrap();
     println!("cargo:rerun-if-changed={sub}");
 }

@@ -2,6 +2,7 @@
 //! Diagnostics go to standard error, reports to standard output or `--output`. A report that
 //! could not be written is never a verdict: it is exit 2 with the reason on standard error.
 
+use crate::appliance::Appliance;
 use crate::cli::{Cli, ColorArg, Command, FormatArg, RuleArgs, RulesCommand, ScanArgs};
 use crate::exit::ExitCode;
 use crate::input::Evidence;
@@ -16,7 +17,7 @@ use crate::rules::examples::run_examples;
 use crate::rules::set::RuleSources;
 use crate::rules::{Diagnostic, RuleSet};
 use crate::scan::{ScanOptions, Scanner};
-use crate::verdict::{Profile, WindowOverrides, assess};
+use crate::verdict::{WindowOverrides, assess};
 use anyhow::{Result, bail};
 use clap::Parser;
 use std::collections::BTreeMap;
@@ -71,12 +72,31 @@ fn sources(r: &RuleArgs) -> RuleSources {
 
 /// Loads rules or prints every diagnostic and returns `None`.
 fn load_rules(r: &RuleArgs) -> Option<RuleSet> {
-    match RuleSet::load(&sources(r)) {
+    match checked_rules(&sources(r)) {
         Ok(set) => Some(set),
         Err(diags) => {
             print_diagnostics(&diags);
             None
         }
+    }
+}
+
+/// Loads rules and checks what they refer to (windows' evidence sources and CVEs) against the
+/// appliance knowledge: `rules check` and `scan` accept and refuse the same packs.
+fn checked_rules(src: &RuleSources) -> Result<RuleSet, Vec<Diagnostic>> {
+    let set = RuleSet::load(src)?;
+    let appliance = Appliance::embedded().map_err(|e| {
+        vec![Diagnostic::whole_file(
+            crate::rules::Code::E011,
+            "<embedded profiles>",
+            format!("{e:#}"),
+        )]
+    })?;
+    let problems = appliance.check_rules(&set);
+    if problems.is_empty() {
+        Ok(set)
+    } else {
+        Err(problems)
     }
 }
 
@@ -98,28 +118,15 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
     let Some(rules) = load_rules(&a.rules) else {
         return Ok(ExitCode::Error);
     };
-    let profile = Profile::embedded()?;
-    for pack in &rules.packs {
-        for sid in pack.window.iter().flat_map(|w| &w.sources) {
-            if !profile.sources.iter().any(|s| &s.id == sid) {
-                bail!(
-                    "pack {} ({}): window source `{sid}` is not an evidence source of the profile ({})",
-                    pack.id,
-                    pack.origin,
-                    profile
-                        .sources
-                        .iter()
-                        .map(|s| s.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-        }
-    }
+    let appliance = Appliance::embedded()?;
     let windows = WindowOverrides {
-        since: a.since,
-        until: a.until,
+        since: a.since.clone(),
+        until: a.until.clone(),
     };
+    let problems = windows.validate(&rules);
+    if !problems.is_empty() {
+        bail!("{}", problems.join("; "));
+    }
     let spec = InputSpec {
         targets: a.targets.clone(),
         ssh: a.ssh.clone(),
@@ -140,7 +147,7 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
     let report = build_report(
         evidence.as_ref(),
         &rules,
-        &profile,
+        &appliance,
         &target_name,
         &opts,
         &windows,
@@ -204,7 +211,10 @@ fn write_report(
 fn exposed(p: &crate::model::Posture) -> bool {
     p.cves.iter().any(|c| {
         c.status == crate::model::CveStatus::Vulnerable
-            && !(c.id == "CVE-2019-19781" && p.mitigation.as_ref().is_some_and(|m| m.effective))
+            && !(c.id == "CVE-2019-19781"
+                && p.mitigation
+                    .as_ref()
+                    .is_some_and(|m| m.effective == Some(true)))
     })
 }
 
@@ -212,14 +222,22 @@ fn exposed(p: &crate::model::Posture) -> bool {
 pub fn build_report(
     evidence: &dyn Evidence,
     rules: &RuleSet,
-    profile: &Profile,
+    appliance: &Appliance,
     target: &str,
     opts: &ScanOptions,
     windows: &WindowOverrides,
 ) -> Report {
     let out = Scanner::new(rules, opts.clone()).scan(evidence);
     let facts = crate::firmware::Facts::read(evidence, &out);
-    let a = assess(profile, evidence, &out, rules, &facts, windows);
+    let a = assess(
+        &appliance.profile,
+        evidence,
+        &out,
+        rules,
+        &facts,
+        &appliance.cves,
+        windows,
+    );
     // (findings, hits, first seen, last seen) per rule; RFC 3339 strings sort by time.
     type Seen<'a> = (u64, u64, Option<&'a str>, Option<&'a str>);
     let mut per_rule: BTreeMap<&str, Seen<'_>> = BTreeMap::new();
@@ -284,17 +302,14 @@ pub fn build_report(
             })
         })
         .collect();
-    let posture = match crate::posture::CveTable::embedded() {
-        Ok(table) => crate::posture::assess(
-            &table,
-            &facts,
-            evidence,
-            &out,
-            &out.findings,
-            a.verdict == crate::model::Verdict::Compromised,
-        ),
-        Err(_) => crate::model::Posture::default(),
-    };
+    let posture = crate::posture::assess(
+        &appliance.cves,
+        &facts,
+        evidence,
+        &out,
+        &out.findings,
+        a.verdict == crate::model::Verdict::Compromised,
+    );
     Report {
         schema: REPORT_SCHEMA.to_owned(),
         tool: ToolInfo {
@@ -396,7 +411,7 @@ fn exec_rules_check(paths: &[PathBuf], json: bool) -> Result<ExitCode> {
         embedded: paths.is_empty(),
         paths: paths.to_vec(),
     };
-    match RuleSet::load(&src) {
+    match checked_rules(&src) {
         Ok(set) => {
             write_stdout(|out| {
                 if json {

@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive) and nothing else: parsing only, no behaviour.
 
+use crate::verdict::DateArg;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -141,19 +142,31 @@ pub struct ScanArgs {
     /// effective mitigation (see the report's posture section).
     #[arg(long = "fail-on-vulnerable")]
     pub fail_on_vulnerable: bool,
-    /// Start every exposure window at DATE instead of the packs' own dates (YYYY-MM-DD or
-    /// RFC 3339): logs must reach back to it for a clean verdict.
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
-    pub since: Option<i64>,
-    /// End every exposure window at DATE (for example when the appliance was patched).
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
-    pub until: Option<i64>,
+    /// Nothing before DATE concerns the appliance (it was first exposed then): every exposure
+    /// window starts at DATE or later. `--since WINDOW=DATE` sets the start of one window,
+    /// named by its pack or CVE id (`--since cve-2019-19781=2020-01-05`). Repeatable; every
+    /// change is written into the report's reasons. DATE is YYYY-MM-DD or RFC 3339.
+    #[arg(long, value_name = "[WINDOW=]DATE", value_parser = parse_date_arg)]
+    pub since: Vec<DateArg>,
+    /// Nothing after DATE concerns the appliance (for example, it was patched then); with
+    /// WINDOW= it ends one window. Repeatable; recorded like --since.
+    #[arg(long, value_name = "[WINDOW=]DATE", value_parser = parse_date_arg)]
+    pub until: Vec<DateArg>,
 }
 
 /// Parses a date or RFC 3339 date-time into Unix seconds.
 pub fn parse_date(s: &str) -> Result<i64, String> {
     crate::rules::load::parse_time(s)
         .ok_or_else(|| format!("`{s}` is not a date (use 2020-01-10 or 2020-01-10T08:00:00Z)"))
+}
+
+/// `DATE` or `WINDOW=DATE`.
+pub fn parse_date_arg(s: &str) -> Result<DateArg, String> {
+    match s.split_once('=') {
+        Some((w, d)) if !w.is_empty() => Ok(DateArg::For(w.to_owned(), parse_date(d)?)),
+        Some(_) => Err(format!("`{s}`: name the window before `=`")),
+        None => Ok(DateArg::All(parse_date(s)?)),
+    }
 }
 
 #[derive(Debug, Subcommand)]

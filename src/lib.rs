@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod appliance;
 pub mod cli;
 pub mod exit;
 pub mod firmware;

@@ -412,6 +412,8 @@ pub struct WindowCheck {
     pub status: WindowStatus,
     /// Why, in one sentence.
     pub detail: String,
+    /// What the examiner changed (`--since`, `--until`), in words; empty when nothing.
+    pub examiner: Vec<String>,
 }
 
 /// Outcome of a [`WindowCheck`].
@@ -533,12 +535,14 @@ pub enum CveStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mitigation {
     pub cve: String,
-    /// The responder action and policy (`/vpns/` and `/../`) bound globally in ns.conf.
-    pub responder_policy: bool,
-    /// The `nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0` line in rc.netscaler.
-    pub rc_netscaler_line: bool,
-    /// Policy present and the build one on which it works.
-    pub effective: bool,
+    /// The responder action and policy (`/vpns/` and `/../`) bound globally in ns.conf;
+    /// `null` when no saved configuration is in the evidence.
+    pub responder_policy: Option<bool>,
+    /// The `nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0` line in rc.netscaler; `null`
+    /// when rc.netscaler is not in the evidence.
+    pub rc_netscaler_line: Option<bool>,
+    /// Policy present and the build one on which it works; `null` when unknown.
+    pub effective: Option<bool>,
     /// Save time of the oldest ns.conf that has the policy, RFC 3339 UTC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,

@@ -270,12 +270,14 @@ pub fn assess(
         });
     }
     // CVE-2019-19781 mitigation (CTX267679).
-    let rc = read_small(ev, out, "flash/nsconfig/rc.netscaler", 1 << 20).unwrap_or_default();
-    let rc_line = rc.lines().any(|l| {
-        !l.trim_start().starts_with('#')
-            && l.contains("nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0")
+    // Unknown, not absent, when the file that would hold it is not in the evidence.
+    let rc_line = read_small(ev, out, "flash/nsconfig/rc.netscaler", 1 << 20).map(|rc| {
+        rc.lines().any(|l| {
+            !l.trim_start().starts_with('#')
+                && l.contains("nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0")
+        })
     });
-    let responder = current.is_some_and(|c| has_mitigation(&c.text));
+    let responder = current.map(|c| has_mitigation(&c.text));
     let first = saves
         .iter()
         .filter(|s| has_mitigation(&s.text) && s.saved.is_some())
@@ -295,7 +297,10 @@ pub fn assess(
     if broken {
         notes.push("on this 12.1 build the responder mitigation did not take effect (fixed in 12.1-50.31 and 51.16/51.19)".to_owned());
     }
-    if responder && !rc_line && vulnerable {
+    if current.is_none() {
+        notes.push("no saved configuration (/flash/nsconfig/ns.conf) is in the evidence: whether the mitigation was in place is unknown".to_owned());
+    }
+    if responder == Some(true) && rc_line == Some(false) && vulnerable {
         notes.push("the responder policy is present but rc.netscaler lacks the nsapimgr_wr.sh line of CTX267679".to_owned());
     }
     let partial = saves.iter().filter(|s| !s.complete).count();
@@ -322,7 +327,7 @@ pub fn assess(
         cve: "CVE-2019-19781".to_owned(),
         responder_policy: responder,
         rc_netscaler_line: rc_line,
-        effective: responder && !broken,
+        effective: responder.map(|r| r && !broken),
         since: since.map(rfc3339),
         since_source: first.map(|s| s.file.clone()),
         notes,

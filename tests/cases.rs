@@ -261,15 +261,23 @@ fn findings_carry_logged_times() {
     assert_eq!(rule["last_seen"], "2020-01-11T23:43:05Z");
 }
 
-/// --since moves every window: with logs from 5 January, a window opening on 1 January is not
-/// covered and the clean box becomes inconclusive; --until is reported with the window.
+/// --since WINDOW=DATE moves one window: with logs from 5 January, a window opening on
+/// 1 January is not covered and the clean box becomes inconclusive; --until is reported with
+/// the window.
 #[test]
 fn since_and_until_move_the_windows() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     materialise("clean-13.0-47.24", &root);
     let r = root.to_str().unwrap();
-    let out = sporen(&["scan", r, "--format", "json", "--since", "2020-01-01"]);
+    let out = sporen(&[
+        "scan",
+        r,
+        "--format",
+        "json",
+        "--since",
+        "cve-2019-19781=2020-01-01",
+    ]);
     assert_eq!(out.status.code(), Some(3));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verdict"], "inconclusive");

@@ -19,7 +19,6 @@ use sporen::input::{Entry, EntryKind, Evidence, Listing};
 use sporen::model::{EvPath, Gap, GapCause, Verdict};
 use sporen::rules::RuleSet;
 use sporen::scan::{ScanOptions, ScanOutput, Scanner};
-use sporen::verdict::Profile;
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
@@ -2000,16 +1999,17 @@ fn gaps_at<'g>(gaps: &'g [Gap], path: &str) -> Vec<&'g Gap> {
 }
 
 fn mock_verdict(ev: &MockEvidence, rules: &RuleSet) -> sporen::model::Report {
-    let profile = Profile::embedded().expect("embedded profile");
+    let appliance = sporen::appliance::Appliance::embedded().expect("embedded knowledge");
+    let since = sporen::rules::load::parse_time("2020-01-27").expect("date");
     sporen::app::build_report(
         ev,
         rules,
-        &profile,
+        &appliance,
         "mock",
         &ScanOptions::default(),
         &sporen::verdict::WindowOverrides {
-            since: sporen::rules::load::parse_time("2020-01-27"),
-            until: None,
+            since: vec![sporen::verdict::DateArg::All(since)],
+            until: Vec::new(),
         },
     )
 }

@@ -437,6 +437,7 @@ pub(crate) fn sample_report() -> Report {
                 until: None,
                 status: WindowStatus::Covered,
                 detail: "access-log, shell-history reach back to 2020-01-10 or earlier".into(),
+                examiner: Vec::new(),
             },
             WindowCheck {
                 pack: "cve-2023-4966".into(),
@@ -445,6 +446,7 @@ pub(crate) fn sample_report() -> Report {
                 until: None,
                 status: WindowStatus::NotRelevant,
                 detail: "the newest dated evidence (2020-01-27) predates the window".into(),
+                examiner: vec!["end set by the examiner to 2020-01-24 (--until)".into()],
             },
         ],
         findings,

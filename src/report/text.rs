@@ -126,20 +126,19 @@ fn posture_section(r: &Report, s: &mut String) {
         );
     }
     if let Some(m) = &p.mitigation {
-        let state = if m.effective {
-            "in place"
-        } else if m.responder_policy {
-            "present but NOT effective"
-        } else {
-            "absent"
+        let state = match (m.effective, m.responder_policy) {
+            (Some(true), _) => "in place",
+            (_, Some(true)) => "present but NOT effective",
+            (_, Some(false)) => "absent",
+            (_, None) => "unknown (no saved configuration in the evidence)",
         };
         let since = m.since.as_deref().map_or(String::new(), |t| {
             format!(", first saved {}", &t[..10.min(t.len())])
         });
-        let rc = if m.rc_netscaler_line {
-            "; rc.netscaler line present"
-        } else {
-            ""
+        let rc = match m.rc_netscaler_line {
+            Some(true) => "; rc.netscaler line present",
+            Some(false) => "",
+            None => "; rc.netscaler not in the evidence",
         };
         wrap_into(
             s,

@@ -35,6 +35,9 @@ pub enum Code {
     E011,
     /// A rule source that is not a regular file (a FIFO, a device), or larger than the limit.
     E012,
+    /// A reference to something the appliance profile or the CVE table does not know (a
+    /// window's evidence source or CVE).
+    E013,
 }
 
 impl Code {
@@ -53,6 +56,7 @@ impl Code {
             Code::E010 => "inconsistent rule",
             Code::E011 => "unreadable rule source or no rules",
             Code::E012 => "rule source not a regular file, or too large",
+            Code::E013 => "unknown evidence source or CVE",
         }
     }
 }
@@ -111,6 +115,22 @@ impl Diagnostic {
     }
 
     /// A diagnostic about a whole file (no position inside it).
+    /// The same place with another code, message and hint (for problems found after
+    /// parsing, against what the rules refer to).
+    pub fn with(
+        &self,
+        code: Code,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            code,
+            message: message.into(),
+            help: Some(help.into()),
+            ..self.clone()
+        }
+    }
+
     pub fn whole_file(code: Code, file: &str, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             code,

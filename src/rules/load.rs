@@ -24,7 +24,7 @@ pub struct Parsed {
 }
 
 const PACK_KEYS: &[&str] = &["id", "title", "description", "window"];
-const WINDOW_KEYS: &[&str] = &["title", "advisory", "from", "sources", "fixed"];
+const WINDOW_KEYS: &[&str] = &["title", "advisory", "from", "sources", "cve", "fixed"];
 const RULE_KEYS: &[&str] = &[
     "id",
     "title",
@@ -386,7 +386,12 @@ fn parse_window(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Optio
             None
         }
     };
-    let sources: Vec<String> = tbl.strs(ctx, "sources").into_iter().map(|s| s.0).collect();
+    let spot = |ctx: &Ctx<'_>, span: Range<usize>| {
+        Diagnostic::at(Code::E013, ctx.file, ctx.src, span, "", None)
+    };
+    let listed = tbl.strs(ctx, "sources");
+    let source_spots = listed.iter().map(|s| spot(ctx, s.1.clone())).collect();
+    let sources: Vec<String> = listed.into_iter().map(|s| s.0).collect();
     if sources.is_empty() {
         ctx.err(
             Code::E004,
@@ -395,32 +400,25 @@ fn parse_window(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Optio
             Some("profile ids such as \"access-log\", \"shell-history\", \"ns-log\"".into()),
         );
     }
-    let mut fixed = Vec::new();
-    if let Some((ft, fs)) = tbl.table(ctx, "fixed") {
-        for (k, v) in ft.iter() {
-            let branch = k.get_ref().to_string();
-            match v.get_ref() {
-                DeValue::String(b) if parse_build(&branch).is_some() && parse_build(b).is_some() => {
-                    fixed.push((branch, b.to_string()));
-                }
-                _ => ctx.err(
-                    Code::E009,
-                    if parse_build(&branch).is_some() { v.span() } else { k.span() },
-                    format!("`{branch}` must map a branch (\"13.0\") to its first fixed build (\"47.24\")"),
-                    None,
-                ),
-            }
-        }
-        if ft.is_empty() {
-            ctx.err(
-                Code::E009,
-                fs,
-                "`fixed` is empty: leave it out when the affected branches are unknown",
-                None,
-            );
-        }
+    if let Some(v) = tbl.get("fixed") {
+        ctx.err(
+            Code::E009,
+            v.span(),
+            "`fixed` is no longer part of a window: first fixed builds live in one table",
+            Some("name the CVE instead, e.g. `cve = \"CVE-2019-19781\"`; its affected branches and fixed builds come from the CVE table (`sporen baseline` / README \"Posture\")".into()),
+        );
     }
-    fixed.sort();
+    let cve = tbl.str(ctx, "cve");
+    if let Some((c, s)) = &cve
+        && !valid_cve_id(c)
+    {
+        ctx.err(
+            Code::E009,
+            s.clone(),
+            format!("`{c}` is not a CVE id"),
+            Some("write it as CVE-YYYY-NNNN".into()),
+        );
+    }
     if ctx.diags.len() > before {
         return None;
     }
@@ -429,8 +427,18 @@ fn parse_window(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Optio
         advisory,
         from: from?,
         sources,
-        fixed,
+        source_spots,
+        cve_spot: cve.as_ref().map(|c| spot(ctx, c.1.clone())),
+        cve: cve.map(|c| c.0),
     })
+}
+
+/// `CVE-2019-19781`: the prefix, a four-digit year and at least four digits.
+fn valid_cve_id(s: &str) -> bool {
+    let Some((year, num)) = s.strip_prefix("CVE-").and_then(|r| r.split_once('-')) else {
+        return false;
+    };
+    year.len() == 4 && num.len() >= 4 && year.bytes().chain(num.bytes()).all(|b| b.is_ascii_digit())
 }
 
 /// `"13.0"` or `"47.24"` → `(13, 0)`; `None` for anything else.
@@ -463,16 +471,7 @@ fn parse_rule(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>, pack: &str
     };
     let cves = tbl.strs(ctx, "cves");
     for (c, sp) in &cves {
-        let ok = c.strip_prefix("CVE-").is_some_and(|rest| {
-            let mut parts = rest.splitn(2, '-');
-            let year = parts.next().unwrap_or("");
-            let num = parts.next().unwrap_or("");
-            year.len() == 4
-                && num.len() >= 4
-                && year.bytes().all(|b| b.is_ascii_digit())
-                && num.bytes().all(|b| b.is_ascii_digit())
-        });
-        if !ok {
+        if !valid_cve_id(c) {
             ctx.err(
                 Code::E009,
                 sp.clone(),

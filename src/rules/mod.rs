@@ -54,9 +54,14 @@ pub struct Window {
     pub from: i64,
     /// Evidence sources (profile ids) that would show exploitation.
     pub sources: Vec<String>,
-    /// Affected branches and their first fixed build (`"13.0"` → `"47.24"`). A branch not
-    /// listed was never affected; an empty list means "unknown".
-    pub fixed: Vec<(String, String)>,
+    /// Where each of `sources` was written, for diagnostics found against the profile.
+    pub source_spots: Vec<Diagnostic>,
+    /// The CVE whose affected branches and first fixed builds (the CVE table, one place for
+    /// them) decide whether the window concerns an appliance. Without it the firmware is not
+    /// considered.
+    pub cve: Option<String>,
+    /// Where `cve` was written.
+    pub cve_spot: Option<Diagnostic>,
 }
 
 /// One indicator rule, validated and ready to compile into a [`RuleSet`].

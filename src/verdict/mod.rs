@@ -9,7 +9,12 @@
 //! What counts as needed evidence comes from the appliance profile (`profiles/*.toml`), not from
 //! code. Coverage problems never downgrade `compromised` or `review`; they are listed as reasons.
 
-use crate::firmware::{Build, Facts, Sighting, split_version};
+mod windows;
+
+use windows::check_windows;
+pub use windows::{DateArg, WindowOverrides};
+
+use crate::firmware::Facts;
 use crate::input::{EntryKind, Evidence};
 use crate::model::{
     Coverage, EvPath, Finding, Gap, GapCause, Period, Severity, SourceCoverage, SourceFile,
@@ -68,6 +73,8 @@ pub struct SourceDef {
 #[serde(deny_unknown_fields)]
 pub struct Volatile {
     pub paths: Vec<String>,
+    /// The persistent filesystems, named when the RAM disk is missing.
+    pub persistent: Vec<String>,
     pub note: String,
 }
 
@@ -102,13 +109,6 @@ pub struct Assessment {
     pub windows: Vec<WindowCheck>,
 }
 
-/// `--since` / `--until`: replace the start of every pack's window, and end it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct WindowOverrides {
-    pub since: Option<i64>,
-    pub until: Option<i64>,
-}
-
 /// Decides the verdict for one scan.
 pub fn assess(
     profile: &Profile,
@@ -116,6 +116,7 @@ pub fn assess(
     out: &ScanOutput,
     rules: &RuleSet,
     facts: &Facts,
+    cves: &crate::posture::CveTable,
     overrides: &WindowOverrides,
 ) -> Assessment {
     let mut cov = Coverage::default();
@@ -247,7 +248,7 @@ pub fn assess(
         cov.sources.push(sc);
     }
     let windows = if cov.looks_like_appliance {
-        check_windows(facts, rules, &ranges, &cov.sources, overrides)
+        check_windows(facts, rules, cves, &ranges, &cov.sources, overrides)
     } else {
         Vec::new()
     };
@@ -269,79 +270,50 @@ pub fn assess(
         .iter()
         .filter(|g| g.blocks_clean && g.cause != GapCause::Missing)
         .collect();
-    let verdict = match worst {
-        Some(Severity::Critical | Severity::High) => {
+    let verdict = if cov.looks_like_appliance {
+        decide(&out.findings, &by_sev, &mut reasons)
+    } else {
+        // Whatever matched, rules written for an appliance say little about another tree.
+        reasons.push(format!(
+            "The evidence does not look like a {}: only {} of the marker paths exist ({}), at least {} are needed. Check that TARGET is the appliance root (the folder holding flash/ and var/).",
+            profile.profile.title,
+            present.len(),
+            profile.markers.paths.iter().map(|p| format!("/{p}")).collect::<Vec<_>>().join(", "),
+            profile.markers.min
+        ));
+        if worst.is_some_and(|w| w >= Severity::Medium) {
             reasons.push(format!(
-                "Evidence of compromise: {}.",
+                "Findings are listed nonetheless: {}.",
                 summarise(
                     &out.findings,
-                    &[Severity::Critical, Severity::High],
+                    &[Severity::Critical, Severity::High, Severity::Medium],
                     &by_sev
                 )
             ));
-            if by_sev.contains_key(&Severity::Medium) {
-                reasons.push(format!(
-                    "Also to review: {}.",
-                    summarise(&out.findings, &[Severity::Medium], &by_sev)
-                ));
-            }
-            Verdict::Compromised
         }
-        Some(Severity::Medium) => {
-            reasons.push(format!(
-                "Traces that need a human to review, none proving compromise on its own: {}.",
-                summarise(&out.findings, &[Severity::Medium], &by_sev)
-            ));
-            Verdict::Review
-        }
-        _ if !cov.looks_like_appliance => {
-            reasons.push(format!(
-                "The evidence does not look like a {}: only {} of the marker paths exist ({}), at least {} are needed. Check that TARGET is the appliance root (the folder holding flash/ and var/).",
-                profile.profile.title,
-                present.len(),
-                profile.markers.paths.iter().map(|p| format!("/{p}")).collect::<Vec<_>>().join(", "),
-                profile.markers.min
-            ));
-            Verdict::Inconclusive
-        }
-        _ if !source_problems.is_empty()
-            || !blocking.is_empty()
-            || windows.iter().any(|w| w.status == WindowStatus::NotCovered) =>
+        Verdict::Inconclusive
+    };
+    let verdict = match verdict {
+        Verdict::Clean
+            if !source_problems.is_empty()
+                || !blocking.is_empty()
+                || windows.iter().any(|w| w.status == WindowStatus::NotCovered) =>
         {
             Verdict::Inconclusive
         }
-        _ => {
-            reasons.push(format!(
-                "No traces of an attack were found: {} rules were applied to {} entries ({} files read, {} bytes).",
-                rules.rules.len(),
-                cov.entries_seen,
-                cov.files_read,
-                cov.bytes_read
-            ));
-            let read: Vec<String> = cov
-                .sources
-                .iter()
-                .filter(|s| s.required)
-                .map(|s| format!("{} ({})", s.id, plural(s.files.len(), "file")))
-                .collect();
-            reasons.push(format!(
-                "Every required evidence source was present and read: {}.",
-                read.join(", ")
-            ));
-            let covered: Vec<String> = windows
-                .iter()
-                .filter(|w| w.status == WindowStatus::Covered)
-                .map(|w| format!("{} (from {})", w.title, &w.from[..10.min(w.from.len())]))
-                .collect();
-            if !covered.is_empty() {
-                reasons.push(format!(
-                    "The logs reach back to the start of the {}.",
-                    covered.join(" and the ")
-                ));
-            }
+        Verdict::Clean => {
+            clean_reasons(rules, &cov, &windows, &mut reasons);
             Verdict::Clean
         }
+        v => v,
     };
+    for w in windows.iter().filter(|w| !w.examiner.is_empty()) {
+        reasons.push(format!(
+            "The examiner changed the {}: {}.",
+            w.title,
+            w.examiner.join("; ")
+        ));
+    }
     // Coverage reasons: the cause of `inconclusive`, or context for the other verdicts.
     let context = verdict != Verdict::Inconclusive;
     for p in &source_problems {
@@ -382,7 +354,18 @@ pub fn assess(
         reasons.push(format!("{lead} {}: {}", w.title, w.detail));
     }
     if volatile_missing && cov.looks_like_appliance {
-        reasons.push(profile.volatile.note.clone());
+        reasons.push(volatile_note(profile, ev));
+    }
+    for s in cov
+        .sources
+        .iter()
+        .filter(|s| !s.required && !s.files.is_empty() && s.files_read == 0)
+    {
+        reasons.push(format!(
+            "The {} is in the evidence ({}) but no rule in force reads it: it was not checked.",
+            s.title,
+            plural(s.files.len(), "file")
+        ));
     }
     for w in windows
         .iter()
@@ -407,6 +390,104 @@ pub fn assess(
         reasons,
         coverage: cov,
         windows,
+    }
+}
+
+/// The verdict from the findings of an appliance: any critical or high finding is
+/// `compromised`, any medium one `review`; otherwise `clean` for now (coverage decides next).
+fn decide(
+    findings: &[Finding],
+    by_sev: &BTreeMap<Severity, u64>,
+    reasons: &mut Vec<String>,
+) -> Verdict {
+    match findings.iter().map(|f| f.severity).max() {
+        Some(Severity::Critical | Severity::High) => {
+            reasons.push(format!(
+                "Evidence of compromise: {}.",
+                summarise(findings, &[Severity::Critical, Severity::High], by_sev)
+            ));
+            if by_sev.contains_key(&Severity::Medium) {
+                reasons.push(format!(
+                    "Also to review: {}.",
+                    summarise(findings, &[Severity::Medium], by_sev)
+                ));
+            }
+            Verdict::Compromised
+        }
+        Some(Severity::Medium) => {
+            reasons.push(format!(
+                "Traces that need a human to review, none proving compromise on its own: {}.",
+                summarise(findings, &[Severity::Medium], by_sev)
+            ));
+            Verdict::Review
+        }
+        _ => Verdict::Clean,
+    }
+}
+
+/// What a `clean` verdict rests on: the rules applied, the sources read, the windows covered.
+fn clean_reasons(
+    rules: &RuleSet,
+    cov: &Coverage,
+    windows: &[WindowCheck],
+    reasons: &mut Vec<String>,
+) {
+    reasons.push(format!(
+        "No traces of an attack were found: {} rules were applied to {} entries ({} files read, {} bytes).",
+        rules.rules.len(),
+        cov.entries_seen,
+        cov.files_read,
+        cov.bytes_read
+    ));
+    let read: Vec<String> = cov
+        .sources
+        .iter()
+        .filter(|s| s.required)
+        .map(|s| format!("{} ({})", s.id, plural(s.files.len(), "file")))
+        .collect();
+    reasons.push(format!(
+        "Every required evidence source was present and read: {}.",
+        read.join(", ")
+    ));
+    let covered: Vec<String> = windows
+        .iter()
+        .filter(|w| w.status == WindowStatus::Covered)
+        .map(|w| {
+            let by = if w.examiner.is_empty() {
+                ""
+            } else {
+                ", as set by the examiner"
+            };
+            format!("{} (from {}{by})", w.title, &w.from[..10.min(w.from.len())])
+        })
+        .collect();
+    if !covered.is_empty() {
+        reasons.push(format!(
+            "The logs reach back to the start of the {}.",
+            covered.join(" and the ")
+        ));
+    }
+}
+
+/// The RAM disk is not in the evidence: say so, and which persistent filesystems were.
+fn volatile_note(profile: &Profile, ev: &dyn Evidence) -> String {
+    let here: Vec<String> = profile
+        .volatile
+        .persistent
+        .iter()
+        .filter(|p| ev.resolve(&EvPath::new(p.as_bytes().to_vec())).is_some())
+        .map(|p| format!("/{p}"))
+        .collect();
+    let note = &profile.volatile.note;
+    match here.len() {
+        0 => note.clone(),
+        n if n == profile.volatile.persistent.len() => {
+            format!("{note} {} were examined.", here.join(" and "))
+        }
+        _ => format!(
+            "{note} Of the persistent disk only {} is in the evidence.",
+            here.join(" and ")
+        ),
     }
 }
 
@@ -459,183 +540,6 @@ fn not_a_log(
         format!("{shown} ({title}) is {what}: what it held is not in the evidence"),
         true,
     ))
-}
-
-/// The running firmware: version string, branch and build, and dated sightings of builds.
-struct Firmware {
-    version: String,
-    branch: Build,
-    build: Build,
-    /// Sightings, oldest first.
-    history: Vec<Sighting>,
-}
-
-fn firmware(facts: &Facts) -> Option<Firmware> {
-    let version = facts.version()?;
-    let (branch, build) = split_version(&version)?;
-    Some(Firmware {
-        version,
-        branch,
-        build,
-        history: facts.sightings(),
-    })
-}
-
-/// One [`WindowCheck`] per pack that declares a window.
-fn check_windows(
-    facts: &Facts,
-    rules: &RuleSet,
-    ranges: &HashMap<String, (Option<i64>, Option<i64>)>,
-    sources: &[SourceCoverage],
-    ov: &WindowOverrides,
-) -> Vec<WindowCheck> {
-    let fw = firmware(facts);
-    let newest = ranges.values().filter_map(|r| r.1).max();
-    let day = |t: i64| rfc3339(t)[..10].to_owned();
-    let mut checks = Vec::new();
-    for pack in &rules.packs {
-        let Some(w) = &pack.window else { continue };
-        let from = ov.since.unwrap_or(w.from);
-        let mut until = ov.until;
-        let mut check = |status, until: Option<i64>, detail: String| {
-            checks.push(WindowCheck {
-                pack: pack.id.clone(),
-                title: w.title.clone(),
-                from: rfc3339(from),
-                until: until.map(rfc3339),
-                status,
-                detail,
-            });
-        };
-        if let Some(n) = newest
-            && n < from
-        {
-            check(
-                WindowStatus::NotRelevant,
-                until,
-                format!(
-                    "the newest dated evidence ({}) predates the window, which opened {}",
-                    day(n),
-                    day(from)
-                ),
-            );
-            continue;
-        }
-        if let (Some(f), false) = (&fw, w.fixed.is_empty()) {
-            let fixed = w
-                .fixed
-                .iter()
-                .find(|(b, _)| crate::rules::load::parse_build(b) == Some(f.branch));
-            match fixed {
-                None => {
-                    check(
-                        WindowStatus::NotRelevant,
-                        until,
-                        format!(
-                            "firmware {} belongs to branch {}.{}, which was never affected",
-                            f.version, f.branch.0, f.branch.1
-                        ),
-                    );
-                    continue;
-                }
-                Some((_, first_fixed))
-                    if crate::rules::load::parse_build(first_fixed)
-                        .is_some_and(|x| f.build >= x) =>
-                {
-                    // Fixed now. Was a vulnerable build ever seen on this appliance?
-                    let vulnerable = |b: &(u32, u32), n: &(u32, u32)| {
-                        w.fixed.iter().any(|(fb, fx)| {
-                            crate::rules::load::parse_build(fb) == Some(*b)
-                                && crate::rules::load::parse_build(fx).is_some_and(|x| *n < x)
-                        })
-                    };
-                    if !f.history.iter().any(|(b, n, _, _)| vulnerable(b, n)) {
-                        let first = f.history.first().map_or(String::new(), |(b, n, t, what)| {
-                            format!(
-                                " (first: {}.{}-{}.{} on {}, {what})",
-                                b.0,
-                                b.1,
-                                n.0,
-                                n.1,
-                                day(*t)
-                            )
-                        });
-                        check(
-                            WindowStatus::NotRelevant,
-                            until,
-                            format!(
-                                "firmware {} is fixed and no vulnerable build left a trace on this appliance{first}",
-                                f.version
-                            ),
-                        );
-                        continue;
-                    }
-                    // Since when? The earliest sighting of a fixed build of the branch.
-                    let fixed_at = crate::rules::load::parse_build(first_fixed);
-                    let since = f
-                        .history
-                        .iter()
-                        .find(|(b, n, _, _)| *b == f.branch && fixed_at.is_some_and(|x| *n >= x));
-                    match since {
-                        Some((_, n, t, what)) if *t <= from => {
-                            check(
-                                WindowStatus::NotRelevant,
-                                until,
-                                format!(
-                                    "a fixed build ({}.{}-{}.{}) ran from {} at the latest ({what}), before the window opened {}",
-                                    f.branch.0,
-                                    f.branch.1,
-                                    n.0,
-                                    n.1,
-                                    day(*t),
-                                    day(from)
-                                ),
-                            );
-                            continue;
-                        }
-                        // Vulnerable at most until a fixed build was first seen.
-                        Some((_, _, t, _)) => until = Some(until.map_or(*t, |u| u.min(*t))),
-                        None => {}
-                    }
-                }
-                Some(_) => {}
-            }
-        }
-        let mut missing = Vec::new();
-        for sid in &w.sources {
-            let title = sources
-                .iter()
-                .find(|s| &s.id == sid)
-                .map_or(sid.as_str(), |s| s.title.as_str());
-            // Windows are given in days: a source covers one when its first line falls on or
-            // before the window's first day.
-            match ranges.get(sid) {
-                Some((Some(lo), _)) if lo.div_euclid(86_400) <= from.div_euclid(86_400) => {}
-                Some((Some(lo), _)) => missing.push(format!(
-                    "the {title} starts {}, so {} to {} is not visible",
-                    day(*lo),
-                    day(from),
-                    day(until.map_or(*lo, |u| u.min(*lo)))
-                )),
-                _ => missing.push(format!("the {title} has no dated lines")),
-            }
-        }
-        if missing.is_empty() {
-            let detail = format!(
-                "{} reach back to {} or earlier",
-                w.sources.join(", "),
-                day(from)
-            );
-            check(WindowStatus::Covered, until, detail);
-        } else {
-            check(
-                WindowStatus::NotCovered,
-                until,
-                format!("{}.", missing.join("; ")),
-            );
-        }
-    }
-    checks
 }
 
 fn plural(n: usize, word: &str) -> String {
