@@ -63,10 +63,24 @@ pub enum Lookup {
 trait Cursor {
     fn to_root(&mut self);
     fn to_parent(&mut self);
-    /// Steps into `name`; returns its target instead when it is a symbolic link.
-    fn enter(&mut self, name: &[u8]) -> Result<Option<Vec<u8>>, ResolveError>;
+    /// Steps into `name`, or says it is a symbolic link.
+    fn enter(&mut self, name: &[u8]) -> Result<Step, ResolveError>;
     /// Bytes of the path the cursor is at.
     fn path_len(&self) -> usize;
+}
+
+/// What stepping into a name did.
+enum Step {
+    Entered,
+    /// A symbolic link with this target, for the caller to follow.
+    Link(Vec<u8>),
+    /// A symbolic link the cursor followed itself (a memoised expansion): the outcome and
+    /// what it spent, the link included.
+    Followed {
+        outcome: Result<(), ResolveError>,
+        links: u32,
+        steps: u32,
+    },
 }
 
 /// What one resolution has spent.
@@ -74,6 +88,18 @@ trait Cursor {
 struct Spent {
     links: u32,
     steps: u32,
+}
+
+/// A link target that can be followed at all.
+fn check_target(target: &[u8]) -> Result<(), ResolveError> {
+    if target.len() > MAX_TARGET {
+        return Err(ResolveError::TooLong);
+    }
+    // An empty target names nothing (ENOENT on Linux and FreeBSD alike).
+    if target.is_empty() {
+        return Err(ResolveError::NotFound);
+    }
+    Ok(())
 }
 
 /// Walks `path` from where the cursor is. Recursion depth is bounded by [`MAX_LINKS`].
@@ -91,22 +117,36 @@ fn follow(c: &mut impl Cursor, path: &[u8], spent: &mut Spent) -> Result<(), Res
         if spent.steps > MAX_STEPS {
             return Err(ResolveError::TooManySteps);
         }
-        if let Some(target) = c.enter(name)? {
-            spent.links += 1;
-            if spent.links > MAX_LINKS {
-                return Err(ResolveError::Loop);
+        match c.enter(name)? {
+            Step::Entered => {}
+            Step::Link(target) => {
+                spent.links += 1;
+                if spent.links > MAX_LINKS {
+                    return Err(ResolveError::Loop);
+                }
+                check_target(&target)?;
+                if target[0] == b'/' {
+                    c.to_root();
+                }
+                follow(c, &target, spent)?;
             }
-            if target.len() > MAX_TARGET {
-                return Err(ResolveError::TooLong);
+            Step::Followed {
+                outcome,
+                links,
+                steps,
+            } => {
+                // The expansion alone is what it is wherever it happens; only the budget
+                // spent before it differs.
+                spent.links = spent.links.saturating_add(links);
+                spent.steps = spent.steps.saturating_add(steps);
+                if spent.links > MAX_LINKS {
+                    return Err(ResolveError::Loop);
+                }
+                if spent.steps > MAX_STEPS {
+                    return Err(ResolveError::TooManySteps);
+                }
+                outcome?;
             }
-            // An empty target names nothing (ENOENT on Linux and FreeBSD alike).
-            if target.is_empty() {
-                return Err(ResolveError::NotFound);
-            }
-            if target[0] == b'/' {
-                c.to_root();
-            }
-            follow(c, &target, spent)?;
         }
         if c.path_len() > MAX_PATH {
             return Err(ResolveError::TooLong);
@@ -130,13 +170,13 @@ impl<F: FnMut(&EvPath) -> Lookup> Cursor for PathCursor<F> {
         self.at.pop();
     }
 
-    fn enter(&mut self, name: &[u8]) -> Result<Option<Vec<u8>>, ResolveError> {
+    fn enter(&mut self, name: &[u8]) -> Result<Step, ResolveError> {
         self.at.push(name);
         match (self.lookup)(&self.at) {
-            Lookup::Exists => Ok(None),
+            Lookup::Exists => Ok(Step::Entered),
             Lookup::Link(t) => {
                 self.at.pop();
-                Ok(Some(t))
+                Ok(Step::Link(t))
             }
             Lookup::Missing => Err(ResolveError::NotFound),
         }
@@ -264,22 +304,35 @@ impl Namespace {
 
     /// Resolves `path` the way the appliance would (see [`resolve_in_listing`]).
     pub fn resolve(&self, entries: &[Entry], path: &EvPath) -> Result<EvPath, ResolveError> {
+        self.resolve_with(entries, path, &mut HashMap::new())
+    }
+
+    fn resolve_with(
+        &self,
+        entries: &[Entry],
+        path: &EvPath,
+        memo: &mut HashMap<usize, Memo>,
+    ) -> Result<EvPath, ResolveError> {
         let mut c = NodeCursor {
             ns: self,
             entries,
             at: ROOT,
+            memo,
         };
         follow(&mut c, path.relative(), &mut Spent::default())?;
-        Ok(self.path(entries, c.at))
+        let at = c.at;
+        Ok(self.path(entries, at))
     }
 
     /// A gap (never blocking) for every symbolic link that loops or cannot be resolved within
-    /// the bounds; links that point to nothing are common and not reported.
+    /// the bounds; links that point to nothing are common and not reported. Each link's
+    /// target is followed once for all of them.
     pub fn link_gaps(&self, entries: &[Entry]) -> Vec<Gap> {
+        let mut memo = HashMap::new();
         entries
             .iter()
             .filter(|e| e.kind == EntryKind::Symlink)
-            .filter_map(|e| match self.resolve(entries, &e.path) {
+            .filter_map(|e| match self.resolve_with(entries, &e.path, &mut memo) {
                 Err(err) if err != ResolveError::NotFound => Some(Gap::new(
                     e.path.clone(),
                     GapCause::BrokenSymlink,
@@ -292,10 +345,62 @@ impl Namespace {
     }
 }
 
+/// A link's expansion: its target followed from the link's folder with nothing spent before.
+/// It is the same wherever the link is met, so it is worked out once.
+#[derive(Clone, Copy)]
+enum Memo {
+    /// Being worked out: meeting the link again inside its own expansion is a loop.
+    Busy,
+    Done {
+        at: Result<usize, ResolveError>,
+        links: u32,
+        steps: u32,
+    },
+}
+
 struct NodeCursor<'a> {
     ns: &'a Namespace,
     entries: &'a [Entry],
     at: usize,
+    memo: &'a mut HashMap<usize, Memo>,
+}
+
+impl NodeCursor<'_> {
+    /// The expansion of link node `n` with `target`, from the memo or worked out now.
+    fn expand(&mut self, n: usize, target: &[u8]) -> Memo {
+        match self.memo.get(&n) {
+            Some(Memo::Busy) => {
+                return Memo::Done {
+                    at: Err(ResolveError::Loop),
+                    links: MAX_LINKS + 1,
+                    steps: 0,
+                };
+            }
+            Some(done) => return *done,
+            None => {}
+        }
+        self.memo.insert(n, Memo::Busy);
+        let start = if target.first() == Some(&b'/') {
+            ROOT
+        } else {
+            self.at
+        };
+        let mut sub = NodeCursor {
+            ns: self.ns,
+            entries: self.entries,
+            at: start,
+            memo: &mut *self.memo,
+        };
+        let mut spent = Spent { links: 1, steps: 0 };
+        let outcome = check_target(target).and_then(|()| follow(&mut sub, target, &mut spent));
+        let done = Memo::Done {
+            at: outcome.map(|()| sub.at),
+            links: spent.links,
+            steps: spent.steps,
+        };
+        self.memo.insert(n, done);
+        done
+    }
 }
 
 impl Cursor for NodeCursor<'_> {
@@ -307,22 +412,30 @@ impl Cursor for NodeCursor<'_> {
         self.at = self.ns.nodes[self.at].parent;
     }
 
-    fn enter(&mut self, name: &[u8]) -> Result<Option<Vec<u8>>, ResolveError> {
+    fn enter(&mut self, name: &[u8]) -> Result<Step, ResolveError> {
         let n = self
             .ns
             .child(self.entries, self.at, name)
             .ok_or(ResolveError::NotFound)?;
-        let node = &self.ns.nodes[n];
-        let e = &self.entries[node.entry];
-        if node.own && e.kind == EntryKind::Symlink {
-            return e
-                .link_target
-                .clone()
-                .map(Some)
-                .ok_or(ResolveError::NotFound);
+        let node = self.ns.nodes[n];
+        let entries = self.entries;
+        let e = &entries[node.entry];
+        if !(node.own && e.kind == EntryKind::Symlink) {
+            self.at = n;
+            return Ok(Step::Entered);
         }
-        self.at = n;
-        Ok(None)
+        let target = e.link_target.as_deref().ok_or(ResolveError::NotFound)?;
+        let Memo::Done { at, links, steps } = self.expand(n, target) else {
+            return Err(ResolveError::Loop);
+        };
+        if let Ok(a) = at {
+            self.at = a;
+        }
+        Ok(Step::Followed {
+            outcome: at.map(|_| ()),
+            links,
+            steps,
+        })
     }
 
     fn path_len(&self) -> usize {
@@ -373,10 +486,8 @@ mod tests {
         v
     }
 
-    fn both(path: &str) -> Result<EvPath, ResolveError> {
-        let entries = listing();
-        let p = EvPath::new(path.as_bytes().to_vec());
-        let by_path = resolve_in_listing(&p, |q| {
+    fn by_path(entries: &[Entry], p: &EvPath) -> Result<EvPath, ResolveError> {
+        resolve_in_listing(p, |q| {
             let prefix = [q.as_bytes(), b"/"].concat();
             match entries.iter().find(|e| e.path == *q) {
                 Some(e) if e.kind == EntryKind::Symlink => {
@@ -391,7 +502,13 @@ mod tests {
                 }
                 None => Lookup::Missing,
             }
-        });
+        })
+    }
+
+    fn both(path: &str) -> Result<EvPath, ResolveError> {
+        let entries = listing();
+        let p = EvPath::new(path.as_bytes().to_vec());
+        let by_path = by_path(&entries, &p);
         let by_node = Namespace::new(&entries).resolve(&entries, &p);
         assert_eq!(by_path, by_node, "{path}");
         by_node
@@ -468,6 +585,10 @@ mod tests {
         assert_eq!(r("/l0"), Err(ResolveError::TooManySteps));
         let gaps = ns.link_gaps(&entries);
         assert_eq!(gaps.len(), 5, "{gaps:?}");
+        // Each link's expansion is worked out once for all links, with the same answers.
+        for e in &entries {
+            assert_eq!(by_path(&entries, &e.path), r(&e.path.to_lossless_string()));
+        }
         assert!(gaps.iter().all(|g| !g.blocks_clean));
     }
 }
