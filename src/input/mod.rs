@@ -7,6 +7,7 @@
 
 pub mod dir;
 pub mod open;
+pub mod partition;
 pub mod resolve;
 pub mod tar;
 pub mod ufs;

@@ -213,3 +213,5 @@ pub fn finding_set(report: &serde_json::Value) -> BTreeSet<Expect> {
         })
         .collect()
 }
+
+pub mod image;
