@@ -2,8 +2,9 @@
 //! never follows a link out of it, never opens a FIFO or a device.
 //!
 //! Read-only by construction: files are opened with `O_RDONLY | O_NOFOLLOW | O_NONBLOCK` (and
-//! `O_NOATIME` where the kernel allows it; when it does not, the coverage says access times may
-//! have changed), checked with `fstat` to still be the regular file that was listed, and read
+//! `O_NOATIME` where the kernel allows it; when it does not, and for folders, which are listed
+//! without it, the coverage says access times may have changed unless the mount is read-only or
+//! `noatime`), checked with `fstat` to still be the regular file that was listed, and read
 //! sequentially (no mmap). Symbolic links are listed, never followed by the walk, and resolved
 //! only inside the root: against the listing once it is made (the tree the scan saw, no system
 //! call per name), against the folder before ([`resolve_in_root`]).
@@ -28,6 +29,8 @@ pub struct DirEvidence {
     listed: OnceLock<(Listing, Namespace)>,
     /// Files opened without `O_NOATIME` because the kernel refused it (not their owner).
     atime_exposed: AtomicU64,
+    /// The folder is on a read-only or `noatime` mount: reading changes no access time.
+    atimes_frozen: bool,
 }
 
 impl DirEvidence {
@@ -50,6 +53,7 @@ impl DirEvidence {
             limits: *limits,
             listed: OnceLock::new(),
             atime_exposed: AtomicU64::new(0),
+            atimes_frozen: atimes_frozen(root),
         })
     }
 
@@ -213,13 +217,92 @@ impl Evidence for DirEvidence {
     }
 
     fn coverage_notes(&self) -> Vec<String> {
+        if self.atimes_frozen {
+            return Vec::new();
+        }
+        let mut notes = Vec::new();
+        if let Some((listing, _)) = self.listed.get() {
+            // Folders are read without O_NOATIME (the standard library cannot ask for it).
+            let folders = 1 + listing
+                .entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::Dir)
+                .count();
+            notes.push(format!(
+                "access times of the {folders} folders listed may have been updated: mount the evidence read-only or with noatime to keep them"
+            ));
+        }
         match self.atime_exposed.load(Ordering::Relaxed) {
-            0 => Vec::new(),
-            n => vec![format!(
+            0 => {}
+            n => notes.push(format!(
                 "access times of {n} files may have been updated: sporen is not their owner, so the kernel refused O_NOATIME (scan as root, or mount the evidence read-only)"
-            )],
+            )),
+        }
+        notes
+    }
+}
+
+/// True when reading under `root` cannot change access times: its mount is read-only or
+/// `noatime`, as `/proc/self/mountinfo` says. Unknown counts as "may change".
+fn atimes_frozen(root: &Path) -> bool {
+    let Ok(root) = std::fs::canonicalize(root) else {
+        return false;
+    };
+    std::fs::read_to_string("/proc/self/mountinfo").is_ok_and(|info| frozen_in(&info, &root))
+}
+
+/// [`atimes_frozen`] for a given mountinfo text: the mount holding `root` is the one with the
+/// longest mount point above it, the last one listed when several share a place.
+fn frozen_in(mountinfo: &str, root: &Path) -> bool {
+    let mut best: Option<(usize, bool)> = None;
+    for line in mountinfo.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = f.iter().position(|&x| x == "-") else {
+            continue;
+        };
+        let (Some(point), Some(opts)) = (f.get(4), f.get(5)) else {
+            continue;
+        };
+        let point = unescape_mount_point(point);
+        if !root.starts_with(&point) {
+            continue;
+        }
+        let has = |list: Option<&&str>, words: &[&str]| {
+            list.is_some_and(|l| l.split(',').any(|o| words.contains(&o)))
+        };
+        let frozen = has(Some(opts), &["ro", "noatime"]) || has(f.get(sep + 3), &["ro"]);
+        let len = point.as_os_str().len();
+        if best.is_none_or(|(l, _)| len >= l) {
+            best = Some((len, frozen));
         }
     }
+    best.is_some_and(|(_, frozen)| frozen)
+}
+
+/// Mount points in mountinfo escape space, tab, newline and backslash as `\NNN` (octal).
+fn unescape_mount_point(s: &str) -> PathBuf {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push(
+                    d.iter()
+                        .fold(0u8, |v, c| v.wrapping_mul(8).wrapping_add(c - b'0')),
+                );
+                i += 4;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    PathBuf::from(OsStr::from_bytes(&out))
 }
 
 /// Opens a file read-only without following a final symlink, without blocking on FIFOs, and
@@ -401,12 +484,19 @@ mod tests {
         let r = t.path();
         std::fs::write(r.join("a.log"), "a").unwrap();
         std::fs::write(r.join("b.log"), "b").unwrap();
-        // As the owner (root), nothing changes and nothing is said.
+        // As the owner (root), file access times are kept; listing folders reads them
+        // without O_NOATIME, which only a read-only or noatime mount makes harmless.
         let ev = DirEvidence::new(r).unwrap();
         for e in ev.list().entries {
             let _ = ev.open(&e).unwrap().read_to_end(&mut Vec::new());
         }
-        assert!(ev.coverage_notes().is_empty());
+        let notes = ev.coverage_notes();
+        assert!(notes.iter().all(|n| !n.contains("files")), "{notes:?}");
+        assert_eq!(
+            notes.iter().any(|n| n.contains("of the 1 folders listed")),
+            !atimes_frozen(r),
+            "{notes:?}"
+        );
         let setpriv = Path::new("/usr/bin/setpriv");
         let root = std::fs::metadata(r.join("a.log")).unwrap().uid() == 0;
         if !root || !setpriv.exists() {
@@ -430,6 +520,31 @@ mod tests {
             stdout.contains("access times of 2 files may have been updated"),
             "{stdout}{}",
             String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn mount_options_say_whether_reading_changes_access_times() {
+        let info = "\
+22 1 8:1 / / rw,relatime - ext4 /dev/vda rw
+30 22 8:2 / /mnt/ns ro,relatime - ufs /dev/nbd1p1 ro
+31 22 8:3 / /mnt/na rw,noatime - ufs /dev/nbd1p8 rw
+32 30 8:4 / /mnt/ns/var rw,relatime master:1 - ufs /dev/nbd1p9 rw
+33 22 8:5 / /mnt/my\\040disk rw - ext4 /dev/vdb ro
+34 22 8:6 / /mnt/na rw,relatime - ufs /dev/nbd2 rw
+";
+        let frozen = |p: &str| frozen_in(info, Path::new(p));
+        assert!(!frozen("/tmp/x"));
+        assert!(frozen("/mnt/ns/flash"));
+        assert!(!frozen("/mnt/ns/var/log"), "the mount below wins");
+        assert!(!frozen("/mnt/nsx"), "a prefix of a name is not a parent");
+        assert!(
+            frozen("/mnt/my disk/a"),
+            "read-only filesystem, escaped name"
+        );
+        assert!(
+            !frozen("/mnt/na"),
+            "the later mount over the same place wins"
         );
     }
 }
