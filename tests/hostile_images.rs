@@ -425,6 +425,29 @@ fn the_entry_budget_stops_the_walk_with_a_gap() {
         l.gaps
     );
     assert_eq!(Limits::default().max_entries, 1_000_000);
+    // The budget is shared: a second filesystem after it is spent is a gap, not silence.
+    let dev = |b: Vec<u8>| -> Arc<dyn ReadAt> { Arc::new(b) };
+    let var = Builder::image(&Node::dir([
+        ("netscaler", Node::Dir(Vec::new())),
+        ("log", Node::dir([("ns.log", Node::file("x\n"))])),
+    ]));
+    let ev = ImageEvidence::with_limits(
+        vec![
+            ("md0.img".to_owned(), dev(Builder::image(&tree()))),
+            ("var.img".to_owned(), dev(var)),
+        ],
+        &Limits { max_entries: 50 },
+    )
+    .unwrap();
+    let l = ev.list();
+    assert!(
+        l.gaps.iter().any(|g| g.path.as_bytes() == b"/var"
+            && g.blocks_clean
+            && g.detail.contains("var.img")
+            && g.detail.contains("--max-entries")),
+        "{:?}",
+        l.gaps
+    );
 }
 
 #[test]

@@ -103,6 +103,12 @@ impl<'a> Walk<'a> {
             blocks: HashMap::new(),
             queue: VecDeque::new(),
         };
+        if w.budget.stopped {
+            // An earlier filesystem spent the budget: say that this one is not listed at all.
+            let detail = w.budget.stop_detail(what);
+            w.gap(mount, GapCause::UnlistableDir, detail);
+            return w;
+        }
         w.root(mount);
         while let Some((dir, inode)) = w.queue.pop_front() {
             if w.budget.stopped {
