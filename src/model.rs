@@ -147,6 +147,30 @@ impl EvPath {
         EvPath(b)
     }
 
+    /// Appends one component in place (resolution walks paths without copying them).
+    pub fn push(&mut self, name: &[u8]) {
+        if self.0.last() != Some(&b'/') {
+            self.0.push(b'/');
+        }
+        self.0.extend_from_slice(name);
+    }
+
+    /// Removes the last component in place; the root stays the root.
+    pub fn pop(&mut self) {
+        let cut = self.0.iter().rposition(|&b| b == b'/').unwrap_or(0);
+        self.0.truncate(cut.max(1));
+    }
+
+    /// Length in bytes, the leading `/` included.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true: the shortest path is the root, `/`.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// True when the bytes are valid UTF-8 (the JSON string is then exact).
     pub fn is_utf8(&self) -> bool {
         std::str::from_utf8(&self.0).is_ok()

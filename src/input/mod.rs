@@ -7,11 +7,34 @@
 
 pub mod dir;
 pub mod open;
+pub mod partition;
+pub mod resolve;
 pub mod tar;
 pub mod ufs;
 
+pub use resolve::{Lookup, Namespace, ResolveError, resolve_in_listing};
+
 use crate::model::{EvPath, Gap};
 use std::io::Read;
+
+/// Bounds on how much of an input is listed. Evidence is shaped by an attacker: a crafted
+/// image can name millions of entries in a few megabytes, so the walk stops at a budget and
+/// says so with a gap that blocks `clean`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Entries listed at most (`--max-entries`, default 1,000,000: a NetScaler holds some
+    /// tens of thousands). A disk image's walk also stops after reading this many times
+    /// 512 bytes of directory data or 256 bytes of paths, whichever comes first.
+    pub max_entries: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_entries: 1_000_000,
+        }
+    }
+}
 
 /// The kind of a filesystem entry, from `lstat` (links are not followed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -63,7 +86,7 @@ pub struct Entry {
 }
 
 /// The result of listing an input.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Listing {
     /// Sorted by path.
     pub entries: Vec<Entry>,
@@ -98,65 +121,11 @@ pub trait Evidence: Sync {
     fn stated_digests(&self, _entry: &Entry) -> Option<(Option<String>, Option<String>)> {
         None
     }
-}
 
-/// What a path is, for [`resolve_in_listing`].
-pub enum Lookup {
-    /// A symbolic link, with its target as stored.
-    Link(Vec<u8>),
-    /// Anything else that exists (a directory may exist only through the entries below it).
-    Exists,
-    Missing,
-}
-
-/// Why a path could not be resolved.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ResolveError {
-    /// A component does not exist.
-    NotFound,
-    /// More than 40 symbolic links (a loop).
-    Loop,
-}
-
-/// Resolves `path` the way the appliance would, with the evidence root as `/`: absolute link
-/// targets restart at the root, `..` never climbs above it, at most 40 links (as Linux's
-/// MAXSYMLINKS). `lookup` says what a path is; nothing outside the evidence is ever consulted.
-pub fn resolve_in_listing(
-    path: &EvPath,
-    lookup: impl Fn(&EvPath) -> Lookup,
-) -> Result<EvPath, ResolveError> {
-    let split = |b: &[u8]| {
-        b.split(|&c| c == b'/')
-            .map(<[u8]>::to_vec)
-            .collect::<Vec<_>>()
-    };
-    let mut pending: Vec<Vec<u8>> = split(path.relative()).into_iter().rev().collect();
-    let mut done: Vec<Vec<u8>> = Vec::new();
-    let mut links = 0;
-    while let Some(c) = pending.pop() {
-        if c.is_empty() || c == b"." {
-            continue;
-        }
-        if c == b".." {
-            done.pop();
-            continue;
-        }
-        let mut candidate = done.clone();
-        candidate.push(c.clone());
-        match lookup(&EvPath::new(candidate.join(&b'/'))) {
-            Lookup::Link(t) => {
-                links += 1;
-                if links > 40 {
-                    return Err(ResolveError::Loop);
-                }
-                if t.first() == Some(&b'/') {
-                    done.clear();
-                }
-                pending.extend(split(&t).into_iter().rev());
-            }
-            Lookup::Exists => done.push(c),
-            Lookup::Missing => return Err(ResolveError::NotFound),
-        }
+    /// Facts about how the evidence was read that belong in the report's coverage but do not
+    /// block a verdict, one sentence each (for example that access times may have changed).
+    /// Asked after the scan: reading files may add to them.
+    fn coverage_notes(&self) -> Vec<String> {
+        Vec::new()
     }
-    Ok(EvPath::new(done.join(&b'/')))
 }

@@ -216,3 +216,5 @@ pub fn finding_set(report: &serde_json::Value) -> BTreeSet<Expect> {
         })
         .collect()
 }
+
+pub mod image;
