@@ -229,7 +229,7 @@ pub fn build_report(
 ) -> Report {
     let out = Scanner::new(rules, opts.clone()).scan(evidence);
     let facts = crate::firmware::Facts::read(evidence, &out);
-    let a = assess(
+    let mut a = assess(
         &appliance.profile,
         evidence,
         &out,
@@ -238,6 +238,7 @@ pub fn build_report(
         &appliance.cves,
         windows,
     );
+    a.coverage.notes = evidence.coverage_notes();
     // (findings, hits, first seen, last seen) per rule; RFC 3339 strings sort by time.
     type Seen<'a> = (u64, u64, Option<&'a str>, Option<&'a str>);
     let mut per_rule: BTreeMap<&str, Seen<'_>> = BTreeMap::new();

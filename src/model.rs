@@ -418,6 +418,8 @@ pub struct Coverage {
     pub sources: Vec<SourceCoverage>,
     /// Everything that could not be examined, sorted by path then cause.
     pub gaps: Vec<Gap>,
+    /// What reading may have changed or could not guarantee (access times), in words.
+    pub notes: Vec<String>,
 }
 
 /// Whether the logs cover the period in which a pack's campaign could have left traces.

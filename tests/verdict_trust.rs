@@ -283,3 +283,31 @@ fn rules_check_and_scan_refuse_the_same_unknown_window_references() {
     assert_eq!(check.code, Some(2));
     assert!(check.stderr.contains("one table"), "{}", check.stderr);
 }
+
+#[test]
+fn a_target_folder_that_cannot_be_listed_is_an_error_not_a_verdict() {
+    if !common::can_chown() {
+        eprintln!("needs root to run sporen as another user");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_sporen"))
+        .args(["scan", root.to_str().unwrap(), "--format", "json"])
+        .output()
+        .expect("run setpriv (util-linux)");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ermission denied"));
+}

@@ -48,6 +48,8 @@ impl DirEvidence {
                 format!("{} is not a directory", root.display()),
             ));
         }
+        // A root that cannot be listed is not evidence with a gap: it is no evidence at all.
+        std::fs::read_dir(root)?;
         Ok(DirEvidence {
             root: root.to_path_buf(),
             limits: *limits,

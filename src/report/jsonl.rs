@@ -49,6 +49,7 @@ struct CoverageSummary<'a> {
     symlinks_seen: u64,
     special_files_skipped: u64,
     sources: &'a [SourceCoverage],
+    notes: &'a [String],
 }
 
 impl<'a> CoverageSummary<'a> {
@@ -58,6 +59,7 @@ impl<'a> CoverageSummary<'a> {
             entries_seen: c.entries_seen,
             files_seen: c.files_seen,
             files_read: c.files_read,
+            notes: &c.notes,
             bytes_read: c.bytes_read,
             dirs_seen: c.dirs_seen,
             symlinks_seen: c.symlinks_seen,

@@ -320,6 +320,7 @@ pub(crate) fn sample_report() -> Report {
         rules_sha256: "d".repeat(64),
         coverage: Coverage {
             looks_like_appliance: true,
+            notes: vec!["access times of the 250 folders listed may have been updated".into()],
             entries_seen: 1300,
             files_seen: 1000,
             files_read: 980,

@@ -375,6 +375,9 @@ fn coverage_section(r: &Report, s: &mut String) {
         "  ",
         "  ",
     );
+    for n in &c.notes {
+        wrap_into(s, &format!("note: {}", escape_str(n)), "  ", "    ");
+    }
     s.push('\n');
     sources_table(&c.sources, s);
     s.push('\n');
