@@ -125,6 +125,12 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         ssh: a.ssh.clone(),
         ssh_program: a.ssh_program.clone(),
         ssh_cli: !a.ssh_no_cli,
+        temp_dir: a.temp_dir.clone(),
+        max_unpacked: a.max_unpacked,
+        limits: crate::input::tar::Limits {
+            max_members: a.max_members,
+            max_link_bytes: a.max_link_bytes,
+        },
     };
     let (evidence, target_name) = open_evidence(&spec)?;
     if let Some(out) = &a.output {
@@ -295,6 +301,7 @@ pub fn build_report(
             path: target.to_owned(),
             input: evidence.kind().to_owned(),
             detail: evidence.describe(),
+            inputs: evidence.inputs(),
         },
         verdict: a.verdict,
         reasons: a.reasons,

@@ -5,12 +5,14 @@
 //! Inputs never write to the evidence, never follow a symbolic link out of it, and never open
 //! FIFOs, sockets or devices.
 
+pub mod digest;
 pub mod dir;
 pub mod open;
+pub mod spool;
 pub mod tar;
 pub mod ufs;
 
-use crate::model::{EvPath, Gap};
+use crate::model::{EvPath, Gap, InputFile};
 use std::io::Read;
 
 /// The kind of a filesystem entry, from `lstat` (links are not followed).
@@ -91,6 +93,12 @@ pub trait Evidence: Sync {
     /// What the input held, for the report (archive kind, members, layout mapping).
     fn describe(&self) -> Option<String> {
         None
+    }
+
+    /// Every input file or stream with its size and SHA-256 as received, in the order given
+    /// (empty for a folder). May wait for a digest still being computed beside the scan.
+    fn inputs(&self) -> Vec<InputFile> {
+        Vec::new()
     }
 
     /// Digests (sha256, md5) to use instead of hashing the bytes. Only rule examples stand

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod archive;
+
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::os::unix::fs::{PermissionsExt, symlink};

@@ -1,32 +1,70 @@
-//! Evidence in a tar archive: a `.tar`, `.tar.gz` / `.tgz`, a NetScaler support bundle
-//! (`collector_*.tar.gz`), a tar on standard input, or a tar streamed over SSH.
+//! Evidence in a tar archive: a `.tar` file read in place, or a `.tar.gz` / `.tgz`, NetScaler
+//! support bundle (`collector_*.tar.gz`), tar on standard input or tar streamed over SSH that
+//! was first copied into a private spool file (see [`crate::input::spool`]).
 //!
-//! Nothing is extracted to the host's disk: the archive is read once and member data is kept in
-//! memory. Paths map to appliance paths (a leading `./` or `/` is dropped; a support bundle's
-//! top folder is removed and its `nsconfig/` mapped to `/flash/nsconfig`). Symlinks, hard links,
-//! modes, owners and modification times come from the tar headers. A few bytes in front of the
-//! archive (the banner the NetScaler CLI prints before a `shell` command's output) are skipped; a
-//! damaged archive keeps the members before the damage and reports a gap with its offset.
+//! The archive is indexed in one pass over its headers ([`index`]); member bytes are read later
+//! with positioned reads, so memory holds the index only: hard links share their target's data
+//! range, sparse members read their holes as zeros. Paths map to appliance paths (a leading
+//! `./` or `/` is dropped, `..` stops at the root and is reported; a support bundle's top folder
+//! is removed and its `nsconfig/` mapped to `/flash/nsconfig` when there is no
+//! `flash/nsconfig/`). Every header yields an entry or a gap: nothing is dropped silently. A few
+//! bytes in front of the archive (the banner the NetScaler CLI prints before a `shell`
+//! command's output) are skipped. Nothing is ever extracted or written.
 
+pub mod header;
+pub mod index;
+
+use super::ufs::ReadAt;
 use super::{Entry, EntryKind, Evidence, Listing};
 use crate::model::{EvPath, Gap, GapCause};
+use index::{Data, Ending, RawMember};
 use std::collections::HashMap;
 use std::io::{self, Read};
+use std::sync::Arc;
 
-/// How far into the stream the first tar header is looked for.
-const BANNER_MAX: usize = 64 * 1024;
+/// How far into the input the first tar header is looked for.
+pub const BANNER_MAX: usize = 64 * 1024;
 
-/// An archive read into memory.
-#[derive(Debug)]
+/// Budgets for one archive (`--max-members`, `--max-link-bytes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Headers and sparse map entries indexed at most.
+    pub max_members: u64,
+    /// Bytes served that the archive does not store once: hard links' bytes again, and the
+    /// zeros of sparse holes. Counted in path order; members past it are listed, not read.
+    pub max_link_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_members: 1_000_000,
+            max_link_bytes: 4 << 30,
+        }
+    }
+}
+
+/// An archive indexed in place.
 pub struct TarEvidence {
     kind: &'static str,
+    src: Arc<dyn ReadAt>,
+    /// Sorted by path.
     entries: Vec<Entry>,
-    /// Member data, by index into `entries` (empty for anything but regular files).
-    data: Vec<Vec<u8>>,
-    index: HashMap<EvPath, usize>,
+    /// Per entry: where a regular file's bytes are, or why they are not served.
+    data: Vec<Option<Result<Data, String>>>,
     gaps: Vec<Gap>,
-    /// What was found, for the report ("tar+gzip, 412 members, support bundle layout mapped").
+    /// What was found, for the report ("tar archive, 412 members; support bundle ...").
     pub description: String,
+}
+
+impl std::fmt::Debug for TarEvidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TarEvidence")
+            .field("kind", &self.kind)
+            .field("entries", &self.entries.len())
+            .field("description", &self.description)
+            .finish_non_exhaustive()
+    }
 }
 
 /// True when `head` (the first bytes of a file) looks like a tar or a gzip stream.
@@ -36,293 +74,453 @@ pub fn looks_like_archive(head: &[u8]) -> bool {
 
 /// Offset of the first plausible tar header (ustar magic, valid checksum) within the first
 /// [`BANNER_MAX`] bytes, on any byte offset (a CLI banner need not be 512-byte aligned).
-fn find_tar_start(b: &[u8]) -> Option<usize> {
+pub fn find_tar_start(b: &[u8]) -> Option<usize> {
     let limit = b.len().min(BANNER_MAX);
     (0..limit).find(|&off| {
         let Some(h) = b.get(off..off + 512) else {
             return false;
         };
-        if &h[257..262] != b"ustar" {
+        let Ok(block) = <&[u8; 512]>::try_from(h) else {
             return false;
-        }
-        let stored = std::str::from_utf8(&h[148..156])
-            .ok()
-            .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '))
-            .and_then(|s| u32::from_str_radix(s, 8).ok());
-        let sum: u32 = h
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    u32::from(x)
-                }
-            })
-            .sum();
-        stored == Some(sum)
+        };
+        &h[257..262] == b"ustar" && header::checksum_ok(block)
     })
 }
 
-/// Drops `./` and `/` prefixes and empty or `.` components; refuses `..` (an archive member
-/// must not name a place outside the appliance root).
-fn clean_path(raw: &[u8]) -> Option<Vec<u8>> {
+/// A cleaned member name: `./` and `/` prefixes and `.` components dropped, `..` climbing at
+/// most to the root. The flag says a `..` was met (the name does not mean what it says).
+fn clean_path(raw: &[u8]) -> (Vec<u8>, bool) {
     let mut parts: Vec<&[u8]> = Vec::new();
+    let mut dotdot = false;
     for c in raw.split(|&b| b == b'/') {
         match c {
             b"" | b"." => {}
-            b".." => return None,
+            b".." => {
+                dotdot = true;
+                parts.pop();
+            }
             c => parts.push(c),
         }
     }
-    (!parts.is_empty()).then(|| parts.join(&b'/'))
+    (parts.join(&b'/'), dotdot)
+}
+
+/// How member names map to appliance paths.
+struct Layout {
+    /// A support bundle's `collector_*` top folder, removed from every name.
+    strip: Option<Vec<u8>>,
+    /// `nsconfig/` becomes `flash/nsconfig/` (no `flash/nsconfig/` in the archive).
+    nsconfig: bool,
+}
+
+impl Layout {
+    fn of(names: &[Vec<u8>]) -> Layout {
+        let mut tops = names
+            .iter()
+            .filter(|n| !n.is_empty())
+            .map(|n| n.split(|&b| b == b'/').next().unwrap_or_default());
+        let first = tops.next();
+        let strip = match first {
+            Some(t) if t.starts_with(b"collector_") && tops.all(|x| x == t) => Some(t.to_vec()),
+            _ => None,
+        };
+        let layout = Layout {
+            strip,
+            nsconfig: false,
+        };
+        let under = |n: &[u8], dir: &[u8]| n == dir || n.starts_with(&[dir, b"/"].concat());
+        let stripped: Vec<Vec<u8>> = names.iter().map(|n| layout.strip_top(n)).collect();
+        let has_flash_nsconfig = stripped.iter().any(|n| under(n, b"flash/nsconfig"));
+        let has_nsconfig = stripped.iter().any(|n| under(n, b"nsconfig"));
+        Layout {
+            nsconfig: has_nsconfig && !has_flash_nsconfig,
+            ..layout
+        }
+    }
+
+    fn strip_top(&self, n: &[u8]) -> Vec<u8> {
+        match &self.strip {
+            Some(s) if n == s.as_slice() => Vec::new(),
+            Some(s) => n
+                .strip_prefix(s.as_slice())
+                .and_then(|r| r.strip_prefix(b"/"))
+                .unwrap_or(n)
+                .to_vec(),
+            None => n.to_vec(),
+        }
+    }
+
+    fn map(&self, n: &[u8]) -> Vec<u8> {
+        let n = self.strip_top(n);
+        if self.nsconfig && (n == b"nsconfig" || n.starts_with(b"nsconfig/")) {
+            return [&b"flash/"[..], &n].concat();
+        }
+        n
+    }
+
+    fn describe(&self) -> Option<&'static str> {
+        match (self.strip.is_some(), self.nsconfig) {
+            (true, true) => {
+                Some("support bundle: top folder removed, nsconfig/ mapped to /flash/nsconfig")
+            }
+            (true, false) => Some("support bundle: top folder removed"),
+            (false, true) => Some("nsconfig/ mapped to /flash/nsconfig"),
+            (false, false) => None,
+        }
+    }
+}
+
+/// One member on its way into the index.
+struct Placed {
+    raw: RawMember,
+    path: Vec<u8>,
+    /// Its data came through a hard link (the bytes are served again).
+    linked: bool,
+    data: Option<Result<Data, String>>,
 }
 
 impl TarEvidence {
-    /// Reads a whole archive (plain or gzip) from `r`. `kind` names the input for the report.
-    pub fn read(mut r: impl Read, kind: &'static str) -> io::Result<TarEvidence> {
-        let mut raw = Vec::new();
-        r.read_to_end(&mut raw)?;
-        let mut gaps = Vec::new();
-        let mut compressed = false;
-        // The banner may precede a gzip stream too: look for the magic near the start.
-        let gz_at = (0..raw.len().min(BANNER_MAX).saturating_sub(2))
-            .find(|&i| raw[i..].starts_with(&[0x1f, 0x8b, 0x08]));
-        let bytes = match gz_at {
-            Some(at) if find_tar_start(&raw).is_none_or(|t| at < t) => {
-                compressed = true;
-                let mut out = Vec::new();
-                let mut dec = flate2::read::MultiGzDecoder::new(&raw[at..]);
-                if let Err(e) = dec.read_to_end(&mut out) {
-                    gaps.push(Gap::new(
-                        EvPath::root(),
-                        GapCause::CorruptArchive,
-                        format!(
-                            "gzip stream damaged after {} bytes of archive: {e}",
-                            out.len()
-                        ),
-                        true,
-                    ));
-                }
-                out
+    /// Indexes the archive in `src` (`len` bytes), skipping a banner before it. `kind` names
+    /// the input for the report. Fails when no tar header is found near the start.
+    pub fn open(
+        src: Arc<dyn ReadAt>,
+        len: u64,
+        kind: &'static str,
+        limits: &Limits,
+    ) -> io::Result<TarEvidence> {
+        let head_len = usize::try_from(len.min(BANNER_MAX as u64 + 512)).unwrap_or(0);
+        let mut head = vec![0u8; head_len];
+        let mut got = 0;
+        while got < head.len() {
+            match src.read_at(&mut head[got..], got as u64)? {
+                0 => break,
+                n => got += n,
             }
-            _ => raw,
-        };
-        let start = find_tar_start(&bytes).ok_or_else(|| {
+        }
+        head.truncate(got);
+        let start = find_tar_start(&head).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 "no tar archive found (no ustar header in the first 64 KiB)",
             )
         })?;
+        let found = index::index(src.as_ref(), start as u64, len, limits.max_members);
         let mut ev = TarEvidence {
             kind,
+            src,
             entries: Vec::new(),
             data: Vec::new(),
-            index: HashMap::new(),
-            gaps,
+            gaps: Vec::new(),
             description: String::new(),
         };
-        ev.parse(&bytes[start..], start);
-        let mapped = ev.map_layout();
-        if mapped.is_some_and(|m| m.starts_with("support bundle")) && ev.kind == "tar" {
+        let members = found.members.len();
+        for p in found.problems {
+            let path = p
+                .name
+                .map_or_else(EvPath::root, |n| EvPath::new(clean_path(&n).0));
+            ev.gaps
+                .push(Gap::new(path, GapCause::CorruptArchive, p.detail, true));
+        }
+        if let Ending::Stopped(why) = found.ending {
+            ev.gaps.push(Gap::new(
+                EvPath::root(),
+                GapCause::CorruptArchive,
+                why,
+                true,
+            ));
+        }
+        let layout = ev.place(found.members, limits);
+        if layout.strip.is_some() && kind == "tar" {
             ev.kind = "support-bundle";
         }
-        ev.entries_sorted();
-        let mut notes = vec![format!(
-            "{}tar archive, {} members",
-            if compressed { "gzip-compressed " } else { "" },
-            ev.entries.len()
-        )];
+        let mut notes = vec![format!("tar archive, {members} members")];
         if start > 0 {
             notes.push(format!("{start} bytes before the archive skipped"));
         }
-        if let Some(m) = mapped {
-            notes.push(m.to_owned());
-        }
+        notes.extend(layout.describe().map(str::to_owned));
         ev.description = notes.join("; ");
         Ok(ev)
     }
 
-    fn parse(&mut self, bytes: &[u8], base: usize) {
-        let mut archive = tar::Archive::new(bytes);
-        let iter = match archive.entries() {
-            Ok(i) => i,
-            Err(e) => {
+    /// Maps names, resolves hard links, settles duplicates and the link budget, and fills the
+    /// sorted index. Returns the layout applied.
+    fn place(&mut self, members: Vec<RawMember>, limits: &Limits) -> Layout {
+        let cleaned: Vec<(Vec<u8>, bool)> = members.iter().map(|m| clean_path(&m.name)).collect();
+        let names: Vec<Vec<u8>> = cleaned.iter().map(|c| c.0.clone()).collect();
+        let layout = Layout::of(&names);
+        let mut placed = Vec::with_capacity(members.len());
+        for (raw, (clean, dotdot)) in members.into_iter().zip(cleaned) {
+            let path = layout.map(&clean);
+            if dotdot {
                 self.gaps.push(Gap::new(
-                    EvPath::root(),
+                    EvPath::new(path.clone()),
                     GapCause::CorruptArchive,
-                    e.to_string(),
+                    format!(
+                        "the member at byte {} is named `{}`, which climbs with `..`: read here, where its name ends inside the archive's root",
+                        raw.header_at,
+                        crate::model::bytes_to_lossless_string(&raw.name)
+                    ),
                     true,
                 ));
-                return;
             }
-        };
-        for item in iter {
-            let mut member = match item {
-                Ok(m) => m,
-                Err(e) => {
+            if path.is_empty() {
+                // The archive's own top folder (`./`, `collector_x/`): the root itself.
+                if raw.kind != EntryKind::Dir {
                     self.gaps.push(Gap::new(
                         EvPath::root(),
                         GapCause::CorruptArchive,
-                        format!("archive damaged, members after this point are missing: {e}"),
+                        format!("the member at byte {} has no usable name", raw.header_at),
                         true,
                     ));
-                    break;
                 }
-            };
-            let offset = base as u64 + member.raw_header_position();
-            let raw_path = member.path_bytes().into_owned();
-            let Some(rel) = clean_path(&raw_path) else {
                 continue;
-            };
-            let h = member.header();
-            let mode = h.mode().unwrap_or(0o644) & 0o7777;
-            let uid = h
-                .uid()
-                .ok()
-                .and_then(|u| u32::try_from(u).ok())
-                .unwrap_or(0);
-            let gid = h
-                .gid()
-                .ok()
-                .and_then(|g| u32::try_from(g).ok())
-                .unwrap_or(0);
-            let mtime = h
-                .mtime()
-                .ok()
-                .and_then(|t| i64::try_from(t).ok())
-                .unwrap_or(0);
-            let et = h.entry_type();
-            let link = member.link_name_bytes().map(|l| l.into_owned());
-            let (kind, type_bits) = if et.is_dir() {
-                (EntryKind::Dir, 0o040_000)
-            } else if et.is_symlink() {
-                (EntryKind::Symlink, 0o120_000)
-            } else if et.is_fifo() {
-                (EntryKind::Fifo, 0o010_000)
-            } else if et.is_character_special() {
-                (EntryKind::CharDevice, 0o020_000)
-            } else if et.is_block_special() {
-                (EntryKind::BlockDevice, 0o060_000)
-            } else if et.is_file() || et.is_hard_link() || et == tar::EntryType::Continuous {
-                (EntryKind::File, 0o100_000)
-            } else {
-                continue; // PAX / GNU metadata members are consumed by the tar reader
-            };
-            let mut data = Vec::new();
-            if et.is_hard_link() {
-                if let Some(target) = link.as_deref().and_then(clean_path)
-                    && let Some(&i) = self.index.get(&EvPath::new(target))
-                {
-                    data = self.data[i].clone();
-                }
-            } else if kind == EntryKind::File
-                && let Err(e) = member.read_to_end(&mut data)
-            {
-                self.gaps.push(Gap::new(
-                    EvPath::new(rel.clone()),
-                    GapCause::CorruptArchive,
-                    format!("member data damaged at archive offset {offset}: {e}"),
-                    true,
-                ));
             }
-            let path = EvPath::new(rel);
-            let entry = Entry {
-                path: path.clone(),
-                kind,
-                size: data.len() as u64,
-                mode: type_bits | mode,
-                uid,
-                gid,
-                mtime,
+            let data = raw.data.clone().map(Ok);
+            placed.push(Placed {
+                raw,
+                path,
+                linked: false,
+                data,
+            });
+        }
+        self.resolve_links(&mut placed, &layout);
+        let winners = self.settle_duplicates(placed);
+        self.fill(winners, limits);
+        layout
+    }
+
+    /// Gives each hard link its target's data: the latest member of that name before it (as
+    /// extraction would), else one after it (a forward link), following links to links.
+    fn resolve_links(&mut self, placed: &mut [Placed], layout: &Layout) {
+        let mut latest: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut pending = Vec::new();
+        for i in 0..placed.len() {
+            if placed[i].raw.hard_link {
+                let target = placed[i]
+                    .raw
+                    .link
+                    .as_deref()
+                    .map(|t| layout.map(&clean_path(t).0))
+                    .unwrap_or_default();
+                match latest.get(&target) {
+                    Some(&j) if placed[j].data.is_some() => {
+                        placed[i].data = placed[j].data.clone();
+                        placed[i].raw.size = placed[j].raw.size;
+                        placed[i].linked = true;
+                    }
+                    _ => pending.push((i, target)),
+                }
+            }
+            latest.insert(placed[i].path.clone(), i);
+        }
+        // Forward links, and links to links resolved later: settle in rounds until nothing
+        // changes (each round resolves at least one, so at most `pending.len()` rounds).
+        loop {
+            let before = pending.len();
+            pending.retain(|(i, target)| {
+                let found = latest
+                    .get(target)
+                    .filter(|&&j| j != *i)
+                    .and_then(|&j| Some((placed[j].data.clone()?, placed[j].raw.size)));
+                match found {
+                    Some((d, size)) => {
+                        placed[*i].data = Some(d);
+                        placed[*i].raw.size = size;
+                        placed[*i].linked = true;
+                        false
+                    }
+                    None => true,
+                }
+            });
+            if pending.len() == before {
+                break;
+            }
+        }
+        for (i, target) in pending {
+            placed[i].data = Some(Err(format!(
+                "hard link to `{}`, which the archive does not hold",
+                crate::model::bytes_to_lossless_string(&target)
+            )));
+        }
+    }
+
+    /// Keeps the last member of each path, as extraction would; earlier members whose bytes
+    /// or link differ are a gap (they were not examined).
+    fn settle_duplicates(&mut self, placed: Vec<Placed>) -> Vec<Placed> {
+        let mut by_path: HashMap<Vec<u8>, (usize, u64)> = HashMap::new();
+        let mut slots: Vec<Option<Placed>> = Vec::with_capacity(placed.len());
+        for p in placed {
+            let i = slots.len();
+            if let Some((j, hidden)) = by_path.get_mut(&p.path) {
+                if let Some(old) = slots[*j].take() {
+                    let same = old.raw.kind == p.raw.kind
+                        && old.data == p.data
+                        && old.raw.link == p.raw.link;
+                    let empty = old.raw.kind == EntryKind::Dir
+                        || (old.raw.kind == EntryKind::File && old.raw.size == 0);
+                    if !same && !empty {
+                        *hidden += 1;
+                    }
+                }
+                *j = i;
+            } else {
+                by_path.insert(p.path.clone(), (i, 0));
+            }
+            slots.push(Some(p));
+        }
+        let mut dup: Vec<(Vec<u8>, u64)> = by_path
+            .into_iter()
+            .filter(|(_, (_, n))| *n > 0)
+            .map(|(p, (_, n))| (p, n))
+            .collect();
+        dup.sort();
+        for (path, hidden) in dup {
+            self.gaps.push(Gap::new(
+                EvPath::new(path),
+                GapCause::CorruptArchive,
+                format!(
+                    "{} members have this name; only the last was examined (extraction keeps the last)",
+                    hidden + 1
+                ),
+                true,
+            ));
+        }
+        slots.into_iter().flatten().collect()
+    }
+
+    /// Sorts the members into the index and applies the link budget in path order.
+    fn fill(&mut self, mut winners: Vec<Placed>, limits: &Limits) {
+        winners.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut unstored: u64 = 0;
+        for p in winners {
+            let m = p.raw;
+            let again = match &p.data {
+                Some(Ok(_)) if p.linked => m.size,
+                Some(Ok(Data::Sparse { runs, .. })) => m
+                    .size
+                    .saturating_sub(runs.iter().map(|r| r.len).sum::<u64>()),
+                _ => 0,
+            };
+            let mut data = p.data;
+            if again > 0 {
+                match unstored.checked_add(again) {
+                    Some(t) if t <= limits.max_link_bytes => unstored = t,
+                    _ => {
+                        data = Some(Err(format!(
+                            "not read: hard links and sparse holes already present {unstored} bytes the archive does not store, and this one would pass --max-link-bytes ({} bytes)",
+                            limits.max_link_bytes
+                        )));
+                    }
+                }
+            }
+            let type_bits = match m.kind {
+                EntryKind::Dir => 0o040_000,
+                EntryKind::Symlink => 0o120_000,
+                EntryKind::Fifo => 0o010_000,
+                EntryKind::CharDevice => 0o020_000,
+                EntryKind::BlockDevice => 0o060_000,
+                _ => 0o100_000,
+            };
+            self.entries.push(Entry {
+                path: EvPath::new(p.path),
+                kind: m.kind,
+                size: m.size,
+                mode: type_bits | m.mode,
+                uid: m.uid,
+                gid: m.gid,
+                mtime: m.mtime,
                 btime: None,
-                link_target: if kind == EntryKind::Symlink {
-                    link
+                link_target: if m.kind == EntryKind::Symlink {
+                    m.link
                 } else {
                     None
                 },
                 identity: None,
-            };
-            match self.index.get(&path) {
-                // A later member of the same name replaces the earlier one, as extraction would.
-                Some(&i) => {
-                    self.entries[i] = entry;
-                    self.data[i] = data;
-                }
-                None => {
-                    self.index.insert(path, self.entries.len());
-                    self.entries.push(entry);
-                    self.data.push(data);
-                }
-            }
+            });
+            self.data.push(data);
         }
     }
 
-    /// A support bundle has one `collector_*` top folder and keeps the configuration in
-    /// `nsconfig/`: map it to the appliance layout. Returns what was done.
-    fn map_layout(&mut self) -> Option<&'static str> {
-        let tops: std::collections::BTreeSet<Vec<u8>> = self
+    fn find(&self, p: &EvPath) -> Option<usize> {
+        self.entries.binary_search_by(|e| e.path.cmp(p)).ok()
+    }
+
+    fn implied_dir(&self, p: &EvPath) -> bool {
+        let prefix = [p.as_bytes(), b"/"].concat();
+        let i = self
             .entries
-            .iter()
-            .filter_map(|e| {
-                e.path
-                    .relative()
-                    .split(|&b| b == b'/')
-                    .next()
-                    .map(<[u8]>::to_vec)
-            })
-            .collect();
-        let strip: Option<Vec<u8>> = match tops.iter().next() {
-            Some(t) if tops.len() == 1 && t.starts_with(b"collector_") => Some(t.clone()),
-            _ => None,
+            .partition_point(|e| e.path.as_bytes() < prefix.as_slice());
+        self.entries
+            .get(i)
+            .is_some_and(|e| e.path.as_bytes().starts_with(&prefix))
+    }
+}
+
+/// Reads one member with positioned reads; sparse holes read as zeros. Stops early (a short
+/// file) where the archive ends.
+struct MemberReader<'a> {
+    src: &'a dyn ReadAt,
+    data: Data,
+    size: u64,
+    pos: u64,
+}
+
+impl Read for MemberReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.size.saturating_sub(self.pos);
+        if left == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let want = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+        let n = match &self.data {
+            Data::Contiguous(at) => {
+                let off = at.checked_add(self.pos).ok_or_else(overflow)?;
+                self.src.read_at(&mut buf[..want], off)?
+            }
+            Data::Sparse { at, runs } => {
+                sparse_read(self.src, *at, runs, self.pos, &mut buf[..want])?
+            }
         };
-        let has_flash = self
-            .entries
-            .iter()
-            .any(|e| e.path.relative().starts_with(b"flash/"));
-        let mut nsconfig = false;
-        for e in &mut self.entries {
-            let mut rel = e.path.relative().to_vec();
-            if let Some(s) = &strip {
-                rel = rel
-                    .strip_prefix(s.as_slice())
-                    .map(|r| r.strip_prefix(b"/").unwrap_or(r).to_vec())
-                    .unwrap_or_default();
-            }
-            if !has_flash && (rel == b"nsconfig" || rel.starts_with(b"nsconfig/")) {
-                rel = [&b"flash/"[..], &rel].concat();
-                nsconfig = true;
-            }
-            e.path = EvPath::new(rel);
-        }
-        self.entries.retain(|e| e.path.as_bytes() != b"/");
-        match (strip.is_some(), nsconfig) {
-            (true, _) => {
-                Some("support bundle: top folder removed, nsconfig/ mapped to /flash/nsconfig")
-            }
-            (false, true) => Some("nsconfig/ mapped to /flash/nsconfig"),
-            _ => None,
-        }
+        self.pos += n as u64;
+        Ok(n)
     }
+}
 
-    fn entries_sorted(&mut self) {
-        let mut pairs: Vec<(Entry, Vec<u8>)> = std::mem::take(&mut self.entries)
-            .into_iter()
-            .zip(std::mem::take(&mut self.data))
-            .collect();
-        pairs.sort_by(|a, b| a.0.path.cmp(&b.0.path));
-        pairs.dedup_by(|a, b| a.0.path == b.0.path);
-        for (e, d) in pairs {
-            self.entries.push(e);
-            self.data.push(d);
-        }
-        self.index = self
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.path.clone(), i))
-            .collect();
+fn overflow() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "archive offset overflows")
+}
+
+/// Reads at logical `pos` of a sparse member whose runs are stored one after another from
+/// `at`. Zeros up to the next run; a run's stored bytes otherwise.
+fn sparse_read(
+    src: &dyn ReadAt,
+    at: u64,
+    runs: &[index::StoredRun],
+    pos: u64,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    // The first run that ends after `pos` (runs are sorted and checked at indexing).
+    let i = runs.partition_point(|r| r.offset + r.len <= pos);
+    let Some(run) = runs.get(i) else {
+        buf.fill(0);
+        return Ok(buf.len());
+    };
+    if pos < run.offset {
+        let n = usize::try_from(run.offset - pos)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        buf[..n].fill(0);
+        return Ok(n);
     }
+    let within = pos - run.offset;
+    let n = usize::try_from(run.len - within)
+        .unwrap_or(usize::MAX)
+        .min(buf.len());
+    let off = at
+        .checked_add(run.stored)
+        .and_then(|x| x.checked_add(within))
+        .ok_or_else(overflow)?;
+    src.read_at(&mut buf[..n], off)
 }
 
 impl Evidence for TarEvidence {
@@ -342,36 +540,83 @@ impl Evidence for TarEvidence {
     }
 
     fn open(&self, entry: &Entry) -> io::Result<Box<dyn Read + Send + '_>> {
-        match self.index.get(&entry.path) {
-            Some(&i) if self.entries[i].kind == EntryKind::File => Ok(Box::new(&self.data[i][..])),
-            Some(_) => Err(io::Error::other("not a regular file")),
-            None => Err(io::Error::from(io::ErrorKind::NotFound)),
+        let i = self
+            .find(&entry.path)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        match &self.data[i] {
+            Some(Ok(d)) if self.entries[i].kind == EntryKind::File => Ok(Box::new(MemberReader {
+                src: self.src.as_ref(),
+                data: d.clone(),
+                size: self.entries[i].size,
+                pos: 0,
+            })),
+            Some(Err(why)) => Err(io::Error::other(why.clone())),
+            _ => Err(io::Error::other("not a regular file")),
         }
     }
 
     fn resolve(&self, path: &EvPath) -> Option<EvPath> {
-        super::resolve_in_listing(path, |p| {
-            match self.index.get(p).map(|&i| &self.entries[i]) {
-                Some(e) if e.kind == EntryKind::Symlink => {
-                    super::Lookup::Link(e.link_target.clone().unwrap_or_default())
-                }
-                Some(_) => super::Lookup::Exists,
-                None if self.implied_dir(p) => super::Lookup::Exists,
-                None => super::Lookup::Missing,
+        super::resolve_in_listing(path, |p| match self.find(p).map(|i| &self.entries[i]) {
+            Some(e) if e.kind == EntryKind::Symlink => {
+                super::Lookup::Link(e.link_target.clone().unwrap_or_default())
             }
+            Some(_) => super::Lookup::Exists,
+            None if self.implied_dir(p) => super::Lookup::Exists,
+            None => super::Lookup::Missing,
         })
         .ok()
     }
 }
 
-impl TarEvidence {
-    fn implied_dir(&self, p: &EvPath) -> bool {
-        let prefix = [p.as_bytes(), b"/"].concat();
-        let i = self
-            .entries
-            .partition_point(|e| e.path.as_bytes() < prefix.as_slice());
-        self.entries
-            .get(i)
-            .is_some_and(|e| e.path.as_bytes().starts_with(&prefix))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cleaned_and_dotdot_stops_at_the_root() {
+        assert_eq!(
+            clean_path(b"./var/log/ns.log"),
+            (b"var/log/ns.log".to_vec(), false)
+        );
+        assert_eq!(
+            clean_path(b"/flash//nsconfig/"),
+            (b"flash/nsconfig".to_vec(), false)
+        );
+        assert_eq!(
+            clean_path(b"var/log/../tmp/x"),
+            (b"var/tmp/x".to_vec(), true)
+        );
+        assert_eq!(
+            clean_path(b"../../../etc/passwd"),
+            (b"etc/passwd".to_vec(), true)
+        );
+        assert_eq!(clean_path(b"./"), (Vec::new(), false));
+    }
+
+    #[test]
+    fn sparse_reads_fill_holes_with_zeros() {
+        let stored: Vec<u8> = b"AABBB".to_vec();
+        let runs = [
+            index::StoredRun {
+                offset: 2,
+                len: 2,
+                stored: 0,
+            },
+            index::StoredRun {
+                offset: 6,
+                len: 3,
+                stored: 2,
+            },
+        ];
+        let mut out = Vec::new();
+        let mut pos = 0;
+        while pos < 10 {
+            let mut b = [9u8; 3];
+            let want = b.len().min(10 - pos as usize);
+            let n = sparse_read(&stored, 0, &runs, pos, &mut b[..want]).unwrap();
+            out.extend_from_slice(&b[..n]);
+            pos += n as u64;
+        }
+        assert_eq!(out, b"\0\0AA\0\0BBB\0");
     }
 }
