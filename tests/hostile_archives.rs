@@ -6,7 +6,7 @@ mod common;
 
 use common::archive::{
     archive, dir, file, finding_paths, gap_list, gzip, hard_link, header, pax, probe_rules,
-    probe_scan, sha256_hex, sporen_capped, symlink, typed,
+    probe_scan, sha256_hex, sporen_capped, symlink, tar_of, typed,
 };
 use common::{materialise, sporen};
 use std::ffi::OsStr;
@@ -453,15 +453,13 @@ fn a_gzip_bomb_stops_at_max_unpacked_with_a_gap() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--max-unpacked"));
 }
 
-#[test]
-fn an_endless_ssh_stream_stops_at_max_unpacked() {
-    let d = tempfile::tempdir().unwrap();
-    let root = d.path().join("root");
-    materialise("notrobin", &root);
-    let fake = d.path().join("endless-ssh");
+/// Runs `--ssh` with a stand-in client that sends `prefix` (a file) and then `yes` forever.
+fn endless_ssh(dir: &Path, prefix: &[u8]) -> (std::process::Output, serde_json::Value) {
+    let head = write(dir, "prefix.bin", prefix);
+    let fake = dir.join("endless-ssh");
     std::fs::write(
         &fake,
-        "#!/bin/sh\nprintf ' Done\\n'\ntar -cf - -C \"$FAKE_SSH_ROOT\" .\nexec yes\n",
+        format!("#!/bin/sh\ncat '{}'\nexec yes\n", head.display()),
     )
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -471,10 +469,43 @@ fn an_endless_ssh_stream_stops_at_max_unpacked() {
         .args(["scan", "--ssh", "nsroot@192.0.2.10", "--max-unpacked", "8M"])
         .args(["--format", "json", "--ssh-program"])
         .arg(&fake)
-        .env("FAKE_SSH_ROOT", &root)
         .output()
         .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    (out, v)
+}
+
+#[test]
+fn an_endless_ssh_stream_is_cut_after_the_archive_or_at_max_unpacked() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    materialise("notrobin", &root);
+    let whole = tar_of(&root);
+    // The archive ends, then the stream goes on: cut a little after the end marker.
+    let (out, v) = endless_ssh(d.path(), &whole);
+    assert_eq!(
+        v["verdict"],
+        "compromised",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after: Vec<_> = v["coverage"]["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| {
+            g["detail"]
+                .as_str()
+                .unwrap()
+                .contains("after the end of the tar archive")
+        })
+        .collect();
+    assert_eq!(after.len(), 1, "{v}");
+    assert_eq!(after[0]["blocks_clean"], false);
+    // An archive that never ends (a member claiming 1 TiB): stopped at --max-unpacked.
+    let mut endless = whole[..whole.len() - 1024].to_vec();
+    endless.extend(header(b"var/log/endless.log", b'0', 1 << 40, b""));
+    let (out, v) = endless_ssh(d.path(), &endless);
     assert_eq!(
         v["verdict"],
         "compromised",

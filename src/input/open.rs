@@ -5,8 +5,8 @@
 
 use super::digest::{Hashing, InputDigests};
 use super::dir::DirEvidence;
-use super::spool::{self, Spool, Stop};
-use super::tar::{BANNER_MAX, Limits, TarEvidence, find_tar_start};
+use super::spool::{self, Filled, Spool, Stop};
+use super::tar::{BANNER_MAX, Growing, Limits, TarEvidence, find_tar_start};
 use super::ufs::{ImageEvidence, ReadAt};
 use super::{Entry, Evidence, Listing};
 use crate::model::{EvPath, Gap, GapCause, InputFile};
@@ -141,6 +141,8 @@ struct Spooled {
     file: Arc<File>,
     len: u64,
     stop: Option<Stop>,
+    /// The archive indexed while it was copied (`None` inside once taken).
+    tar: Option<Growing>,
     /// Bytes before the data that were skipped (a banner before a gzip stream).
     skipped: usize,
     compressed: bool,
@@ -168,11 +170,13 @@ impl Spooled {
             .stop
             .iter()
             .map(|s| {
-                let cause = match s {
-                    Stop::Budget(_) => GapCause::TooLarge,
-                    Stop::Failed(..) => GapCause::CorruptArchive,
+                let (cause, blocks) = match s {
+                    Stop::Budget(_) => (GapCause::TooLarge, true),
+                    // Nothing of the archive is missing: what follows its end is not part of it.
+                    Stop::AfterArchive { .. } => (GapCause::CorruptArchive, false),
+                    Stop::Failed(..) | Stop::NotTar => (GapCause::CorruptArchive, true),
                 };
-                Gap::new(EvPath::root(), cause, s.detail(), true)
+                Gap::new(EvPath::root(), cause, s.detail(), blocks)
             })
             .collect();
         (gaps, notes)
@@ -194,13 +198,17 @@ struct Spooler<'a> {
 }
 
 impl Spooler<'_> {
-    fn spool(&self) -> Result<Spool> {
-        Spool::new(&self.temp, self.spec.max_unpacked).with_context(|| {
+    /// A new spool that indexes a tar archive as it arrives; a `stream` stops early when
+    /// it holds none.
+    fn spool(&self, stream: bool) -> Result<Spool> {
+        let mut s = Spool::new(&self.temp, self.spec.max_unpacked).with_context(|| {
             format!(
                 "cannot create a temporary file in {} (--temp-dir)",
                 self.temp.display()
             )
-        })
+        })?;
+        s.watch_tar(self.spec.limits.max_members, stream);
+        Ok(s)
     }
 }
 
@@ -264,12 +272,12 @@ pub fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)> {
     let head = &head[..n];
     if crate::scan::read::is_gzip(head) {
         let s = spool_file(&ctx, file, &name)?;
-        if spool_holds_tar(&s) {
+        if s.tar.as_ref().is_some_and(|t| !t.not_tar()) {
             let ev = tar_from_spool(a, s, "tar")
                 .with_context(|| format!("cannot read {name} as a tar archive"))?;
             return Ok((ev, name));
         }
-        return images_from(vec![(name.clone(), Image::Spooled(s))], name);
+        return images_from(vec![(name.clone(), Image::Spooled(Box::new(s)))], name);
     }
     if find_tar_start(head).is_some() {
         let file = Arc::new(file);
@@ -316,17 +324,23 @@ fn read_full_at(f: &File, buf: &mut [u8]) -> io::Result<usize> {
 /// Decompresses a gzip file into a spool, hashing the file as it goes (to its last byte, even
 /// when unpacking stopped early).
 fn spool_file(ctx: &Spooler<'_>, file: File, name: &str) -> Result<Spooled> {
-    let mut spool = ctx.spool()?;
+    let mut spool = ctx.spool(false)?;
     let mut hashed = Hashing::new(file);
     let trailing = spool::gunzip_into(&mut spool, &mut hashed)
         .with_context(|| format!("cannot write the temporary copy of {name}"))?;
     spool::drain(&mut hashed);
     let input = hashed.finish(name, true);
-    let (file, len, stop) = spool.finish()?;
-    Ok(Spooled {
-        file: Arc::new(file),
+    let Filled {
+        file,
         len,
         stop,
+        tar,
+    } = spool.finish()?;
+    Ok(Spooled {
+        file,
+        len,
+        stop,
+        tar,
         skipped: 0,
         compressed: true,
         trailing: trailing.0,
@@ -337,7 +351,7 @@ fn spool_file(ctx: &Spooler<'_>, file: File, name: &str) -> Result<Spooled> {
 /// Copies a stream (standard input, SSH) into a spool: decompressed when a gzip stream starts
 /// within its first 64 KiB (after a banner), as received otherwise.
 fn spool_stream(ctx: &Spooler<'_>, src: impl Read, name: &str) -> Result<Spooled> {
-    let mut spool = ctx.spool()?;
+    let mut spool = ctx.spool(true)?;
     let mut hashed = Hashing::new(src);
     let mut head = Vec::with_capacity(BANNER_MAX + 512);
     (&mut hashed)
@@ -361,11 +375,17 @@ fn spool_stream(ctx: &Spooler<'_>, src: impl Read, name: &str) -> Result<Spooled
     };
     let complete = spool.stop().is_none();
     let input = hashed.finish(name, complete);
-    let (file, len, stop) = spool.finish()?;
-    Ok(Spooled {
-        file: Arc::new(file),
+    let Filled {
+        file,
         len,
         stop,
+        tar,
+    } = spool.finish()?;
+    Ok(Spooled {
+        file,
+        len,
+        stop,
+        tar,
         skipped: out.0,
         compressed: out.1,
         trailing: out.2,
@@ -373,17 +393,13 @@ fn spool_stream(ctx: &Spooler<'_>, src: impl Read, name: &str) -> Result<Spooled
     })
 }
 
-fn spool_holds_tar(s: &Spooled) -> bool {
-    let mut head = vec![0u8; BANNER_MAX + 512];
-    read_full_at(&s.file, &mut head).is_ok_and(|n| find_tar_start(&head[..n]).is_some())
-}
-
-/// Indexes the tar in a spool.
-fn tar_from_spool(a: &InputSpec, s: Spooled, kind: &'static str) -> Result<Box<dyn Evidence>> {
-    let src: Arc<dyn ReadAt> = s.file.clone();
-    let ev = match TarEvidence::open(src, s.len, kind, &a.limits) {
-        Ok(ev) => ev,
-        Err(e) => bail!("{e}{}", s.why_unusable()),
+/// The tar indexed while it was spooled.
+fn tar_from_spool(a: &InputSpec, mut s: Spooled, kind: &'static str) -> Result<Box<dyn Evidence>> {
+    let indexed = s.tar.take().map(|t| t.into_evidence(kind, &a.limits));
+    let ev = match indexed {
+        Some(Ok(ev)) => ev,
+        Some(Err(e)) => bail!("{e}{}", s.why_unusable()),
+        None => bail!("no tar archive{}", s.why_unusable()),
     };
     let (gaps, notes) = s.remarks();
     let digests = InputDigests::default();
@@ -434,7 +450,7 @@ fn open_ssh(ctx: &Spooler<'_>, host: &str) -> Result<(Box<dyn Evidence>, String)
 /// A disk image read in place, or from a spool.
 enum Image {
     File(Arc<File>),
-    Spooled(Spooled),
+    Spooled(Box<Spooled>),
 }
 
 /// Opens raw disk images (plain or gzip) and mounts the filesystems in them by content.
@@ -453,7 +469,10 @@ fn open_images(ctx: &Spooler<'_>, paths: &[PathBuf]) -> Result<(Box<dyn Evidence
         let mut magic = [0u8; 2];
         let n = read_full_at(&f, &mut magic)?;
         if crate::scan::read::is_gzip(&magic[..n]) {
-            images.push((name.clone(), Image::Spooled(spool_file(ctx, f, &name)?)));
+            images.push((
+                name.clone(),
+                Image::Spooled(Box::new(spool_file(ctx, f, &name)?)),
+            ));
         } else {
             images.push((name, Image::File(Arc::new(f))));
         }

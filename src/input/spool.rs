@@ -3,18 +3,26 @@
 //! positioned reads. The spool lives in `--temp-dir` (never inside the evidence), has no name
 //! (`O_TMPFILE`, or a random name unlinked at once), mode 0600, and disappears with the
 //! process. Blocks of zeros become holes, so a zero-filled bomb costs no disk. It never holds
-//! more than `--max-unpacked` bytes and never writes anywhere else.
+//! more than `--max-unpacked` bytes and never writes anywhere else. A tar archive in it can be
+//! indexed as the bytes arrive, so that a stream that goes on after its archive ended is cut
+//! there.
 
+use super::tar::Growing;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Read};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Default `--max-unpacked`: above the 20-40 GB of a real VPX disk image.
 pub const DEFAULT_MAX_UNPACKED: u64 = 64 << 30;
 
 /// Granularity of the hole check: a filesystem block.
 const HOLE: usize = 4096;
+
+/// How much may follow a tar archive's end marker before the copy is cut there: tar pads its
+/// output to whole records (10 KiB by default), nothing real comes near this.
+const AFTER_END: u64 = 1 << 20;
 
 /// Why the copy into the spool ended before its source did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +31,10 @@ pub enum Stop {
     Budget(u64),
     /// Reading or decompressing failed after this many bytes.
     Failed(u64, String),
+    /// The tar archive ended at `end`, and the input went on past `read` bytes.
+    AfterArchive { end: u64, read: u64 },
+    /// A stream whose first bytes hold no tar archive.
+    NotTar,
 }
 
 impl Stop {
@@ -37,16 +49,32 @@ impl Stop {
                     "the input is damaged after {n} unpacked bytes and was not read further: {e}"
                 )
             }
+            Stop::AfterArchive { end, read } => format!(
+                "the input goes on after the end of the tar archive at byte {end}: sporen stopped reading after {read} bytes (tar ignores what follows the end marker)"
+            ),
+            Stop::NotTar => "no tar archive (no ustar header) in the first 64 KiB".to_owned(),
         }
     }
 }
 
 /// A spool being written.
 pub struct Spool {
-    file: File,
+    file: Arc<File>,
     len: u64,
     max: u64,
     stop: Option<Stop>,
+    tar: Option<Growing>,
+    /// A stream: stop at once when it turns out not to hold a tar.
+    stream: bool,
+}
+
+/// A spool written to the end (or to where it stopped).
+pub struct Filled {
+    pub file: Arc<File>,
+    pub len: u64,
+    pub stop: Option<Stop>,
+    /// The archive indexed while copying, when the spool was watched for one.
+    pub tar: Option<Growing>,
 }
 
 /// Creates an anonymous read-write file in `dir`.
@@ -102,11 +130,42 @@ impl Spool {
     /// A new, empty spool in `dir` that takes at most `max` bytes.
     pub fn new(dir: &Path, max: u64) -> io::Result<Spool> {
         Ok(Spool {
-            file: create(dir)?,
+            file: Arc::new(create(dir)?),
             len: 0,
             max,
             stop: None,
+            tar: None,
+            stream: false,
         })
+    }
+
+    /// Indexes a tar archive as the bytes arrive (at most `max_members` entries). For a
+    /// `stream`, copying stops as soon as the first bytes show there is no archive.
+    pub fn watch_tar(&mut self, max_members: u64, stream: bool) {
+        self.tar = Some(Growing::new(self.file.clone(), max_members));
+        self.stream = stream;
+    }
+
+    /// After bytes were added: index them, and say whether copying should go on.
+    fn watched(&mut self) -> bool {
+        let Some(g) = &mut self.tar else {
+            return true;
+        };
+        g.grown(self.len, false);
+        if self.stream && g.not_tar() {
+            self.stop = Some(Stop::NotTar);
+            return false;
+        }
+        if let Some(end) = g.end()
+            && self.len > end.saturating_add(AFTER_END)
+        {
+            self.stop = Some(Stop::AfterArchive {
+                end,
+                read: self.len,
+            });
+            return false;
+        }
+        true
     }
 
     /// Bytes written so far.
@@ -149,6 +208,9 @@ impl Spool {
                 self.stop = Some(Stop::Budget(self.max));
                 return Ok(false);
             }
+            if !self.watched() {
+                return Ok(false);
+            }
         }
     }
 
@@ -161,19 +223,34 @@ impl Spool {
 
     /// Appends `data`; whole zero blocks are skipped (left as holes).
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        let mut hole_at_end = false;
         for chunk in data.chunks(HOLE) {
-            if chunk.iter().any(|&b| b != 0) {
+            hole_at_end = chunk.iter().all(|&b| b == 0);
+            if !hole_at_end {
                 self.file.write_all_at(chunk, self.len)?;
             }
             self.len += chunk.len() as u64;
         }
+        if hole_at_end {
+            // Readers of the growing spool must see the trailing zeros, not its end.
+            self.file.set_len(self.len)?;
+        }
         Ok(())
     }
 
-    /// Ends writing: the file gets its full length (trailing holes included).
-    pub fn finish(self) -> io::Result<(File, u64, Option<Stop>)> {
+    /// Ends writing: the file gets its full length (trailing holes included), and the
+    /// archive being indexed sees its last bytes.
+    pub fn finish(mut self) -> io::Result<Filled> {
         self.file.set_len(self.len)?;
-        Ok((self.file, self.len, self.stop))
+        if let Some(g) = &mut self.tar {
+            g.grown(self.len, true);
+        }
+        Ok(Filled {
+            file: self.file,
+            len: self.len,
+            stop: self.stop,
+            tar: self.tar,
+        })
     }
 }
 
@@ -237,7 +314,9 @@ mod tests {
         let mut data = vec![0u8; 64 << 20];
         data[10] = 1;
         s.copy_from(&mut &data[..]).unwrap();
-        let (f, len, stop) = s.finish().unwrap();
+        let Filled {
+            file: f, len, stop, ..
+        } = s.finish().unwrap();
         assert_eq!((len, stop), (64 << 20, None));
         assert_eq!(f.metadata().unwrap().len(), 64 << 20);
         // One 4 KiB block written (the kernel counts 512-byte sectors).
@@ -258,7 +337,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Spool::new(dir.path(), 1000).unwrap();
         assert!(!s.copy_from(&mut &[7u8; 5000][..]).unwrap());
-        let (_, len, stop) = s.finish().unwrap();
+        let Filled { len, stop, .. } = s.finish().unwrap();
         assert_eq!((len, stop), (1000, Some(Stop::Budget(1000))));
     }
 
@@ -275,7 +354,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Spool::new(dir.path(), 1 << 20).unwrap();
         let t = gunzip_into(&mut s, &input[..]).unwrap();
-        let (f, len, stop) = s.finish().unwrap();
+        let Filled {
+            file: f, len, stop, ..
+        } = s.finish().unwrap();
         assert_eq!((t, len, stop), (Trailing(6), 7, None));
         let mut b = [0u8; 7];
         f.read_at(&mut b, 0).unwrap();

@@ -98,6 +98,16 @@ pub fn archive(members: &[Vec<u8>]) -> Vec<u8> {
     v
 }
 
+/// A tar of `root` keeping modes, owners, times and symbolic links, ending with the two zero
+/// blocks of the end marker and nothing after them.
+pub fn tar_of(root: &Path) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    b.follow_symlinks(false);
+    b.mode(tar::HeaderMode::Complete);
+    b.append_dir_all(".", root).unwrap();
+    b.into_inner().unwrap()
+}
+
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(data).unwrap();

@@ -83,7 +83,7 @@ pub struct Indexed {
 }
 
 /// Attributes set by extended headers for the next member.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Pending {
     name: Option<Vec<u8>>,
     link: Option<Vec<u8>>,
@@ -101,48 +101,78 @@ struct Pending {
     header_at: Option<u64>,
 }
 
-struct Pass<'a> {
-    src: &'a dyn ReadAt,
-    len: u64,
+/// Why the pass paused or stopped.
+enum Halt {
+    /// Bytes beyond what has arrived are needed: try again when more has.
+    More,
+    /// The pass is over; members before this point were kept.
+    Stop(String),
+}
+
+impl From<String> for Halt {
+    fn from(s: String) -> Halt {
+        Halt::Stop(s)
+    }
+}
+
+impl From<&str> for Halt {
+    fn from(s: &str) -> Halt {
+        Halt::Stop(s.to_owned())
+    }
+}
+
+/// The pass over an archive that may still be growing (a spool being written): it indexes as
+/// far as the bytes that have arrived allow, and goes on when more have.
+pub struct Indexer {
+    src: Arc<dyn ReadAt>,
+    /// Bytes of `src` that may be read.
+    available: u64,
+    /// No more bytes will arrive.
+    eof: bool,
     pos: u64,
     /// Index entries left (headers and sparse runs).
     budget: u64,
     out: Indexed,
     pending: Pending,
+    /// Where the end-of-archive marker ended, once it was met.
+    end: Option<u64>,
+    over: bool,
 }
 
 /// Indexes the archive in `src` from `start` to `len`. `max_entries` bounds the headers and
 /// sparse runs indexed (`--max-members`).
-pub fn index(src: &dyn ReadAt, start: u64, len: u64, max_entries: u64) -> Indexed {
-    let mut p = Pass {
-        src,
-        len,
-        pos: start,
-        budget: max_entries,
-        out: Indexed {
-            members: Vec::new(),
-            problems: Vec::new(),
-            ending: Ending::Marker,
-        },
-        pending: Pending::default(),
-    };
-    if let Err(why) = p.run() {
-        p.out.ending = Ending::Stopped(why);
-    }
-    p.out
+pub fn index(src: Arc<dyn ReadAt>, start: u64, len: u64, max_entries: u64) -> Indexed {
+    let mut ix = Indexer::new(src, start, max_entries);
+    ix.advance(len, true);
+    ix.finish()
 }
 
-fn read_exact_at(src: &dyn ReadAt, buf: &mut [u8], off: u64) -> Result<(), String> {
+/// Reads exactly `buf.len()` bytes at `off` of the first `available` bytes of `src`; pauses
+/// (`Halt::More`) when they have not arrived and more will.
+fn read_exact(
+    src: &dyn ReadAt,
+    available: u64,
+    eof: bool,
+    buf: &mut [u8],
+    off: u64,
+) -> Result<(), Halt> {
+    let end = off
+        .checked_add(buf.len() as u64)
+        .ok_or("archive offset overflows")?;
+    if end > available {
+        if eof {
+            return Err(format!("the archive ends at byte {available}").into());
+        }
+        return Err(Halt::More);
+    }
     let mut done = 0;
     while done < buf.len() {
-        let at = off
-            .checked_add(done as u64)
-            .ok_or("archive offset overflows")?;
+        let at = off + done as u64;
         match src.read_at(&mut buf[done..], at) {
-            Ok(0) => return Err(format!("the archive ends at byte {at}")),
+            Ok(0) => return Err(format!("the archive ends at byte {at}").into()),
             Ok(n) => done += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("read error at byte {at}: {e}")),
+            Err(e) => return Err(format!("read error at byte {at}: {e}").into()),
         }
     }
     Ok(())
@@ -153,43 +183,124 @@ fn blocks(n: u64) -> Option<u64> {
     n.checked_add(BLOCK - 1).map(|x| x / BLOCK * BLOCK)
 }
 
-impl Pass<'_> {
-    fn run(&mut self) -> Result<(), String> {
-        loop {
-            if self.pos >= self.len {
-                return Err(format!(
-                    "the archive ends at byte {} without the end-of-archive marker: it may have been cut",
-                    self.pos
-                ));
-            }
-            let mut b = [0u8; 512];
-            read_exact_at(self.src, &mut b, self.pos).map_err(|e| {
-                format!("the archive ends inside a header at byte {}: {e}", self.pos)
-            })?;
-            if is_zero_block(&b) {
-                return Ok(());
-            }
-            if self.budget == 0 {
-                return Err(format!(
-                    "more index entries than --max-members allows: members from byte {} on were not read",
-                    self.pos
-                ));
-            }
-            self.budget -= 1;
-            let h = Header::parse(&b).map_err(|e| {
-                format!(
-                    "archive damaged at byte {}: {e}; members from there on could not be read",
-                    self.pos
-                )
-            })?;
-            let at = self.pos;
-            let data_at = at.checked_add(BLOCK).ok_or("archive offset overflows")?;
-            self.header(at, data_at, &b, h)?;
+impl Indexer {
+    /// A pass over `src` whose first header is at `start`.
+    pub fn new(src: Arc<dyn ReadAt>, start: u64, max_entries: u64) -> Indexer {
+        Indexer {
+            src,
+            available: 0,
+            eof: false,
+            pos: start,
+            budget: max_entries,
+            out: Indexed {
+                members: Vec::new(),
+                problems: Vec::new(),
+                ending: Ending::Marker,
+            },
+            pending: Pending::default(),
+            end: None,
+            over: false,
         }
     }
 
+    /// Indexes what the first `available` bytes hold; `eof` says no more will come. Returns
+    /// true once the pass is over (end marker, damage, a budget, or the end of the input).
+    pub fn advance(&mut self, available: u64, eof: bool) -> bool {
+        if self.over {
+            return true;
+        }
+        self.available = available;
+        self.eof = eof;
+        loop {
+            // A header is handled whole or not at all: a pause puts everything back.
+            let snap = (
+                self.pos,
+                self.budget,
+                self.pending.clone(),
+                self.out.members.len(),
+                self.out.problems.len(),
+            );
+            match self.step() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.end = Some(self.pos.saturating_add(BLOCK));
+                    self.over = true;
+                    return true;
+                }
+                Err(Halt::More) => {
+                    self.pos = snap.0;
+                    self.budget = snap.1;
+                    self.pending = snap.2;
+                    self.out.members.truncate(snap.3);
+                    self.out.problems.truncate(snap.4);
+                    return false;
+                }
+                Err(Halt::Stop(why)) => {
+                    self.out.ending = Ending::Stopped(why);
+                    self.over = true;
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// The offset just after the end-of-archive marker, once met.
+    pub fn end(&self) -> Option<u64> {
+        self.end
+    }
+
+    /// Everything found.
+    pub fn finish(self) -> Indexed {
+        self.out
+    }
+
+    /// Reads exactly `buf.len()` bytes at `off`, or pauses when they have not arrived yet.
+    fn read_exact_at(&self, buf: &mut [u8], off: u64) -> Result<(), Halt> {
+        read_exact(self.src.as_ref(), self.available, self.eof, buf, off)
+    }
+
+    /// Handles the header at `pos`; false at the end-of-archive marker.
+    fn step(&mut self) -> Result<bool, Halt> {
+        if self.eof && self.pos >= self.available {
+            return Err(format!(
+                "the archive ends at byte {} without the end-of-archive marker: it may have been cut",
+                self.pos
+            )
+            .into());
+        }
+        let mut b = [0u8; 512];
+        self.read_exact_at(&mut b, self.pos).map_err(|e| match e {
+            Halt::Stop(e) => Halt::Stop(format!(
+                "the archive ends inside a header at byte {}: {e}",
+                self.pos
+            )),
+            more => more,
+        })?;
+        if is_zero_block(&b) {
+            return Ok(false);
+        }
+        if self.budget == 0 {
+            return Err(format!(
+                "more index entries than --max-members allows: members from byte {} on were not read",
+                self.pos
+            )
+            .into());
+        }
+        self.budget -= 1;
+        let h = Header::parse(&b).map_err(|e| {
+            format!(
+                "archive damaged at byte {}: {e}; members from there on could not be read",
+                self.pos
+            )
+        })?;
+        let at = self.pos;
+        let data_at = at.checked_add(BLOCK).ok_or("archive offset overflows")?;
+        self.header(at, data_at, &b, h)?;
+        Ok(true)
+    }
+
     /// Handles one header at `at`; moves `pos` past its data.
-    fn header(&mut self, at: u64, data_at: u64, b: &[u8; 512], h: Header) -> Result<(), String> {
+    fn header(&mut self, at: u64, data_at: u64, b: &[u8; 512], h: Header) -> Result<(), Halt> {
         self.pending.header_at.get_or_insert(at);
         let size = match h.typeflag {
             b'x' | b'g' | b'L' | b'K' | b'S' => h.size,
@@ -197,9 +308,9 @@ impl Pass<'_> {
         };
         let mut data_end = self.skip(data_at, size)?;
         match h.typeflag {
-            b'x' => self.pax(data_at, size, false),
-            b'g' => self.pax(data_at, size, true),
-            b'L' | b'K' => self.long_name(data_at, size, h.typeflag == b'L'),
+            b'x' => self.pax(data_at, size, false)?,
+            b'g' => self.pax(data_at, size, true)?,
+            b'L' | b'K' => self.long_name(data_at, size, h.typeflag == b'L')?,
             b'V' => {} // a volume label, not a member
             b'S' => data_end = self.gnu_sparse(at, b, h)?,
             _ => self.member(at, data_at, h, size)?,
@@ -217,35 +328,42 @@ impl Pass<'_> {
 
     /// Reads an extended header's data when it is small enough; `None` (and the next member
     /// marked untrustworthy) otherwise.
-    fn extended(&mut self, data_at: u64, size: u64, what: &str) -> Option<Vec<u8>> {
+    fn extended(&mut self, data_at: u64, size: u64, what: &str) -> Result<Option<Vec<u8>>, Halt> {
         if size > MAX_EXTENDED {
             self.pending.broken = Some(format!(
                 "its {what} is {size} bytes, more than the {MAX_EXTENDED} read"
             ));
-            return None;
+            return Ok(None);
         }
-        let fits = data_at.checked_add(size).is_some_and(|e| e <= self.len);
+        let fits = data_at
+            .checked_add(size)
+            .is_some_and(|e| e <= self.available);
         if !fits {
-            return None; // the archive ends inside it: the next header read reports that
+            if self.eof {
+                // The archive ends inside it: the next header read reports that.
+                return Ok(None);
+            }
+            return Err(Halt::More);
         }
-        let mut v = vec![0u8; usize::try_from(size).ok()?];
-        match read_exact_at(self.src, &mut v, data_at) {
-            Ok(()) => Some(v),
-            Err(e) => {
+        let mut v = vec![0u8; usize::try_from(size).map_err(|_| "size overflows")?];
+        match self.read_exact_at(&mut v, data_at) {
+            Ok(()) => Ok(Some(v)),
+            Err(Halt::More) => Err(Halt::More),
+            Err(Halt::Stop(e)) => {
                 self.pending.broken = Some(format!("its {what} could not be read: {e}"));
-                None
+                Ok(None)
             }
         }
     }
 
-    fn long_name(&mut self, data_at: u64, size: u64, name: bool) {
+    fn long_name(&mut self, data_at: u64, size: u64, name: bool) -> Result<(), Halt> {
         let what = if name {
             "GNU long name"
         } else {
             "GNU long link name"
         };
-        let Some(v) = self.extended(data_at, size, what) else {
-            return;
+        let Some(v) = self.extended(data_at, size, what)? else {
+            return Ok(());
         };
         let v = v[..memchr::memchr(0, &v).unwrap_or(v.len())].to_vec();
         if v.len() > MAX_NAME {
@@ -253,24 +371,25 @@ impl Pass<'_> {
                 "its {what} is {} bytes long, more than {MAX_NAME}",
                 v.len()
             ));
-            return;
+            return Ok(());
         }
         if name {
             self.pending.name = Some(v);
         } else {
             self.pending.link = Some(v);
         }
+        Ok(())
     }
 
-    fn pax(&mut self, data_at: u64, size: u64, global: bool) {
-        let Some(v) = self.extended(data_at, size, "PAX header") else {
-            return;
+    fn pax(&mut self, data_at: u64, size: u64, global: bool) -> Result<(), Halt> {
+        let Some(v) = self.extended(data_at, size, "PAX header")? else {
+            return Ok(());
         };
         let recs = match pax_records(&v) {
             Ok(r) => r,
             Err(e) => {
                 self.pending.broken = Some(format!("its PAX header is damaged: {e}"));
-                return;
+                return Ok(());
             }
         };
         for r in recs {
@@ -283,6 +402,7 @@ impl Pass<'_> {
                 self.pending.broken = Some(e);
             }
         }
+        Ok(())
     }
 
     fn pax_record(&mut self, key: &[u8], value: &[u8]) -> Result<(), String> {
@@ -351,7 +471,7 @@ impl Pass<'_> {
 
     /// An old GNU sparse member: the map in the header and in extension blocks after it.
     /// Returns the offset after its data.
-    fn gnu_sparse(&mut self, at: u64, b: &[u8; 512], h: Header) -> Result<u64, String> {
+    fn gnu_sparse(&mut self, at: u64, b: &[u8; 512], h: Header) -> Result<u64, Halt> {
         let bad = |e: super::header::HeaderError| format!("old GNU sparse header damaged: {e}");
         let (runs, mut more) = gnu_sparse_runs(b, false).map_err(bad)?;
         for r in runs {
@@ -361,8 +481,10 @@ impl Pass<'_> {
         let mut next = at.checked_add(BLOCK).ok_or("archive offset overflows")?;
         while more {
             let mut ext = [0u8; 512];
-            read_exact_at(self.src, &mut ext, next)
-                .map_err(|e| format!("the archive ends inside a sparse map: {e}"))?;
+            self.read_exact_at(&mut ext, next).map_err(|e| match e {
+                Halt::Stop(e) => Halt::Stop(format!("the archive ends inside a sparse map: {e}")),
+                more => more,
+            })?;
             let (runs, m) = gnu_sparse_runs(&ext, true).map_err(bad)?;
             for r in runs {
                 self.push_run(r)?;
@@ -378,7 +500,7 @@ impl Pass<'_> {
 
     /// A member proper (not an extended header): builds it from the header and what the
     /// extended headers before it said.
-    fn member(&mut self, at: u64, data_at: u64, h: Header, size: u64) -> Result<(), String> {
+    fn member(&mut self, at: u64, data_at: u64, h: Header, size: u64) -> Result<(), Halt> {
         let p = std::mem::take(&mut self.pending);
         let name = p
             .sparse_name
@@ -430,7 +552,8 @@ impl Pass<'_> {
         } else if sparse {
             match self.sparse_data(data_at, size, p.sparse_v1, p.sparse_runs, p.sparse_size) {
                 Ok(d) => d,
-                Err(e) => {
+                Err(Halt::More) => return Err(Halt::More),
+                Err(Halt::Stop(e)) => {
                     self.problem(
                         Some(name),
                         format!("sparse member at byte {at} not read: {e}"),
@@ -472,7 +595,7 @@ impl Pass<'_> {
         v1: bool,
         mut runs: Vec<SparseRun>,
         real: Option<u64>,
-    ) -> Result<(Option<Data>, u64), String> {
+    ) -> Result<(Option<Data>, u64), Halt> {
         let mut at = data_at;
         if v1 {
             let (map, used) = self.sparse_map_v1(data_at, stored)?;
@@ -502,7 +625,8 @@ impl Pass<'_> {
         if total > stored_after_map {
             return Err(format!(
                 "its sparse map holds {total} bytes but only {stored_after_map} are stored"
-            ));
+            )
+            .into());
         }
         Ok((
             Some(Data::Sparse {
@@ -516,14 +640,11 @@ impl Pass<'_> {
     /// The map GNU sparse format 1.0 keeps at the start of the data: decimal numbers, one per
     /// line (count, then offset and length pairs), padded to a block. Returns it and the
     /// bytes it took.
-    fn sparse_map_v1(
-        &mut self,
-        data_at: u64,
-        stored: u64,
-    ) -> Result<(Vec<SparseRun>, u64), String> {
+    fn sparse_map_v1(&mut self, data_at: u64, stored: u64) -> Result<(Vec<SparseRun>, u64), Halt> {
         let mut buf = Vec::new();
         let mut used = 0usize;
-        let next_line = |buf: &mut Vec<u8>, used: &mut usize| -> Result<u64, String> {
+        let (src, available, eof) = (self.src.clone(), self.available, self.eof);
+        let next_line = |buf: &mut Vec<u8>, used: &mut usize| -> Result<u64, Halt> {
             loop {
                 if let Some(nl) = memchr::memchr(b'\n', &buf[*used..]) {
                     let line = &buf[*used..*used + nl];
@@ -539,7 +660,7 @@ impl Pass<'_> {
                 let off = data_at
                     .checked_add(buf.len() as u64)
                     .ok_or("offset overflows")?;
-                read_exact_at(self.src, &mut block, off)?;
+                read_exact(src.as_ref(), available, eof, &mut block, off)?;
                 buf.extend_from_slice(&block);
             }
         };

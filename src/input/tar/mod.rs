@@ -170,6 +170,104 @@ impl Layout {
     }
 }
 
+fn not_a_tar() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "no tar archive found (no ustar header in the first 64 KiB)",
+    )
+}
+
+/// Offset of the first tar header among the first bytes of `src` (`len` long).
+fn tar_start(src: &dyn ReadAt, len: u64) -> io::Result<Option<u64>> {
+    let head_len = usize::try_from(len.min(BANNER_MAX as u64 + 512)).unwrap_or(0);
+    let mut head = vec![0u8; head_len];
+    let mut got = 0;
+    while got < head.len() {
+        match src.read_at(&mut head[got..], got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(find_tar_start(&head[..got]).map(|s| s as u64))
+}
+
+/// An archive indexed while it is still being written (a spool being filled): it looks for
+/// the first header once enough has arrived, then indexes as far as the bytes allow. Knowing
+/// where the archive ends lets a stream that goes on after it be cut there.
+pub struct Growing {
+    src: Arc<dyn ReadAt>,
+    max_members: u64,
+    state: GrowState,
+}
+
+enum GrowState {
+    Sniffing,
+    Indexing { start: u64, ix: Box<index::Indexer> },
+    NotTar,
+}
+
+impl Growing {
+    pub fn new(src: Arc<dyn ReadAt>, max_members: u64) -> Growing {
+        Growing {
+            src,
+            max_members,
+            state: GrowState::Sniffing,
+        }
+    }
+
+    /// The source now holds `len` bytes; `eof`: no more will come.
+    pub fn grown(&mut self, len: u64, eof: bool) {
+        if let GrowState::Sniffing = self.state
+            && (eof || len >= BANNER_MAX as u64 + 512)
+        {
+            self.state = match tar_start(self.src.as_ref(), len) {
+                Ok(Some(start)) => GrowState::Indexing {
+                    start,
+                    ix: Box::new(index::Indexer::new(
+                        self.src.clone(),
+                        start,
+                        self.max_members,
+                    )),
+                },
+                _ => GrowState::NotTar,
+            };
+        }
+        if let GrowState::Indexing { ix, .. } = &mut self.state {
+            ix.advance(len, eof);
+        }
+    }
+
+    /// True once the first bytes were seen to hold no tar archive.
+    pub fn not_tar(&self) -> bool {
+        matches!(self.state, GrowState::NotTar)
+    }
+
+    /// The offset just after the end-of-archive marker, once met.
+    pub fn end(&self) -> Option<u64> {
+        match &self.state {
+            GrowState::Indexing { ix, .. } => ix.end(),
+            _ => None,
+        }
+    }
+
+    /// The evidence, once the source is complete (after `grown(len, true)`); an error when
+    /// it holds no tar archive.
+    pub fn into_evidence(self, kind: &'static str, limits: &Limits) -> io::Result<TarEvidence> {
+        match self.state {
+            GrowState::Indexing { start, ix } => Ok(TarEvidence::from_index(
+                self.src,
+                start,
+                ix.finish(),
+                kind,
+                limits,
+            )),
+            _ => Err(not_a_tar()),
+        }
+    }
+}
+
 /// One member on its way into the index.
 struct Placed {
     raw: RawMember,
@@ -188,23 +286,19 @@ impl TarEvidence {
         kind: &'static str,
         limits: &Limits,
     ) -> io::Result<TarEvidence> {
-        let head_len = usize::try_from(len.min(BANNER_MAX as u64 + 512)).unwrap_or(0);
-        let mut head = vec![0u8; head_len];
-        let mut got = 0;
-        while got < head.len() {
-            match src.read_at(&mut head[got..], got as u64)? {
-                0 => break,
-                n => got += n,
-            }
-        }
-        head.truncate(got);
-        let start = find_tar_start(&head).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "no tar archive found (no ustar header in the first 64 KiB)",
-            )
-        })?;
-        let found = index::index(src.as_ref(), start as u64, len, limits.max_members);
+        let start = tar_start(src.as_ref(), len)?.ok_or_else(not_a_tar)?;
+        let found = index::index(src.clone(), start, len, limits.max_members);
+        Ok(TarEvidence::from_index(src, start, found, kind, limits))
+    }
+
+    /// Builds the evidence from a finished pass over `src` whose archive starts at `start`.
+    pub fn from_index(
+        src: Arc<dyn ReadAt>,
+        start: u64,
+        found: index::Indexed,
+        kind: &'static str,
+        limits: &Limits,
+    ) -> TarEvidence {
         let mut ev = TarEvidence {
             kind,
             src,
@@ -239,7 +333,7 @@ impl TarEvidence {
         }
         notes.extend(layout.describe().map(str::to_owned));
         ev.description = notes.join("; ");
-        Ok(ev)
+        ev
     }
 
     /// Maps names, resolves hard links, settles duplicates and the link budget, and fills the
