@@ -125,7 +125,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size)]
     pub max_link_bytes: u64,
     /// Most tar headers (and sparse map entries) indexed; the rest of the archive is a gap.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    #[arg(long, value_name = "N", default_value_t = crate::input::tar::DEFAULT_MAX_MEMBERS)]
     pub max_members: u64,
     /// Report format.
     #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]

@@ -224,12 +224,23 @@ impl Spool {
     /// Appends `data`; whole zero blocks are skipped (left as holes).
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
         let mut hole_at_end = false;
-        for chunk in data.chunks(HOLE) {
+        // Runs of blocks that are not all zeros go out in one write each.
+        let mut run: Option<(u64, usize)> = None;
+        for (i, chunk) in data.chunks(HOLE).enumerate() {
             hole_at_end = chunk.iter().all(|&b| b == 0);
-            if !hole_at_end {
-                self.file.write_all_at(chunk, self.len)?;
+            let at = i * HOLE;
+            match (hole_at_end, run) {
+                (false, None) => run = Some((self.len, at)),
+                (true, Some((off, from))) => {
+                    self.file.write_all_at(&data[from..at], off)?;
+                    run = None;
+                }
+                _ => {}
             }
             self.len += chunk.len() as u64;
+        }
+        if let Some((off, from)) = run {
+            self.file.write_all_at(&data[from..], off)?;
         }
         if hole_at_end {
             // Readers of the growing spool must see the trailing zeros, not its end.

@@ -18,7 +18,7 @@ use super::ufs::ReadAt;
 use super::{Entry, EntryKind, Evidence, Listing};
 use crate::model::{EvPath, Gap, GapCause};
 use index::{Data, Ending, RawMember};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::sync::Arc;
 
@@ -35,10 +35,14 @@ pub struct Limits {
     pub max_link_bytes: u64,
 }
 
+/// Default `--max-members`: a full appliance holds tens of thousands of files; the scan of this
+/// many members peaks under 300 MiB.
+pub const DEFAULT_MAX_MEMBERS: u64 = 250_000;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_members: 1_000_000,
+            max_members: DEFAULT_MAX_MEMBERS,
             max_link_bytes: 4 << 30,
         }
     }
@@ -114,11 +118,11 @@ struct Layout {
 }
 
 impl Layout {
-    fn of(names: &[Vec<u8>]) -> Layout {
-        let mut tops = names
+    fn of(members: &[RawMember]) -> Layout {
+        let mut tops = members
             .iter()
-            .filter(|n| !n.is_empty())
-            .map(|n| n.split(|&b| b == b'/').next().unwrap_or_default());
+            .filter(|m| !m.name.is_empty())
+            .map(|m| m.name.split(|&b| b == b'/').next().unwrap_or_default());
         let first = tops.next();
         let strip = match first {
             Some(t) if t.starts_with(b"collector_") && tops.all(|x| x == t) => Some(t.to_vec()),
@@ -128,14 +132,14 @@ impl Layout {
             strip,
             nsconfig: false,
         };
-        let under = |n: &[u8], dir: &[u8]| n == dir || n.starts_with(&[dir, b"/"].concat());
-        let stripped: Vec<Vec<u8>> = names.iter().map(|n| layout.strip_top(n)).collect();
-        let has_flash_nsconfig = stripped.iter().any(|n| under(n, b"flash/nsconfig"));
-        let has_nsconfig = stripped.iter().any(|n| under(n, b"nsconfig"));
-        Layout {
-            nsconfig: has_nsconfig && !has_flash_nsconfig,
-            ..layout
-        }
+        let has = |dir: &[u8]| {
+            members.iter().any(|m| {
+                let n = layout.strip_top(&m.name);
+                n == dir || (n.starts_with(dir) && n.get(dir.len()) == Some(&b'/'))
+            })
+        };
+        let nsconfig = has(b"nsconfig") && !has(b"flash/nsconfig");
+        Layout { nsconfig, ..layout }
     }
 
     fn strip_top(&self, n: &[u8]) -> Vec<u8> {
@@ -338,21 +342,31 @@ impl TarEvidence {
 
     /// Maps names, resolves hard links, settles duplicates and the link budget, and fills the
     /// sorted index. Returns the layout applied.
-    fn place(&mut self, members: Vec<RawMember>, limits: &Limits) -> Layout {
-        let cleaned: Vec<(Vec<u8>, bool)> = members.iter().map(|m| clean_path(&m.name)).collect();
-        let names: Vec<Vec<u8>> = cleaned.iter().map(|c| c.0.clone()).collect();
-        let layout = Layout::of(&names);
-        let mut placed = Vec::with_capacity(members.len());
-        for (raw, (clean, dotdot)) in members.into_iter().zip(cleaned) {
-            let path = layout.map(&clean);
+    fn place(&mut self, mut members: Vec<RawMember>, limits: &Limits) -> Layout {
+        // Names are cleaned in place; the few that climbed with `..` keep their raw form for
+        // the gap.
+        let mut climbed = Vec::new();
+        for (i, m) in members.iter_mut().enumerate() {
+            let (clean, dotdot) = clean_path(&m.name);
+            let raw = std::mem::replace(&mut m.name, clean);
             if dotdot {
+                climbed.push((i, raw));
+            }
+        }
+        let layout = Layout::of(&members);
+        let mut climbed = climbed.into_iter().peekable();
+        let mut placed = Vec::with_capacity(members.len());
+        for (i, mut raw) in members.into_iter().enumerate() {
+            // From here on the path holds the name.
+            let path = layout.map(&std::mem::take(&mut raw.name));
+            if let Some((_, name)) = climbed.next_if(|c| c.0 == i) {
                 self.gaps.push(Gap::new(
                     EvPath::new(path.clone()),
                     GapCause::CorruptArchive,
                     format!(
                         "the member at byte {} is named `{}`, which climbs with `..`: read here, where its name ends inside the archive's root",
                         raw.header_at,
-                        crate::model::bytes_to_lossless_string(&raw.name)
+                        crate::model::bytes_to_lossless_string(&name)
                     ),
                     true,
                 ));
@@ -386,16 +400,24 @@ impl TarEvidence {
     /// Gives each hard link its target's data: the latest member of that name before it (as
     /// extraction would), else one after it (a forward link), following links to links.
     fn resolve_links(&mut self, placed: &mut [Placed], layout: &Layout) {
+        let target_of = |p: &Placed| {
+            p.raw
+                .link
+                .as_deref()
+                .map(|t| layout.map(&clean_path(t).0))
+                .unwrap_or_default()
+        };
+        // Only paths that some link names are remembered (not every path of the archive).
+        let wanted: HashSet<Vec<u8>> = placed
+            .iter()
+            .filter(|p| p.raw.hard_link)
+            .map(target_of)
+            .collect();
         let mut latest: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut pending = Vec::new();
         for i in 0..placed.len() {
             if placed[i].raw.hard_link {
-                let target = placed[i]
-                    .raw
-                    .link
-                    .as_deref()
-                    .map(|t| layout.map(&clean_path(t).0))
-                    .unwrap_or_default();
+                let target = target_of(&placed[i]);
                 match latest.get(&target) {
                     Some(&j) if placed[j].data.is_some() => {
                         placed[i].data = placed[j].data.clone();
@@ -405,7 +427,9 @@ impl TarEvidence {
                     _ => pending.push((i, target)),
                 }
             }
-            latest.insert(placed[i].path.clone(), i);
+            if wanted.contains(&placed[i].path) {
+                latest.insert(placed[i].path.clone(), i);
+            }
         }
         // Forward links, and links to links resolved later: settle in rounds until nothing
         // changes (each round resolves at least one, so at most `pending.len()` rounds).
@@ -440,51 +464,42 @@ impl TarEvidence {
 
     /// Keeps the last member of each path, as extraction would; earlier members whose bytes
     /// or link differ are a gap (they were not examined).
-    fn settle_duplicates(&mut self, placed: Vec<Placed>) -> Vec<Placed> {
-        let mut by_path: HashMap<Vec<u8>, (usize, u64)> = HashMap::new();
-        let mut slots: Vec<Option<Placed>> = Vec::with_capacity(placed.len());
-        for p in placed {
-            let i = slots.len();
-            if let Some((j, hidden)) = by_path.get_mut(&p.path) {
-                if let Some(old) = slots[*j].take() {
-                    let same = old.raw.kind == p.raw.kind
-                        && old.data == p.data
-                        && old.raw.link == p.raw.link;
-                    let empty = old.raw.kind == EntryKind::Dir
-                        || (old.raw.kind == EntryKind::File && old.raw.size == 0);
-                    if !same && !empty {
-                        *hidden += 1;
-                    }
+    fn settle_duplicates(&mut self, mut placed: Vec<Placed>) -> Vec<Placed> {
+        // A stable sort keeps archive order among members of one path.
+        placed.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut out = Vec::with_capacity(placed.len());
+        let mut members = placed.into_iter().peekable();
+        while let Some(mut last) = members.next() {
+            let mut shadowed = 0u64;
+            while let Some(next) = members.next_if(|n| n.path == last.path) {
+                let same = last.raw.kind == next.raw.kind
+                    && last.data == next.data
+                    && last.raw.link == next.raw.link;
+                let empty = last.raw.kind == EntryKind::Dir
+                    || (last.raw.kind == EntryKind::File && last.raw.size == 0);
+                if !same && !empty {
+                    shadowed += 1;
                 }
-                *j = i;
-            } else {
-                by_path.insert(p.path.clone(), (i, 0));
+                last = next;
             }
-            slots.push(Some(p));
+            if shadowed > 0 {
+                self.gaps.push(Gap::new(
+                    EvPath::new(last.path.clone()),
+                    GapCause::CorruptArchive,
+                    format!(
+                        "{} members have this name; only the last was examined (extraction keeps the last)",
+                        shadowed + 1
+                    ),
+                    true,
+                ));
+            }
+            out.push(last);
         }
-        let mut dup: Vec<(Vec<u8>, u64)> = by_path
-            .into_iter()
-            .filter(|(_, (_, n))| *n > 0)
-            .map(|(p, (_, n))| (p, n))
-            .collect();
-        dup.sort();
-        for (path, hidden) in dup {
-            self.gaps.push(Gap::new(
-                EvPath::new(path),
-                GapCause::CorruptArchive,
-                format!(
-                    "{} members have this name; only the last was examined (extraction keeps the last)",
-                    hidden + 1
-                ),
-                true,
-            ));
-        }
-        slots.into_iter().flatten().collect()
+        out
     }
 
-    /// Sorts the members into the index and applies the link budget in path order.
-    fn fill(&mut self, mut winners: Vec<Placed>, limits: &Limits) {
-        winners.sort_by(|a, b| a.path.cmp(&b.path));
+    /// Fills the index from members sorted by path, applying the link budget in that order.
+    fn fill(&mut self, winners: Vec<Placed>, limits: &Limits) {
         let mut unstored: u64 = 0;
         for p in winners {
             let m = p.raw;
