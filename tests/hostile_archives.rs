@@ -5,8 +5,8 @@
 mod common;
 
 use common::archive::{
-    archive, dir, file, finding_paths, gap_list, gzip, hard_link, header, pax, probe_rules,
-    probe_scan, sha256_hex, sporen_capped, symlink, tar_of, typed,
+    archive, dir, file, finding_paths, gap_list, gzip, gzip_zeros, hard_link, header, pax,
+    probe_rules, probe_scan, sha256_hex, sporen_capped, symlink, tar_of, typed,
 };
 use common::{materialise, sporen};
 use std::ffi::OsStr;
@@ -325,12 +325,17 @@ fn oversized_pax_records_and_names_are_gaps_not_allocations() {
 
 /// 64 MiB of zeros plus links to it, gzip'd: 66 KB that used to need 64 MiB per link.
 fn linked_zeros(links: usize) -> Vec<u8> {
-    let mut members = vec![typed("var/db/big", b'0', &vec![0u8; 64 << 20])];
+    let mut links_then_end = Vec::new();
     for i in 0..links {
-        members.push(hard_link(&format!("var/db/link{i:03}"), "var/db/big"));
+        links_then_end.push(hard_link(&format!("var/db/link{i:03}"), "var/db/big"));
     }
-    members.push(hard_link("var/tmp/read-me", "var/db/big"));
-    gzip(&archive(&members))
+    links_then_end.push(hard_link("var/tmp/read-me", "var/db/big"));
+    [
+        gzip(&header(b"var/db/big", b'0', 64 << 20, b"")),
+        gzip_zeros(64),
+        gzip(&archive(&links_then_end)),
+    ]
+    .concat()
 }
 
 #[test]
@@ -381,7 +386,8 @@ fn link_and_hole_bytes_beyond_the_budget_are_not_served() {
 
 #[test]
 fn a_gzip_image_is_not_inflated_into_memory() {
-    // A real UFS2 partition image followed by 1 GiB of zeros, gzip'd (about 1 MB).
+    // A real UFS2 partition image followed by 256 MiB of zeros, gzip'd (about 300 KB): it
+    // used to be unpacked in memory twice, more than the 256 MiB allowed here.
     let d = tempfile::tempdir().unwrap();
     let var = common::project().join("fixtures/images/var.img.gz");
     let mut img = Vec::new();
@@ -390,13 +396,11 @@ fn a_gzip_image_is_not_inflated_into_memory() {
         &mut img,
     )
     .unwrap();
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut e, &img).unwrap();
-    let zeros = vec![0u8; 1 << 20];
-    for _ in 0..1024 {
-        std::io::Write::write_all(&mut e, &zeros).unwrap();
-    }
-    let gz = write(d.path(), "var.img.gz", &e.finish().unwrap());
+    let gz = write(
+        d.path(),
+        "var.img.gz",
+        &[gzip(&img), gzip_zeros(256)].concat(),
+    );
     let out = sporen_capped(
         256 << 20,
         &[
@@ -588,6 +592,24 @@ fn a_temp_dir_inside_the_target_is_refused() {
         "{err}"
     );
     assert_eq!(std::fs::read_dir(&inside).unwrap().count(), 0);
+    // The default folder ($TMPDIR) matters only when an input needs a temporary copy.
+    let scan_with_tmpdir = |target: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_sporen"))
+            .arg("scan")
+            .arg(target)
+            .env("TMPDIR", d.path().join("no-such-folder"))
+            .output()
+            .unwrap()
+    };
+    assert_ne!(scan_with_tmpdir(&root).status.code(), Some(2));
+    let tgz = write(
+        d.path(),
+        "e.tgz",
+        &gzip(&archive(&[file("var/tmp/x", b"x")])),
+    );
+    let out = scan_with_tmpdir(&tgz);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--temp-dir"));
 }
 
 #[test]

@@ -185,8 +185,9 @@ impl Spooled {
     /// Why nothing usable came out of it, for an error message.
     fn why_unusable(&self) -> String {
         match &self.stop {
+            // The error itself already says there is no archive.
+            Some(Stop::NotTar) | None => String::new(),
             Some(s) => format!("; {}", s.detail()),
-            None => String::new(),
         }
     }
 }
@@ -194,17 +195,19 @@ impl Spooled {
 /// Where spools go, checked once.
 struct Spooler<'a> {
     spec: &'a InputSpec,
-    temp: PathBuf,
+    /// The folder, or why it cannot be used (an error only once a spool is needed).
+    temp: std::result::Result<PathBuf, String>,
 }
 
 impl Spooler<'_> {
     /// A new spool that indexes a tar archive as it arrives; a `stream` stops early when
     /// it holds none.
     fn spool(&self, stream: bool) -> Result<Spool> {
-        let mut s = Spool::new(&self.temp, self.spec.max_unpacked).with_context(|| {
+        let temp = self.temp.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut s = Spool::new(temp, self.spec.max_unpacked).with_context(|| {
             format!(
                 "cannot create a temporary file in {} (--temp-dir)",
-                self.temp.display()
+                temp.display()
             )
         })?;
         s.watch_tar(self.spec.limits.max_members, stream);
@@ -237,10 +240,15 @@ fn temp_dir(a: &InputSpec) -> Result<PathBuf> {
 
 /// Opens the evidence an [`InputSpec`] names; returns it and the name the report gives it.
 pub fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)> {
-    let ctx = Spooler {
-        spec: a,
-        temp: temp_dir(a)?,
-    };
+    // A --temp-dir given is checked at once; the default only when a spool is needed (a
+    // folder scan of `/` must not fail because /tmp lies inside it).
+    let temp = temp_dir(a).map_err(|e| format!("{e:#}"));
+    if a.temp_dir.is_some()
+        && let Err(e) = &temp
+    {
+        bail!("{e}");
+    }
+    let ctx = Spooler { spec: a, temp };
     if let Some(host) = &a.ssh {
         return open_ssh(&ctx, host);
     }

@@ -114,6 +114,12 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// `mib` MiB of zeros as a run of gzip members (one member compressed once, repeated): what
+/// `gzip` of the zeros would unpack to, without compressing them in the test.
+pub fn gzip_zeros(mib: usize) -> Vec<u8> {
+    gzip(&vec![0u8; 1 << 20]).repeat(mib)
+}
+
 pub fn sha256_hex(data: &[u8]) -> String {
     sporen::rules::set::hex(&sha2::Sha256::digest(data))
 }
