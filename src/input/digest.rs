@@ -25,7 +25,7 @@ impl<R: Read> Hashing<R> {
     }
 
     /// Bytes hashed so far.
-    pub fn bytes(&self) -> u64 {
+    pub fn count(&self) -> u64 {
         self.bytes
     }
 

@@ -333,11 +333,14 @@ fn read_full_at(f: &File, buf: &mut [u8]) -> io::Result<usize> {
 /// when unpacking stopped early).
 fn spool_file(ctx: &Spooler<'_>, file: File, name: &str) -> Result<Spooled> {
     let mut spool = ctx.spool(false)?;
+    let size = file.metadata()?.len();
     let mut hashed = Hashing::new(file);
     let trailing = spool::gunzip_into(&mut spool, &mut hashed)
         .with_context(|| format!("cannot write the temporary copy of {name}"))?;
+    // The digest covers the whole file, also when unpacking stopped early.
     spool::drain(&mut hashed);
-    let input = hashed.finish(name, true);
+    let complete = hashed.count() == size;
+    let input = hashed.finish(name, complete);
     let Filled {
         file,
         len,
