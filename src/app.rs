@@ -132,6 +132,12 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
         ssh: a.ssh.clone(),
         ssh_program: a.ssh_program.clone(),
         ssh_cli: !a.ssh_no_cli,
+        temp_dir: a.temp_dir.clone(),
+        max_unpacked: a.max_unpacked,
+        limits: crate::input::Limits {
+            max_entries: a.max_entries,
+            max_link_bytes: a.max_link_bytes,
+        },
     };
     // Before any evidence is read or collected: a report that would replace or enter the
     // evidence stops the run here, and so does an output folder that does not exist.
@@ -321,6 +327,7 @@ pub fn build_report(
             path: target.to_owned(),
             input: evidence.kind().to_owned(),
             detail: evidence.describe(),
+            inputs: evidence.inputs(),
         },
         verdict: a.verdict,
         reasons: a.reasons,

@@ -40,10 +40,12 @@ pub enum Command {
         long_about = "Scans TARGET (the root folder of a copied or mounted appliance filesystem, a tar archive, \
 - for a tar on standard input, or raw disk images), or collects the evidence with --ssh, with the built-in \
 rule packs plus any --rules, and writes a report. Nothing in the evidence is written, renamed or touched; \
-symbolic links are resolved inside it only; archives and images are read in memory, never extracted.",
+symbolic links are resolved inside it only; archives and images are read in place, never extracted. A \
+compressed or streamed input (.tar.gz, .gz image, -, --ssh) is unpacked once into an unnamed temporary \
+file in --temp-dir, within --max-unpacked; the report records each input's size and SHA-256.",
         after_help = concat!("Examples:\n  sporen scan /mnt/ns-gw01\n  sporen scan collector_P_192.0.2.10_26Nov2026_10_12.tar.gz\n  ssh nsroot@ns shell \"tar -cf - -C / var/log flash/nsconfig\" | sporen scan -\n  sporen scan --ssh nsroot@192.0.2.10\n  sporen scan da0.img md0.img\n  sporen scan /cases/42/root --format json --output /cases/42/report.json\n  sporen scan /mnt/ns --rules ./local-rules/ --format sarif -o ns.sarif\n\n", exit_codes!())
     )]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List, validate or test indicator rules.
     #[command(
         subcommand,
@@ -108,6 +110,25 @@ pub struct ScanArgs {
     /// the NetScaler CLI).
     #[arg(long, requires = "ssh")]
     pub ssh_no_cli: bool,
+    /// Folder for the private temporary copy of a compressed or streamed input (.tar.gz,
+    /// .gz image, -, --ssh): unnamed, mode 0600, gone when sporen exits; never inside TARGET.
+    /// Default: $TMPDIR, else /tmp.
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+    /// Most bytes unpacked or received from a compressed or streamed input; past it the input
+    /// stops with a coverage gap (or an error when nothing usable was read). The default is
+    /// above the 20-40 GB of a real VPX disk image. Zero blocks cost no disk.
+    #[arg(long, value_name = "BYTES", default_value = "64G", value_parser = parse_size)]
+    pub max_unpacked: u64,
+    /// Most bytes a tar archive may serve that it does not store: a hard link's bytes again,
+    /// the zeros of sparse holes. Later members past it (in path order) are listed but not
+    /// read (a gap when a rule needs them).
+    #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size)]
+    pub max_link_bytes: u64,
+    /// Most entries listed: files, folders and links of a folder or disk image, members (and
+    /// sparse map entries) of an archive. The rest is a coverage gap that blocks `clean`.
+    #[arg(long, value_name = "N", default_value_t = crate::input::DEFAULT_MAX_ENTRIES)]
+    pub max_entries: u64,
     /// Report format.
     #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,

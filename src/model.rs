@@ -613,6 +613,23 @@ pub struct TargetInfo {
     /// What the input held ("gzip-compressed tar archive, 412 members; ...").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Every input file or stream with its size and SHA-256 as received (empty for a folder).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputFile>,
+}
+
+/// One input (archive, disk image, the standard-input or SSH stream) as sporen received it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InputFile {
+    /// As given on the command line (`-` for standard input, `ssh://host` for SSH).
+    pub path: String,
+    /// Bytes received and hashed.
+    pub bytes: u64,
+    /// SHA-256 of those bytes; absent when reading failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// False when sporen stopped reading before the input ended (a budget, an error).
+    pub complete: bool,
 }
 
 /// A complete scan report; every renderer works from this.

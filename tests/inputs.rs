@@ -135,13 +135,16 @@ fn ssh_runs_a_read_only_tar_through_the_cli_shell_and_scans_the_stream() {
     );
     let args = std::fs::read_to_string(&args_file).unwrap();
     let args: Vec<&str> = args.lines().collect();
-    assert_eq!(args[..3], ["-o", "BatchMode=yes", "nsroot@192.0.2.10"]);
-    assert!(args[3].starts_with("shell \"tar -cf - -C / "));
+    assert_eq!(
+        args[..4],
+        ["-o", "BatchMode=yes", "--", "nsroot@192.0.2.10"]
+    );
+    assert!(args[4].starts_with("shell \"tar -cf - -C / "));
     for word in ["rm ", "mv ", ">", "chmod", "touch"] {
         assert!(
-            !args[3].replace("2>/dev/null", "").contains(word),
+            !args[4].replace("2>/dev/null", "").contains(word),
             "remote command writes: {}",
-            args[3]
+            args[4]
         );
     }
     let direct = sporen(&["scan", root.to_str().unwrap(), "--format", "json"]);
@@ -545,7 +548,15 @@ fn tar_hard_links_and_symlinks() {
     d.set_entry_type(tar::EntryType::Regular);
     b.append_data(&mut d, "flash/nsconfig/ns.conf", &b"#NS"[..])
         .unwrap();
-    let ev = sporen::input::tar::TarEvidence::read(&b.into_inner().unwrap()[..], "tar").unwrap();
+    let bytes = b.into_inner().unwrap();
+    let len = bytes.len() as u64;
+    let ev = sporen::input::tar::TarEvidence::open(
+        std::sync::Arc::new(bytes),
+        len,
+        "tar",
+        &sporen::input::Limits::default(),
+    )
+    .unwrap();
     let listing = ev.list();
     let get = |p: &[u8]| {
         listing

@@ -450,7 +450,14 @@ mod tests {
         for i in 0..10 {
             std::fs::write(t.path().join(format!("f{i}")), "x").unwrap();
         }
-        let ev = DirEvidence::with_limits(t.path(), &Limits { max_entries: 4 }).unwrap();
+        let ev = DirEvidence::with_limits(
+            t.path(),
+            &Limits {
+                max_entries: 4,
+                ..Limits::default()
+            },
+        )
+        .unwrap();
         let l = ev.list();
         assert_eq!(l.entries.len(), 4);
         assert!(

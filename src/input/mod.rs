@@ -5,16 +5,18 @@
 //! Inputs never write to the evidence, never follow a symbolic link out of it, and never open
 //! FIFOs, sockets or devices.
 
+pub mod digest;
 pub mod dir;
 pub mod open;
 pub mod partition;
 pub mod resolve;
+pub mod spool;
 pub mod tar;
 pub mod ufs;
 
 pub use resolve::{Lookup, Namespace, ResolveError, resolve_in_listing};
 
-use crate::model::{EvPath, Gap};
+use crate::model::{EvPath, Gap, InputFile};
 use std::io::Read;
 
 /// Bounds on how much of an input is listed. Evidence is shaped by an attacker: a crafted
@@ -22,16 +24,26 @@ use std::io::Read;
 /// says so with a gap that blocks `clean`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Entries listed at most (`--max-entries`, default 1,000,000: a NetScaler holds some
-    /// tens of thousands). A disk image's walk also stops after reading this many times
-    /// 512 bytes of directory data or 256 bytes of paths, whichever comes first.
+    /// Entries listed at most (`--max-entries`): files, folders and links of a folder or an
+    /// image, members and sparse-map entries of an archive. A disk image's walk also stops
+    /// after reading this many times 512 bytes of directory data or 256 bytes of paths,
+    /// whichever comes first.
     pub max_entries: u64,
+    /// Bytes an archive serves that it does not store once (`--max-link-bytes`): hard links'
+    /// bytes again, and the zeros of sparse holes. Counted in path order; members past it are
+    /// listed, not read.
+    pub max_link_bytes: u64,
 }
+
+/// Default `--max-entries`: a full appliance holds about 100,000 entries; a scan of this many
+/// peaks under 300 MiB.
+pub const DEFAULT_MAX_ENTRIES: u64 = 250_000;
 
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_entries: 1_000_000,
+            max_entries: DEFAULT_MAX_ENTRIES,
+            max_link_bytes: 4 << 30,
         }
     }
 }
@@ -114,6 +126,12 @@ pub trait Evidence: Sync {
     /// What the input held, for the report (archive kind, members, layout mapping).
     fn describe(&self) -> Option<String> {
         None
+    }
+
+    /// Every input file or stream with its size and SHA-256 as received, in the order given
+    /// (empty for a folder). May wait for a digest still being computed beside the scan.
+    fn inputs(&self) -> Vec<InputFile> {
+        Vec::new()
     }
 
     /// Digests (sha256, md5) to use instead of hashing the bytes. Only rule examples stand

@@ -1,16 +1,24 @@
 //! Turns what the user named (folders, archives, images, `-`, an SSH host) into an
-//! [`Evidence`]: sniffs the file type, decompresses, and runs the SSH collection. Never writes
-//! to the evidence.
+//! [`Evidence`]: sniffs the file type, reads plain tars and images in place, spools compressed
+//! and streamed inputs into a private temporary file, runs the SSH collection, and records
+//! every input's digest. Never writes to the evidence; the spool never lies inside it.
 
-use super::Evidence;
+use super::Limits;
+use super::digest::{Hashing, InputDigests};
 use super::dir::DirEvidence;
-use super::tar::TarEvidence;
+use super::spool::{self, Filled, Spool, Stop};
+use super::tar::{BANNER_MAX, Growing, TarEvidence, find_tar_start};
+use super::ufs::{ImageEvidence, ReadAt};
+use super::{Entry, Evidence, Listing};
+use crate::model::{EvPath, Gap, GapCause, InputFile};
 use anyhow::{Context, Result, bail};
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What to open: target paths, or an SSH host.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct InputSpec {
     /// Folders, archives, images or `-`.
     pub targets: Vec<PathBuf>,
@@ -20,6 +28,26 @@ pub struct InputSpec {
     pub ssh_program: PathBuf,
     /// Put `shell` before the remote command (the NetScaler CLI).
     pub ssh_cli: bool,
+    /// Where spool files go (`--temp-dir`); `None`: `$TMPDIR`, else `/tmp`.
+    pub temp_dir: Option<PathBuf>,
+    /// Most bytes unpacked or received into a spool (`--max-unpacked`).
+    pub max_unpacked: u64,
+    /// Budgets of a tar archive (`--max-entries`, `--max-link-bytes`).
+    pub limits: Limits,
+}
+
+impl Default for InputSpec {
+    fn default() -> Self {
+        InputSpec {
+            targets: Vec::new(),
+            ssh: None,
+            ssh_program: PathBuf::from("ssh"),
+            ssh_cli: true,
+            temp_dir: None,
+            max_unpacked: spool::DEFAULT_MAX_UNPACKED,
+            limits: Limits::default(),
+        }
+    }
 }
 
 /// The paths `--ssh` collects: everything the rules and the verdict read, without core dumps
@@ -66,107 +94,404 @@ pub fn ssh_remote_command(cli: bool) -> String {
     if cli { format!("shell \"{tar}\"") } else { tar }
 }
 
-/// Opens the evidence an [`InputSpec`] names; returns it and the name the report gives it.
-pub fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)> {
-    if let Some(host) = &a.ssh {
-        let remote = ssh_remote_command(a.ssh_cli);
-        eprintln!(
-            "sporen: running: {} -o BatchMode=yes {host} {remote}",
-            a.ssh_program.display()
-        );
-        let out = std::process::Command::new(&a.ssh_program)
-            .arg("-o")
-            .arg("BatchMode=yes")
-            .arg(host)
-            .arg(&remote)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .with_context(|| format!("cannot run {}", a.ssh_program.display()))?;
-        if out.stdout.is_empty() {
+/// Evidence with what was learnt while receiving it: input digests, and gaps and notes from
+/// unpacking (a budget reached, a damaged stream).
+struct Received {
+    inner: Box<dyn Evidence>,
+    digests: InputDigests,
+    gaps: Vec<Gap>,
+    notes: Vec<String>,
+}
+
+impl Evidence for Received {
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+
+    fn list(&self) -> Listing {
+        let mut l = self.inner.list();
+        l.gaps.extend(self.gaps.iter().cloned());
+        l
+    }
+
+    fn open(&self, entry: &Entry) -> io::Result<Box<dyn Read + Send + '_>> {
+        self.inner.open(entry)
+    }
+
+    fn resolve(&self, path: &EvPath) -> Option<EvPath> {
+        self.inner.resolve(path)
+    }
+
+    fn describe(&self) -> Option<String> {
+        let mut parts = self.notes.clone();
+        parts.extend(self.inner.describe());
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    fn inputs(&self) -> Vec<InputFile> {
+        self.digests.collect()
+    }
+
+    fn stated_digests(&self, entry: &Entry) -> Option<(Option<String>, Option<String>)> {
+        self.inner.stated_digests(entry)
+    }
+}
+
+/// A compressed or streamed input copied into a spool.
+struct Spooled {
+    file: Arc<File>,
+    len: u64,
+    stop: Option<Stop>,
+    /// The archive indexed while it was copied (`None` inside once taken).
+    tar: Option<Growing>,
+    /// Bytes before the data that were skipped (a banner before a gzip stream).
+    skipped: usize,
+    compressed: bool,
+    trailing: u64,
+    input: InputFile,
+}
+
+impl Spooled {
+    /// The gap and notes the spooling leaves for the report.
+    fn remarks(&self) -> (Vec<Gap>, Vec<String>) {
+        let mut notes = Vec::new();
+        if self.compressed {
+            notes.push(format!("gzip-compressed, {} bytes unpacked", self.len));
+        }
+        if self.skipped > 0 {
+            notes.push(format!("{} bytes before the archive skipped", self.skipped));
+        }
+        if self.trailing > 0 {
+            notes.push(format!(
+                "{} bytes after the gzip stream are not gzip and were ignored",
+                self.trailing
+            ));
+        }
+        let gaps = self
+            .stop
+            .iter()
+            .map(|s| {
+                let (cause, blocks) = match s {
+                    Stop::Budget(_) => (GapCause::TooLarge, true),
+                    // Nothing of the archive is missing: what follows its end is not part of it.
+                    Stop::AfterArchive { .. } => (GapCause::CorruptArchive, false),
+                    Stop::Failed(..) | Stop::NotTar => (GapCause::CorruptArchive, true),
+                };
+                Gap::new(EvPath::root(), cause, s.detail(), blocks)
+            })
+            .collect();
+        (gaps, notes)
+    }
+
+    /// Why nothing usable came out of it, for an error message.
+    fn why_unusable(&self) -> String {
+        match &self.stop {
+            // The error itself already says there is no archive.
+            Some(Stop::NotTar) | None => String::new(),
+            Some(s) => format!("; {}", s.detail()),
+        }
+    }
+}
+
+/// Where spools go, checked once.
+struct Spooler<'a> {
+    spec: &'a InputSpec,
+    /// The folder, or why it cannot be used (an error only once a spool is needed).
+    temp: std::result::Result<PathBuf, String>,
+}
+
+impl Spooler<'_> {
+    /// A new spool that indexes a tar archive as it arrives; a `stream` stops early when
+    /// it holds none.
+    fn spool(&self, stream: bool) -> Result<Spool> {
+        let temp = self.temp.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut s = Spool::new(temp, self.spec.max_unpacked).with_context(|| {
+            format!(
+                "cannot create a temporary file in {} (--temp-dir)",
+                temp.display()
+            )
+        })?;
+        s.watch_tar(self.spec.limits.max_entries, stream);
+        Ok(s)
+    }
+}
+
+/// The folder for spool files: `--temp-dir`, `$TMPDIR` or `/tmp`, refused when it lies inside
+/// a target (sporen never writes into evidence).
+fn temp_dir(a: &InputSpec) -> Result<PathBuf> {
+    let given = a.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let real = std::fs::canonicalize(&given)
+        .with_context(|| format!("--temp-dir {}: cannot use it", given.display()))?;
+    if !real.is_dir() {
+        bail!("--temp-dir {}: not a folder", given.display());
+    }
+    for t in a.targets.iter().filter(|t| t.as_os_str() != "-") {
+        if let Ok(rt) = std::fs::canonicalize(t)
+            && real.starts_with(&rt)
+        {
             bail!(
-                "{} exited with {} and sent no data",
-                a.ssh_program.display(),
-                out.status
+                "--temp-dir {} is inside the evidence {}: refused (choose a folder outside it)",
+                given.display(),
+                t.display()
             );
         }
-        let ev = TarEvidence::read(&out.stdout[..], "ssh")
-            .with_context(|| format!("the stream from {host} is not a tar archive"))?;
-        return Ok((Box::new(ev), format!("ssh://{host}")));
+    }
+    Ok(real)
+}
+
+/// Opens the evidence an [`InputSpec`] names; returns it and the name the report gives it.
+pub fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)> {
+    // A --temp-dir given is checked at once; the default only when a spool is needed (a
+    // folder scan of `/` must not fail because /tmp lies inside it).
+    let temp = temp_dir(a).map_err(|e| format!("{e:#}"));
+    if a.temp_dir.is_some()
+        && let Err(e) = &temp
+    {
+        bail!("{e}");
+    }
+    let ctx = Spooler { spec: a, temp };
+    if let Some(host) = &a.ssh {
+        return open_ssh(&ctx, host);
     }
     let [target] = a.targets.as_slice() else {
-        return open_images(&a.targets);
+        return open_images(&ctx, &a.targets);
     };
     if target.as_os_str() == "-" {
-        let ev = TarEvidence::read(io::stdin().lock(), "tar-stdin")
-            .context("standard input is not a tar archive")?;
-        return Ok((Box::new(ev), "-".to_owned()));
+        let stdin = io::stdin().lock();
+        let s = spool_stream(&ctx, stdin, "-")?;
+        let ev =
+            tar_from_spool(a, s, "tar-stdin").context("standard input is not a tar archive")?;
+        return Ok((ev, "-".to_owned()));
     }
     let name = target.display().to_string();
-    let meta = std::fs::metadata(target).with_context(|| format!("cannot scan {name}"))?;
+    // The TARGET argument is the user's own path: a symbolic link to it is followed (links
+    // inside the evidence never are).
+    let real = std::fs::canonicalize(target).with_context(|| format!("cannot scan {name}"))?;
+    let meta = std::fs::metadata(&real).with_context(|| format!("cannot scan {name}"))?;
     if meta.is_dir() {
-        let ev = DirEvidence::new(target).with_context(|| format!("cannot scan {name}"))?;
+        let ev = DirEvidence::with_limits(target, &a.limits)
+            .with_context(|| format!("cannot scan {name}"))?;
         return Ok((Box::new(ev), name));
     }
     if !meta.is_file() {
         bail!("cannot scan {name}: not a folder, a tar archive, a disk image or -");
     }
-    let mut head = vec![0u8; 64 * 1024];
-    let n = crate::input::dir::open_read_only(target)
-        .and_then(|mut f| f.read(&mut head))
-        .with_context(|| format!("cannot read {name}"))?;
+    let file = super::dir::open_read_only(&real).with_context(|| format!("cannot read {name}"))?;
+    let mut head = vec![0u8; BANNER_MAX + 512];
+    let n = read_full_at(&file, &mut head).with_context(|| format!("cannot read {name}"))?;
     let head = &head[..n];
-    let plain_tar =
-        crate::input::tar::looks_like_archive(head) && !crate::scan::read::is_gzip(head);
-    if plain_tar {
-        let f = crate::input::dir::open_read_only(target)
-            .with_context(|| format!("cannot read {name}"))?;
-        let ev = TarEvidence::read(f, "tar")
-            .with_context(|| format!("cannot read {name} as a tar archive"))?;
-        return Ok((Box::new(ev), name));
-    }
     if crate::scan::read::is_gzip(head) {
-        // A gzip tar, or a gzip disk image (dd | gzip): decompress once, in memory.
-        let mut bytes = Vec::new();
-        flate2::read::MultiGzDecoder::new(crate::input::dir::open_read_only(target)?)
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("cannot decompress {name}"))?;
-        if crate::input::tar::looks_like_archive(&bytes[..bytes.len().min(64 * 1024)]) {
-            let mut ev = TarEvidence::read(&bytes[..], "tar")
+        let s = spool_file(&ctx, file, &name)?;
+        if s.tar.as_ref().is_some_and(|t| !t.not_tar()) {
+            let ev = tar_from_spool(a, s, "tar")
                 .with_context(|| format!("cannot read {name} as a tar archive"))?;
-            ev.description = format!("gzip-compressed {}", ev.description);
-            return Ok((Box::new(ev), name));
+            return Ok((ev, name));
         }
-        return open_images(std::slice::from_ref(target));
+        return images_from(
+            vec![(name.clone(), Image::Spooled(Box::new(s)))],
+            name,
+            &a.limits,
+        );
     }
-    open_images(std::slice::from_ref(target))
+    if find_tar_start(head).is_some() {
+        let file = Arc::new(file);
+        let ev = TarEvidence::open(file.clone(), meta.len(), "tar", &a.limits)
+            .with_context(|| format!("cannot read {name} as a tar archive"))?;
+        let digests = InputDigests::default();
+        digests.hash_in_background(name.clone(), file);
+        return Ok((
+            received(Box::new(ev), digests, Vec::new(), Vec::new()),
+            name,
+        ));
+    }
+    open_images(&ctx, std::slice::from_ref(target))
+}
+
+fn received(
+    inner: Box<dyn Evidence>,
+    digests: InputDigests,
+    gaps: Vec<Gap>,
+    notes: Vec<String>,
+) -> Box<dyn Evidence> {
+    Box::new(Received {
+        inner,
+        digests,
+        gaps,
+        notes,
+    })
+}
+
+/// Reads from the start of `f` until `buf` is full or the file ends.
+fn read_full_at(f: &File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match std::os::unix::fs::FileExt::read_at(f, &mut buf[n..], n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Decompresses a gzip file into a spool, hashing the file as it goes (to its last byte, even
+/// when unpacking stopped early).
+fn spool_file(ctx: &Spooler<'_>, file: File, name: &str) -> Result<Spooled> {
+    let mut spool = ctx.spool(false)?;
+    let size = file.metadata()?.len();
+    let mut hashed = Hashing::new(file);
+    let trailing = spool::gunzip_into(&mut spool, &mut hashed)
+        .with_context(|| format!("cannot write the temporary copy of {name}"))?;
+    // The digest covers the whole file, also when unpacking stopped early.
+    spool::drain(&mut hashed);
+    let complete = hashed.count() == size;
+    let input = hashed.finish(name, complete);
+    let Filled {
+        file,
+        len,
+        stop,
+        tar,
+    } = spool.finish()?;
+    Ok(Spooled {
+        file,
+        len,
+        stop,
+        tar,
+        skipped: 0,
+        compressed: true,
+        trailing: trailing.0,
+        input,
+    })
+}
+
+/// Copies a stream (standard input, SSH) into a spool: decompressed when a gzip stream starts
+/// within its first 64 KiB (after a banner), as received otherwise.
+fn spool_stream(ctx: &Spooler<'_>, src: impl Read, name: &str) -> Result<Spooled> {
+    let mut spool = ctx.spool(true)?;
+    let mut hashed = Hashing::new(src);
+    let mut head = Vec::with_capacity(BANNER_MAX + 512);
+    (&mut hashed)
+        .take(BANNER_MAX as u64 + 512)
+        .read_to_end(&mut head)
+        .with_context(|| format!("cannot read {name}"))?;
+    let gz_at = (0..head.len().min(BANNER_MAX).saturating_sub(2))
+        .find(|&i| head[i..].starts_with(&[0x1f, 0x8b, 0x08]));
+    let tar_at = find_tar_start(&head);
+    let out = match gz_at {
+        Some(at) if tar_at.is_none_or(|t| at < t) => {
+            let src = io::Cursor::new(&head[at..]).chain(&mut hashed);
+            let trailing = spool::gunzip_into(&mut spool, src)?;
+            (at, true, trailing.0)
+        }
+        _ => {
+            let mut src = io::Cursor::new(&head[..]).chain(&mut hashed);
+            spool.copy_from(&mut src)?;
+            (0, false, 0)
+        }
+    };
+    let complete = spool.stop().is_none();
+    let input = hashed.finish(name, complete);
+    let Filled {
+        file,
+        len,
+        stop,
+        tar,
+    } = spool.finish()?;
+    Ok(Spooled {
+        file,
+        len,
+        stop,
+        tar,
+        skipped: out.0,
+        compressed: out.1,
+        trailing: out.2,
+        input,
+    })
+}
+
+/// The tar indexed while it was spooled.
+fn tar_from_spool(a: &InputSpec, mut s: Spooled, kind: &'static str) -> Result<Box<dyn Evidence>> {
+    let indexed = s.tar.take().map(|t| t.into_evidence(kind, &a.limits));
+    let ev = match indexed {
+        Some(Ok(ev)) => ev,
+        Some(Err(e)) => bail!("{e}{}", s.why_unusable()),
+        None => bail!("no tar archive{}", s.why_unusable()),
+    };
+    let (gaps, notes) = s.remarks();
+    let digests = InputDigests::default();
+    digests.push(s.input);
+    Ok(received(Box::new(ev), digests, gaps, notes))
+}
+
+/// Runs the ssh client and reads the tar it streams, with `--` before the host so that a host
+/// cannot be taken for an option.
+fn open_ssh(ctx: &Spooler<'_>, host: &str) -> Result<(Box<dyn Evidence>, String)> {
+    if host.is_empty() || host.starts_with('-') {
+        bail!(
+            "--ssh host `{host}` is empty or starts with `-`: refused (ssh would read it as an option)"
+        );
+    }
+    let a = ctx.spec;
+    let remote = ssh_remote_command(a.ssh_cli);
+    eprintln!(
+        "sporen: running: {} -o BatchMode=yes -- {host} {remote}",
+        a.ssh_program.display()
+    );
+    let mut child = std::process::Command::new(&a.ssh_program)
+        .args(["-o", "BatchMode=yes", "--", host, &remote])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot run {}", a.ssh_program.display()))?;
+    let name = format!("ssh://{host}");
+    let stdout = child.stdout.take().context("no stream from ssh")?;
+    let spooled = spool_stream(ctx, stdout, &name);
+    // Stopped early (budget, error) or done: the client has nothing more to give us.
+    let _ = child.kill();
+    let status = child.wait();
+    let s = spooled?;
+    if s.len == 0 {
+        let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+        bail!(
+            "{} exited with {status} and sent no data",
+            a.ssh_program.display()
+        );
+    }
+    let ev = tar_from_spool(a, s, "ssh")
+        .with_context(|| format!("the stream from {host} is not a tar archive"))?;
+    Ok((ev, name))
+}
+
+/// A disk image read in place, or from a spool.
+enum Image {
+    File(Arc<File>),
+    Spooled(Box<Spooled>),
 }
 
 /// Opens raw disk images (plain or gzip) and mounts the filesystems in them by content.
-fn open_images(paths: &[PathBuf]) -> Result<(Box<dyn Evidence>, String)> {
-    use crate::input::ufs::{ImageEvidence, ReadAt};
-    use std::sync::Arc;
-    let mut images: Vec<(String, Arc<dyn ReadAt>)> = Vec::new();
+fn open_images(ctx: &Spooler<'_>, paths: &[PathBuf]) -> Result<(Box<dyn Evidence>, String)> {
+    let mut images = Vec::new();
     for p in paths {
         let name = p.display().to_string();
         if p.as_os_str() == "-" {
             bail!("- (standard input) can only be the only TARGET");
         }
-        let f =
-            crate::input::dir::open_read_only(p).with_context(|| format!("cannot read {name}"))?;
+        let real = std::fs::canonicalize(p).with_context(|| format!("cannot read {name}"))?;
+        let f = super::dir::open_read_only(&real).with_context(|| format!("cannot read {name}"))?;
         if !f.metadata()?.is_file() {
             bail!("cannot scan {name}: several TARGETs must all be disk images");
         }
         let mut magic = [0u8; 2];
-        let n = crate::input::dir::open_read_only(p)?.read(&mut magic)?;
+        let n = read_full_at(&f, &mut magic)?;
         if crate::scan::read::is_gzip(&magic[..n]) {
-            let mut bytes = Vec::new();
-            flate2::read::MultiGzDecoder::new(f)
-                .read_to_end(&mut bytes)
-                .with_context(|| format!("cannot decompress {name}"))?;
-            images.push((name, Arc::new(bytes)));
+            images.push((
+                name.clone(),
+                Image::Spooled(Box::new(spool_file(ctx, f, &name)?)),
+            ));
         } else {
-            images.push((name, Arc::new(f)));
+            images.push((name, Image::File(Arc::new(f))));
         }
     }
     let names = paths
@@ -174,8 +499,37 @@ fn open_images(paths: &[PathBuf]) -> Result<(Box<dyn Evidence>, String)> {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" + ");
-    let ev = ImageEvidence::open(images).with_context(|| {
-        format!("cannot scan {names}: not a folder, a tar archive or a UFS disk image")
+    images_from(images, names, &ctx.spec.limits)
+}
+
+fn images_from(
+    images: Vec<(String, Image)>,
+    names: String,
+    limits: &Limits,
+) -> Result<(Box<dyn Evidence>, String)> {
+    let digests = InputDigests::default();
+    let mut gaps = Vec::new();
+    let mut notes = Vec::new();
+    let mut devs: Vec<(String, Arc<dyn ReadAt>)> = Vec::new();
+    let mut why = String::new();
+    for (name, img) in images {
+        match img {
+            Image::File(f) => {
+                digests.hash_in_background(name.clone(), f.clone());
+                devs.push((name, f));
+            }
+            Image::Spooled(s) => {
+                let (g, n) = s.remarks();
+                gaps.extend(g);
+                notes.extend(n.into_iter().map(|n| format!("{name}: {n}")));
+                why.push_str(&s.why_unusable());
+                digests.push(s.input.clone());
+                devs.push((name, s.file.clone()));
+            }
+        }
+    }
+    let ev = ImageEvidence::with_limits(devs, limits).with_context(|| {
+        format!("cannot scan {names}: not a folder, a tar archive or a UFS disk image{why}")
     })?;
-    Ok((Box::new(ev), names))
+    Ok((received(Box::new(ev), digests, gaps, notes), names))
 }

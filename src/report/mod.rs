@@ -310,6 +310,7 @@ pub(crate) fn sample_report() -> Report {
             path: "/evidence/ns1".into(),
             input: "directory".into(),
             detail: None,
+            inputs: Vec::new(),
         },
         verdict: Verdict::Compromised,
         posture: crate::model::Posture::default(),

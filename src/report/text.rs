@@ -241,6 +241,21 @@ fn target_section(r: &Report, s: &mut String) {
     if let Some(d) = &r.target.detail {
         s.push_str(&format!("Input:    {}\n", escape_str(d)));
     }
+    for i in &r.target.inputs {
+        s.push_str(&format!(
+            "Digest:   {}: {} bytes, sha256 {}{}\n",
+            escape_str(&i.path),
+            i.bytes,
+            i.sha256
+                .as_deref()
+                .map_or_else(|| "unavailable (read error)".to_owned(), escape_str),
+            if i.complete {
+                ""
+            } else {
+                " (of the bytes received: sporen stopped reading early)"
+            }
+        ));
+    }
     s.push_str(&format!(
         "Tool:     {} {}\nRules:    sha256 {}\n",
         escape_str(&r.tool.name),

@@ -59,6 +59,8 @@ impl Scanner<'_> {
             Hashing::new(file, with_md5),
             usize::try_from(capture_cap).unwrap_or(usize::MAX),
         );
+        // The listed size, capped: a buffer grown by doubling would need half as much again.
+        src.reserve(usize::try_from(capture_cap.min(e.size)).unwrap_or(0));
         let hash_rules = need_read
             .iter()
             .any(|(r, _)| file_rule(*r).is_some_and(|f| !f.sha256.is_empty() || !f.md5.is_empty()));

@@ -144,27 +144,40 @@ impl<'r> Scanner<'r> {
         }
     }
 
-    /// Maps `f` over `items` on the scan's threads, keeping the order.
-    fn par_map<T: Send, R: Send>(&self, items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    /// The scan's threads: built once per scan (both passes run on the same threads); `None`
+    /// runs everything on the calling thread.
+    fn pool(&self) -> Option<rayon::ThreadPool> {
         if self.opts.threads == 1 {
-            return items.into_iter().map(f).collect();
+            return None;
         }
-        match rayon::ThreadPoolBuilder::new()
+        rayon::ThreadPoolBuilder::new()
             .num_threads(self.opts.threads)
             .build()
-        {
-            Ok(pool) => pool.install(|| items.into_par_iter().map(&f).collect()),
-            Err(_) => items.into_iter().map(f).collect(),
+            .ok()
+    }
+
+    /// Maps `f` over `items` on `pool`, keeping the order.
+    fn par_map<T: Send, R: Send>(
+        pool: Option<&rayon::ThreadPool>,
+        items: Vec<T>,
+        f: impl Fn(T) -> R + Sync + Send,
+    ) -> Vec<R> {
+        match pool {
+            Some(pool) => pool.install(|| items.into_par_iter().map(&f).collect()),
+            None => items.into_iter().map(f).collect(),
         }
     }
 
     /// Scans every entry of `evidence`.
     pub fn scan(&self, evidence: &dyn Evidence) -> ScanOutput {
         let listing = evidence.list();
-        let plans = self.par_map(listing.entries.iter().collect(), |e| self.plan_entry(e));
+        let pool = self.pool();
+        let plans = Self::par_map(pool.as_ref(), listing.entries.iter().collect(), |e| {
+            self.plan_entry(e)
+        });
         let allowed = self.within_budget(&listing.entries, &plans);
         let work: Vec<_> = listing.entries.iter().zip(plans).zip(allowed).collect();
-        let results = self.par_map(work, |((e, plan), ok)| {
+        let results = Self::par_map(pool.as_ref(), work, |((e, plan), ok)| {
             self.run_entry(evidence, e, &plan, ok)
         });
         self.assemble(listing, results)

@@ -89,6 +89,11 @@ impl<R: Read> Capture<R> {
             cap,
         }
     }
+
+    /// Makes room for `n` bytes at once (at most the cap).
+    pub fn reserve(&mut self, n: usize) {
+        self.buf.reserve_exact(n.min(self.cap));
+    }
 }
 
 impl<R: Read> Read for Capture<R> {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod archive;
 pub mod output;
 pub mod run;
 
