@@ -295,7 +295,11 @@ impl TarEvidence {
             }
             e.path = EvPath::new(rel);
         }
-        self.entries.retain(|e| e.path.as_bytes() != b"/");
+        // The removed top folder leaves with its data: entries and data stay index for index.
+        let pairs = std::mem::take(&mut self.entries)
+            .into_iter()
+            .zip(std::mem::take(&mut self.data));
+        (self.entries, self.data) = pairs.filter(|(e, _)| e.path.as_bytes() != b"/").unzip();
         match (strip.is_some(), nsconfig) {
             (true, _) => {
                 Some("support bundle: top folder removed, nsconfig/ mapped to /flash/nsconfig")
