@@ -2,6 +2,11 @@
 //! seeded with (`fuzz/seeds/<target>/`) and every input that once crashed, hung or blew up
 //! memory (`tests/fuzz-regressions/<target>/`), through the same checks the targets assert
 //! (`fuzz/src/checks.rs`): no panic, bounded allocation, nothing dropped silently.
+//!
+//! Inputs the tar and disk image readers still fail on wait in
+//! `tests/fuzz-regressions/pending/<target>/`, replayed by an ignored test
+//! (`cargo test --test fuzz_regressions -- --ignored`); each moves to
+//! `tests/fuzz-regressions/<target>/` once the reader handles it.
 
 #[path = "../fuzz/src/checks.rs"]
 mod checks;
@@ -88,4 +93,20 @@ fn tar_archives_list_what_they_hold() {
 #[test]
 fn disk_images_list_and_read_within_bounds() {
     replay(&inputs("ufs"), checks::ufs);
+}
+
+#[test]
+#[ignore = "the tar reader keeps whole archives in memory; these inputs move to tests/fuzz-regressions/tar/ once it is bounded"]
+fn tar_inputs_still_failing() {
+    replay(&files_in(&pending().join("tar")), checks::tar);
+}
+
+#[test]
+#[ignore = "the disk image reader lacks checked arithmetic and bounded allocation; these inputs move to tests/fuzz-regressions/ufs/ as it gains them"]
+fn disk_image_inputs_still_failing() {
+    replay(&files_in(&pending().join("ufs")), checks::ufs);
+}
+
+fn pending() -> PathBuf {
+    project().join("tests/fuzz-regressions/pending")
 }

@@ -9,12 +9,7 @@ use std::fmt::Write;
 /// Users the records are mostly about, so that sessions and sources collide.
 const USERS: [&str; 5] = ["alice", "bob", "carol", "mallory", "nsroot"];
 /// The rotations records go to.
-const FILES: [&str; 4] = [
-    "var/log/ns.log",
-    "var/log/ns.log.0",
-    "var/log/ns.log.1",
-    "var/log/ns.log.2.gz",
-];
+const FILES: [&str; 4] = crate::checks::ROTATIONS;
 
 /// A user name: one of a few, or any text.
 #[derive(Arbitrary, Debug)]
