@@ -1,12 +1,13 @@
 //! Where evidence comes from. Every input (a directory, a tar archive or stream, UFS disk
-//! images) produces the same thing: a sorted list of [`Entry`] values with appliance paths and
-//! metadata, plus a way to open a regular file's bytes read-only.
+//! images, files held in memory) produces the same thing: a sorted list of [`Entry`] values
+//! with appliance paths and metadata, plus a way to open a regular file's bytes read-only.
 //!
 //! Inputs never write to the evidence, never follow a symbolic link out of it, and never open
 //! FIFOs, sockets or devices.
 
 pub mod digest;
 pub mod dir;
+pub mod mem;
 pub mod open;
 pub mod partition;
 pub mod resolve;

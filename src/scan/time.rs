@@ -184,7 +184,7 @@ pub fn year_of_last(anchor: i64, month: u32, day: u32, secs: u32) -> i32 {
         t.year()
     });
     match with_year(year, month, day, secs) {
-        Some(t) if t > anchor + 86_400 => year - 1,
+        Some(t) if t > anchor.saturating_add(86_400) => year - 1,
         _ => year,
     }
 }
@@ -352,6 +352,8 @@ mod tests {
         let anchor = ts("2020-01-27T10:00:00Z");
         assert_eq!(year_of_last(anchor, 1, 27, 9 * 3600), 2020);
         assert_eq!(year_of_last(anchor, 12, 31, 0), 2019);
+        // A modification time at the end of the calendar (a crafted inode or tar header).
+        assert_eq!(year_of_last(i64::MAX, 12, 31, 0), 1970);
         let mut y = YearTracker::default();
         assert_eq!(y.see(12), 0);
         assert_eq!(y.see(12), 0);
