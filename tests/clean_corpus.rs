@@ -122,3 +122,179 @@ fn clean_appliances_give_no_finding_above_low_and_a_clean_verdict() {
         violations.join("\n")
     );
 }
+
+/// The build a tree boots, from `flash/boot/loader.conf` (`kernel="/ns-13.1-50.23"`).
+fn booted_build(root: &std::path::Path) -> String {
+    let conf = std::fs::read_to_string(root.join("flash/boot/loader.conf")).unwrap();
+    conf.lines()
+        .find_map(|l| l.strip_prefix("kernel=\"/ns-"))
+        .map(|v| v.trim_end_matches('"').to_owned())
+        .unwrap()
+}
+
+/// "13.0-47.24" as (branch, (47, 24)).
+fn split_build(b: &str) -> (&str, (u32, u32)) {
+    let (branch, num) = b.split_once('-').unwrap();
+    let (major, minor) = num.split_once('.').unwrap();
+    (branch, (major.parse().unwrap(), minor.parse().unwrap()))
+}
+
+/// Does a baseline entry apply to this build (its `families` and `from`)?
+fn applies(entry: &toml::Value, build: &str) -> bool {
+    let (branch, num) = split_build(build);
+    let families = entry.get("families").and_then(|f| f.as_array());
+    if families.is_some_and(|f| !f.iter().any(|x| x.as_str() == Some(branch))) {
+        return false;
+    }
+    match entry.get("from").and_then(|f| f.as_str()) {
+        Some(from) => {
+            let (fb, fnum) = split_build(from);
+            fb != branch || num >= fnum
+        }
+        None => true,
+    }
+}
+
+fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            walk(&e.path(), out);
+        }
+        if !ft.is_symlink() {
+            out.push(e.path());
+        }
+    }
+}
+
+/// Every set-id file and every file or folder owned by nobody in a clean appliance is stock: the
+/// baseline in `profiles/baseline.toml` lists it for the appliance's firmware family, with its
+/// mode and owner. Every baseline entry names its source and how sure it is.
+#[test]
+fn the_stock_baseline_lists_every_set_id_and_nobody_file_of_the_clean_appliances() {
+    use std::os::unix::fs::MetadataExt;
+    let text = std::fs::read_to_string(common::project().join("profiles/baseline.toml")).unwrap();
+    let baseline: toml::Value = toml::from_str(&text).unwrap();
+    let families: Vec<&str> = baseline["family"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    let mut problems = Vec::new();
+    for kind in ["setid", "nobody", "stock", "expected"] {
+        for e in baseline[kind].as_array().unwrap() {
+            let path = e["path"].as_str().unwrap();
+            if sporen::scan::glob::compile(path).is_err() || path.starts_with('/') {
+                problems.push(format!(
+                    "baseline {kind} {path}: not a glob of the rules' dialect"
+                ));
+            }
+            if e.get("source")
+                .and_then(|s| s.as_str())
+                .is_none_or(str::is_empty)
+            {
+                problems.push(format!("baseline {kind} {path}: no source"));
+            }
+            let status = e.get("status").and_then(|s| s.as_str());
+            if !matches!(status, Some("sourced" | "assumed" | "synthetic")) {
+                problems.push(format!("baseline {kind} {path}: status {status:?}"));
+            }
+            for f in e
+                .get("families")
+                .and_then(|f| f.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if !families.contains(&f.as_str().unwrap_or("")) {
+                    problems.push(format!("baseline {kind} {path}: unknown family {f}"));
+                }
+            }
+        }
+    }
+    let entries = |kind: &str, build: &str| -> Vec<toml::Value> {
+        baseline[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| applies(e, build))
+            .cloned()
+            .collect()
+    };
+    let owners_applied = common::can_chown();
+    for name in common::case_names()
+        .iter()
+        .filter(|n| n.starts_with("clean-"))
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        materialise(name, &root);
+        let build = booted_build(&root);
+        let (branch, _) = split_build(&build);
+        if !families.contains(&branch) {
+            problems.push(format!(
+                "{name}: boots {build}, a family the baseline does not describe"
+            ));
+            continue;
+        }
+        let setid = entries("setid", &build);
+        let nobody = entries("nobody", &build);
+        let mut paths = Vec::new();
+        walk(&root, &mut paths);
+        paths.sort();
+        for p in paths {
+            let rel = p.strip_prefix(&root).unwrap();
+            let md = std::fs::symlink_metadata(&p).unwrap();
+            let mode = format!("{:04o}", md.mode() & 0o7777);
+            let matches = |e: &toml::Value| {
+                sporen::scan::glob::compile(e["path"].as_str().unwrap())
+                    .unwrap()
+                    .compile_matcher()
+                    .is_match(rel)
+            };
+            let listed = |e: &toml::Value, key: &str, v: &str| {
+                e.get(key)
+                    .and_then(|m| m.as_array())
+                    .is_none_or(|m| m.iter().any(|x| x.as_str() == Some(v)))
+            };
+            if md.is_file() && md.mode() & 0o6000 != 0 {
+                let ok = setid.iter().any(|e| {
+                    matches(e)
+                        && listed(e, "mode", &mode)
+                        && (!owners_applied
+                            || (e["uid"].as_integer() == Some(md.uid().into())
+                                && e["gid"].as_integer() == Some(md.gid().into())))
+                });
+                if !ok {
+                    problems.push(format!(
+                        "{name} ({build}): set-id /{} mode {mode} {}:{} is not in the baseline",
+                        rel.display(),
+                        md.uid(),
+                        md.gid()
+                    ));
+                }
+            }
+            if owners_applied && md.uid() == 65534 {
+                let kind = if md.is_dir() { "dir" } else { "file" };
+                let ok = nobody.iter().any(|e| {
+                    let t = e["type"].as_str().unwrap_or("file");
+                    matches(e)
+                        && (t == "any" || t == kind)
+                        && listed(e, "mode", &mode)
+                        && e["gid"].as_array().is_some_and(|g| {
+                            g.iter().any(|x| x.as_integer() == Some(md.gid().into()))
+                        })
+                });
+                if !ok {
+                    problems.push(format!(
+                        "{name} ({build}): /{} ({kind}, mode {mode}, gid {}) owned by nobody is not in the baseline",
+                        rel.display(),
+                        md.gid()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
