@@ -6,8 +6,8 @@
 
 use super::diag::{Code, Diagnostic, did_you_mean};
 use super::{
-    Bounds, Check, CorrelateMatch, Example, FileMatch, FileType, HashLists, LineMatch, Matcher,
-    ModeCond, Origin, Pack, Pattern, Patterns, RecordMode, Rule, Window,
+    BaselineCond, Bounds, Check, CorrelateMatch, Example, FileMatch, FileType, HashLists,
+    LineMatch, Matcher, ModeCond, Origin, Pack, Pattern, Patterns, RecordMode, Rule, Window,
 };
 use crate::model::{EvPath, Severity};
 use std::ops::Range;
@@ -64,6 +64,8 @@ const FILE_KEYS: &[&str] = &[
     "max_bytes",
     "sha256",
     "md5",
+    "baseline",
+    "executable",
 ];
 const LINE_KEYS: &[&str] = &["logs", "records", "exclude_paths", "any", "all", "none"];
 const GROUP_KEYS: &[&str] = &["any", "all", "none"];
@@ -73,22 +75,35 @@ const TIME_KEYS: &[&str] = &["after", "before"];
 const MODE_KEYS: &[&str] = &["exact", "any", "all", "none"];
 const HASH_KEYS: &[&str] = &["bad", "good"];
 const EXAMPLE_KEYS: &[&str] = &[
-    "expect", "path", "type", "content", "hex", "line", "mode", "uid", "gid", "mtime", "btime",
-    "sha256", "md5", "also",
+    "expect",
+    "path",
+    "type",
+    "content",
+    "hex",
+    "line",
+    "mode",
+    "uid",
+    "gid",
+    "mtime",
+    "btime",
+    "sha256",
+    "md5",
+    "also",
+    "lookalike",
 ];
 const ALSO_KEYS: &[&str] = &["path", "content"];
 
 /// Upper bound on the compiled size of one pattern, so a rule cannot exhaust memory.
 const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
-struct Ctx<'a> {
-    file: &'a str,
-    src: &'a str,
-    diags: Vec<Diagnostic>,
+pub(super) struct Ctx<'a> {
+    pub(super) file: &'a str,
+    pub(super) src: &'a str,
+    pub(super) diags: Vec<Diagnostic>,
 }
 
 impl Ctx<'_> {
-    fn err(
+    pub(super) fn err(
         &mut self,
         code: Code,
         span: Range<usize>,
@@ -99,7 +114,7 @@ impl Ctx<'_> {
             .push(Diagnostic::at(code, self.file, self.src, span, msg, help));
     }
 
-    fn origin(&self, span: Range<usize>) -> Origin {
+    pub(super) fn origin(&self, span: Range<usize>) -> Origin {
         let d = Diagnostic::at(Code::E001, self.file, self.src, span, "", None);
         Origin {
             file: self.file.to_owned(),
@@ -110,13 +125,13 @@ impl Ctx<'_> {
 }
 
 /// A table together with its span, checked for unknown keys once on creation.
-struct Tbl<'t, 'i> {
+pub(super) struct Tbl<'t, 'i> {
     t: &'t DeTable<'i>,
     span: Range<usize>,
 }
 
 impl<'t, 'i> Tbl<'t, 'i> {
-    fn new(
+    pub(super) fn new(
         ctx: &mut Ctx<'_>,
         t: &'t DeTable<'i>,
         span: Range<usize>,
@@ -141,14 +156,19 @@ impl<'t, 'i> Tbl<'t, 'i> {
         Tbl { t, span }
     }
 
-    fn get(&self, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {
+    /// The span of the whole table.
+    pub(super) fn span(&self) -> Range<usize> {
+        self.span.clone()
+    }
+
+    pub(super) fn get(&self, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {
         self.t
             .iter()
             .find(|(k, _)| k.get_ref().as_ref() == key)
             .map(|(_, v)| v)
     }
 
-    fn type_err(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>, want: &str) {
+    pub(super) fn type_err(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>, want: &str) {
         ctx.err(
             Code::E003,
             v.span(),
@@ -157,7 +177,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         );
     }
 
-    fn str(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(String, Range<usize>)> {
+    pub(super) fn str(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(String, Range<usize>)> {
         let v = self.get(key)?;
         match v.get_ref() {
             DeValue::String(s) => Some((s.to_string(), v.span())),
@@ -168,7 +188,12 @@ impl<'t, 'i> Tbl<'t, 'i> {
         }
     }
 
-    fn req_str(&self, ctx: &mut Ctx<'_>, key: &str, what: &str) -> Option<(String, Range<usize>)> {
+    pub(super) fn req_str(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &str,
+        what: &str,
+    ) -> Option<(String, Range<usize>)> {
         if self.get(key).is_none() {
             ctx.err(
                 Code::E004,
@@ -181,7 +206,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         self.str(ctx, key)
     }
 
-    fn strs(&self, ctx: &mut Ctx<'_>, key: &str) -> Vec<(String, Range<usize>)> {
+    pub(super) fn strs(&self, ctx: &mut Ctx<'_>, key: &str) -> Vec<(String, Range<usize>)> {
         let Some(v) = self.get(key) else {
             return Vec::new();
         };
@@ -199,7 +224,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         out
     }
 
-    fn u64(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(u64, Range<usize>)> {
+    pub(super) fn u64(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(u64, Range<usize>)> {
         let v = self.get(key)?;
         let parsed = match v.get_ref() {
             DeValue::Integer(i) => u64::from_str_radix(i.as_str(), i.radix()).ok(),
@@ -211,7 +236,11 @@ impl<'t, 'i> Tbl<'t, 'i> {
         parsed.map(|n| (n, v.span()))
     }
 
-    fn table(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(&'t DeTable<'i>, Range<usize>)> {
+    pub(super) fn table(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &str,
+    ) -> Option<(&'t DeTable<'i>, Range<usize>)> {
         let v = self.get(key)?;
         match v.get_ref() {
             DeValue::Table(t) => Some((t, v.span())),
@@ -222,7 +251,11 @@ impl<'t, 'i> Tbl<'t, 'i> {
         }
     }
 
-    fn tables(&self, ctx: &mut Ctx<'_>, key: &str) -> Vec<(&'t DeTable<'i>, Range<usize>)> {
+    pub(super) fn tables(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &str,
+    ) -> Vec<(&'t DeTable<'i>, Range<usize>)> {
         let Some(v) = self.get(key) else {
             return Vec::new();
         };
@@ -548,7 +581,7 @@ fn parse_rule(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>, pack: &str
     })
 }
 
-fn parse_globs(ctx: &mut Ctx<'_>, globs: Vec<(String, Range<usize>)>) -> Vec<String> {
+pub(super) fn parse_globs(ctx: &mut Ctx<'_>, globs: Vec<(String, Range<usize>)>) -> Vec<String> {
     let mut out = Vec::new();
     for (g, sp) in globs {
         if g.starts_with('/') {
@@ -725,7 +758,7 @@ fn parse_group(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Patterns {
     }
 }
 
-fn parse_octal(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Option<u32> {
+pub(super) fn parse_octal(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Option<u32> {
     match u32::from_str_radix(s, 8) {
         Ok(v) if v <= 0o7777 && !s.is_empty() => Some(v),
         _ => {
@@ -756,7 +789,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
         .map(|dt| dt.and_utc().timestamp())
 }
 
-fn time_value(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>) -> Option<i64> {
+pub(super) fn time_value(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>) -> Option<i64> {
     let text = match v.get_ref() {
         DeValue::String(s) => s.to_string(),
         DeValue::Datetime(d) => d.to_string(),
@@ -811,7 +844,19 @@ fn parse_hashes(ctx: &mut Ctx<'_>, file: &Tbl<'_, '_>, key: &str, hex_len: usize
     }
 }
 
-fn parse_file_type(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Option<FileType> {
+/// A `true` / `false` field; `None` when absent (or of the wrong type, which is reported).
+pub(super) fn bool_field(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str) -> Option<bool> {
+    let v = tbl.get(key)?;
+    match v.get_ref() {
+        DeValue::Boolean(b) => Some(*b),
+        _ => {
+            Tbl::type_err(ctx, key, v, "true or false");
+            None
+        }
+    }
+}
+
+pub(super) fn parse_file_type(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Option<FileType> {
     Some(match s {
         "file" => FileType::File,
         "dir" => FileType::Dir,
@@ -914,18 +959,25 @@ fn parse_file_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
         None => Patterns::default(),
     };
     let max_bytes = tbl.u64(ctx, "max_bytes").map(|v| v.0);
-    let timestomp = match tbl.get("timestomp") {
-        None => false,
-        Some(v) => match v.get_ref() {
-            DeValue::Boolean(b) => *b,
-            _ => {
-                Tbl::type_err(ctx, "timestomp", v, "true or false");
-                false
-            }
-        },
-    };
+    let timestomp = bool_field(ctx, &tbl, "timestomp").unwrap_or(false);
     let sha256 = parse_hashes(ctx, &tbl, "sha256", 64);
     let md5 = parse_hashes(ctx, &tbl, "md5", 32);
+    let baseline = tbl.str(ctx, "baseline").and_then(|(s, sp)| {
+        let c = BaselineCond::parse(&s);
+        if c.is_none() {
+            ctx.err(
+                Code::E009,
+                sp,
+                format!("unknown baseline condition `{s}`"),
+                Some(format!(
+                    "baseline is one of {}",
+                    BaselineCond::NAMES.join(", ")
+                )),
+            );
+        }
+        c
+    });
+    let executable = bool_field(ctx, &tbl, "executable");
     let fm = FileMatch {
         paths,
         exclude_paths,
@@ -941,6 +993,8 @@ fn parse_file_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
         max_bytes,
         sha256,
         md5,
+        baseline,
+        executable,
     };
     let has_condition = !fm.paths.is_empty()
         || fm.name.is_some()
@@ -1256,10 +1310,27 @@ fn parse_example(
     };
     let sha256 = digest(ctx, "sha256", 64);
     let md5 = digest(ctx, "md5", 32);
+    let lookalike = tbl.str(ctx, "lookalike").and_then(|(l, sp)| {
+        if expect_match {
+            ctx.err(
+                Code::E010,
+                sp,
+                "`lookalike` belongs on a no-match example",
+                Some("it says why a benign thing looks like the trace and must not match".into()),
+            );
+            None
+        } else if l.trim().is_empty() {
+            ctx.err(Code::E009, sp, "empty `lookalike`", None);
+            None
+        } else {
+            Some(l)
+        }
+    });
     if ctx.diags.len() > before {
         return None;
     }
     Some(Example {
+        lookalike,
         expect_match,
         path: EvPath::new(path?.into_bytes()),
         file_type,

@@ -6,6 +6,7 @@
 //! duplicate ids, then the global glob and pattern tables). A rule set is never built while any
 //! diagnostic exists: a scan cannot run with a rule silently dropped.
 
+pub mod baseline;
 pub mod diag;
 pub mod embedded;
 pub mod examples;
@@ -237,6 +238,41 @@ impl HashLists {
     }
 }
 
+/// A condition on the stock baseline (`profiles/baseline.toml`), evaluated for the firmware
+/// family of the appliance (the union of every family when it is unknown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BaselineCond {
+    /// The file is not a set-id file the firmware ships (path, mode and owner).
+    NotStockSetid,
+    /// The file is one of the set-id files the firmware ships.
+    StockSetid,
+    /// The file is not one the firmware writes as `nobody` by design (path, type, group, mode).
+    NotNobodyByDesign,
+    /// The file is one the firmware writes as `nobody` by design.
+    NobodyByDesign,
+}
+
+impl BaselineCond {
+    /// Every name, as written in rule files.
+    pub const NAMES: [&'static str; 4] = [
+        "not-stock-setid",
+        "stock-setid",
+        "not-nobody-by-design",
+        "nobody-by-design",
+    ];
+
+    /// Parses the name used in rule files.
+    pub fn parse(s: &str) -> Option<BaselineCond> {
+        Some(match s {
+            "not-stock-setid" => BaselineCond::NotStockSetid,
+            "stock-setid" => BaselineCond::StockSetid,
+            "not-nobody-by-design" => BaselineCond::NotNobodyByDesign,
+            "nobody-by-design" => BaselineCond::NobodyByDesign,
+            _ => return None,
+        })
+    }
+}
+
 /// Conditions of a file rule. Every condition that is set must hold.
 #[derive(Clone, Debug)]
 pub struct FileMatch {
@@ -260,12 +296,21 @@ pub struct FileMatch {
     pub max_bytes: Option<u64>,
     pub sha256: HashLists,
     pub md5: HashLists,
+    /// A condition on the stock baseline.
+    pub baseline: Option<BaselineCond>,
+    /// `Some(true)`: the file can run (an execute bit is set, or it starts with an ELF header
+    /// or `#!`); `Some(false)`: it cannot.
+    pub executable: Option<bool>,
 }
 
 impl FileMatch {
-    /// True when the rule needs the file's bytes (content or digests).
+    /// True when the rule needs the file's bytes (content, digests, or the first bytes to tell
+    /// whether it can run).
     pub fn needs_read(&self) -> bool {
-        !self.content.is_empty() || !self.sha256.is_empty() || !self.md5.is_empty()
+        !self.content.is_empty()
+            || !self.sha256.is_empty()
+            || !self.md5.is_empty()
+            || self.executable.is_some()
     }
 }
 
@@ -310,5 +355,8 @@ pub struct Example {
     /// Further files of the same virtual appliance (path, content), for rules that compare
     /// files (an older ns.conf save next to the current one).
     pub also: Vec<(EvPath, Vec<u8>)>,
+    /// For a no-match example: why this benign thing looks like the trace (its nearest
+    /// legitimate look-alike). Every high or critical shipped rule has at least one.
+    pub lookalike: Option<String>,
     pub origin: Origin,
 }

@@ -4,6 +4,7 @@
 //! Rule files are read only when they are regular files and only up to a size budget: a FIFO
 //! must never block a run, a device never fill memory; each refusal is a located diagnostic.
 
+use super::baseline::Baseline;
 use super::diag::{Code, Diagnostic};
 use super::load::{self, compile_regex};
 use super::{Matcher, Pack, Patterns, Rule, embedded};
@@ -43,6 +44,8 @@ pub struct RuleSet {
     pub pattern_ids: Vec<PatternIds>,
     /// Per rule: its exclusion globs, if any.
     pub excludes: Vec<Option<GlobSet>>,
+    /// The stock baseline the `baseline` conditions consult.
+    pub baseline: Baseline,
     file_globs: GlobSet,
     file_glob_rule: Vec<usize>,
     file_everywhere: Vec<usize>,
@@ -74,11 +77,19 @@ impl RuleSet {
         Self::from_sources(files, diags)
     }
 
-    /// Compiles named rule sources (name, TOML text).
+    /// Compiles named rule sources (name, TOML text) with the embedded stock baseline. Problems
+    /// in the baseline are reported with the rules' problems: nothing runs with either broken.
     pub fn from_sources(
         mut files: Vec<(String, String)>,
         mut diags: Vec<Diagnostic>,
     ) -> Result<RuleSet, Vec<Diagnostic>> {
+        let baseline = match Baseline::embedded() {
+            Ok(b) => b,
+            Err(d) => {
+                diags.extend(d);
+                Baseline::default()
+            }
+        };
         files.sort();
         let mut packs: Vec<Pack> = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
@@ -131,8 +142,17 @@ impl RuleSet {
         }
         rules.sort_by(|a, b| a.id.cmp(&b.id));
         packs.sort_by(|a, b| a.id.cmp(&b.id));
+        if let Some((name, src)) = embedded::PROFILES
+            .iter()
+            .find(|(n, _)| n.ends_with("baseline.toml"))
+        {
+            hasher.update((name.len() as u64).to_le_bytes());
+            hasher.update(name.as_bytes());
+            hasher.update((src.len() as u64).to_le_bytes());
+            hasher.update(src.as_bytes());
+        }
         let sources_sha256 = hex(&hasher.finalize());
-        Self::compile(packs, rules, sources_sha256).map_err(|e| {
+        Self::compile(packs, rules, sources_sha256, baseline).map_err(|e| {
             vec![Diagnostic::whole_file(
                 Code::E011,
                 "<rules>",
@@ -145,6 +165,7 @@ impl RuleSet {
         packs: Vec<Pack>,
         rules: Vec<Rule>,
         sources_sha256: String,
+        baseline: Baseline,
     ) -> Result<RuleSet, String> {
         let mut patterns = Vec::new();
         let mut pattern_ids = Vec::new();
@@ -225,6 +246,7 @@ impl RuleSet {
             patterns,
             pattern_ids,
             excludes,
+            baseline,
             file_globs: glob::set(&file_g).map_err(|e| e.to_string())?,
             file_glob_rule,
             file_everywhere,

@@ -5,13 +5,16 @@
 use super::lines::excerpt;
 use super::patterns::group_holds;
 use super::read::{Capture, Hashing};
-use super::{EntryResult, FileRead, Hit, Scanner};
+use super::{EntryResult, FileRead, Hit, Scanner, Stock};
 use crate::input::{Entry, EntryKind, Evidence};
 use crate::model::{Gap, GapCause, rfc3339};
 use crate::rules::set::PatternIds;
-use crate::rules::{FileMatch, FileType, Matcher, ModeCond};
+use crate::rules::{BaselineCond, FileMatch, FileType, Matcher, ModeCond};
 use std::collections::HashMap;
 use std::io::{self, Read};
+
+/// Bytes read to tell whether a file can run (an ELF header or `#!`).
+const HEAD_BYTES: u64 = 4;
 
 impl Scanner<'_> {
     pub(super) fn read_file(
@@ -30,17 +33,21 @@ impl Scanner<'_> {
         let with_md5 = need_read
             .iter()
             .any(|(r, _)| file_rule(*r).is_some_and(|f| !f.md5.is_empty()));
+        // Rules that look at the bytes: content patterns, or the first bytes (can it run?).
         let content_rules: Vec<usize> = need_read
             .iter()
-            .filter(|(r, _)| file_rule(*r).is_some_and(|f| !f.content.is_empty()))
+            .filter(|(r, _)| {
+                file_rule(*r).is_some_and(|f| !f.content.is_empty() || f.executable.is_some())
+            })
             .map(|(r, _)| *r)
             .collect();
         // A rule never sees more than the scan-wide cap.
         let max_read = self.opts.max_read;
-        let cap_of = |r: usize| {
-            file_rule(r)
+        let cap_of = |r: usize| match file_rule(r) {
+            Some(f) if f.content.is_empty() => f.max_bytes.unwrap_or(HEAD_BYTES).min(max_read),
+            f => f
                 .and_then(|f| f.max_bytes)
-                .map_or(max_read, |m| m.min(max_read))
+                .map_or(max_read, |m| m.min(max_read)),
         };
         let capture_cap = content_rules.iter().map(|&r| cap_of(r)).max().unwrap_or(0);
         let file = match ev.open(e) {
@@ -107,7 +114,9 @@ impl Scanner<'_> {
             // A gap that matters when a rule wanted more than it got, or needed the digest.
             let blocks = hash_rules
                 || content_rules.iter().any(|&r| {
-                    file_rule(r).is_some_and(|f| f.max_bytes.is_none_or(|m| m > max_read))
+                    file_rule(r).is_some_and(|f| {
+                        !f.content.is_empty() && f.max_bytes.is_none_or(|m| m > max_read)
+                    })
                 });
             res.gaps.push(Gap::new(
                 e.path.clone(),
@@ -161,6 +170,19 @@ impl Scanner<'_> {
                     }
                     None => continue,
                 }
+            }
+            if let Some(want) = f.executable
+                && e.mode & 0o111 == 0
+            {
+                let runs = starts_runnable(&captured);
+                if runs != want {
+                    continue;
+                }
+                why.push(if runs {
+                    "no execute bit, but it starts with an ELF header or `#!`".to_owned()
+                } else {
+                    "no execute bit, and it is neither an ELF program nor a `#!` script".to_owned()
+                });
             }
             match hash_verdict(&f.sha256, sha.as_deref(), "sha256") {
                 HashOutcome::Fails => continue,
@@ -282,8 +304,9 @@ pub(super) fn too_large_log(limit: u64) -> String {
     )
 }
 
-/// Checks the metadata conditions of a file rule; returns the reasons when all hold.
-pub(super) fn metadata_holds(f: &FileMatch, e: &Entry) -> Option<Vec<String>> {
+/// Checks the metadata conditions of a file rule (the baseline included); returns the reasons
+/// when all hold.
+pub(super) fn metadata_holds(f: &FileMatch, e: &Entry, stock: &Stock<'_>) -> Option<Vec<String>> {
     let mut why = Vec::new();
     let type_ok = match f.file_type {
         FileType::File => e.kind == EntryKind::File,
@@ -343,6 +366,18 @@ pub(super) fn metadata_holds(f: &FileMatch, e: &Entry) -> Option<Vec<String>> {
         }
         why.push(format!("modified {}", rfc3339(e.mtime)));
     }
+    if let Some(c) = f.baseline {
+        why.push(baseline_holds(c, e, stock)?);
+    }
+    if let Some(want) = f.executable
+        && e.mode & 0o111 != 0
+    {
+        // An execute bit decides on metadata; without one the first bytes decide.
+        if !want {
+            return None;
+        }
+        why.push("an execute bit is set".to_owned());
+    }
     if f.timestomp {
         match e.btime {
             Some(b) if e.mtime < b => why.push(format!(
@@ -354,6 +389,49 @@ pub(super) fn metadata_holds(f: &FileMatch, e: &Entry) -> Option<Vec<String>> {
         }
     }
     Some(why)
+}
+
+/// The reason a baseline condition holds for `e`, or `None` when it does not.
+fn baseline_holds(c: BaselineCond, e: &Entry, stock: &Stock<'_>) -> Option<String> {
+    let b = stock.baseline;
+    let fw = &stock.firmware;
+    let listed = |entry: &crate::rules::baseline::Entry| {
+        format!(
+            "{}:{} (`{}`, {})",
+            b.file, entry.line, entry.path, entry.status
+        )
+    };
+    match c {
+        BaselineCond::NotStockSetid => b.stock_setid(e, fw).is_none().then(|| {
+            format!(
+                "not a set-id file {} ships (path, mode and owner; {})",
+                stock.family(),
+                b.file
+            )
+        }),
+        BaselineCond::StockSetid => b
+            .stock_setid(e, fw)
+            .map(|x| format!("set-id file {} ships: {}", stock.family(), listed(x))),
+        BaselineCond::NotNobodyByDesign => b.nobody_by_design(e, fw).is_none().then(|| {
+            format!(
+                "not a file {} writes as nobody by design (path, type, group and mode; {})",
+                stock.family(),
+                b.file
+            )
+        }),
+        BaselineCond::NobodyByDesign => b.nobody_by_design(e, fw).map(|x| {
+            format!(
+                "written as nobody by design on {}: {}",
+                stock.family(),
+                listed(x)
+            )
+        }),
+    }
+}
+
+/// True when the first bytes are an ELF header or a `#!` interpreter line.
+pub(super) fn starts_runnable(head: &[u8]) -> bool {
+    head.starts_with(b"\x7fELF") || head.starts_with(b"#!")
 }
 
 fn quote_list(globs: &[String]) -> String {
