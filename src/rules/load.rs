@@ -45,6 +45,7 @@ const CORRELATE_KEYS: &[&str] = &[
     "then",
     "check",
     "network_prefix",
+    "network_prefix_v6",
     "min_actors",
     "first_paths",
     "then_paths",
@@ -1158,6 +1159,19 @@ fn parse_correlate(
         }
         None => None,
     };
+    let network_prefix_v6 = match tbl.u64(ctx, "network_prefix_v6") {
+        Some((v, _)) if v <= 128 => Some(v as u8),
+        Some((_, sp)) => {
+            ctx.err(
+                Code::E009,
+                sp,
+                "network_prefix_v6 is an IPv6 prefix length, 0 to 128",
+                None,
+            );
+            None
+        }
+        None => None,
+    };
     let min_actors = match tbl.u64(ctx, "min_actors") {
         Some((v, _)) if v >= 2 => v as usize,
         Some((_, sp)) => {
@@ -1182,6 +1196,7 @@ fn parse_correlate(
         then: then?,
         check: check?,
         network_prefix,
+        network_prefix_v6,
         min_actors,
     })
 }

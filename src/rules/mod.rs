@@ -137,8 +137,11 @@ pub struct CorrelateMatch {
     /// check needs.
     pub then: Pattern,
     pub check: Check,
-    /// IPv4 prefix length under which two `value`s count as the same network (IPv6 uses /64).
+    /// IPv4 prefix length under which two `value`s count as the same network.
     pub network_prefix: Option<u8>,
+    /// IPv6 prefix length under which two `value`s count as the same network (without it, /64
+    /// when `network_prefix` is given, else equal addresses only).
+    pub network_prefix_v6: Option<u8>,
     /// For `value-shared`: how many different actors make a value suspicious.
     pub min_actors: usize,
     /// Globs limiting which files `first` records are taken from (empty: all `logs`).
