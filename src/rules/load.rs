@@ -68,7 +68,15 @@ const FILE_KEYS: &[&str] = &[
     "baseline",
     "executable",
 ];
-const LINE_KEYS: &[&str] = &["logs", "records", "exclude_paths", "any", "all", "none"];
+const LINE_KEYS: &[&str] = &[
+    "logs",
+    "records",
+    "exclude_paths",
+    "any",
+    "all",
+    "none",
+    "commands",
+];
 const GROUP_KEYS: &[&str] = &["any", "all", "none"];
 const PATTERN_KEYS: &[&str] = &["literal", "regex", "ignore_case"];
 const BOUND_KEYS: &[&str] = &["min", "max"];
@@ -1056,11 +1064,27 @@ fn parse_line_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
             RecordMode::Line
         }
     };
+    let commands = tbl.str(ctx, "commands").and_then(|(s, sp)| {
+        let v = crate::scan::commands::View::parse(&s);
+        if v.is_none() {
+            ctx.err(
+                Code::E009,
+                sp,
+                format!("unknown command view `{s}`"),
+                Some(format!(
+                    "commands is one of {}",
+                    crate::scan::commands::View::NAMES.join(", ")
+                )),
+            );
+        }
+        v
+    });
     (ctx.diags.len() == before).then_some(LineMatch {
         records,
         logs,
         exclude_paths,
         patterns,
+        commands,
     })
 }
 

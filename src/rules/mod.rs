@@ -336,6 +336,9 @@ pub struct LineMatch {
     pub logs: Vec<String>,
     pub exclude_paths: Vec<String>,
     pub patterns: Patterns,
+    /// Match `any` and `all` against what the logged, scheduled or scripted command does
+    /// instead of the raw record (`none` still sees the raw record).
+    pub commands: Option<crate::scan::commands::View>,
 }
 
 /// An embedded test case: a virtual file the rule must (or must not) match.

@@ -4,6 +4,7 @@
 //!
 //! The scanner never writes anything and never decides the verdict; see [`crate::verdict`].
 
+pub mod commands;
 mod content;
 mod correlate;
 pub mod glob;

@@ -121,6 +121,9 @@ pub(super) struct Combo {
     pub(super) rules: Vec<(usize, PatternIds)>,
     /// Some rule matches whole syslog records rather than single lines.
     pub(super) has_records: bool,
+    /// Some rule matches what the commands do (a view of the line or record): every line is
+    /// examined, whether or not the raw text matched.
+    pub(super) has_commands: bool,
 }
 
 impl Scanner<'_> {
@@ -155,13 +158,23 @@ impl Scanner<'_> {
         }
         let set = PatternSet::new(&sources, &|i| self.rules.patterns[globals[i]].clone());
         let has_records = rules.iter().any(|&r| self.is_record_rule(r));
+        let has_commands = rules.iter().any(|&r| self.commands_of(r).is_some());
         let combo = Arc::new(Combo {
             set,
             rules: local_rules,
             has_records,
+            has_commands,
         });
         cache.insert(rules.to_vec(), combo.clone());
         combo
+    }
+
+    /// The command view a line rule matches against, if any.
+    pub(super) fn commands_of(&self, r: usize) -> Option<crate::scan::commands::View> {
+        match &self.rules.rules[r].matcher {
+            Matcher::Lines(l) => l.commands,
+            _ => None,
+        }
     }
 
     pub(super) fn is_record_rule(&self, r: usize) -> bool {
