@@ -7,7 +7,8 @@
 use super::diag::{Code, Diagnostic, did_you_mean};
 use super::{
     BaselineCond, Bounds, Check, CorrelateMatch, Example, FileMatch, FileType, HashLists,
-    LineMatch, Matcher, ModeCond, Origin, Pack, Pattern, Patterns, RecordMode, Rule, Window,
+    IndicatorCond, LineMatch, Matcher, ModeCond, Origin, Pack, Pattern, Patterns, RecordMode, Rule,
+    Window,
 };
 use crate::model::{EvPath, Severity};
 use std::ops::Range;
@@ -67,7 +68,9 @@ const FILE_KEYS: &[&str] = &[
     "md5",
     "baseline",
     "executable",
+    "indicators",
 ];
+const INDICATOR_KEYS: &[&str] = &["from", "list", "min", "min_rules", "as_data"];
 const LINE_KEYS: &[&str] = &[
     "logs",
     "records",
@@ -853,6 +856,58 @@ fn parse_hashes(ctx: &mut Ctx<'_>, file: &Tbl<'_, '_>, key: &str, hex_len: usize
     }
 }
 
+fn parse_indicators(
+    ctx: &mut Ctx<'_>,
+    t: &DeTable<'_>,
+    span: Range<usize>,
+) -> Option<IndicatorCond> {
+    let before = ctx.diags.len();
+    let tbl = Tbl::new(ctx, t, span.clone(), INDICATOR_KEYS, "`indicators`");
+    let list: Vec<String> = tbl.strs(ctx, "list").into_iter().map(|l| l.0).collect();
+    match tbl.req_str(ctx, "from", "`indicators`") {
+        Some((f, sp)) if f == "rules" && !list.is_empty() => ctx.err(
+            Code::E010,
+            sp,
+            "`from = \"rules\"` takes the rules' indicators; `list` is for `from = \"list\"`",
+            None,
+        ),
+        Some((f, sp)) if f == "list" && list.is_empty() => ctx.err(
+            Code::E004,
+            sp,
+            "`from = \"list\"` needs a non-empty `list` of indicator strings",
+            None,
+        ),
+        Some((f, _)) if f == "rules" || f == "list" => {}
+        Some((f, sp)) => ctx.err(
+            Code::E009,
+            sp,
+            format!("unknown indicator source `{f}`"),
+            Some(
+                "from is \"rules\" (the literal indicators of every rule in force) or \"list\""
+                    .into(),
+            ),
+        ),
+        None => {}
+    }
+    let count = |ctx: &mut Ctx<'_>, key: &str, default: usize| match tbl.u64(ctx, key) {
+        Some((0, sp)) => {
+            ctx.err(Code::E009, sp, format!("`{key}` must be at least 1"), None);
+            default
+        }
+        Some((v, _)) => usize::try_from(v).unwrap_or(usize::MAX),
+        None => default,
+    };
+    let min = count(ctx, "min", 5);
+    let min_rules = count(ctx, "min_rules", 2);
+    let as_data = bool_field(ctx, &tbl, "as_data").unwrap_or(true);
+    (ctx.diags.len() == before).then_some(IndicatorCond {
+        list,
+        min,
+        min_rules,
+        as_data,
+    })
+}
+
 /// A `true` / `false` field; `None` when absent (or of the wrong type, which is reported).
 pub(super) fn bool_field(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str) -> Option<bool> {
     let v = tbl.get(key)?;
@@ -987,6 +1042,9 @@ fn parse_file_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
         c
     });
     let executable = bool_field(ctx, &tbl, "executable");
+    let indicators = tbl
+        .table(ctx, "indicators")
+        .and_then(|(it, is)| parse_indicators(ctx, it, is));
     let fm = FileMatch {
         paths,
         exclude_paths,
@@ -1004,6 +1062,7 @@ fn parse_file_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
         md5,
         baseline,
         executable,
+        indicators,
     };
     let has_condition = !fm.paths.is_empty()
         || fm.name.is_some()

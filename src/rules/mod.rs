@@ -276,6 +276,20 @@ impl BaselineCond {
     }
 }
 
+/// `[rule.file.indicators]`: does the file hold indicators as data, like a detection tool or
+/// its output does?
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndicatorCond {
+    /// The rule's own list; empty: the literal indicators of every rule in force.
+    pub list: Vec<String>,
+    /// Distinct indicators needed.
+    pub min: usize,
+    /// Rules they must come from (with the rules' indicators).
+    pub min_rules: usize,
+    /// `true`: the rule fires on files that hold indicators as data; `false`: on every other.
+    pub as_data: bool,
+}
+
 /// Conditions of a file rule. Every condition that is set must hold.
 #[derive(Clone, Debug)]
 pub struct FileMatch {
@@ -304,6 +318,8 @@ pub struct FileMatch {
     /// `Some(true)`: the file can run (an execute bit is set, or it starts with an ELF header
     /// or `#!`); `Some(false)`: it cannot.
     pub executable: Option<bool>,
+    /// Detection-tool recognition.
+    pub indicators: Option<IndicatorCond>,
 }
 
 impl FileMatch {
@@ -314,6 +330,7 @@ impl FileMatch {
             || !self.sha256.is_empty()
             || !self.md5.is_empty()
             || self.executable.is_some()
+            || self.indicators.is_some()
     }
 }
 

@@ -9,6 +9,7 @@ use super::diag::{Code, Diagnostic};
 use super::load::{self, compile_regex};
 use super::{Matcher, Pack, Patterns, Rule, embedded};
 use crate::scan::glob;
+use crate::scan::indicators::Indicators;
 use globset::GlobSet;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -46,6 +47,10 @@ pub struct RuleSet {
     pub excludes: Vec<Option<GlobSet>>,
     /// The stock baseline the `baseline` conditions consult.
     pub baseline: Baseline,
+    /// The literal indicators of every rule in force (detection-tool recognition).
+    pub indicators: Indicators,
+    /// Per rule: its own indicator list, if it gives one.
+    pub rule_indicators: Vec<Option<Indicators>>,
     file_globs: GlobSet,
     file_glob_rule: Vec<usize>,
     file_everywhere: Vec<usize>,
@@ -239,7 +244,21 @@ impl RuleSet {
                 Some(glob::set(excl).map_err(|e| e.to_string())?)
             });
         }
+        let indicators = Indicators::from_rules(&rules);
+        let rule_indicators = rules
+            .iter()
+            .map(|r| match &r.matcher {
+                Matcher::File(f) => f
+                    .indicators
+                    .as_ref()
+                    .filter(|i| !i.list.is_empty())
+                    .map(|i| Indicators::from_list(&i.list)),
+                _ => None,
+            })
+            .collect();
         Ok(RuleSet {
+            indicators,
+            rule_indicators,
             packs,
             rules,
             sources_sha256,

@@ -31,7 +31,7 @@ pub enum View {
     Residue,
     /// One line per acting command, starting with the program it runs: wrappers (`nohup`,
     /// `env`, ...) and interpreters (`sh`, `perl`, `python`, ...) are skipped, so a script run
-    /// with `sh /tmp/x` reads `/tmp/x`; quotes are removed.
+    /// with `sh /tmp/x` reads `/tmp/x`; quotes and redirections are removed.
     Run,
 }
 
@@ -665,7 +665,11 @@ fn run_lines(cmd: &[u8], simples: &[Simple], depth: usize, out: &mut Vec<u8>) {
                 p = j;
             }
         }
-        let line: Vec<&str> = w[p..].iter().map(|x| x.text.as_str()).collect();
+        let line: Vec<&str> = w[p..]
+            .iter()
+            .filter(|x| !x.redirect)
+            .map(|x| x.text.as_str())
+            .collect();
         out.extend_from_slice(line.join(" ").as_bytes());
         out.push(b'\n');
     }

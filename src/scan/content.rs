@@ -2,6 +2,7 @@
 //! known-bad / known-good digests. A file is read once, sequentially; what could not be read
 //! becomes a gap, never a silent "no match".
 
+use super::indicators::{Assessment, Thresholds};
 use super::lines::excerpt;
 use super::patterns::group_holds;
 use super::read::{Capture, Hashing};
@@ -37,14 +38,18 @@ impl Scanner<'_> {
         let content_rules: Vec<usize> = need_read
             .iter()
             .filter(|(r, _)| {
-                file_rule(*r).is_some_and(|f| !f.content.is_empty() || f.executable.is_some())
+                file_rule(*r).is_some_and(|f| {
+                    !f.content.is_empty() || f.executable.is_some() || f.indicators.is_some()
+                })
             })
             .map(|(r, _)| *r)
             .collect();
         // A rule never sees more than the scan-wide cap.
         let max_read = self.opts.max_read;
         let cap_of = |r: usize| match file_rule(r) {
-            Some(f) if f.content.is_empty() => f.max_bytes.unwrap_or(HEAD_BYTES).min(max_read),
+            Some(f) if f.content.is_empty() && f.indicators.is_none() => {
+                f.max_bytes.unwrap_or(HEAD_BYTES).min(max_read)
+            }
             f => f
                 .and_then(|f| f.max_bytes)
                 .map_or(max_read, |m| m.min(max_read)),
@@ -115,7 +120,8 @@ impl Scanner<'_> {
             let blocks = hash_rules
                 || content_rules.iter().any(|&r| {
                     file_rule(r).is_some_and(|f| {
-                        !f.content.is_empty() && f.max_bytes.is_none_or(|m| m > max_read)
+                        (!f.content.is_empty() || f.indicators.is_some())
+                            && f.max_bytes.is_none_or(|m| m > max_read)
                     })
                 });
             res.gaps.push(Gap::new(
@@ -158,6 +164,7 @@ impl Scanner<'_> {
                 }
             }
         }
+        let mut assessed = Assessed::default();
         for (r, why) in need_read {
             let Some(f) = file_rule(*r) else { continue };
             let mut why = why.clone();
@@ -169,6 +176,24 @@ impl Scanner<'_> {
                         location = self.locate(*r, &captured);
                     }
                     None => continue,
+                }
+            }
+            if let Some(ic) = &f.indicators {
+                let a = assessed.get(
+                    self,
+                    *r,
+                    &captured[..captured.len().min(cap_len(cap_of(*r)))],
+                );
+                let t = Thresholds {
+                    min: ic.min,
+                    min_rules: if ic.list.is_empty() { ic.min_rules } else { 1 },
+                };
+                if a.is_tool(t) != ic.as_data {
+                    continue;
+                }
+                why.push(a.describe(t));
+                if location.is_none() {
+                    location = a.first.clone();
                 }
             }
             if let Some(want) = f.executable
@@ -292,6 +317,31 @@ impl Scanner<'_> {
         let text = &hay[start..end];
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         Some((line, excerpt(text, m.start() - start)))
+    }
+}
+
+fn cap_len(cap: u64) -> usize {
+    usize::try_from(cap).unwrap_or(usize::MAX)
+}
+
+/// Indicator assessments of one file, per indicator set and number of bytes examined: rules
+/// that share the rules' indicators share one pass over the file.
+#[derive(Default)]
+struct Assessed(Vec<((Option<usize>, usize), Assessment)>);
+
+impl Assessed {
+    fn get(&mut self, sc: &Scanner<'_>, rule: usize, hay: &[u8]) -> &Assessment {
+        let own = sc.rules.rule_indicators[rule].as_ref();
+        let key = (own.map(|_| rule), hay.len());
+        let at = match self.0.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let set = own.unwrap_or(&sc.rules.indicators);
+                self.0.push((key, set.assess(hay)));
+                self.0.len() - 1
+            }
+        };
+        &self.0[at].1
     }
 }
 

@@ -8,6 +8,7 @@ pub mod commands;
 mod content;
 mod correlate;
 pub mod glob;
+pub mod indicators;
 mod lines;
 mod patterns;
 pub mod read;
