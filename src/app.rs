@@ -441,12 +441,30 @@ fn exec_rules_test(r: &RuleArgs) -> Result<ExitCode> {
         })
         .map(|r| r.id.as_str())
         .collect();
+    // Severity discipline: high and critical rules name their nearest legitimate look-alike.
+    let unguarded: Vec<&crate::rules::Rule> = rules
+        .rules
+        .iter()
+        .filter(|r| r.severity >= crate::model::Severity::High)
+        .filter(|r| {
+            !r.examples
+                .iter()
+                .any(|e| !e.expect_match && e.lookalike.is_some())
+        })
+        .collect();
     write_stdout(|out| {
         for (id, origin, msg) in &failures {
             writeln!(out, "FAIL {id} ({origin}): {msg}")?;
         }
         for id in &without {
             writeln!(out, "note: {id} lacks a `match` or a `no-match` example")?;
+        }
+        for r in &unguarded {
+            writeln!(
+                out,
+                "note: {} is {} but names no look-alike (a no-match example with `lookalike`)",
+                r.id, r.severity
+            )?;
         }
         writeln!(
             out,
