@@ -724,6 +724,68 @@ mod tests {
         assert!(b.stock_setid(&wrong_owner, &fw131).is_none());
     }
 
+    const BROKEN: &str = r#"schema = "sporen.baseline/1"
+
+[[family]]
+id = "13.1"
+title = "NetScaler 13.1"
+os = "FreeBSD 11.4"
+python = "2.7, 3"
+passwd = "long"
+tarball = "build-{build}_nc_64.tgz"
+builds = ["13.1-49.15", "14.1-8.50"]
+source = "cves.md"
+status = "sourced"
+
+[[setid]]
+path = "/usr/bin/su"
+mode = ["0555"]
+uid = 0
+source = "peer-checkers.md"
+status = "sourced"
+
+[[nobody]]
+path = "var/vpn/bookmark/*.xml"
+families = ["13.2"]
+from = "12.1-55.18"
+gid = [0]
+writer = "portal"
+source = ""
+status = "guessed"
+colour = "red"
+"#;
+
+    #[test]
+    fn every_problem_of_a_baseline_is_reported_at_once_with_its_position() {
+        let d = parse_source("b.toml", BROKEN).unwrap_err();
+        let at: Vec<(Code, usize, usize)> = d.iter().map(|d| (d.code, d.line, d.column)).collect();
+        for want in [
+            (Code::E009, 10, 25), // a build of another branch
+            (Code::E006, 15, 8),  // absolute glob
+            (Code::E009, 16, 9),  // set-id entry without a set-id bit
+            (Code::E004, 14, 1),  // no gid
+            (Code::E009, 23, 13), // unknown family
+            (Code::E009, 24, 8),  // from of a branch that is not listed
+            (Code::E009, 27, 10), // empty source
+            (Code::E009, 28, 10), // unknown status
+            (Code::E002, 29, 1),  // unknown field
+        ] {
+            assert!(at.contains(&want), "missing {want:?} in {at:?}");
+        }
+        assert!(d.iter().all(|x| x.file == "b.toml"));
+        let unknown = d.iter().find(|x| x.code == Code::E002).unwrap();
+        assert!(unknown.message.contains("colour") && unknown.help.is_some());
+        let syntax =
+            parse_source("s.toml", "schema = \"sporen.baseline/1\"\n[[setid]\n").unwrap_err();
+        assert_eq!((syntax[0].code, syntax[0].line), (Code::E001, 2));
+        let schema = parse_source("v.toml", "schema = \"sporen.baseline/9\"\n").unwrap_err();
+        assert!(
+            schema
+                .iter()
+                .any(|x| x.code == Code::E009 && x.message.contains("schema"))
+        );
+    }
+
     #[test]
     fn from_limits_an_entry_within_its_branch() {
         let b = Baseline::embedded().unwrap();
