@@ -996,7 +996,7 @@ fn parse_file_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
             Code::E010,
             span,
             "[rule.file] would match every file",
-            Some("add `paths`, `name`, `mode`, `uid`/`gid`, `content` or a hash list".into()),
+            Some("add `paths`, `name`, `mode`, `uid`/`gid`, `baseline`, `content`, `executable`, `indicators` or a hash list".into()),
         );
     }
     (ctx.diags.len() == before).then_some(fm)

@@ -25,7 +25,8 @@ const MAX_INLINE: usize = 2;
 /// What a line rule's patterns are matched against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum View {
-    /// The record with its residue commands blanked out (offsets and line ends kept).
+    /// The record with its residue commands blanked out (offsets and line ends kept). Blanking
+    /// never creates a match, so only records whose raw text matched need this view.
     Acting,
     /// The record with its acting commands blanked out.
     Residue,
@@ -61,6 +62,7 @@ pub fn view(record: &[u8], view: View, system_crontab: bool) -> Vec<u8> {
     let simples = analyse(cmd);
     match view {
         View::Acting | View::Residue => {
+            // Blanked with NUL, never a space: blanking removes matches, it never makes one.
             let mut out = record.to_vec();
             for s in simples
                 .iter()
@@ -69,7 +71,7 @@ pub fn view(record: &[u8], view: View, system_crontab: bool) -> Vec<u8> {
                 for r in &s.parts {
                     for b in &mut out[at.start + r.start..at.start + r.end] {
                         if *b != b'\n' {
-                            *b = b' ';
+                            *b = 0;
                         }
                     }
                 }
@@ -82,6 +84,12 @@ pub fn view(record: &[u8], view: View, system_crontab: bool) -> Vec<u8> {
             out
         }
     }
+}
+
+/// The command of a record (see the module documentation), as bytes: the run view of a record
+/// depends on nothing else, so callers can keep its result per command.
+pub fn command(record: &[u8], system_crontab: bool) -> Option<&[u8]> {
+    locate(record, system_crontab).map(|r| &record[r])
 }
 
 /// True when a line opens a syslog record (it is a log line, not a script line).
@@ -682,6 +690,7 @@ mod tests {
     fn acting(record: &str) -> String {
         String::from_utf8(view(record.as_bytes(), View::Acting, false))
             .unwrap()
+            .replace('\0', " ")
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")

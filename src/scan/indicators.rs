@@ -17,7 +17,12 @@ use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
 use std::sync::OnceLock;
 
 /// Occurrences of one indicator examined per file.
-const MAX_OCCURRENCES: usize = 64;
+const MAX_OCCURRENCES: usize = 16;
+/// Bytes on each side of an occurrence taken as its line: a line longer than this (minified
+/// code, a binary) is judged by the part around the occurrence.
+const LINE_WINDOW: usize = 2048;
+/// Neighbouring occurrences looked at for overlaps and lists.
+const NEIGHBOURS: usize = 16;
 /// Shortest literal that counts as an indicator.
 const MIN_LEN: usize = 6;
 /// Share of distinct indicators that must sit only in data for a file to hold them as data.
@@ -201,16 +206,18 @@ impl Indicators {
     }
 }
 
-/// The line around byte `at`: its bounds.
+/// The line around byte `at`, at most [`LINE_WINDOW`] bytes on each side: its bounds.
 fn line_bounds(hay: &[u8], at: usize) -> (usize, usize) {
-    let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |i| i + 1);
-    let end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |i| at + i);
+    let lo = at.saturating_sub(LINE_WINDOW);
+    let hi = at.saturating_add(LINE_WINDOW).min(hay.len());
+    let start = memchr::memrchr(b'\n', &hay[lo..at]).map_or(lo, |i| lo + i + 1);
+    let end = memchr::memchr(b'\n', &hay[at..hi]).map_or(hi, |i| at + i);
     (start, end)
 }
 
 fn line_at(hay: &[u8], at: usize) -> (u64, Vec<u8>) {
     let (start, end) = line_bounds(hay, at);
-    let no = memchr::memchr_iter(b'\n', &hay[..start]).count() as u64 + 1;
+    let no = memchr::memchr_iter(b'\n', &hay[..at]).count() as u64 + 1;
     let text = &hay[start..end];
     (no, super::lines::excerpt(text, at - start))
 }
@@ -259,18 +266,19 @@ fn in_data(
         return true;
     }
     // Indicators inside one another ("netscalerd" in "/var/tmp/netscalerd") are one spot.
-    let (s, e) = occ
+    let near = &occ[k.saturating_sub(NEIGHBOURS)..(k + NEIGHBOURS + 1).min(occ.len())];
+    let (s, e) = near
         .iter()
         .filter(|o| o.1 < e && o.2 > s)
         .fold((s, e), |(a, b), o| (a.min(o.1), b.max(o.2)));
     // In a list: another indicator right before or after it, only separators between.
     let sep = |gap: &[u8]| !gap.is_empty() && gap.iter().all(|b| b" \t,'\"".contains(b));
-    let before = occ[..k]
+    let before = near
         .iter()
         .rev()
         .find(|o| o.2 <= s)
         .is_some_and(|o| o.2 >= ls && sep(&hay[o.2..s]));
-    let after = occ[k + 1..]
+    let after = near
         .iter()
         .find(|o| o.1 >= e)
         .is_some_and(|o| o.1 <= le && sep(&hay[e..o.1]));
@@ -388,6 +396,18 @@ zgrep -F -e '185.178.45.221' /var/log/bash.log*
         );
         let cgi = b"#!/usr/bin/perl\nuse CGI; my $q = CGI->new; print `$ENV{QUERY_STRING}`; # eval($_POST #nssecret# blv_encode ligolo-ng template.new\n";
         assert!(!list().assess(cgi).is_tool(T));
+    }
+
+    #[test]
+    fn work_is_bounded_on_a_file_made_of_indicators() {
+        let mut hay = Vec::new();
+        while hay.len() < 1 << 20 {
+            hay.extend_from_slice(b"eval($_POST#nssecret#blv_encode/tmp/.init/httpd");
+        }
+        let started = std::time::Instant::now();
+        let a = list().assess(&hay);
+        assert_eq!(a.distinct, 4);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

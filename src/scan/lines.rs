@@ -130,9 +130,10 @@ impl Scanner<'_> {
     fn match_lines(&self, combo: &Combo, chunk: &[u8], first: u64, agg: &mut LineHits) {
         // Records can span chunks, so with record rules every line is still assembled into
         // its record; only the matching is skipped for chunks in which nothing matches. Rules
-        // on what commands do see every line: a view can match where the raw text does not.
+        // on the programs commands run see every line: that view can match where the raw text
+        // does not.
         let chunk_hit = combo.set.is_match(chunk);
-        let full = chunk_hit || combo.has_commands;
+        let full = chunk_hit || combo.has_run;
         if !full {
             agg.sample_times(chunk, first);
             if !combo.has_records {
@@ -161,9 +162,9 @@ impl Scanner<'_> {
             // A record is examined only if one of its lines matched some pattern (or a rule
             // judges its commands).
             if let Some((_, _, hit, _)) = &mut agg.pending {
-                *hit |= raw || combo.has_commands;
+                *hit |= raw || combo.has_run;
             }
-            if !raw && !combo.has_commands {
+            if !raw && !combo.has_run {
                 continue;
             }
             let mut views = Views::default();
@@ -181,8 +182,10 @@ impl Scanner<'_> {
                 let hit = match self.commands_of(*r) {
                     None if raw => group_holds(ids, |i| m.matched(i)),
                     None => None,
+                    Some(v) if v != View::Run && !own_match(ids, &m) => None,
                     Some(v) => {
-                        let vm = views.get(combo, v, line, agg.system_crontab);
+                        let sys = agg.system_crontab;
+                        let vm = views.get(combo, v, line, sys, &mut agg.run_cache);
                         group_holds(ids, |i| {
                             if ids.none.contains(&i) {
                                 m.matched(i)
@@ -237,7 +240,7 @@ impl Scanner<'_> {
             return;
         };
         let m = combo.set.matches(&text);
-        if !m.matched_any() && !combo.has_commands {
+        if !m.matched_any() && !combo.has_run {
             return;
         }
         let mut views = Views::default();
@@ -247,8 +250,10 @@ impl Scanner<'_> {
             }
             let hit = match self.commands_of(*r) {
                 None => group_holds(ids, |i| m.matched(i)),
+                Some(v) if v != View::Run && !own_match(ids, &m) => None,
                 Some(v) => {
-                    let vm = views.get(combo, v, &text, agg.system_crontab);
+                    let sys = agg.system_crontab;
+                    let vm = views.get(combo, v, &text, sys, &mut agg.run_cache);
                     group_holds(ids, |i| {
                         if ids.none.contains(&i) {
                             m.matched(i)
@@ -319,22 +324,65 @@ pub(super) fn excerpt(line: &[u8], at: usize) -> Vec<u8> {
     out
 }
 
+/// True when one of a rule's own `any` / `all` patterns matched the raw text: the blanked
+/// command views can only remove matches, so without one they need not be computed.
+fn own_match(ids: &PatternIds, m: &Matched) -> bool {
+    ids.any.iter().chain(&ids.all).any(|&i| m.matched(i))
+}
+
+/// Most distinct commands whose run view is kept per file (cron runs the same jobs every
+/// minute); past it, views are computed again.
+const RUN_CACHE: usize = 4096;
+
 /// Matches of the command views of one line or record, computed once per view.
 #[derive(Default)]
 struct Views(Vec<(View, Matched)>);
 
 impl Views {
-    fn get(&mut self, combo: &Combo, v: View, text: &[u8], system_crontab: bool) -> &Matched {
+    fn get(
+        &mut self,
+        combo: &Combo,
+        v: View,
+        text: &[u8],
+        system_crontab: bool,
+        cache: &mut HashMap<Vec<u8>, Matched>,
+    ) -> &Matched {
         let at = match self.0.iter().position(|(x, _)| *x == v) {
             Some(i) => i,
             None => {
-                let seen = commands::view(text, v, system_crontab);
-                self.0.push((v, combo.set.matches(&seen)));
+                let m = if v == View::Run {
+                    run_matches(combo, text, system_crontab, cache)
+                } else {
+                    combo.set.matches(&commands::view(text, v, system_crontab))
+                };
+                self.0.push((v, m));
                 self.0.len() - 1
             }
         };
         &self.0[at].1
     }
+}
+
+/// The run view's matches, kept per command: the view depends on the command alone.
+fn run_matches(
+    combo: &Combo,
+    text: &[u8],
+    system_crontab: bool,
+    cache: &mut HashMap<Vec<u8>, Matched>,
+) -> Matched {
+    let Some(cmd) = commands::command(text, system_crontab) else {
+        return combo.set.matches(b"");
+    };
+    if let Some(m) = cache.get(cmd) {
+        return m.clone();
+    }
+    let m = combo
+        .set
+        .matches(&commands::view(text, View::Run, system_crontab));
+    if cache.len() < RUN_CACHE {
+        cache.insert(cmd.to_vec(), m.clone());
+    }
+    m
 }
 
 /// Line hits of one file, collapsed: identical lines (ignoring timestamps and process ids)
@@ -353,6 +401,8 @@ pub(super) struct LineHits {
     times: LogTimes,
     /// The file is a system crontab: its lines carry a user field.
     system_crontab: bool,
+    /// Run-view matches per command (see [`run_matches`]).
+    run_cache: HashMap<Vec<u8>, Matched>,
 }
 
 /// Distinct normalised lines of one rule in first-seen order, and their aggregates.
