@@ -423,36 +423,10 @@ fn is_baseline_file(p: &Path) -> bool {
 
 /// Checks baseline files given to `rules check`; their diagnostics, all of them.
 fn check_baselines(paths: &[PathBuf]) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
-    for p in paths {
-        let name = p.display().to_string();
-        let bytes = match std::fs::metadata(p) {
-            Ok(m) if m.len() > crate::rules::set::MAX_RULE_FILE => {
-                diags.push(Diagnostic::whole_file(
-                    crate::rules::Code::E012,
-                    &name,
-                    "baseline file larger than 8 MiB; it was not read",
-                ));
-                continue;
-            }
-            _ => std::fs::read(p),
-        };
-        match bytes.map(String::from_utf8) {
-            Ok(Ok(src)) => {
-                if let Err(d) = crate::rules::baseline::parse_source(&name, &src) {
-                    diags.extend(d);
-                }
-            }
-            Ok(Err(_)) => diags.push(Diagnostic::whole_file(
-                crate::rules::Code::E001,
-                &name,
-                "baseline file is not UTF-8",
-            )),
-            Err(e) => diags.push(Diagnostic::whole_file(
-                crate::rules::Code::E011,
-                &name,
-                format!("cannot read baseline: {e}"),
-            )),
+    let (files, mut diags) = crate::rules::set::read_sources(paths);
+    for (name, src) in files {
+        if let Err(d) = crate::rules::baseline::parse_source(&name, &src) {
+            diags.extend(d);
         }
     }
     diags

@@ -362,6 +362,18 @@ impl Budget {
     }
 }
 
+/// Reads files named on the command line as rule sources are read: regular files only, within
+/// the per-file and total budgets, UTF-8; every refusal is a diagnostic. For baseline files
+/// given to `rules check`.
+pub fn read_sources(paths: &[PathBuf]) -> (Vec<(String, String)>, Vec<Diagnostic>) {
+    let (mut files, mut diags) = (Vec::new(), Vec::new());
+    let mut budget = Budget::new();
+    for p in paths {
+        read_file(p, &mut files, &mut diags, &mut budget);
+    }
+    (files, diags)
+}
+
 fn collect_files(
     p: &Path,
     files: &mut Vec<(String, String)>,
