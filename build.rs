@@ -1,5 +1,7 @@
-//! Embeds the shipped rule packs (`rules/**/*.toml`) and the appliance profile
-//! (`profiles/*.toml`) into the binary, so `sporen` runs with no files beside it.
+//! Embeds the shipped rule packs (`rules/**/*.toml`) and the appliance profiles
+//! (`profiles/*.toml`: evidence sources, CVE table, stock baseline) into the binary, so `sporen`
+//! runs with no files beside it. A missing or empty folder, or a missing profile, stops the
+//! build: a binary without them would give verdicts without its rules or its baseline.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -25,8 +27,19 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn table(manifest: &Path, sub: &str, name: &str, code: &mut String) {
+    let dir = manifest.join(sub);
+    assert!(
+        dir.is_dir(),
+        "{} is missing: sporen embeds every *.toml in it and cannot be built without it",
+        dir.display()
+    );
     let mut files = Vec::new();
-    collect(&manifest.join(sub), &mut files);
+    collect(&dir, &mut files);
+    assert!(
+        !files.is_empty(),
+        "{} holds no *.toml files: sporen would be built without them",
+        dir.display()
+    );
     writeln!(code, "pub static {name}: &[(&str, &str)] = &[").unwrap();
     for f in files {
         let rel = f
@@ -56,6 +69,10 @@ fn main() {
     let mut code = String::new();
     table(&manifest, "rules", "PACKS", &mut code);
     table(&manifest, "profiles", "PROFILES", &mut code);
+    for needed in ["netscaler.toml", "cves.toml", "baseline.toml"] {
+        let p = manifest.join("profiles").join(needed);
+        assert!(p.is_file(), "{} is missing", p.display());
+    }
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
     std::fs::write(out, code).unwrap();
 }

@@ -47,6 +47,7 @@ where
         Command::Rules(RulesCommand::List { rules, json }) => exec_rules_list(&rules, json),
         Command::Rules(RulesCommand::Check { paths, json }) => exec_rules_check(&paths, json),
         Command::Rules(RulesCommand::Test { rules }) => exec_rules_test(&rules),
+        Command::Baseline { build, json } => exec_baseline(build.as_deref(), json),
     };
     match result {
         Ok(code) => code,
@@ -414,24 +415,86 @@ fn list_table(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
     )
 }
 
+fn exec_baseline(build: Option<&str>, json: bool) -> Result<ExitCode> {
+    let fw = match crate::baseline_list::parse_build_arg(build) {
+        Ok(fw) => fw,
+        Err(msg) => bail!(msg),
+    };
+    let baseline = match crate::rules::baseline::Baseline::embedded() {
+        Ok(b) => b,
+        Err(diags) => {
+            print_diagnostics(&diags);
+            return Ok(ExitCode::Error);
+        }
+    };
+    write_stdout(|out| crate::baseline_list::write(out, &baseline, fw.as_ref(), json))?;
+    Ok(ExitCode::Clean)
+}
+
+/// True when a file declares the baseline schema (`schema = "sporen.baseline/1"`).
+fn is_baseline_file(p: &Path) -> bool {
+    use std::io::Read;
+    p.is_file()
+        && std::fs::File::open(p).is_ok_and(|f| {
+            let mut head = String::new();
+            f.take(64 * 1024).read_to_string(&mut head).is_ok()
+                && head
+                    .lines()
+                    .any(|l| l.trim_start().starts_with("schema = \"sporen.baseline/"))
+        })
+}
+
+/// Checks baseline files given to `rules check`; their diagnostics, all of them.
+fn check_baselines(paths: &[PathBuf]) -> Vec<Diagnostic> {
+    let (files, mut diags) = crate::rules::set::read_sources(paths);
+    for (name, src) in files {
+        if let Err(d) = crate::rules::baseline::parse_source(&name, &src) {
+            diags.extend(d);
+        }
+    }
+    diags
+}
+
 fn exec_rules_check(paths: &[PathBuf], json: bool) -> Result<ExitCode> {
+    let (baselines, rule_paths): (Vec<PathBuf>, Vec<PathBuf>) =
+        paths.iter().cloned().partition(|p| is_baseline_file(p));
+    let mut baseline_diags = check_baselines(&baselines);
     let src = RuleSources {
         embedded: paths.is_empty(),
-        paths: paths.to_vec(),
+        paths: rule_paths.clone(),
     };
-    match checked_rules(&src) {
+    let loaded = if rule_paths.is_empty() && !baselines.is_empty() {
+        None
+    } else {
+        Some(checked_rules(&src))
+    };
+    let result = match loaded {
+        Some(Err(mut diags)) => {
+            diags.append(&mut baseline_diags);
+            Err(diags)
+        }
+        _ if !baseline_diags.is_empty() => Err(baseline_diags),
+        other => Ok(other.and_then(Result::ok)),
+    };
+    match result {
         Ok(set) => {
             write_stdout(|out| {
                 if json {
-                    writeln!(out, "[]")
-                } else {
-                    writeln!(
+                    return writeln!(out, "[]");
+                }
+                if !baselines.is_empty() {
+                    writeln!(out, "ok: {} baseline file(s), no problems", baselines.len())?;
+                }
+                match &set {
+                    Some(set) => writeln!(
                         out,
-                        "ok: {} rules in {} packs, no problems (rules sha256 {})",
+                        "ok: {} rules in {} packs and the stock baseline ({} entries), no problems (rules sha256 {})",
                         set.rules.len(),
                         set.packs.len(),
+                        set.baseline.entries.len(),
                         set.sources_sha256
-                    )
+                    ),
+                    None => Ok(()),
                 }
             })?;
             Ok(ExitCode::Clean)
@@ -464,12 +527,30 @@ fn exec_rules_test(r: &RuleArgs) -> Result<ExitCode> {
         })
         .map(|r| r.id.as_str())
         .collect();
+    // Severity discipline: high and critical rules name their nearest legitimate look-alike.
+    let unguarded: Vec<&crate::rules::Rule> = rules
+        .rules
+        .iter()
+        .filter(|r| r.severity >= crate::model::Severity::High)
+        .filter(|r| {
+            !r.examples
+                .iter()
+                .any(|e| !e.expect_match && e.lookalike.is_some())
+        })
+        .collect();
     write_stdout(|out| {
         for (id, origin, msg) in &failures {
             writeln!(out, "FAIL {id} ({origin}): {msg}")?;
         }
         for id in &without {
             writeln!(out, "note: {id} lacks a `match` or a `no-match` example")?;
+        }
+        for r in &unguarded {
+            writeln!(
+                out,
+                "note: {} is {} but names no look-alike (a no-match example with `lookalike`)",
+                r.id, r.severity
+            )?;
         }
         writeln!(
             out,

@@ -52,6 +52,24 @@ file in --temp-dir, within --max-unpacked; the report records each input's size 
         after_help = "Examples:\n  sporen rules list\n  sporen rules check ./local-rules/\n  sporen rules test --rules ./local-rules/\n\nThe rule format is documented in rules/README.md."
     )]
     Rules(RulesCommand),
+    /// List the stock baseline: the set-id files, files written as nobody by design, stock files
+    /// and expected places of a firmware build, each with its source.
+    #[command(
+        long_about = "Lists the entries of the stock baseline (profiles/baseline.toml, built into the binary) that \
+apply to BUILD: the set-id files the firmware ships, the files it writes as nobody by design, stock templates \
+and scripts, and the places administrators and responders leave their own files. Rules consult these entries \
+through their `baseline` condition for the firmware family of the scanned appliance. Without BUILD every entry \
+is listed, as for an appliance whose family is unknown.",
+        after_help = "Examples:\n  sporen baseline 13.1-49.15\n  sporen baseline 10.5 --json\n  sporen baseline\n\nExit code 0, or 2 when BUILD is not a version such as 13.1 or 13.1-49.15."
+    )]
+    Baseline {
+        /// A branch (13.1) or build (13.1-49.15); without it, every family.
+        #[arg(value_name = "BUILD")]
+        build: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Output formats of `scan`.
@@ -201,9 +219,10 @@ pub enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Validate rule files and report every problem, each with file:line:col.
+    /// Validate rule files and the stock baseline; report every problem, each with file:line:col.
     #[command(
-        after_help = "With no PATH the built-in packs are checked.\n\nExamples:\n  sporen rules check\n  sporen rules check ./local-rules/ extra.toml\n\nExit code 0 when valid, 2 when any problem was found."
+        after_help = "With no PATH the built-in packs and the built-in stock baseline are checked. A file whose \
+schema is \"sporen.baseline/1\" is checked as a baseline (profiles/baseline.toml).\n\nExamples:\n  sporen rules check\n  sporen rules check ./local-rules/ extra.toml\n  sporen rules check profiles/baseline.toml\n\nExit code 0 when valid, 2 when any problem was found."
     )]
     Check {
         /// Rule files or folders (default: the built-in packs).

@@ -2,9 +2,13 @@
 //! `/flash/.version`, the kernel images on `/flash` (their modification time is when they were
 //! put there), and every saved configuration `ns.conf*` (header version, save time, text).
 //! The exposure windows and the posture section both work from these.
+//!
+//! [`identify`] is the small pre-scan reading: the firmware family the rules compare with the
+//! stock baseline, from three small files read with a byte cap. It never lists the evidence.
 
-use crate::input::{EntryKind, Evidence};
+use crate::input::{Entry, EntryKind, Evidence};
 use crate::model::EvPath;
+use crate::rules::baseline::Firmware;
 use crate::rules::load::parse_build;
 use crate::scan::ScanOutput;
 use std::io::Read;
@@ -57,6 +61,84 @@ const MAX_OLDER_CONFIGS: u64 = 64 << 20;
 /// Bytes read for the header (version and save date) of a save.
 const HEADER_BYTES: u64 = 4096;
 
+/// `kernel="/ns-13.0-47.24"` (or `/ns-13.0-47.24.gz`) in a loader.conf → `13.0-47.24`.
+pub fn parse_loader(text: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let v = l.trim().strip_prefix("kernel=")?;
+        let v = v.trim_matches(|c| c == '"' || c == '/' || c == ' ');
+        Some(v.strip_prefix("ns-")?.trim_end_matches(".gz").to_owned())
+    })
+}
+
+/// `#NS13.0 Build 47.24` (the first line of a saved configuration) → `13.0-47.24`.
+pub fn parse_header(line: &str) -> Option<String> {
+    let (b, n) = line.strip_prefix("#NS")?.split_once(" Build ")?;
+    Some(format!("{}-{}", b.trim(), n.trim()))
+}
+
+/// `NetScaler 13.0 build 47` (`/flash/.version`) → branch `13.0`.
+fn parse_dot_version(text: &str) -> Option<(u32, u32)> {
+    let rest = text.trim().strip_prefix("NetScaler ")?;
+    parse_build(rest.split_whitespace().next()?)
+}
+
+/// Most bytes read from each file [`identify`] looks at.
+const IDENTIFY_BYTES: u64 = 16 * 1024;
+
+/// Reads the first bytes of a small file by path, links resolved inside the evidence, without
+/// listing it. `None` when it is missing, not a regular file or unreadable.
+fn read_head(ev: &dyn Evidence, rel: &str, max: u64) -> Option<String> {
+    let path = ev.resolve(&EvPath::new(rel.as_bytes().to_vec()))?;
+    let entry = Entry {
+        path,
+        kind: EntryKind::File,
+        size: 0,
+        mode: 0,
+        uid: 0,
+        gid: 0,
+        mtime: 0,
+        btime: None,
+        link_target: None,
+        identity: None,
+    };
+    let mut buf = Vec::new();
+    ev.open(&entry).ok()?.take(max).read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// The firmware the appliance runs, before the scan: what `/flash/boot/loader.conf` boots, else
+/// the header of `/flash/nsconfig/ns.conf` (which can be stale after an upgrade), else the
+/// branch in `/flash/.version`. Reads at most 16 KiB of each. `None` when none of them says.
+pub fn identify(ev: &dyn Evidence) -> Option<Firmware> {
+    let full = |rel: &str, v: Option<String>| {
+        let (b, n) = split_version(&v?)?;
+        Some(Firmware {
+            branch: Some(b),
+            build: Some(n),
+            source: format!("/{rel}"),
+        })
+    };
+    let loader = "flash/boot/loader.conf";
+    let conf = "flash/nsconfig/ns.conf";
+    let dot = "flash/.version";
+    full(
+        loader,
+        read_head(ev, loader, IDENTIFY_BYTES).and_then(|t| parse_loader(&t)),
+    )
+    .or_else(|| {
+        let t = read_head(ev, conf, IDENTIFY_BYTES)?;
+        full(conf, parse_header(t.lines().next()?))
+    })
+    .or_else(|| {
+        let branch = parse_dot_version(&read_head(ev, dot, IDENTIFY_BYTES)?)?;
+        Some(Firmware {
+            branch: Some(branch),
+            build: None,
+            source: format!("/{dot}"),
+        })
+    })
+}
+
 /// Reads at most `max` bytes of a small evidence file (links resolved inside the evidence).
 pub fn read_small(ev: &dyn Evidence, out: &ScanOutput, rel: &str, max: u64) -> Option<String> {
     let p = EvPath::new(rel.as_bytes().to_vec());
@@ -75,13 +157,8 @@ pub fn read_small(ev: &dyn Evidence, out: &ScanOutput, rel: &str, max: u64) -> O
 impl Facts {
     /// Reads the facts from the evidence.
     pub fn read(ev: &dyn Evidence, out: &ScanOutput) -> Facts {
-        let loader = read_small(ev, out, "flash/boot/loader.conf", 16 * 1024).and_then(|t| {
-            t.lines().find_map(|l| {
-                let v = l.trim().strip_prefix("kernel=")?;
-                let v = v.trim_matches(|c| c == '"' || c == '/' || c == ' ');
-                Some(v.strip_prefix("ns-")?.trim_end_matches(".gz").to_owned())
-            })
-        });
+        let loader =
+            read_small(ev, out, "flash/boot/loader.conf", 16 * 1024).and_then(|t| parse_loader(&t));
         let dot_version = read_small(ev, out, "flash/.version", 4096).map(|t| t.trim().to_owned());
         let mut kernels = Vec::new();
         let mut saves = Vec::new();
@@ -117,13 +194,7 @@ impl Facts {
                 older_budget = older_budget.saturating_sub(text.len() as u64);
             }
             let mut lines = text.lines();
-            let version = lines
-                .next()
-                .and_then(|h| h.strip_prefix("#NS"))
-                .and_then(|h| {
-                    let (b, n) = h.split_once(" Build ")?;
-                    Some(format!("{}-{}", b.trim(), n.trim()))
-                });
+            let version = lines.next().and_then(parse_header);
             let saved = lines
                 .next()
                 .and_then(|l| l.split_once("save config`,").map(|x| x.1.trim().to_owned()))

@@ -16,8 +16,9 @@
 //! ```
 //!
 //! * [`cli`]: argument definitions only; [`app`]: dispatch and exit codes ([`exit`]).
-//! * [`rules`]: rule files are parsed with spans; every problem is reported at once with
-//!   `file:line:col`; a [`rules::RuleSet`] is immutable and compiled once per run.
+//! * [`rules`]: rule files and the stock baseline are parsed with spans; every problem is
+//!   reported at once with `file:line:col`; a [`rules::RuleSet`] (rules plus baseline) is
+//!   immutable and compiled once per run. [`baseline_list`]: `sporen baseline [BUILD]`.
 //! * [`input`]: where evidence comes from (a folder, a tar archive or stream, UFS disk images);
 //!   never writes, never follows a link out of the root.
 //! * [`scan`]: path and metadata checks first, content only when a rule needs it, each file
@@ -33,6 +34,7 @@
 
 pub mod app;
 pub mod appliance;
+pub mod baseline_list;
 pub mod cli;
 pub mod exit;
 pub mod firmware;

@@ -3,7 +3,7 @@
 
 use sporen::rules::RuleSet;
 
-const PACK: &str = r#"
+const PACK: &str = r##"
 [pack]
 id = "c"
 title = "conditions"
@@ -284,14 +284,138 @@ line = "Jan 19 23:00:06 <cron.info> ns /usr/sbin/cron[1]: (nobody) CMD (nsfsyncd
 expect = "no-match"
 path = "var/log/crontab"
 line = "(nobody) CMD"
-"#;
+
+[[rule]]
+id = "c.baseline-not-stock-setid"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+mode = { any = "6000" }
+baseline = "not-stock-setid"
+[[rule.example]]
+expect = "match"
+path = "var/usr/bin/su"
+mode = "4555"
+also = [{ path = "flash/nsconfig/ns.conf", content = "#NS12.1 Build 55.18\n" }]
+[[rule.example]]
+expect = "no-match"
+path = "var/usr/bin/su"
+mode = "4555"
+also = [{ path = "flash/.version", content = "NetScaler 14.1 build 47\n" }]
+[[rule.example]]
+expect = "match"
+path = "usr/bin/su"
+mode = "4755"
+[[rule.example]]
+expect = "match"
+path = "usr/bin/su"
+mode = "4555"
+uid = 65534
+
+[[rule]]
+id = "c.baseline-nobody-by-design"
+title = "t"
+description = "d"
+severity = "info"
+[rule.file]
+uid = 65534
+baseline = "nobody-by-design"
+[[rule.example]]
+expect = "match"
+path = "var/nsinstall/build-13.1-49.15_nc_64.tgz"
+uid = 65534
+[[rule.example]]
+expect = "no-match"
+path = "var/netscaler/logon/LogonPoint/uiareas/linux/a.php"
+uid = 65534
+
+[[rule]]
+id = "c.executable"
+title = "t"
+description = "d"
+severity = "high"
+[rule.file]
+paths = ["var/tmp/*"]
+executable = true
+[[rule.example]]
+expect = "match"
+path = "var/tmp/x"
+mode = "0755"
+content = "data"
+[[rule.example]]
+expect = "match"
+path = "var/tmp/x"
+mode = "0644"
+content = "#!/bin/sh\n"
+[[rule.example]]
+expect = "no-match"
+path = "var/tmp/x"
+mode = "0644"
+content = "4410\n"
+
+[[rule]]
+id = "c.indicators-as-data"
+title = "t"
+description = "d"
+severity = "info"
+[rule.file]
+paths = ["var/tmp/*"]
+[rule.file.indicators]
+from = "list"
+list = ["alpha-one", "bravo-two", "charlie-three"]
+min = 3
+[[rule.example]]
+expect = "match"
+path = "var/tmp/list.txt"
+content = "alpha-one\nbravo-two\ncharlie-three\n"
+[[rule.example]]
+expect = "no-match"
+path = "var/tmp/list.php"
+content = "<?php alpha-one(); bravo-two(); charlie-three(); ?>"
+
+[[rule]]
+id = "c.commands-acting"
+title = "t"
+description = "d"
+severity = "high"
+[rule.lines]
+logs = ["var/log/bash.log"]
+records = "syslog"
+commands = "acting"
+any = ["/tmp/x"]
+[[rule.example]]
+expect = "match"
+line = 'Jan 1 10:00:00 <local7.notice> ns bash[1]: root on /dev/pts/0 shell_command="chmod 755 /tmp/x; /tmp/x"'
+[[rule.example]]
+expect = "no-match"
+line = 'Jan 1 10:00:00 <local7.notice> ns bash[1]: root on /dev/pts/0 shell_command="ls -la /tmp/x"'
+
+[[rule]]
+id = "c.commands-run"
+title = "t"
+description = "d"
+severity = "high"
+[rule.lines]
+logs = ["var/cron/tabs/*"]
+commands = "run"
+any = [{ regex = '^/tmp/' }]
+[[rule.example]]
+expect = "match"
+path = "var/cron/tabs/root"
+line = "*/5 * * * * nohup /bin/sh /tmp/x >/dev/null 2>&1"
+[[rule.example]]
+expect = "no-match"
+path = "var/cron/tabs/root"
+line = "*/5 * * * * /usr/bin/true > /tmp/x"
+"##;
 
 #[test]
 fn every_condition_matches_and_rejects_as_documented() {
     let rules = RuleSet::from_sources(vec![("conditions.toml".into(), PACK.into())], vec![])
         .unwrap_or_else(|d| panic!("{}", d.iter().map(|x| x.to_string()).collect::<String>()));
     let (count, failures) = sporen::rules::examples::run_examples(&rules);
-    assert_eq!(count, 34);
+    assert_eq!(count, 49);
     assert!(failures.is_empty(), "{failures:#?}");
 }
 

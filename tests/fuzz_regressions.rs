@@ -94,4 +94,3 @@ fn tar_archives_list_what_they_hold() {
 fn disk_images_list_and_read_within_bounds() {
     replay(&inputs("ufs"), checks::ufs);
 }
-

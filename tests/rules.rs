@@ -45,6 +45,94 @@ fn every_shipped_rule_has_a_positive_and_a_negative_example() {
     }
 }
 
+/// Severity discipline: a rule may be high or critical only for what a clean appliance cannot
+/// produce, so each one names its nearest legitimate look-alike in a `no-match` example, and that
+/// example must stay silent.
+#[test]
+fn every_high_or_critical_rule_names_its_nearest_lookalike() {
+    use sporen::model::Severity;
+    let rules = shipped();
+    let missing: Vec<&str> = rules
+        .rules
+        .iter()
+        .filter(|r| r.severity >= Severity::High)
+        .filter(|r| {
+            !r.examples
+                .iter()
+                .any(|e| !e.expect_match && e.lookalike.is_some())
+        })
+        .map(|r| r.id.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "high or critical rules without a `lookalike` no-match example: {missing:#?}"
+    );
+    assert!(
+        rules
+            .rules
+            .iter()
+            .flat_map(|r| &r.examples)
+            .all(|e| e.lookalike.is_none() || !e.expect_match)
+    );
+}
+
+#[test]
+fn a_lookalike_on_a_match_example_is_an_error_and_a_missing_one_is_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("l.toml");
+    std::fs::write(
+        &f,
+        r#"[pack]
+id = "l"
+title = "t"
+description = "d"
+[[rule]]
+id = "l.x"
+title = "t"
+description = "d"
+severity = "high"
+references = ["https://example.org"]
+[rule.file]
+paths = ["var/tmp/x"]
+[[rule.example]]
+expect = "match"
+path = "var/tmp/x"
+lookalike = "not here"
+[[rule.example]]
+expect = "no-match"
+path = "var/tmp/y"
+"#,
+    )
+    .unwrap();
+    let out = sporen(&["rules", "check", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error[E010]") && err.contains(":16:13") && err.contains("no-match"),
+        "{err}"
+    );
+    std::fs::write(
+        &f,
+        std::fs::read_to_string(&f)
+            .unwrap()
+            .replace("lookalike = \"not here\"\n", ""),
+    )
+    .unwrap();
+    let out = sporen(&[
+        "rules",
+        "test",
+        "--no-builtin-rules",
+        "--rules",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("note: l.x is high but names no look-alike"),
+        "{text}"
+    );
+}
+
 #[test]
 fn rules_test_command_passes_and_a_broken_example_fails() {
     let out = sporen(&["rules", "test"]);

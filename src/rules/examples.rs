@@ -90,8 +90,11 @@ impl ExampleEvidence {
         };
         let mut files: Vec<(Entry, Vec<u8>)> =
             vec![(entry(&ex.path, kind, &ex.content), ex.content.clone())];
+        // The other files of the appliance are ordinary: root's, 0644, the example's times.
         for (p, c) in &ex.also {
-            files.push((entry(p, EntryKind::File, c), c.clone()));
+            let mut other = entry(p, EntryKind::File, c);
+            (other.mode, other.uid, other.gid) = (0o644, 0, 0);
+            files.push((other, c.clone()));
         }
         files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
         let (entries, contents) = files.into_iter().unzip();

@@ -6,8 +6,9 @@
 
 use super::diag::{Code, Diagnostic, did_you_mean};
 use super::{
-    Bounds, Check, CorrelateMatch, Example, FileMatch, FileType, HashLists, LineMatch, Matcher,
-    ModeCond, Origin, Pack, Pattern, Patterns, RecordMode, Rule, Window,
+    BaselineCond, Bounds, Check, CorrelateMatch, Example, FileMatch, FileType, HashLists,
+    IndicatorCond, LineMatch, Matcher, ModeCond, Origin, Pack, Pattern, Patterns, RecordMode, Rule,
+    Window,
 };
 use crate::model::{EvPath, Severity};
 use std::ops::Range;
@@ -45,6 +46,7 @@ const CORRELATE_KEYS: &[&str] = &[
     "then",
     "check",
     "network_prefix",
+    "network_prefix_v6",
     "min_actors",
     "first_paths",
     "then_paths",
@@ -64,8 +66,20 @@ const FILE_KEYS: &[&str] = &[
     "max_bytes",
     "sha256",
     "md5",
+    "baseline",
+    "executable",
+    "indicators",
 ];
-const LINE_KEYS: &[&str] = &["logs", "records", "exclude_paths", "any", "all", "none"];
+const INDICATOR_KEYS: &[&str] = &["from", "list", "min", "min_rules", "as_data"];
+const LINE_KEYS: &[&str] = &[
+    "logs",
+    "records",
+    "exclude_paths",
+    "any",
+    "all",
+    "none",
+    "commands",
+];
 const GROUP_KEYS: &[&str] = &["any", "all", "none"];
 const PATTERN_KEYS: &[&str] = &["literal", "regex", "ignore_case"];
 const BOUND_KEYS: &[&str] = &["min", "max"];
@@ -73,22 +87,35 @@ const TIME_KEYS: &[&str] = &["after", "before"];
 const MODE_KEYS: &[&str] = &["exact", "any", "all", "none"];
 const HASH_KEYS: &[&str] = &["bad", "good"];
 const EXAMPLE_KEYS: &[&str] = &[
-    "expect", "path", "type", "content", "hex", "line", "mode", "uid", "gid", "mtime", "btime",
-    "sha256", "md5", "also",
+    "expect",
+    "path",
+    "type",
+    "content",
+    "hex",
+    "line",
+    "mode",
+    "uid",
+    "gid",
+    "mtime",
+    "btime",
+    "sha256",
+    "md5",
+    "also",
+    "lookalike",
 ];
 const ALSO_KEYS: &[&str] = &["path", "content"];
 
 /// Upper bound on the compiled size of one pattern, so a rule cannot exhaust memory.
 const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
-struct Ctx<'a> {
-    file: &'a str,
-    src: &'a str,
-    diags: Vec<Diagnostic>,
+pub(super) struct Ctx<'a> {
+    pub(super) file: &'a str,
+    pub(super) src: &'a str,
+    pub(super) diags: Vec<Diagnostic>,
 }
 
 impl Ctx<'_> {
-    fn err(
+    pub(super) fn err(
         &mut self,
         code: Code,
         span: Range<usize>,
@@ -99,7 +126,7 @@ impl Ctx<'_> {
             .push(Diagnostic::at(code, self.file, self.src, span, msg, help));
     }
 
-    fn origin(&self, span: Range<usize>) -> Origin {
+    pub(super) fn origin(&self, span: Range<usize>) -> Origin {
         let d = Diagnostic::at(Code::E001, self.file, self.src, span, "", None);
         Origin {
             file: self.file.to_owned(),
@@ -110,13 +137,13 @@ impl Ctx<'_> {
 }
 
 /// A table together with its span, checked for unknown keys once on creation.
-struct Tbl<'t, 'i> {
+pub(super) struct Tbl<'t, 'i> {
     t: &'t DeTable<'i>,
     span: Range<usize>,
 }
 
 impl<'t, 'i> Tbl<'t, 'i> {
-    fn new(
+    pub(super) fn new(
         ctx: &mut Ctx<'_>,
         t: &'t DeTable<'i>,
         span: Range<usize>,
@@ -141,14 +168,19 @@ impl<'t, 'i> Tbl<'t, 'i> {
         Tbl { t, span }
     }
 
-    fn get(&self, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {
+    /// The span of the whole table.
+    pub(super) fn span(&self) -> Range<usize> {
+        self.span.clone()
+    }
+
+    pub(super) fn get(&self, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {
         self.t
             .iter()
             .find(|(k, _)| k.get_ref().as_ref() == key)
             .map(|(_, v)| v)
     }
 
-    fn type_err(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>, want: &str) {
+    pub(super) fn type_err(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>, want: &str) {
         ctx.err(
             Code::E003,
             v.span(),
@@ -157,7 +189,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         );
     }
 
-    fn str(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(String, Range<usize>)> {
+    pub(super) fn str(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(String, Range<usize>)> {
         let v = self.get(key)?;
         match v.get_ref() {
             DeValue::String(s) => Some((s.to_string(), v.span())),
@@ -168,7 +200,12 @@ impl<'t, 'i> Tbl<'t, 'i> {
         }
     }
 
-    fn req_str(&self, ctx: &mut Ctx<'_>, key: &str, what: &str) -> Option<(String, Range<usize>)> {
+    pub(super) fn req_str(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &str,
+        what: &str,
+    ) -> Option<(String, Range<usize>)> {
         if self.get(key).is_none() {
             ctx.err(
                 Code::E004,
@@ -181,7 +218,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         self.str(ctx, key)
     }
 
-    fn strs(&self, ctx: &mut Ctx<'_>, key: &str) -> Vec<(String, Range<usize>)> {
+    pub(super) fn strs(&self, ctx: &mut Ctx<'_>, key: &str) -> Vec<(String, Range<usize>)> {
         let Some(v) = self.get(key) else {
             return Vec::new();
         };
@@ -199,7 +236,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         out
     }
 
-    fn u64(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(u64, Range<usize>)> {
+    pub(super) fn u64(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(u64, Range<usize>)> {
         let v = self.get(key)?;
         let parsed = match v.get_ref() {
             DeValue::Integer(i) => u64::from_str_radix(i.as_str(), i.radix()).ok(),
@@ -211,7 +248,11 @@ impl<'t, 'i> Tbl<'t, 'i> {
         parsed.map(|n| (n, v.span()))
     }
 
-    fn table(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(&'t DeTable<'i>, Range<usize>)> {
+    pub(super) fn table(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &str,
+    ) -> Option<(&'t DeTable<'i>, Range<usize>)> {
         let v = self.get(key)?;
         match v.get_ref() {
             DeValue::Table(t) => Some((t, v.span())),
@@ -222,7 +263,11 @@ impl<'t, 'i> Tbl<'t, 'i> {
         }
     }
 
-    fn tables(&self, ctx: &mut Ctx<'_>, key: &str) -> Vec<(&'t DeTable<'i>, Range<usize>)> {
+    pub(super) fn tables(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &str,
+    ) -> Vec<(&'t DeTable<'i>, Range<usize>)> {
         let Some(v) = self.get(key) else {
             return Vec::new();
         };
@@ -454,21 +499,50 @@ fn parse_rule(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>, pack: &str
     let id = id.and_then(|(id, s)| check_id(ctx, &id, s).then_some(id));
     let title = tbl.req_str(ctx, "title", "rule").map(|s| s.0);
     let description = tbl.req_str(ctx, "description", "rule").map(|s| s.0);
-    let severity = match tbl.req_str(ctx, "severity", "rule") {
-        Some((s, sp)) => match Severity::parse(&s) {
-            Some(sev) => Some(sev),
-            None => {
-                ctx.err(
-                    Code::E009,
-                    sp,
-                    format!("unknown severity `{s}`"),
-                    Some("severity is one of critical, high, medium, low, info".into()),
-                );
-                None
-            }
-        },
-        None => None,
-    };
+    let severity = parse_severity(ctx, &tbl);
+    let cves = parse_cves(ctx, &tbl);
+    let campaign = tbl.str(ctx, "campaign").map(|s| s.0);
+    let references = tbl.strs(ctx, "references");
+
+    let matcher = parse_matcher(ctx, &tbl, span.clone());
+    let examples: Vec<Example> = tbl
+        .tables(ctx, "example")
+        .into_iter()
+        .filter_map(|(et, es)| parse_example(ctx, et, es, matcher.as_ref()))
+        .collect();
+    if ctx.diags.len() > before {
+        return None;
+    }
+    Some(Rule {
+        id: id?,
+        pack: pack.to_owned(),
+        title: title?,
+        description: description?,
+        severity: severity?,
+        cves,
+        campaign,
+        references: references.into_iter().map(|r| r.0).collect(),
+        matcher: matcher?,
+        examples,
+        origin: ctx.origin(span),
+    })
+}
+
+fn parse_severity(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Option<Severity> {
+    let (s, sp) = tbl.req_str(ctx, "severity", "rule")?;
+    let sev = Severity::parse(&s);
+    if sev.is_none() {
+        ctx.err(
+            Code::E009,
+            sp,
+            format!("unknown severity `{s}`"),
+            Some("severity is one of critical, high, medium, low, info".into()),
+        );
+    }
+    sev
+}
+
+fn parse_cves(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Vec<String> {
     let cves = tbl.strs(ctx, "cves");
     for (c, sp) in &cves {
         if !valid_cve_id(c) {
@@ -480,9 +554,11 @@ fn parse_rule(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>, pack: &str
             );
         }
     }
-    let campaign = tbl.str(ctx, "campaign").map(|s| s.0);
-    let references = tbl.strs(ctx, "references");
+    cves.into_iter().map(|c| c.0).collect()
+}
 
+/// Exactly one of `[rule.file]`, `[rule.lines]` or `[rule.correlate]`.
+fn parse_matcher(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, span: Range<usize>) -> Option<Matcher> {
     let file = tbl.table(ctx, "file");
     let lines = tbl.table(ctx, "lines");
     let correlate = tbl.table(ctx, "correlate");
@@ -490,7 +566,7 @@ fn parse_rule(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>, pack: &str
         .iter()
         .filter(|x| **x)
         .count();
-    let matcher = match (file, lines, correlate) {
+    match (file, lines, correlate) {
         _ if given > 1 => {
             let later = ["correlate", "lines", "file"]
                 .iter()
@@ -523,31 +599,10 @@ fn parse_rule(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>, pack: &str
             }
             None
         }
-    };
-    let examples: Vec<Example> = tbl
-        .tables(ctx, "example")
-        .into_iter()
-        .filter_map(|(et, es)| parse_example(ctx, et, es, matcher.as_ref()))
-        .collect();
-    if ctx.diags.len() > before {
-        return None;
     }
-    Some(Rule {
-        id: id?,
-        pack: pack.to_owned(),
-        title: title?,
-        description: description?,
-        severity: severity?,
-        cves: cves.into_iter().map(|c| c.0).collect(),
-        campaign,
-        references: references.into_iter().map(|r| r.0).collect(),
-        matcher: matcher?,
-        examples,
-        origin: ctx.origin(span),
-    })
 }
 
-fn parse_globs(ctx: &mut Ctx<'_>, globs: Vec<(String, Range<usize>)>) -> Vec<String> {
+pub(super) fn parse_globs(ctx: &mut Ctx<'_>, globs: Vec<(String, Range<usize>)>) -> Vec<String> {
     let mut out = Vec::new();
     for (g, sp) in globs {
         if g.starts_with('/') {
@@ -724,7 +779,7 @@ fn parse_group(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Patterns {
     }
 }
 
-fn parse_octal(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Option<u32> {
+pub(super) fn parse_octal(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Option<u32> {
     match u32::from_str_radix(s, 8) {
         Ok(v) if v <= 0o7777 && !s.is_empty() => Some(v),
         _ => {
@@ -755,7 +810,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
         .map(|dt| dt.and_utc().timestamp())
 }
 
-fn time_value(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>) -> Option<i64> {
+pub(super) fn time_value(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>) -> Option<i64> {
     let text = match v.get_ref() {
         DeValue::String(s) => s.to_string(),
         DeValue::Datetime(d) => d.to_string(),
@@ -810,7 +865,71 @@ fn parse_hashes(ctx: &mut Ctx<'_>, file: &Tbl<'_, '_>, key: &str, hex_len: usize
     }
 }
 
-fn parse_file_type(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Option<FileType> {
+fn parse_indicators(
+    ctx: &mut Ctx<'_>,
+    t: &DeTable<'_>,
+    span: Range<usize>,
+) -> Option<IndicatorCond> {
+    let before = ctx.diags.len();
+    let tbl = Tbl::new(ctx, t, span.clone(), INDICATOR_KEYS, "`indicators`");
+    let list: Vec<String> = tbl.strs(ctx, "list").into_iter().map(|l| l.0).collect();
+    match tbl.req_str(ctx, "from", "`indicators`") {
+        Some((f, sp)) if f == "rules" && !list.is_empty() => ctx.err(
+            Code::E010,
+            sp,
+            "`from = \"rules\"` takes the rules' indicators; `list` is for `from = \"list\"`",
+            None,
+        ),
+        Some((f, sp)) if f == "list" && list.is_empty() => ctx.err(
+            Code::E004,
+            sp,
+            "`from = \"list\"` needs a non-empty `list` of indicator strings",
+            None,
+        ),
+        Some((f, _)) if f == "rules" || f == "list" => {}
+        Some((f, sp)) => ctx.err(
+            Code::E009,
+            sp,
+            format!("unknown indicator source `{f}`"),
+            Some(
+                "from is \"rules\" (the literal indicators of every rule in force) or \"list\""
+                    .into(),
+            ),
+        ),
+        None => {}
+    }
+    let count = |ctx: &mut Ctx<'_>, key: &str, default: usize| match tbl.u64(ctx, key) {
+        Some((0, sp)) => {
+            ctx.err(Code::E009, sp, format!("`{key}` must be at least 1"), None);
+            default
+        }
+        Some((v, _)) => usize::try_from(v).unwrap_or(usize::MAX),
+        None => default,
+    };
+    let min = count(ctx, "min", 5);
+    let min_rules = count(ctx, "min_rules", 2);
+    let as_data = bool_field(ctx, &tbl, "as_data").unwrap_or(true);
+    (ctx.diags.len() == before).then_some(IndicatorCond {
+        list,
+        min,
+        min_rules,
+        as_data,
+    })
+}
+
+/// A `true` / `false` field; `None` when absent (or of the wrong type, which is reported).
+pub(super) fn bool_field(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str) -> Option<bool> {
+    let v = tbl.get(key)?;
+    match v.get_ref() {
+        DeValue::Boolean(b) => Some(*b),
+        _ => {
+            Tbl::type_err(ctx, key, v, "true or false");
+            None
+        }
+    }
+}
+
+pub(super) fn parse_file_type(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Option<FileType> {
     Some(match s {
         "file" => FileType::File,
         "dir" => FileType::Dir,
@@ -842,104 +961,26 @@ fn parse_file_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
         Some((s, sp)) => parse_file_type(ctx, &s, sp).unwrap_or(FileType::File),
         None => FileType::File,
     };
-    let size = tbl.table(ctx, "size").map(|(st, ss)| {
-        let b = Tbl::new(ctx, st, ss.clone(), BOUND_KEYS, "`size`");
-        let min = b.u64(ctx, "min").map(|v| v.0);
-        let max = b.u64(ctx, "max").map(|v| v.0);
-        if let (Some(lo), Some(hi)) = (min, max)
-            && lo > hi
-        {
-            ctx.err(Code::E009, ss, "size.min is larger than size.max", None);
-        }
-        Bounds { min, max }
-    });
-    let mut mode = Vec::new();
-    if let Some((mt, ms)) = tbl.table(ctx, "mode") {
-        let m = Tbl::new(ctx, mt, ms.clone(), MODE_KEYS, "`mode`");
-        for (key, make) in [
-            ("exact", ModeCond::Exact as fn(u32) -> ModeCond),
-            ("any", ModeCond::Any),
-            ("all", ModeCond::All),
-            ("none", ModeCond::None),
-        ] {
-            if let Some((s, sp)) = m.str(ctx, key)
-                && let Some(v) = parse_octal(ctx, &s, sp)
-            {
-                mode.push(make(v));
-            }
-        }
-        if mt.is_empty() {
-            ctx.err(
-                Code::E010,
-                ms,
-                "`mode` has no condition",
-                Some("use exact, any, all or none".into()),
-            );
-        }
-    }
-    let id_field = |ctx: &mut Ctx<'_>, key: &str| -> Option<u32> {
-        let (v, sp) = tbl.u64(ctx, key)?;
-        match u32::try_from(v) {
-            Ok(v) => Some(v),
-            Err(_) => {
-                ctx.err(Code::E009, sp, format!("`{key}` is out of range"), None);
-                None
-            }
-        }
-    };
-    let uid = id_field(ctx, "uid");
-    let gid = id_field(ctx, "gid");
-    let mtime = tbl.table(ctx, "mtime").map(|(tt, ts)| {
-        let b = Tbl::new(ctx, tt, ts, TIME_KEYS, "`mtime`");
-        let min = b.get("after").and_then(|v| time_value(ctx, "after", v));
-        let max = b.get("before").and_then(|v| time_value(ctx, "before", v));
-        Bounds { min, max }
-    });
-    let content = match tbl.table(ctx, "content") {
-        Some((ct, cs)) => {
-            let g = Tbl::new(ctx, ct, cs.clone(), GROUP_KEYS, "`content`");
-            let n = ctx.diags.len();
-            let p = parse_group(ctx, &g);
-            if p.any.is_empty() && p.all.is_empty() && ctx.diags.len() == n {
-                ctx.err(
-                    Code::E010,
-                    cs,
-                    "`content` needs at least one `any` or `all` pattern",
-                    Some("`none` patterns only exclude; they cannot match on their own".into()),
-                );
-            }
-            p
-        }
-        None => Patterns::default(),
-    };
-    let max_bytes = tbl.u64(ctx, "max_bytes").map(|v| v.0);
-    let timestomp = match tbl.get("timestomp") {
-        None => false,
-        Some(v) => match v.get_ref() {
-            DeValue::Boolean(b) => *b,
-            _ => {
-                Tbl::type_err(ctx, "timestomp", v, "true or false");
-                false
-            }
-        },
-    };
-    let sha256 = parse_hashes(ctx, &tbl, "sha256", 64);
-    let md5 = parse_hashes(ctx, &tbl, "md5", 32);
     let fm = FileMatch {
         paths,
         exclude_paths,
         name,
         file_type,
-        size,
-        mode,
-        uid,
-        gid,
-        mtime,
-        timestomp,
-        content,
-        max_bytes,
-        sha256,
-        md5,
+        size: parse_size(ctx, &tbl),
+        mode: parse_mode(ctx, &tbl),
+        uid: id_field(ctx, &tbl, "uid"),
+        gid: id_field(ctx, &tbl, "gid"),
+        mtime: parse_mtime(ctx, &tbl),
+        timestomp: bool_field(ctx, &tbl, "timestomp").unwrap_or(false),
+        content: parse_content(ctx, &tbl),
+        max_bytes: tbl.u64(ctx, "max_bytes").map(|v| v.0),
+        sha256: parse_hashes(ctx, &tbl, "sha256", 64),
+        md5: parse_hashes(ctx, &tbl, "md5", 32),
+        baseline: parse_baseline_cond(ctx, &tbl),
+        executable: bool_field(ctx, &tbl, "executable"),
+        indicators: tbl
+            .table(ctx, "indicators")
+            .and_then(|(it, is)| parse_indicators(ctx, it, is)),
     };
     let has_condition = !fm.paths.is_empty()
         || fm.name.is_some()
@@ -947,16 +988,110 @@ fn parse_file_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
         || fm.uid.is_some()
         || fm.gid.is_some()
         || fm.timestomp
+        || fm.baseline.is_some()
         || fm.needs_read();
     if !has_condition && ctx.diags.len() == before {
         ctx.err(
             Code::E010,
             span,
             "[rule.file] would match every file",
-            Some("add `paths`, `name`, `mode`, `uid`/`gid`, `content` or a hash list".into()),
+            Some("add `paths`, `name`, `mode`, `uid`/`gid`, `baseline`, `content`, `executable`, `indicators` or a hash list".into()),
         );
     }
     (ctx.diags.len() == before).then_some(fm)
+}
+
+fn parse_size(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Option<Bounds<u64>> {
+    let (st, ss) = tbl.table(ctx, "size")?;
+    let b = Tbl::new(ctx, st, ss.clone(), BOUND_KEYS, "`size`");
+    let min = b.u64(ctx, "min").map(|v| v.0);
+    let max = b.u64(ctx, "max").map(|v| v.0);
+    if let (Some(lo), Some(hi)) = (min, max)
+        && lo > hi
+    {
+        ctx.err(Code::E009, ss, "size.min is larger than size.max", None);
+    }
+    Some(Bounds { min, max })
+}
+
+fn parse_mode(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Vec<ModeCond> {
+    let mut mode = Vec::new();
+    let Some((mt, ms)) = tbl.table(ctx, "mode") else {
+        return mode;
+    };
+    let m = Tbl::new(ctx, mt, ms.clone(), MODE_KEYS, "`mode`");
+    for (key, make) in [
+        ("exact", ModeCond::Exact as fn(u32) -> ModeCond),
+        ("any", ModeCond::Any),
+        ("all", ModeCond::All),
+        ("none", ModeCond::None),
+    ] {
+        if let Some((s, sp)) = m.str(ctx, key)
+            && let Some(v) = parse_octal(ctx, &s, sp)
+        {
+            mode.push(make(v));
+        }
+    }
+    if mt.is_empty() {
+        ctx.err(
+            Code::E010,
+            ms,
+            "`mode` has no condition",
+            Some("use exact, any, all or none".into()),
+        );
+    }
+    mode
+}
+
+fn id_field(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str) -> Option<u32> {
+    let (v, sp) = tbl.u64(ctx, key)?;
+    u32::try_from(v).ok().or_else(|| {
+        ctx.err(Code::E009, sp, format!("`{key}` is out of range"), None);
+        None
+    })
+}
+
+fn parse_mtime(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Option<Bounds<i64>> {
+    let (tt, ts) = tbl.table(ctx, "mtime")?;
+    let b = Tbl::new(ctx, tt, ts, TIME_KEYS, "`mtime`");
+    let min = b.get("after").and_then(|v| time_value(ctx, "after", v));
+    let max = b.get("before").and_then(|v| time_value(ctx, "before", v));
+    Some(Bounds { min, max })
+}
+
+fn parse_content(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Patterns {
+    let Some((ct, cs)) = tbl.table(ctx, "content") else {
+        return Patterns::default();
+    };
+    let g = Tbl::new(ctx, ct, cs.clone(), GROUP_KEYS, "`content`");
+    let n = ctx.diags.len();
+    let p = parse_group(ctx, &g);
+    if p.any.is_empty() && p.all.is_empty() && ctx.diags.len() == n {
+        ctx.err(
+            Code::E010,
+            cs,
+            "`content` needs at least one `any` or `all` pattern",
+            Some("`none` patterns only exclude; they cannot match on their own".into()),
+        );
+    }
+    p
+}
+
+fn parse_baseline_cond(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Option<BaselineCond> {
+    let (s, sp) = tbl.str(ctx, "baseline")?;
+    let c = BaselineCond::parse(&s);
+    if c.is_none() {
+        ctx.err(
+            Code::E009,
+            sp,
+            format!("unknown baseline condition `{s}`"),
+            Some(format!(
+                "baseline is one of {}",
+                BaselineCond::NAMES.join(", ")
+            )),
+        );
+    }
+    c
 }
 
 fn parse_line_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Option<LineMatch> {
@@ -1000,11 +1135,27 @@ fn parse_line_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
             RecordMode::Line
         }
     };
+    let commands = tbl.str(ctx, "commands").and_then(|(s, sp)| {
+        let v = crate::scan::commands::View::parse(&s);
+        if v.is_none() {
+            ctx.err(
+                Code::E009,
+                sp,
+                format!("unknown command view `{s}`"),
+                Some(format!(
+                    "commands is one of {}",
+                    crate::scan::commands::View::NAMES.join(", ")
+                )),
+            );
+        }
+        v
+    });
     (ctx.diags.len() == before).then_some(LineMatch {
         records,
         logs,
         exclude_paths,
         patterns,
+        commands,
     })
 }
 
@@ -1027,23 +1178,7 @@ fn parse_correlate(
     let logs = parse_globs(ctx, logs_raw);
     let excl = tbl.strs(ctx, "exclude_paths");
     let exclude_paths = parse_globs(ctx, excl);
-    let check = match tbl.req_str(ctx, "check", "[rule.correlate]") {
-        Some((s, sp)) => match s.as_str() {
-            "value-changes" => Some(Check::ValueChanges),
-            "first-missing" => Some(Check::FirstMissing),
-            "value-shared" => Some(Check::ValueShared),
-            _ => {
-                ctx.err(
-                    Code::E009,
-                    sp,
-                    format!("unknown check `{s}`"),
-                    Some("check is value-changes, first-missing or value-shared".into()),
-                );
-                None
-            }
-        },
-        None => None,
-    };
+    let check = parse_check(ctx, &tbl);
     // Which named captures each record needs for the chosen check.
     let (first_needs, then_needs): (&[&str], &[&str]) = match check {
         Some(Check::ValueChanges) => (&["key", "value"], &["key", "value"]),
@@ -1051,26 +1186,8 @@ fn parse_correlate(
         Some(Check::ValueShared) => (&[], &["value", "actor"]),
         None => (&[], &[]),
     };
-    let record = |ctx: &mut Ctx<'_>, key: &str, needs: &[&str]| -> Option<Pattern> {
-        let v = tbl.get(key)?;
-        let p = parse_pattern(ctx, v, key)?;
-        if let Ok(re) = compile_regex(&p.compiled) {
-            let names: Vec<&str> = re.capture_names().flatten().collect();
-            let missing: Vec<&&str> = needs.iter().filter(|n| !names.contains(n)).collect();
-            if !missing.is_empty() {
-                let list: Vec<String> = missing.iter().map(|m| format!("(?P<{m}>...)")).collect();
-                ctx.err(
-                    Code::E009,
-                    v.span(),
-                    format!("`{key}` needs the named captures {}", list.join(", ")),
-                    Some("correlate records are regexes with named groups".into()),
-                );
-            }
-        }
-        Some(p)
-    };
-    let first = record(ctx, "first", first_needs);
-    let then = record(ctx, "then", then_needs);
+    let first = parse_record(ctx, &tbl, "first", first_needs);
+    let then = parse_record(ctx, &tbl, "then", then_needs);
     if then.is_none() && tbl.get("then").is_none() {
         ctx.err(
             Code::E004,
@@ -1090,19 +1207,8 @@ fn parse_correlate(
             None,
         );
     }
-    let network_prefix = match tbl.u64(ctx, "network_prefix") {
-        Some((v, _)) if v <= 32 => Some(v as u8),
-        Some((_, sp)) => {
-            ctx.err(
-                Code::E009,
-                sp,
-                "network_prefix is an IPv4 prefix length, 0 to 32",
-                None,
-            );
-            None
-        }
-        None => None,
-    };
+    let network_prefix = parse_prefix(ctx, &tbl, "network_prefix", 32, "an IPv4");
+    let network_prefix_v6 = parse_prefix(ctx, &tbl, "network_prefix_v6", 128, "an IPv6");
     let min_actors = match tbl.u64(ctx, "min_actors") {
         Some((v, _)) if v >= 2 => v as usize,
         Some((_, sp)) => {
@@ -1127,8 +1233,74 @@ fn parse_correlate(
         then: then?,
         check: check?,
         network_prefix,
+        network_prefix_v6,
         min_actors,
     })
+}
+
+fn parse_check(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Option<Check> {
+    let (s, sp) = tbl.req_str(ctx, "check", "[rule.correlate]")?;
+    let check = match s.as_str() {
+        "value-changes" => Some(Check::ValueChanges),
+        "first-missing" => Some(Check::FirstMissing),
+        "value-shared" => Some(Check::ValueShared),
+        _ => None,
+    };
+    if check.is_none() {
+        ctx.err(
+            Code::E009,
+            sp,
+            format!("unknown check `{s}`"),
+            Some("check is value-changes, first-missing or value-shared".into()),
+        );
+    }
+    check
+}
+
+/// A correlate record: a pattern with the named captures its check needs.
+fn parse_record(
+    ctx: &mut Ctx<'_>,
+    tbl: &Tbl<'_, '_>,
+    key: &str,
+    needs: &[&str],
+) -> Option<Pattern> {
+    let v = tbl.get(key)?;
+    let p = parse_pattern(ctx, v, key)?;
+    if let Ok(re) = compile_regex(&p.compiled) {
+        let names: Vec<&str> = re.capture_names().flatten().collect();
+        let missing: Vec<&&str> = needs.iter().filter(|n| !names.contains(n)).collect();
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().map(|m| format!("(?P<{m}>...)")).collect();
+            ctx.err(
+                Code::E009,
+                v.span(),
+                format!("`{key}` needs the named captures {}", list.join(", ")),
+                Some("correlate records are regexes with named groups".into()),
+            );
+        }
+    }
+    Some(p)
+}
+
+/// A prefix length of at most `max` bits.
+fn parse_prefix(
+    ctx: &mut Ctx<'_>,
+    tbl: &Tbl<'_, '_>,
+    key: &str,
+    max: u64,
+    what: &str,
+) -> Option<u8> {
+    let (v, sp) = tbl.u64(ctx, key)?;
+    if v <= max {
+        return u8::try_from(v).ok();
+    }
+    ctx.err(
+        Code::E009,
+        sp,
+        format!("{key} is {what} prefix length, 0 to {max}"),
+        None,
+    );
+    None
 }
 
 fn parse_example(
@@ -1139,20 +1311,7 @@ fn parse_example(
 ) -> Option<Example> {
     let before = ctx.diags.len();
     let tbl = Tbl::new(ctx, t, span.clone(), EXAMPLE_KEYS, "an [[rule.example]]");
-    let expect_match = match tbl.req_str(ctx, "expect", "example") {
-        Some((s, _)) if s == "match" => true,
-        Some((s, _)) if s == "no-match" => false,
-        Some((s, sp)) => {
-            ctx.err(
-                Code::E009,
-                sp,
-                format!("unknown expectation `{s}`"),
-                Some("expect is \"match\" or \"no-match\"".into()),
-            );
-            false
-        }
-        None => false,
-    };
+    let expect_match = parse_expect(ctx, &tbl);
     let path = match tbl.str(ctx, "path") {
         Some((p, _)) => Some(p),
         None => match matcher {
@@ -1173,6 +1332,72 @@ fn parse_example(
         Some((s, sp)) => parse_file_type(ctx, &s, sp).unwrap_or(FileType::File),
         None => FileType::File,
     };
+    let content = example_bytes(ctx, &tbl, span.clone());
+    let also = parse_also(ctx, &tbl);
+    let mode = match tbl.str(ctx, "mode") {
+        Some((s, sp)) => parse_octal(ctx, &s, sp).unwrap_or(0o644),
+        None => 0o644,
+    };
+    let uid = tbl.u64(ctx, "uid").map_or(0, |v| v.0 as u32);
+    let gid = tbl.u64(ctx, "gid").map_or(0, |v| v.0 as u32);
+    let mtime = tbl
+        .get("mtime")
+        .and_then(|v| time_value(ctx, "mtime", v))
+        .unwrap_or(1_577_836_800); // 2020-01-01
+    let btime = tbl.get("btime").and_then(|v| time_value(ctx, "btime", v));
+    let digest = |ctx: &mut Ctx<'_>, key: &str, len: usize| -> Option<String> {
+        let (h, sp) = tbl.str(ctx, key)?;
+        let lower = h.to_ascii_lowercase();
+        if lower.len() == len && lower.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Some(lower)
+        } else {
+            ctx.err(Code::E008, sp, format!("`{h}` is not a {key} digest"), None);
+            None
+        }
+    };
+    let sha256 = digest(ctx, "sha256", 64);
+    let md5 = digest(ctx, "md5", 32);
+    let lookalike = parse_lookalike(ctx, &tbl, expect_match);
+    if ctx.diags.len() > before {
+        return None;
+    }
+    Some(Example {
+        lookalike,
+        expect_match,
+        path: EvPath::new(path?.into_bytes()),
+        file_type,
+        content,
+        mode,
+        uid,
+        gid,
+        mtime,
+        btime,
+        sha256,
+        md5,
+        also,
+        origin: ctx.origin(span),
+    })
+}
+
+fn parse_expect(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> bool {
+    match tbl.req_str(ctx, "expect", "example") {
+        Some((s, _)) if s == "match" => true,
+        Some((s, _)) if s == "no-match" => false,
+        Some((s, sp)) => {
+            ctx.err(
+                Code::E009,
+                sp,
+                format!("unknown expectation `{s}`"),
+                Some("expect is \"match\" or \"no-match\"".into()),
+            );
+            false
+        }
+        None => false,
+    }
+}
+
+/// The example file's bytes: one of `content`, `hex` or `line` (a line gets its newline).
+fn example_bytes(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, span: Range<usize>) -> Vec<u8> {
     let content = tbl.str(ctx, "content").map(|c| c.0.into_bytes());
     let line = tbl.str(ctx, "line").map(|c| c.0);
     let hex = tbl.str(ctx, "hex").and_then(|(h, sp)| {
@@ -1203,15 +1428,19 @@ fn parse_example(
     {
         ctx.err(
             Code::E010,
-            span.clone(),
+            span,
             "an example has one of `content`, `hex` or `line`",
             None,
         );
     }
-    let content = content
+    content
         .or(hex)
         .or(line.map(|l| (l + "\n").into_bytes()))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// `also`: further files of the same virtual appliance.
+fn parse_also(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Vec<(EvPath, Vec<u8>)> {
     let mut also = Vec::new();
     if let Some(v) = tbl.get("also") {
         match v.get_ref() {
@@ -1232,46 +1461,25 @@ fn parse_example(
             _ => Tbl::type_err(ctx, "also", v, "an array of { path, content } tables"),
         }
     }
-    let mode = match tbl.str(ctx, "mode") {
-        Some((s, sp)) => parse_octal(ctx, &s, sp).unwrap_or(0o644),
-        None => 0o644,
-    };
-    let uid = tbl.u64(ctx, "uid").map_or(0, |v| v.0 as u32);
-    let gid = tbl.u64(ctx, "gid").map_or(0, |v| v.0 as u32);
-    let mtime = tbl
-        .get("mtime")
-        .and_then(|v| time_value(ctx, "mtime", v))
-        .unwrap_or(1_577_836_800); // 2020-01-01
-    let btime = tbl.get("btime").and_then(|v| time_value(ctx, "btime", v));
-    let digest = |ctx: &mut Ctx<'_>, key: &str, len: usize| -> Option<String> {
-        let (h, sp) = tbl.str(ctx, key)?;
-        let lower = h.to_ascii_lowercase();
-        if lower.len() == len && lower.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Some(lower)
-        } else {
-            ctx.err(Code::E008, sp, format!("`{h}` is not a {key} digest"), None);
+    also
+}
+
+fn parse_lookalike(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, expect_match: bool) -> Option<String> {
+    tbl.str(ctx, "lookalike").and_then(|(l, sp)| {
+        if expect_match {
+            ctx.err(
+                Code::E010,
+                sp,
+                "`lookalike` belongs on a no-match example",
+                Some("it says why a benign thing looks like the trace and must not match".into()),
+            );
             None
+        } else if l.trim().is_empty() {
+            ctx.err(Code::E009, sp, "empty `lookalike`", None);
+            None
+        } else {
+            Some(l)
         }
-    };
-    let sha256 = digest(ctx, "sha256", 64);
-    let md5 = digest(ctx, "md5", 32);
-    if ctx.diags.len() > before {
-        return None;
-    }
-    Some(Example {
-        expect_match,
-        path: EvPath::new(path?.into_bytes()),
-        file_type,
-        content,
-        mode,
-        uid,
-        gid,
-        mtime,
-        btime,
-        sha256,
-        md5,
-        also,
-        origin: ctx.origin(span),
     })
 }
 

@@ -6,6 +6,7 @@
 //! duplicate ids, then the global glob and pattern tables). A rule set is never built while any
 //! diagnostic exists: a scan cannot run with a rule silently dropped.
 
+pub mod baseline;
 pub mod diag;
 pub mod embedded;
 pub mod examples;
@@ -141,8 +142,11 @@ pub struct CorrelateMatch {
     /// check needs.
     pub then: Pattern,
     pub check: Check,
-    /// IPv4 prefix length under which two `value`s count as the same network (IPv6 uses /64).
+    /// IPv4 prefix length under which two `value`s count as the same network.
     pub network_prefix: Option<u8>,
+    /// IPv6 prefix length under which two `value`s count as the same network (without it, /64
+    /// when `network_prefix` is given, else equal addresses only).
+    pub network_prefix_v6: Option<u8>,
     /// For `value-shared`: how many different actors make a value suspicious.
     pub min_actors: usize,
     /// Globs limiting which files `first` records are taken from (empty: all `logs`).
@@ -242,6 +246,55 @@ impl HashLists {
     }
 }
 
+/// A condition on the stock baseline (`profiles/baseline.toml`), evaluated for the firmware
+/// family of the appliance (the union of every family when it is unknown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BaselineCond {
+    /// The file is not a set-id file the firmware ships (path, mode and owner).
+    NotStockSetid,
+    /// The file is one of the set-id files the firmware ships.
+    StockSetid,
+    /// The file is not one the firmware writes as `nobody` by design (path, type, group, mode).
+    NotNobodyByDesign,
+    /// The file is one the firmware writes as `nobody` by design.
+    NobodyByDesign,
+}
+
+impl BaselineCond {
+    /// Every name, as written in rule files.
+    pub const NAMES: [&'static str; 4] = [
+        "not-stock-setid",
+        "stock-setid",
+        "not-nobody-by-design",
+        "nobody-by-design",
+    ];
+
+    /// Parses the name used in rule files.
+    pub fn parse(s: &str) -> Option<BaselineCond> {
+        Some(match s {
+            "not-stock-setid" => BaselineCond::NotStockSetid,
+            "stock-setid" => BaselineCond::StockSetid,
+            "not-nobody-by-design" => BaselineCond::NotNobodyByDesign,
+            "nobody-by-design" => BaselineCond::NobodyByDesign,
+            _ => return None,
+        })
+    }
+}
+
+/// `[rule.file.indicators]`: does the file hold indicators as data, like a detection tool or
+/// its output does?
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndicatorCond {
+    /// The rule's own list; empty: the literal indicators of every rule in force.
+    pub list: Vec<String>,
+    /// Distinct indicators needed.
+    pub min: usize,
+    /// Rules they must come from (with the rules' indicators).
+    pub min_rules: usize,
+    /// `true`: the rule fires on files that hold indicators as data; `false`: on every other.
+    pub as_data: bool,
+}
+
 /// Conditions of a file rule. Every condition that is set must hold.
 #[derive(Clone, Debug)]
 pub struct FileMatch {
@@ -265,12 +318,24 @@ pub struct FileMatch {
     pub max_bytes: Option<u64>,
     pub sha256: HashLists,
     pub md5: HashLists,
+    /// A condition on the stock baseline.
+    pub baseline: Option<BaselineCond>,
+    /// `Some(true)`: the file can run (an execute bit is set, or it starts with an ELF header
+    /// or `#!`); `Some(false)`: it cannot.
+    pub executable: Option<bool>,
+    /// Detection-tool recognition.
+    pub indicators: Option<IndicatorCond>,
 }
 
 impl FileMatch {
-    /// True when the rule needs the file's bytes (content or digests).
+    /// True when the rule needs the file's bytes (content, digests, or the first bytes to tell
+    /// whether it can run).
     pub fn needs_read(&self) -> bool {
-        !self.content.is_empty() || !self.sha256.is_empty() || !self.md5.is_empty()
+        !self.content.is_empty()
+            || !self.sha256.is_empty()
+            || !self.md5.is_empty()
+            || self.executable.is_some()
+            || self.indicators.is_some()
     }
 }
 
@@ -293,6 +358,9 @@ pub struct LineMatch {
     pub logs: Vec<String>,
     pub exclude_paths: Vec<String>,
     pub patterns: Patterns,
+    /// Match `any` and `all` against what the logged, scheduled or scripted command does
+    /// instead of the raw record (`none` still sees the raw record).
+    pub commands: Option<crate::scan::commands::View>,
 }
 
 /// An embedded test case: a virtual file the rule must (or must not) match.
@@ -315,5 +383,8 @@ pub struct Example {
     /// Further files of the same virtual appliance (path, content), for rules that compare
     /// files (an older ns.conf save next to the current one).
     pub also: Vec<(EvPath, Vec<u8>)>,
+    /// For a no-match example: why this benign thing looks like the trace (its nearest
+    /// legitimate look-alike). Every high or critical shipped rule has at least one.
+    pub lookalike: Option<String>,
     pub origin: Origin,
 }

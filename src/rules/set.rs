@@ -4,10 +4,12 @@
 //! Rule files are read only when they are regular files and only up to a size budget: a FIFO
 //! must never block a run, a device never fill memory; each refusal is a located diagnostic.
 
+use super::baseline::Baseline;
 use super::diag::{Code, Diagnostic};
 use super::load::{self, compile_regex};
 use super::{Matcher, Pack, Patterns, Rule, embedded};
 use crate::scan::glob;
+use crate::scan::indicators::Indicators;
 use globset::GlobSet;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -43,6 +45,12 @@ pub struct RuleSet {
     pub pattern_ids: Vec<PatternIds>,
     /// Per rule: its exclusion globs, if any.
     pub excludes: Vec<Option<GlobSet>>,
+    /// The stock baseline the `baseline` conditions consult.
+    pub baseline: Baseline,
+    /// The literal indicators of every rule in force (detection-tool recognition).
+    pub indicators: Indicators,
+    /// Per rule: its own indicator list, if it gives one.
+    pub rule_indicators: Vec<Option<Indicators>>,
     file_globs: GlobSet,
     file_glob_rule: Vec<usize>,
     file_everywhere: Vec<usize>,
@@ -74,11 +82,19 @@ impl RuleSet {
         Self::from_sources(files, diags)
     }
 
-    /// Compiles named rule sources (name, TOML text).
+    /// Compiles named rule sources (name, TOML text) with the embedded stock baseline. Problems
+    /// in the baseline are reported with the rules' problems: nothing runs with either broken.
     pub fn from_sources(
         mut files: Vec<(String, String)>,
         mut diags: Vec<Diagnostic>,
     ) -> Result<RuleSet, Vec<Diagnostic>> {
+        let baseline = match Baseline::embedded() {
+            Ok(b) => b,
+            Err(d) => {
+                diags.extend(d);
+                Baseline::default()
+            }
+        };
         files.sort();
         let mut packs: Vec<Pack> = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
@@ -131,8 +147,17 @@ impl RuleSet {
         }
         rules.sort_by(|a, b| a.id.cmp(&b.id));
         packs.sort_by(|a, b| a.id.cmp(&b.id));
+        if let Some((name, src)) = embedded::PROFILES
+            .iter()
+            .find(|(n, _)| n.ends_with("baseline.toml"))
+        {
+            hasher.update((name.len() as u64).to_le_bytes());
+            hasher.update(name.as_bytes());
+            hasher.update((src.len() as u64).to_le_bytes());
+            hasher.update(src.as_bytes());
+        }
         let sources_sha256 = hex(&hasher.finalize());
-        Self::compile(packs, rules, sources_sha256).map_err(|e| {
+        Self::compile(packs, rules, sources_sha256, baseline).map_err(|e| {
             vec![Diagnostic::whole_file(
                 Code::E011,
                 "<rules>",
@@ -145,6 +170,7 @@ impl RuleSet {
         packs: Vec<Pack>,
         rules: Vec<Rule>,
         sources_sha256: String,
+        baseline: Baseline,
     ) -> Result<RuleSet, String> {
         let mut patterns = Vec::new();
         let mut pattern_ids = Vec::new();
@@ -218,13 +244,28 @@ impl RuleSet {
                 Some(glob::set(excl).map_err(|e| e.to_string())?)
             });
         }
+        let indicators = Indicators::from_rules(&rules);
+        let rule_indicators = rules
+            .iter()
+            .map(|r| match &r.matcher {
+                Matcher::File(f) => f
+                    .indicators
+                    .as_ref()
+                    .filter(|i| !i.list.is_empty())
+                    .map(|i| Indicators::from_list(&i.list)),
+                _ => None,
+            })
+            .collect();
         Ok(RuleSet {
+            indicators,
+            rule_indicators,
             packs,
             rules,
             sources_sha256,
             patterns,
             pattern_ids,
             excludes,
+            baseline,
             file_globs: glob::set(&file_g).map_err(|e| e.to_string())?,
             file_glob_rule,
             file_everywhere,
@@ -319,6 +360,18 @@ impl Budget {
             left: MAX_RULE_BYTES,
         }
     }
+}
+
+/// Reads files named on the command line as rule sources are read: regular files only, within
+/// the per-file and total budgets, UTF-8; every refusal is a diagnostic. For baseline files
+/// given to `rules check`.
+pub fn read_sources(paths: &[PathBuf]) -> (Vec<(String, String)>, Vec<Diagnostic>) {
+    let (mut files, mut diags) = (Vec::new(), Vec::new());
+    let mut budget = Budget::new();
+    for p in paths {
+        read_file(p, &mut files, &mut diags, &mut budget);
+    }
+    (files, diags)
 }
 
 fn collect_files(

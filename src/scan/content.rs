@@ -2,18 +2,110 @@
 //! known-bad / known-good digests. A file is read once, sequentially; what could not be read
 //! becomes a gap, never a silent "no match".
 
+use super::indicators::{Assessment, Thresholds};
 use super::lines::excerpt;
 use super::patterns::group_holds;
 use super::read::{Capture, Hashing};
-use super::{EntryResult, FileRead, Hit, Scanner};
+use super::{EntryResult, FileRead, Hit, Scanner, Stock};
 use crate::input::{Entry, EntryKind, Evidence};
 use crate::model::{Gap, GapCause, rfc3339};
 use crate::rules::set::PatternIds;
-use crate::rules::{FileMatch, FileType, Matcher, ModeCond};
+use crate::rules::{BaselineCond, FileMatch, FileType, Matcher, ModeCond};
 use std::collections::HashMap;
 use std::io::{self, Read};
 
+/// Bytes read to tell whether a file can run (an ELF header or `#!`).
+const HEAD_BYTES: u64 = 4;
+
+/// How one file is read for its rules, decided before a byte is read.
+struct ReadPlan {
+    /// Rules that look at the bytes: content patterns, indicators, the first bytes.
+    content_rules: Vec<usize>,
+    /// Bytes kept for them.
+    capture_cap: u64,
+    /// Bytes read (one more tells whether there was more).
+    limit: u64,
+    with_md5: bool,
+    /// Some rule needs a digest (known-bad or known-good lists).
+    hash_rules: bool,
+}
+
+/// What reading one file produced.
+struct ReadOutcome {
+    bytes: u64,
+    /// The file went on past the limit.
+    more: bool,
+    captured: Vec<u8>,
+    sha256: Option<String>,
+    md5: Option<String>,
+    complete: bool,
+}
+
 impl Scanner<'_> {
+    fn file_rule(&self, r: usize) -> Option<&FileMatch> {
+        match &self.rules.rules[r].matcher {
+            Matcher::File(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Bytes of the file a rule examines; never more than the scan-wide cap.
+    fn cap_of(&self, r: usize) -> u64 {
+        let max_read = self.opts.max_read;
+        match self.file_rule(r) {
+            Some(f) if f.content.is_empty() && f.indicators.is_none() => {
+                f.max_bytes.unwrap_or(HEAD_BYTES).min(max_read)
+            }
+            f => f
+                .and_then(|f| f.max_bytes)
+                .map_or(max_read, |m| m.min(max_read)),
+        }
+    }
+
+    fn read_plan(
+        &self,
+        need_read: &[(usize, Vec<String>)],
+        line_rules: &[usize],
+        want_digest: bool,
+    ) -> ReadPlan {
+        let any = |p: &dyn Fn(&FileMatch) -> bool| {
+            need_read
+                .iter()
+                .any(|(r, _)| self.file_rule(*r).is_some_and(p))
+        };
+        let content_rules: Vec<usize> = need_read
+            .iter()
+            .filter(|(r, _)| {
+                self.file_rule(*r).is_some_and(|f| {
+                    !f.content.is_empty() || f.executable.is_some() || f.indicators.is_some()
+                })
+            })
+            .map(|(r, _)| *r)
+            .collect();
+        let capture_cap = content_rules
+            .iter()
+            .map(|&r| self.cap_of(r))
+            .max()
+            .unwrap_or(0);
+        let hash_rules = any(&|f| !f.sha256.is_empty() || !f.md5.is_empty());
+        // Logs are read whole, up to --max-file-bytes. Other files: as far as the content rules
+        // look, or to the end (up to --max-read) when a digest is needed.
+        let limit = if !line_rules.is_empty() {
+            self.opts.max_file_bytes
+        } else if want_digest || hash_rules {
+            self.opts.max_read
+        } else {
+            capture_cap.min(self.opts.max_read)
+        };
+        ReadPlan {
+            content_rules,
+            capture_cap,
+            limit,
+            with_md5: any(&|f| !f.md5.is_empty()),
+            hash_rules,
+        }
+    }
+
     pub(super) fn read_file(
         &self,
         ev: &dyn Evidence,
@@ -23,93 +115,125 @@ impl Scanner<'_> {
         want_digest: bool,
         res: &mut EntryResult,
     ) {
-        let file_rule = |r: usize| match &self.rules.rules[r].matcher {
-            Matcher::File(f) => Some(f),
-            _ => None,
+        let plan = self.read_plan(need_read, line_rules, want_digest);
+        let Some(mut out) = self.read_bytes(ev, e, &plan, line_rules, res) else {
+            return;
         };
-        let with_md5 = need_read
-            .iter()
-            .any(|(r, _)| file_rule(*r).is_some_and(|f| !f.md5.is_empty()));
-        let content_rules: Vec<usize> = need_read
-            .iter()
-            .filter(|(r, _)| file_rule(*r).is_some_and(|f| !f.content.is_empty()))
-            .map(|(r, _)| *r)
-            .collect();
-        // A rule never sees more than the scan-wide cap.
-        let max_read = self.opts.max_read;
-        let cap_of = |r: usize| {
-            file_rule(r)
-                .and_then(|f| f.max_bytes)
-                .map_or(max_read, |m| m.min(max_read))
-        };
-        let capture_cap = content_rules.iter().map(|&r| cap_of(r)).max().unwrap_or(0);
+        if let Some((s, m)) = ev.stated_digests(e) {
+            out.sha256 = s.or(out.sha256);
+            out.md5 = m.or(out.md5);
+        }
+        let content_ok = self.content_matches(&plan.content_rules, &out.captured);
+        let mut assessed = Assessed::default();
+        for (r, why) in need_read {
+            if let Some(hit) = self.judge(e, *r, why, &content_ok, &out, &mut assessed) {
+                res.hits.push(hit);
+            }
+        }
+        // A finding carries the file's digest: hash the rest when the first read stopped early.
+        let mut bytes = out.bytes;
+        if out.sha256.is_none()
+            && out.more
+            && plan.limit < self.opts.max_read
+            && !res.hits.is_empty()
+            && let Some((digest, n)) = self.digest(ev, e)
+        {
+            out.sha256 = Some(digest);
+            bytes += n;
+        }
+        res.read = Some(FileRead {
+            path: e.path.clone(),
+            bytes,
+            complete: out.complete || out.sha256.is_some(),
+            sha256: out.sha256,
+            from: None,
+            to: None,
+            year_inferred_from: None,
+            times: res.times.take(),
+        });
+    }
+
+    /// Reads the file as planned (through the line rules when it is a log); what stopped the
+    /// read early, or left a rule short of the bytes it wanted, becomes a gap.
+    fn read_bytes(
+        &self,
+        ev: &dyn Evidence,
+        e: &Entry,
+        plan: &ReadPlan,
+        line_rules: &[usize],
+        res: &mut EntryResult,
+    ) -> Option<ReadOutcome> {
         let file = match ev.open(e) {
             Ok(f) => f,
             Err(err) => {
-                res.gaps.push(Gap::new(
-                    e.path.clone(),
-                    GapCause::Unreadable,
-                    err.to_string(),
-                    true,
-                ));
-                return;
+                let gap = Gap::new(e.path.clone(), GapCause::Unreadable, err.to_string(), true);
+                res.gaps.push(gap);
+                return None;
             }
         };
         let mut src = Capture::new(
-            Hashing::new(file, with_md5),
-            usize::try_from(capture_cap).unwrap_or(usize::MAX),
+            Hashing::new(file, plan.with_md5),
+            usize::try_from(plan.capture_cap).unwrap_or(usize::MAX),
         );
         // The listed size, capped: a buffer grown by doubling would need half as much again.
-        src.reserve(usize::try_from(capture_cap.min(e.size)).unwrap_or(0));
-        let hash_rules = need_read
-            .iter()
-            .any(|(r, _)| file_rule(*r).is_some_and(|f| !f.sha256.is_empty() || !f.md5.is_empty()));
-        // Logs are read whole, up to --max-file-bytes. Other files: as far as the content rules
-        // look, or to the end (up to --max-read) when a digest is needed; one byte more tells
-        // whether there was more.
-        let limit = if !line_rules.is_empty() {
-            self.opts.max_file_bytes
-        } else if want_digest || hash_rules {
-            max_read
-        } else {
-            capture_cap.min(max_read)
-        };
-        let mut failure: Option<(GapCause, String)> = None;
-        if line_rules.is_empty() {
-            if let Err(err) = io::copy(
+        src.reserve(usize::try_from(plan.capture_cap.min(e.size)).unwrap_or(0));
+        let limit = plan.limit;
+        let mut failure = if line_rules.is_empty() {
+            io::copy(
                 &mut (&mut src).take(limit.saturating_add(1)),
                 &mut io::sink(),
-            ) {
-                failure = Some((GapCause::Unreadable, err.to_string()));
-            }
+            )
+            .err()
+            .map(|err| (GapCause::Unreadable, err.to_string()))
         } else {
             let mut bounded = (&mut src).take(limit.saturating_add(1));
-            failure = self.read_lines(&e.path, &mut bounded, line_rules, res);
-        }
+            self.read_lines(&e.path, &mut bounded, line_rules, res)
+        };
         let bytes = src.inner.bytes;
         let more = bytes > limit;
         let captured = std::mem::take(&mut src.buf);
         let (sha256, md5) = src.inner.finish();
         let to_end = failure.is_none() && !more;
         if to_end && bytes < e.size {
-            failure = Some((
-                GapCause::Shrank,
-                format!("{} bytes listed, {} bytes read", e.size, bytes),
-            ));
+            let detail = format!("{} bytes listed, {} bytes read", e.size, bytes);
+            failure = Some((GapCause::Shrank, detail));
         }
         let complete = to_end && failure.is_none();
-        if more && !line_rules.is_empty() {
-            res.gaps.push(Gap::new(
+        if more {
+            self.too_large_gap(e, plan, !line_rules.is_empty(), res);
+        }
+        if let Some((cause, detail)) = failure {
+            res.gaps.push(Gap::new(e.path.clone(), cause, detail, true));
+        }
+        Some(ReadOutcome {
+            bytes,
+            more,
+            captured,
+            sha256: complete.then_some(sha256),
+            md5: if complete { md5 } else { None },
+            complete,
+        })
+    }
+
+    /// The gap for a file that went on past what was read.
+    fn too_large_gap(&self, e: &Entry, plan: &ReadPlan, log: bool, res: &mut EntryResult) {
+        let max_read = self.opts.max_read;
+        if log {
+            let gap = Gap::new(
                 e.path.clone(),
                 GapCause::TooLarge,
-                too_large_log(limit),
+                too_large_log(plan.limit),
                 true,
-            ));
-        } else if more && limit == max_read {
+            );
+            res.gaps.push(gap);
+        } else if plan.limit == max_read {
             // A gap that matters when a rule wanted more than it got, or needed the digest.
-            let blocks = hash_rules
-                || content_rules.iter().any(|&r| {
-                    file_rule(r).is_some_and(|f| f.max_bytes.is_none_or(|m| m > max_read))
+            let blocks = plan.hash_rules
+                || plan.content_rules.iter().any(|&r| {
+                    self.file_rule(r).is_some_and(|f| {
+                        (!f.content.is_empty() || f.indicators.is_some())
+                            && f.max_bytes.is_none_or(|m| m > max_read)
+                    })
                 });
             res.gaps.push(Gap::new(
                 e.path.clone(),
@@ -118,104 +242,97 @@ impl Scanner<'_> {
                 blocks,
             ));
         }
-        if let Some((cause, detail)) = failure {
-            res.gaps.push(Gap::new(e.path.clone(), cause, detail, true));
-        }
-        let (mut sha, mut md5) = (
-            complete.then_some(sha256),
-            if complete { md5 } else { None },
-        );
-        if let Some((s, m)) = ev.stated_digests(e) {
-            sha = s.or(sha);
-            md5 = m.or(md5);
-        }
-        // Content and digest rules.
-        let mut caps: Vec<u64> = content_rules.iter().map(|&r| cap_of(r)).collect();
+    }
+
+    /// The content rules whose patterns hold on the bytes each examines, with the reasons.
+    fn content_matches(&self, rules: &[usize], captured: &[u8]) -> HashMap<usize, Vec<String>> {
+        let mut caps: Vec<u64> = rules.iter().map(|&r| self.cap_of(r)).collect();
         caps.sort_unstable();
         caps.dedup();
-        let mut content_ok: HashMap<usize, Vec<String>> = HashMap::new();
+        let mut ok: HashMap<usize, Vec<String>> = HashMap::new();
         for cap in caps {
-            let rules_here: Vec<usize> = content_rules
+            let here: Vec<usize> = rules
                 .iter()
                 .copied()
-                .filter(|&r| cap_of(r) == cap)
+                .filter(|&r| self.cap_of(r) == cap)
                 .collect();
-            let hay = &captured[..captured
-                .len()
-                .min(usize::try_from(cap).unwrap_or(usize::MAX))];
-            let combo = self.combo(&rules_here);
+            let hay = &captured[..captured.len().min(cap_len(cap))];
+            let combo = self.combo(&here);
             let m = combo.set.matches(hay);
             for (r, ids) in &combo.rules {
                 if let Some(matched) = group_holds(ids, |i| m.matched(i)) {
-                    content_ok.insert(*r, self.describe_patterns(*r, &matched, ids));
+                    ok.insert(*r, self.describe_patterns(*r, &matched, ids));
                 }
             }
         }
-        for (r, why) in need_read {
-            let Some(f) = file_rule(*r) else { continue };
-            let mut why = why.clone();
-            let mut location = None;
-            if !f.content.is_empty() {
-                match content_ok.get(r) {
-                    Some(w) => {
-                        why.extend(w.iter().cloned());
-                        location = self.locate(*r, &captured);
-                    }
-                    None => continue,
-                }
-            }
-            match hash_verdict(&f.sha256, sha.as_deref(), "sha256") {
-                HashOutcome::Fails => continue,
-                HashOutcome::Holds(w) => why.extend(w),
-                HashOutcome::Unknown => {
-                    // Digest needed but not computed (incomplete read): a gap already says so.
-                    if !f.sha256.bad.is_empty() || !f.sha256.good.is_empty() {
-                        continue;
-                    }
-                }
-            }
-            match hash_verdict(&f.md5, md5.as_deref(), "md5") {
-                HashOutcome::Fails => continue,
-                HashOutcome::Holds(w) => why.extend(w),
-                HashOutcome::Unknown => {
-                    if !f.md5.is_empty() {
-                        continue;
-                    }
-                }
-            }
-            let (line, excerpt) = match location {
-                Some((l, ex)) => (Some(l), Some(ex)),
-                None => (None, None),
+        ok
+    }
+
+    /// One rule that needed the bytes: does it hold, and why?
+    fn judge(
+        &self,
+        e: &Entry,
+        r: usize,
+        why: &[String],
+        content_ok: &HashMap<usize, Vec<String>>,
+        out: &ReadOutcome,
+        assessed: &mut Assessed,
+    ) -> Option<Hit> {
+        let f = self.file_rule(r)?;
+        let mut why = why.to_vec();
+        let mut location = None;
+        if !f.content.is_empty() {
+            why.extend(content_ok.get(&r)?.iter().cloned());
+            location = self.locate(r, &out.captured);
+        }
+        if let Some(ic) = &f.indicators {
+            let hay = &out.captured[..out.captured.len().min(cap_len(self.cap_of(r)))];
+            let a = assessed.get(self, r, hay);
+            let t = Thresholds {
+                min: ic.min,
+                min_rules: if ic.list.is_empty() { ic.min_rules } else { 1 },
             };
-            res.hits.push(Hit {
-                rule: *r,
-                line,
-                excerpt,
-                count: 1,
-                last: None,
-                reason: why.join("; "),
-                time: None,
-                last_time: None,
+            if a.is_tool(t) != ic.as_data {
+                return None;
+            }
+            why.push(a.describe(t));
+            location = location.or_else(|| a.first.clone());
+        }
+        if let Some(want) = f.executable
+            && e.mode & 0o111 == 0
+        {
+            let runs = starts_runnable(&out.captured);
+            if runs != want {
+                return None;
+            }
+            why.push(if runs {
+                "no execute bit, but it starts with an ELF header or `#!`".to_owned()
+            } else {
+                "no execute bit, and it is neither an ELF program nor a `#!` script".to_owned()
             });
         }
-        // A finding carries the file's digest: hash the rest when the first read stopped early.
-        let mut bytes = bytes;
-        if sha.is_none() && more && limit < max_read && !res.hits.is_empty() {
-            if let Some((digest, n)) = self.digest(ev, e) {
-                sha = Some(digest);
-                bytes += n;
+        for (lists, digest, name) in [
+            (&f.sha256, out.sha256.as_deref(), "sha256"),
+            (&f.md5, out.md5.as_deref(), "md5"),
+        ] {
+            match hash_verdict(lists, digest, name) {
+                HashOutcome::Fails => return None,
+                HashOutcome::Holds(w) => why.extend(w),
+                // Digest needed but not computed (incomplete read): a gap already says so.
+                HashOutcome::Unknown => return None,
             }
         }
-        res.read = Some(FileRead {
-            path: e.path.clone(),
-            bytes,
-            complete: complete || sha.is_some(),
-            sha256: sha,
-            from: None,
-            to: None,
-            year_inferred_from: None,
-            times: res.times.take(),
-        });
+        let (line, excerpt) = location.map_or((None, None), |(l, ex)| (Some(l), Some(ex)));
+        Some(Hit {
+            rule: r,
+            line,
+            excerpt,
+            count: 1,
+            last: None,
+            reason: why.join("; "),
+            time: None,
+            last_time: None,
+        })
     }
 
     /// SHA-256 of a whole file (up to --max-read), and the bytes read for it.
@@ -275,6 +392,31 @@ impl Scanner<'_> {
     }
 }
 
+fn cap_len(cap: u64) -> usize {
+    usize::try_from(cap).unwrap_or(usize::MAX)
+}
+
+/// Indicator assessments of one file, per indicator set and number of bytes examined: rules
+/// that share the rules' indicators share one pass over the file.
+#[derive(Default)]
+struct Assessed(Vec<((Option<usize>, usize), Assessment)>);
+
+impl Assessed {
+    fn get(&mut self, sc: &Scanner<'_>, rule: usize, hay: &[u8]) -> &Assessment {
+        let own = sc.rules.rule_indicators[rule].as_ref();
+        let key = (own.map(|_| rule), hay.len());
+        let at = match self.0.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let set = own.unwrap_or(&sc.rules.indicators);
+                self.0.push((key, set.assess(hay)));
+                self.0.len() - 1
+            }
+        };
+        &self.0[at].1
+    }
+}
+
 /// Why a log was cut at `--max-file-bytes`.
 pub(super) fn too_large_log(limit: u64) -> String {
     format!(
@@ -284,8 +426,9 @@ pub(super) fn too_large_log(limit: u64) -> String {
     )
 }
 
-/// Checks the metadata conditions of a file rule; returns the reasons when all hold.
-pub(super) fn metadata_holds(f: &FileMatch, e: &Entry) -> Option<Vec<String>> {
+/// Checks the metadata conditions of a file rule (the baseline included); returns the reasons
+/// when all hold.
+pub(super) fn metadata_holds(f: &FileMatch, e: &Entry, stock: &Stock<'_>) -> Option<Vec<String>> {
     let mut why = Vec::new();
     let type_ok = match f.file_type {
         FileType::File => e.kind == EntryKind::File,
@@ -345,6 +488,18 @@ pub(super) fn metadata_holds(f: &FileMatch, e: &Entry) -> Option<Vec<String>> {
         }
         why.push(format!("modified {}", rfc3339(e.mtime)));
     }
+    if let Some(c) = f.baseline {
+        why.push(baseline_holds(c, e, stock)?);
+    }
+    if let Some(want) = f.executable
+        && e.mode & 0o111 != 0
+    {
+        // An execute bit decides on metadata; without one the first bytes decide.
+        if !want {
+            return None;
+        }
+        why.push("an execute bit is set".to_owned());
+    }
     if f.timestomp {
         match e.btime {
             Some(b) if e.mtime < b => why.push(format!(
@@ -356,6 +511,49 @@ pub(super) fn metadata_holds(f: &FileMatch, e: &Entry) -> Option<Vec<String>> {
         }
     }
     Some(why)
+}
+
+/// The reason a baseline condition holds for `e`, or `None` when it does not.
+fn baseline_holds(c: BaselineCond, e: &Entry, stock: &Stock<'_>) -> Option<String> {
+    let b = stock.baseline;
+    let fw = &stock.firmware;
+    let listed = |entry: &crate::rules::baseline::Entry| {
+        format!(
+            "{}:{} (`{}`, {})",
+            b.file, entry.line, entry.path, entry.status
+        )
+    };
+    match c {
+        BaselineCond::NotStockSetid => b.stock_setid(e, fw).is_none().then(|| {
+            format!(
+                "not a set-id file {} ships (path, mode and owner; {})",
+                stock.family(),
+                b.file
+            )
+        }),
+        BaselineCond::StockSetid => b
+            .stock_setid(e, fw)
+            .map(|x| format!("set-id file {} ships: {}", stock.family(), listed(x))),
+        BaselineCond::NotNobodyByDesign => b.nobody_by_design(e, fw).is_none().then(|| {
+            format!(
+                "not a file {} writes as nobody by design (path, type, group and mode; {})",
+                stock.family(),
+                b.file
+            )
+        }),
+        BaselineCond::NobodyByDesign => b.nobody_by_design(e, fw).map(|x| {
+            format!(
+                "written as nobody by design on {}: {}",
+                stock.family(),
+                listed(x)
+            )
+        }),
+    }
+}
+
+/// True when the first bytes are an ELF header or a `#!` interpreter line.
+pub(super) fn starts_runnable(head: &[u8]) -> bool {
+    head.starts_with(b"\x7fELF") || head.starts_with(b"#!")
 }
 
 fn quote_list(globs: &[String]) -> String {

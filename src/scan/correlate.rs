@@ -40,23 +40,25 @@ impl Val {
         }
     }
 
-    /// The same value, or (with a prefix) the same IPv4 network of `prefix` bits or the same
-    /// IPv6 /64.
-    fn same_network(&self, other: &Val, prefix: Option<u8>) -> bool {
+    /// The same value, or the same network: IPv4 addresses within `prefix.v4` bits, IPv6
+    /// addresses within `prefix.v6` bits.
+    fn same_network(&self, other: &Val, prefix: Prefix) -> bool {
         if self == other {
             return true;
         }
-        let Some(bits) = prefix else { return false };
         match (self, other) {
-            (Val::Ip(IpAddr::V4(x)), Val::Ip(IpAddr::V4(y))) => {
+            (Val::Ip(IpAddr::V4(x)), Val::Ip(IpAddr::V4(y))) => prefix.v4.is_some_and(|bits| {
                 let mask = u32::MAX
                     .checked_shl(32 - u32::from(bits.min(32)))
                     .unwrap_or(0);
                 u32::from(*x) & mask == u32::from(*y) & mask
-            }
-            (Val::Ip(IpAddr::V6(x)), Val::Ip(IpAddr::V6(y))) => {
-                x.segments()[..4] == y.segments()[..4]
-            }
+            }),
+            (Val::Ip(IpAddr::V6(x)), Val::Ip(IpAddr::V6(y))) => prefix.v6.is_some_and(|bits| {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(bits.min(128)))
+                    .unwrap_or(0);
+                u128::from(*x) & mask == u128::from(*y) & mask
+            }),
             _ => false,
         }
     }
@@ -65,6 +67,25 @@ impl Val {
         match self {
             Val::Ip(ip) => ip.to_string(),
             Val::Raw(b) => String::from_utf8_lossy(b).into_owned(),
+        }
+    }
+}
+
+/// Prefix lengths under which two addresses count as one network; `None`: they must be equal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Prefix {
+    pub(super) v4: Option<u8>,
+    pub(super) v6: Option<u8>,
+}
+
+impl Prefix {
+    /// "/24" or "/24 (IPv6 /48)", for reasons.
+    fn text(self) -> Option<String> {
+        match (self.v4, self.v6) {
+            (Some(a), Some(b)) => Some(format!("/{a} (IPv6 /{b})")),
+            (Some(a), None) => Some(format!("/{a}")),
+            (None, Some(b)) => Some(format!("IPv6 /{b}")),
+            (None, None) => None,
         }
     }
 }
@@ -108,7 +129,7 @@ impl Opened {
         self.overflow |= other.overflow;
     }
 
-    fn explains(&self, v: &Val, prefix: Option<u8>) -> bool {
+    fn explains(&self, v: &Val, prefix: Prefix) -> bool {
         self.values.iter().any(|o| o.same_network(v, prefix))
     }
 }
@@ -140,7 +161,7 @@ struct CorrRule {
     /// Index into [`Plan::firsts`].
     first: Option<usize>,
     then: usize,
-    prefix: Option<u8>,
+    prefix: Prefix,
     min_actors: usize,
     then_paths: Option<GlobSet>,
 }
@@ -190,7 +211,11 @@ impl Plan {
                 check: c.check,
                 first,
                 then,
-                prefix: c.network_prefix,
+                prefix: Prefix {
+                    v4: c.network_prefix,
+                    // Without its own IPv6 prefix a rule that compares networks uses /64.
+                    v6: c.network_prefix_v6.or(c.network_prefix.map(|_| 64)),
+                },
                 min_actors: c.min_actors,
                 then_paths: globs(&c.then_paths),
             });
@@ -580,7 +605,8 @@ fn hit(r: &CorrRule, g: &Group<'_>) -> Hit {
             });
             let net = r
                 .prefix
-                .map_or(String::new(), |p| format!(" (outside its /{p})"));
+                .text()
+                .map_or(String::new(), |p| format!(" (outside its {p})"));
             format!(
                 "key {key} was opened from {} and used from {}{net}",
                 o.unwrap_or_default(),
@@ -619,12 +645,25 @@ mod tests {
 
     #[test]
     fn networks() {
-        assert!(ip("198.51.100.23").same_network(&ip("198.51.100.99"), Some(24)));
-        assert!(!ip("198.51.100.23").same_network(&ip("203.0.113.77"), Some(24)));
-        assert!(!ip("198.51.100.23").same_network(&ip("198.51.100.99"), None));
-        assert!(ip("x").same_network(&ip("x"), None));
-        assert!(ip("2001:db8::1").same_network(&ip("2001:db8::2"), Some(24)));
-        assert!(ip("10.0.0.1").same_network(&ip("99.1.2.3"), Some(0)));
+        let v4 = |b| Prefix {
+            v4: Some(b),
+            v6: None,
+        };
+        let both = Prefix {
+            v4: Some(24),
+            v6: Some(48),
+        };
+        assert!(ip("198.51.100.23").same_network(&ip("198.51.100.99"), v4(24)));
+        assert!(!ip("198.51.100.23").same_network(&ip("203.0.113.77"), v4(24)));
+        assert!(!ip("198.51.100.23").same_network(&ip("198.51.100.99"), Prefix::default()));
+        assert!(ip("x").same_network(&ip("x"), Prefix::default()));
+        assert!(ip("10.0.0.1").same_network(&ip("99.1.2.3"), v4(0)));
+        // One provider /48, two /64s: the delegated prefix changed during the session.
+        let (a, b) = (ip("2001:db8:4a1c:3e00::1"), ip("2001:db8:4a1c:3f01::52b"));
+        assert!(a.same_network(&b, both));
+        assert!(!a.same_network(&b, v4(24)));
+        assert!(!a.same_network(&ip("2001:db8:4a1d::1"), both));
+        assert!(!a.same_network(&ip("198.51.100.1"), both));
     }
 
     #[test]

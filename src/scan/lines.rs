@@ -2,8 +2,9 @@
 //! chunk with one pattern set, lines examined only where the chunk matched; identical lines
 //! collapse into one finding with a count; syslog records assembled from continuation lines.
 
+use super::commands::{self, View};
 use super::correlate::{Captured, FileRecords};
-use super::patterns::{Combo, group_holds};
+use super::patterns::{Combo, Matched, group_holds};
 use super::read;
 use super::time::{self, LogTimes, RelTime};
 use super::{EntryResult, Hit, Scanner};
@@ -68,6 +69,7 @@ impl Scanner<'_> {
         let combo = self.combo(line_rules);
         let mut agg = LineHits {
             records: self.corr.for_file(path),
+            system_crontab: path.file_name() == b"crontab",
             ..LineHits::default()
         };
         let cap = self.opts.max_file_bytes;
@@ -127,17 +129,20 @@ impl Scanner<'_> {
     /// The compiled pattern set for a group of rules (built once per distinct group).
     fn match_lines(&self, combo: &Combo, chunk: &[u8], first: u64, agg: &mut LineHits) {
         // Records can span chunks, so with record rules every line is still assembled into
-        // its record; only the matching is skipped for chunks in which nothing matches.
+        // its record; only the matching is skipped for chunks in which nothing matches. Rules
+        // on the programs commands run see every line: that view can match where the raw text
+        // does not.
         let chunk_hit = combo.set.is_match(chunk);
-        if !chunk_hit {
+        let full = chunk_hit || combo.has_run;
+        if !full {
             agg.sample_times(chunk, first);
             if !combo.has_records {
                 return;
             }
         }
         for (no, line) in read::lines(chunk, first) {
-            // Every line of a chunk with a match is dated (for the findings' times).
-            let t = if chunk_hit { agg.stamp(line) } else { None };
+            // Every line of a chunk that is examined is dated (for the findings' times).
+            let t = if full { agg.stamp(line) } else { None };
             if combo.has_records {
                 if agg.pending.is_none() || starts_syslog_record(line) {
                     self.flush_record(combo, agg);
@@ -149,24 +154,48 @@ impl Scanner<'_> {
                     text.extend_from_slice(&line[..line.len().min(MAX_RECORD - text.len())]);
                 }
             }
-            if !chunk_hit {
+            if !full {
                 continue;
             }
             let m = combo.set.matches(line);
-            if !m.matched_any() {
+            let raw = m.matched_any();
+            // A record is examined only if one of its lines matched some pattern (or a rule
+            // judges its commands).
+            if let Some((_, _, hit, _)) = &mut agg.pending {
+                *hit |= raw || combo.has_run;
+            }
+            if !raw && !combo.has_run {
                 continue;
             }
-            // A record is examined only if one of its lines matched some pattern.
-            if let Some((_, _, hit, _)) = &mut agg.pending {
-                *hit = true;
-            }
+            let mut views = Views::default();
             let mut captured = Vec::new();
             for (r, ids) in &combo.rules {
                 if let Matcher::Correlate(_) = &self.rules.rules[*r].matcher {
-                    self.capture(*r, ids, |i| m.matched(i), (no, t), line, &mut captured, agg);
-                } else if !self.is_record_rule(*r)
-                    && let Some(hit) = group_holds(ids, |i| m.matched(i))
-                {
+                    if raw {
+                        self.capture(*r, ids, |i| m.matched(i), (no, t), line, &mut captured, agg);
+                    }
+                    continue;
+                }
+                if self.is_record_rule(*r) {
+                    continue;
+                }
+                let hit = match self.commands_of(*r) {
+                    None if raw => group_holds(ids, |i| m.matched(i)),
+                    None => None,
+                    Some(v) if v != View::Run && !own_match(ids, &m) => None,
+                    Some(v) => {
+                        let sys = agg.system_crontab;
+                        let vm = views.get(combo, v, line, sys, &mut agg.run_cache);
+                        group_holds(ids, |i| {
+                            if ids.none.contains(&i) {
+                                m.matched(i)
+                            } else {
+                                vm.matched(i)
+                            }
+                        })
+                    }
+                };
+                if let Some(hit) = hit {
                     agg.add(*r, no, t, line, || self.line_reason(*r, ids, &hit));
                 }
             }
@@ -192,7 +221,17 @@ impl Scanner<'_> {
         } else {
             "log line"
         };
-        format!("{what} matches {}", shown.join(", "))
+        let how = match l.commands {
+            None => "",
+            Some(View::Acting) => {
+                " in a command that acts (downloads, runs, writes or changes something)"
+            }
+            Some(View::Residue) => {
+                " only as data in a command (an assignment, a test, an echo, a search or a listing)"
+            }
+            Some(View::Run) => " in what a command runs or copies",
+        };
+        format!("{what} matches {}{how}", shown.join(", "))
     }
 
     /// Evaluates the record rules on the record collected so far.
@@ -201,13 +240,30 @@ impl Scanner<'_> {
             return;
         };
         let m = combo.set.matches(&text);
-        if !m.matched_any() {
+        if !m.matched_any() && !combo.has_run {
             return;
         }
+        let mut views = Views::default();
         for (r, ids) in &combo.rules {
-            if self.is_record_rule(*r)
-                && let Some(hit) = group_holds(ids, |i| m.matched(i))
-            {
+            if !self.is_record_rule(*r) {
+                continue;
+            }
+            let hit = match self.commands_of(*r) {
+                None => group_holds(ids, |i| m.matched(i)),
+                Some(v) if v != View::Run && !own_match(ids, &m) => None,
+                Some(v) => {
+                    let sys = agg.system_crontab;
+                    let vm = views.get(combo, v, &text, sys, &mut agg.run_cache);
+                    group_holds(ids, |i| {
+                        if ids.none.contains(&i) {
+                            m.matched(i)
+                        } else {
+                            vm.matched(i)
+                        }
+                    })
+                }
+            };
+            if let Some(hit) = hit {
                 agg.add(*r, no, t, &text, || self.line_reason(*r, ids, &hit));
             }
         }
@@ -268,6 +324,67 @@ pub(super) fn excerpt(line: &[u8], at: usize) -> Vec<u8> {
     out
 }
 
+/// True when one of a rule's own `any` / `all` patterns matched the raw text: the blanked
+/// command views can only remove matches, so without one they need not be computed.
+fn own_match(ids: &PatternIds, m: &Matched) -> bool {
+    ids.any.iter().chain(&ids.all).any(|&i| m.matched(i))
+}
+
+/// Most distinct commands whose run view is kept per file (cron runs the same jobs every
+/// minute); past it, views are computed again.
+const RUN_CACHE: usize = 4096;
+
+/// Matches of the command views of one line or record, computed once per view.
+#[derive(Default)]
+struct Views(Vec<(View, Matched)>);
+
+impl Views {
+    fn get(
+        &mut self,
+        combo: &Combo,
+        v: View,
+        text: &[u8],
+        system_crontab: bool,
+        cache: &mut HashMap<Vec<u8>, Matched>,
+    ) -> &Matched {
+        let at = match self.0.iter().position(|(x, _)| *x == v) {
+            Some(i) => i,
+            None => {
+                let m = if v == View::Run {
+                    run_matches(combo, text, system_crontab, cache)
+                } else {
+                    combo.set.matches(&commands::view(text, v, system_crontab))
+                };
+                self.0.push((v, m));
+                self.0.len() - 1
+            }
+        };
+        &self.0[at].1
+    }
+}
+
+/// The run view's matches, kept per command: the view depends on the command alone.
+fn run_matches(
+    combo: &Combo,
+    text: &[u8],
+    system_crontab: bool,
+    cache: &mut HashMap<Vec<u8>, Matched>,
+) -> Matched {
+    let Some(cmd) = commands::command(text, system_crontab) else {
+        return combo.set.matches(b"");
+    };
+    if let Some(m) = cache.get(cmd) {
+        return m.clone();
+    }
+    let m = combo
+        .set
+        .matches(&commands::view(text, View::Run, system_crontab));
+    if cache.len() < RUN_CACHE {
+        cache.insert(cmd.to_vec(), m.clone());
+    }
+    m
+}
+
 /// Line hits of one file, collapsed: identical lines (ignoring timestamps and process ids)
 /// become one finding with a count, first and last line.
 #[derive(Default)]
@@ -282,6 +399,10 @@ pub(super) struct LineHits {
     /// Year roll-overs and first/last dated line of the file.
     tracker: time::YearTracker,
     times: LogTimes,
+    /// The file is a system crontab: its lines carry a user field.
+    system_crontab: bool,
+    /// Run-view matches per command (see [`run_matches`]).
+    run_cache: HashMap<Vec<u8>, Matched>,
 }
 
 /// Distinct normalised lines of one rule in first-seen order, and their aggregates.

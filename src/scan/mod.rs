@@ -4,9 +4,11 @@
 //!
 //! The scanner never writes anything and never decides the verdict; see [`crate::verdict`].
 
+pub mod commands;
 mod content;
 mod correlate;
 pub mod glob;
+pub mod indicators;
 mod lines;
 mod patterns;
 pub mod read;
@@ -92,6 +94,38 @@ pub struct Scanner<'r> {
     combos: Mutex<HashMap<Vec<usize>, Arc<Combo>>>,
 }
 
+/// The stock baseline as it applies to the scanned appliance: its firmware family, or every
+/// family (the union) when the family is unknown, with the reason.
+pub(crate) struct Stock<'r> {
+    pub(crate) baseline: &'r crate::rules::baseline::Baseline,
+    pub(crate) firmware: crate::rules::baseline::Firmware,
+    /// Why every family's entries apply, when they do.
+    pub(crate) unknown: Option<String>,
+}
+
+impl<'r> Stock<'r> {
+    fn new(rules: &'r RuleSet, fw: Option<&crate::rules::baseline::Firmware>) -> Stock<'r> {
+        let (firmware, unknown) = rules.baseline.effective(fw);
+        Stock {
+            baseline: &rules.baseline,
+            firmware,
+            unknown,
+        }
+    }
+
+    /// "13.1 (from /flash/boot/loader.conf)", or "every firmware family (... is unknown)".
+    pub(crate) fn family(&self) -> String {
+        match &self.unknown {
+            Some(why) => format!("any firmware family ({why})"),
+            None => format!(
+                "firmware {} (read from {})",
+                self.firmware.label(),
+                self.firmware.source
+            ),
+        }
+    }
+}
+
 /// One rule hit inside a file, before it becomes a [`Finding`].
 struct Hit {
     rule: usize,
@@ -170,10 +204,12 @@ impl<'r> Scanner<'r> {
 
     /// Scans every entry of `evidence`.
     pub fn scan(&self, evidence: &dyn Evidence) -> ScanOutput {
+        // The firmware family first: baseline conditions are judged against it.
+        let stock = Stock::new(self.rules, crate::firmware::identify(evidence).as_ref());
         let listing = evidence.list();
         let pool = self.pool();
         let plans = Self::par_map(pool.as_ref(), listing.entries.iter().collect(), |e| {
-            self.plan_entry(e)
+            self.plan_entry(e, &stock)
         });
         let allowed = self.within_budget(&listing.entries, &plans);
         let work: Vec<_> = listing.entries.iter().zip(plans).zip(allowed).collect();
@@ -310,14 +346,14 @@ impl<'r> Scanner<'r> {
     }
 
     /// The rules that apply to one entry, judged on its path and metadata.
-    fn plan_entry(&self, e: &Entry) -> EntryPlan {
+    fn plan_entry(&self, e: &Entry, stock: &Stock<'_>) -> EntryPlan {
         let rel = e.path.relative();
         let mut plan = EntryPlan::default();
         for r in self.rules.file_rules_for(rel) {
             let Matcher::File(fm) = &self.rules.rules[r].matcher else {
                 continue;
             };
-            if let Some(why) = metadata_holds(fm, e) {
+            if let Some(why) = metadata_holds(fm, e, stock) {
                 if fm.needs_read() {
                     plan.need_read.push((r, why));
                 } else {

@@ -30,6 +30,7 @@ pub(super) struct PatternSet {
 }
 
 /// Which patterns of a [`PatternSet`] matched a haystack.
+#[derive(Clone, Debug)]
 pub(super) struct Matched(Vec<bool>);
 
 impl Matched {
@@ -121,6 +122,9 @@ pub(super) struct Combo {
     pub(super) rules: Vec<(usize, PatternIds)>,
     /// Some rule matches whole syslog records rather than single lines.
     pub(super) has_records: bool,
+    /// Some rule matches the programs commands run (the `run` view, which can match where the
+    /// raw text does not): every line is examined. The blanked views need no such thing.
+    pub(super) has_run: bool,
 }
 
 impl Scanner<'_> {
@@ -155,13 +159,25 @@ impl Scanner<'_> {
         }
         let set = PatternSet::new(&sources, &|i| self.rules.patterns[globals[i]].clone());
         let has_records = rules.iter().any(|&r| self.is_record_rule(r));
+        let has_run = rules
+            .iter()
+            .any(|&r| self.commands_of(r) == Some(crate::scan::commands::View::Run));
         let combo = Arc::new(Combo {
             set,
             rules: local_rules,
             has_records,
+            has_run,
         });
         cache.insert(rules.to_vec(), combo.clone());
         combo
+    }
+
+    /// The command view a line rule matches against, if any.
+    pub(super) fn commands_of(&self, r: usize) -> Option<crate::scan::commands::View> {
+        match &self.rules.rules[r].matcher {
+            Matcher::Lines(l) => l.commands,
+            _ => None,
+        }
     }
 
     pub(super) fn is_record_rule(&self, r: usize) -> bool {
