@@ -27,6 +27,7 @@
 //! * [`posture`]: firmware version, per-CVE status and the CVE-2019-19781 mitigation, reported
 //!   beside the verdict.
 //! * [`report`]: text, JSON, JSONL, SARIF and CSV renderers; attacker-chosen bytes are escaped.
+//! * [`zone`]: the appliance's time zone, in which syslog header times are written.
 //! * [`model`]: the plain data passed between them.
 
 #![forbid(unsafe_code)]
@@ -44,3 +45,4 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod verdict;
+pub mod zone;

@@ -420,6 +420,26 @@ pub struct Coverage {
     pub gaps: Vec<Gap>,
     /// What reading may have changed or could not guarantee (access times), in words.
     pub notes: Vec<String>,
+    /// The zone syslog header times were read in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<TimeZone>,
+}
+
+/// The time zone syslog headers (which carry no zone) were read in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimeZone {
+    /// As `ns.conf` sets it (`GMT+01:00-CET-Europe/Amsterdam`), or `UTC`.
+    pub zone: String,
+    /// Standard offset (`+01:00`).
+    pub utc_offset: String,
+    /// Daylight saving as applied, in words.
+    pub daylight_saving: String,
+    /// The configuration the zone was read from; absent when it is assumed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// True when no configuration states the zone and UTC was assumed.
+    pub assumed: bool,
+    pub note: String,
 }
 
 /// Whether the logs cover the period in which a pack's campaign could have left traces.

@@ -416,6 +416,7 @@ pub(crate) fn sample_report() -> Report {
                     blocks_clean: true,
                 },
             ],
+            ..Coverage::default()
         },
         flagged_files: vec![crate::model::FlaggedFile {
             path: EvPath::new("var/tmp/bash"),

@@ -214,6 +214,17 @@ fn time_section(r: &Report, s: &mut String) {
             src.files.len()
         ));
     }
+    if let Some(z) = &r.coverage.timezone {
+        let line = if z.assumed {
+            format!("Syslog header times: UTC, assumed ({})", z.note)
+        } else {
+            format!(
+                "Syslog header times: local time of {} ({}; {})",
+                z.zone, z.daylight_saving, z.note
+            )
+        };
+        wrap_into(s, &escape_text(&line), "  ", "    ");
+    }
     for win in &r.windows {
         let status = match win.status {
             crate::model::WindowStatus::Covered => "covered",

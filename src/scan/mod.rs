@@ -17,6 +17,7 @@ pub use time::{LogTimes, RelTime, YearResolver};
 use crate::input::{Entry, EntryKind, Evidence, Listing};
 use crate::model::{Bytes, EvPath, Finding, Gap, GapCause, rfc3339};
 use crate::rules::{Matcher, RuleSet};
+use crate::zone::Zone;
 use content::metadata_holds;
 use correlate::correlate;
 use patterns::Combo;
@@ -81,6 +82,8 @@ pub struct ScanOutput {
     pub gaps: Vec<Gap>,
     /// Every file opened, sorted by path.
     pub reads: Vec<FileRead>,
+    /// The zone syslog header times were read in.
+    pub zone: Option<crate::zone::Zone>,
 }
 
 /// The scanner for one rule set.
@@ -167,7 +170,8 @@ impl<'r> Scanner<'r> {
         let results = self.par_map(work, |((e, plan), ok)| {
             self.run_entry(evidence, e, &plan, ok)
         });
-        self.assemble(listing, results)
+        let zone = crate::zone::Zone::read(evidence, &listing);
+        self.assemble(listing, results, zone)
     }
 
     /// Which entries may be read: the files that need reading, in path order, until their
@@ -195,7 +199,7 @@ impl<'r> Scanner<'r> {
 
     /// Turns per-entry results into the scan output: years resolved, correlations compared,
     /// everything sorted.
-    fn assemble(&self, listing: Listing, results: Vec<EntryResult>) -> ScanOutput {
+    fn assemble(&self, listing: Listing, results: Vec<EntryResult>, zone: Zone) -> ScanOutput {
         let mut out = ScanOutput {
             gaps: listing.gaps.clone(),
             ..ScanOutput::default()
@@ -219,7 +223,7 @@ impl<'r> Scanner<'r> {
                 .read
                 .as_ref()
                 .and_then(|r| r.times.as_ref())
-                .map(|t| YearResolver::new(t, entry.mtime, newest_dated));
+                .map(|t| YearResolver::new(t, entry.mtime, newest_dated, zone.rule));
             for h in std::mem::take(&mut res.hits) {
                 out.findings
                     .push(self.finding(entry, h, sha.clone(), resolver.as_ref()));
@@ -247,6 +251,7 @@ impl<'r> Scanner<'r> {
             ));
         }
         out.listing = listing;
+        out.zone = Some(zone);
         sort_findings(&mut out.findings);
         out.gaps
             .sort_by(|a, b| (&a.path, a.cause).cmp(&(&b.path, b.cause)));

@@ -18,7 +18,7 @@ use crate::firmware::Facts;
 use crate::input::{EntryKind, Evidence};
 use crate::model::{
     Coverage, EvPath, Finding, Gap, GapCause, Period, Severity, SourceCoverage, SourceFile,
-    Verdict, WindowCheck, WindowStatus, rfc3339,
+    TimeZone, Verdict, WindowCheck, WindowStatus, rfc3339,
 };
 use crate::rules::RuleSet;
 use crate::scan::FileRead;
@@ -132,6 +132,14 @@ pub fn assess(
         }
     }
     cov.files_read = out.reads.len() as u64;
+    cov.timezone = out.zone.as_ref().map(|z| TimeZone {
+        zone: z.name.clone(),
+        utc_offset: z.utc_offset(),
+        daylight_saving: z.daylight_saving.clone(),
+        source: z.source.clone(),
+        assumed: z.source.is_none(),
+        note: z.note.clone(),
+    });
     cov.bytes_read = out.reads.iter().map(|r| r.bytes).sum();
 
     let present: Vec<&String> = profile
