@@ -10,8 +10,10 @@ pub mod glob;
 mod lines;
 mod patterns;
 pub mod read;
+pub mod sketch;
 pub mod time;
 
+pub use sketch::{LogShape, Mark, Silence};
 pub use time::{LogTimes, RelTime, YearResolver};
 
 use crate::input::{Entry, EntryKind, Evidence, Listing};
@@ -69,6 +71,8 @@ pub struct FileRead {
     pub year_inferred_from: Option<String>,
     /// Raw line times, resolved into `from`/`to` once the whole evidence was read.
     pub times: Option<LogTimes>,
+    /// For logs read line by line: how their lines are spread over time (longest silences).
+    pub shape: Option<LogShape>,
 }
 
 /// What a scan produced, before the verdict.
@@ -115,6 +119,7 @@ struct EntryResult {
     read: Option<FileRead>,
     records: correlate::FileRecords,
     times: Option<LogTimes>,
+    sketch: Option<sketch::Sketch>,
 }
 
 /// What one entry needs, decided from its path and metadata before any byte is read.
@@ -236,6 +241,7 @@ impl<'r> Scanner<'r> {
                     read.from = t.first.and_then(|x| y.resolve(x)).map(|x| x.0);
                     read.to = t.last.and_then(|x| y.resolve(x)).map(|x| x.0);
                     read.year_inferred_from = y.inferred_from.clone();
+                    read.shape = res.sketch.as_ref().map(|s| s.resolve(y));
                 }
                 out.reads.push(read);
             }

@@ -274,6 +274,16 @@ impl YearResolver {
         }
     }
 
+    /// The same resolver for times whose roll-overs were counted by another reader of the same
+    /// file, which saw `total` of them in all.
+    pub fn with_rollovers(&self, total: u32) -> YearResolver {
+        let mut y = self.clone();
+        if let Some((year, _)) = y.last_year {
+            y.last_year = Some((year, total));
+        }
+        y
+    }
+
     /// Unix seconds of a line time, and whether its year was inferred.
     pub fn resolve(&self, t: RelTime) -> Option<(i64, bool)> {
         match t {
