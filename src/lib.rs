@@ -22,6 +22,8 @@
 //!   never writes, never follows a link out of the root.
 //! * [`scan`]: path and metadata checks first, content only when a rule needs it, each file
 //!   read once and sequentially (no mmap), gzip logs decoded in-process.
+//! * [`continuity`]: holes in the logs, when the appliance was off, and timeline rules, from
+//!   the times the scan measured.
 //! * [`verdict`]: findings, coverage and exposure windows → verdict and reasons, using the
 //!   appliance profile.
 //! * [`posture`]: firmware version, per-CVE status and the CVE-2019-19781 mitigation, reported
@@ -35,6 +37,7 @@
 pub mod app;
 pub mod appliance;
 pub mod cli;
+pub mod continuity;
 pub mod exit;
 pub mod firmware;
 pub mod input;
