@@ -134,13 +134,26 @@ fn rotation(rel: &[u8], family: &[u8]) -> Option<u32> {
     std::str::from_utf8(rest).ok()?.parse().ok()
 }
 
-/// The dated files of every profile source's logs, sorted by path.
-fn log_files<'a>(profile: &Profile, out: &'a ScanOutput) -> Vec<LogFile<'a>> {
-    let sets: Vec<Option<globset::GlobSet>> = profile
+/// The log globs of each profile source, compiled once (`None` for sources without logs).
+fn source_globs(profile: &Profile) -> Vec<Option<globset::GlobSet>> {
+    profile
         .sources
         .iter()
         .map(|s| glob::set(&s.logs).ok().filter(|_| !s.logs.is_empty()))
-        .collect();
+        .collect()
+}
+
+/// The profile source whose logs include the log `family`.
+fn source_of(sets: &[Option<globset::GlobSet>], family: &[u8]) -> Option<usize> {
+    sets.iter().position(|s| {
+        s.as_ref()
+            .is_some_and(|g| g.is_match(glob::as_path(family)))
+    })
+}
+
+/// The dated files of every profile source's logs, sorted by path.
+fn log_files<'a>(profile: &Profile, out: &'a ScanOutput) -> Vec<LogFile<'a>> {
+    let sets = source_globs(profile);
     let mut files = Vec::new();
     for read in &out.reads {
         let Some(shape) = &read.shape else { continue };
@@ -149,10 +162,7 @@ fn log_files<'a>(profile: &Profile, out: &'a ScanOutput) -> Vec<LogFile<'a>> {
         };
         let rel = read.path.relative();
         let family = glob::log_family(rel);
-        let Some(source) = sets.iter().position(|s| {
-            s.as_ref()
-                .is_some_and(|g| g.is_match(glob::as_path(family)))
-        }) else {
+        let Some(source) = source_of(&sets, family) else {
             continue;
         };
         let silences: Vec<(i64, i64)> = shape
@@ -193,14 +203,12 @@ fn missing_rotations(
     out: &ScanOutput,
     files: &[LogFile<'_>],
 ) -> Vec<MissingRotations> {
+    let sets = source_globs(profile);
     let mut numbers: BTreeMap<(usize, Vec<u8>), (Vec<u32>, bool)> = BTreeMap::new();
     for e in &out.listing.entries {
         let rel = e.path.relative();
         let family = glob::log_family(rel);
-        let Some(source) = profile.sources.iter().position(|s| {
-            glob::set(&s.logs)
-                .is_ok_and(|g| !s.logs.is_empty() && g.is_match(glob::as_path(family)))
-        }) else {
+        let Some(source) = source_of(&sets, family) else {
             continue;
         };
         let entry = numbers.entry((source, family.to_vec())).or_default();

@@ -27,6 +27,11 @@ pub const KEEP_TEXT: usize = 16;
 pub const TEXT: usize = 240;
 /// Lines looked at after a sampling point for one that carries a time.
 const LOOK: usize = 64;
+/// Bytes of every log in which every stretch between samples that spans a silence is dated
+/// line by line (all of a small or quiet log).
+pub const REFINE_FREE: u64 = 1 << 20;
+/// Beyond [`REFINE_FREE`], at most one byte in this many is dated line by line.
+pub const REFINE_SHARE: u64 = 8;
 
 /// The time of a line that the log itself wrote. newsyslog's own first line of a fresh rotation
 /// (`newsyslog[123]: logfile turned over`) says when the file was started, not that the log
@@ -80,10 +85,12 @@ pub struct Sketch {
     dropped: i64,
     /// Bytes of text seen (after decompression).
     bytes: u64,
-    /// Absolute offset of the next sampling point.
-    next: u64,
     /// Lines dated for the summary.
     dated: u64,
+    /// Bytes dated line by line so far.
+    refined: u64,
+    /// The next line follows lines that were not dated: no silence is measured to it.
+    skipped: bool,
     /// Sampled lines of the current chunk (kept to reuse the allocation).
     samples: Vec<(u64, usize, usize, Stamp)>,
 }
@@ -140,11 +147,15 @@ fn nearest(month: u32, day: u32, secs: u32, near: i64) -> i64 {
         .unwrap_or(near)
 }
 
+/// What a provisional time is measured against: the previous dated line's time (before the
+/// year is known) and its provisional Unix time.
+type Near = (Option<RelTime>, i64);
+
 /// Provisional Unix time of a stamp that follows `prev`. An undated-year stamp after another
 /// takes the same year, or the next one when the month goes back by six or more (the rule the
 /// year tracker follows), however far apart the two lie; after a fully dated line, the year
 /// that puts it nearest.
-fn approx(st: Stamp, prev: Option<&Point>) -> i64 {
+fn approx(st: Stamp, prev: Option<Near>) -> i64 {
     let Stamp::NoYear { month, day, secs } = st else {
         return match st {
             Stamp::Full(x) => x,
@@ -152,14 +163,11 @@ fn approx(st: Stamp, prev: Option<&Point>) -> i64 {
         };
     };
     match prev {
-        Some(p) => match p.time {
-            Some(RelTime::NoYear { month: pm, .. }) => {
-                let y = year_of(p.approx) + i32::from(month + 6 <= pm);
-                time::with_year(y, month, day, secs)
-                    .unwrap_or_else(|| nearest(month, day, secs, p.approx))
-            }
-            _ => nearest(month, day, secs, p.approx),
-        },
+        Some((Some(RelTime::NoYear { month: pm, .. }), at)) => {
+            let y = year_of(at) + i32::from(month + 6 <= pm);
+            time::with_year(y, month, day, secs).unwrap_or_else(|| nearest(month, day, secs, at))
+        }
+        Some((_, at)) => nearest(month, day, secs, at),
         None => time::with_year(2000, month, day, secs).unwrap_or_default(),
     }
 }
@@ -171,14 +179,33 @@ fn year_of(t: i64) -> i32 {
     })
 }
 
-/// Provisional time of an undated-year point measured against a fully dated one that follows
-/// it (an ns.log rotation starts with a syslog line and goes on with GMT stamps).
-fn reanchor(prev: &Point, next: i64) -> i64 {
-    match prev.time {
-        Some(RelTime::NoYear {
-            month, day, secs, ..
-        }) => nearest(month, day, secs, next),
-        _ => prev.approx,
+/// The provisional times of the line before and of `st` after it. An undated-year line before a
+/// fully dated one is measured in the year of the latter (an ns.log rotation can start with a
+/// syslog line and go on with GMT stamps).
+fn gap(prev: Near, st: Stamp) -> (i64, i64) {
+    let now = approx(st, Some(prev));
+    let before = match (prev.0, st) {
+        (
+            Some(RelTime::NoYear {
+                month, day, secs, ..
+            }),
+            Stamp::Full(x),
+        ) => nearest(month, day, secs, x),
+        _ => prev.1,
+    };
+    (before, now)
+}
+
+/// A stamp's time before the year is known (roll-overs are not counted here).
+fn rel(st: Stamp) -> RelTime {
+    match st {
+        Stamp::Full(x) => RelTime::Full(x),
+        Stamp::NoYear { month, day, secs } => RelTime::NoYear {
+            rollovers: 0,
+            month,
+            day,
+            secs,
+        },
     }
 }
 
@@ -189,28 +216,37 @@ impl Sketch {
         self.bytes += chunk.len() as u64;
         let mut samples = std::mem::take(&mut self.samples);
         samples.clear();
-        // The chunk's first dated line, then the first after every STRIDE bytes.
-        let mut look = LOOK;
-        let mut next = self.next;
-        let mut last_no = first;
-        for (no, line) in read::lines(chunk, first) {
-            last_no = no;
-            let start = line.as_ptr() as usize - chunk.as_ptr() as usize;
-            if base + start as u64 >= next {
-                look = LOOK;
-                next = (base + start as u64) / STRIDE * STRIDE + STRIDE;
+        // The chunk's first dated line, then the first after every STRIDE bytes. Line numbers
+        // are counted up to each sample only, without walking the lines in between.
+        let newlines = |b: &[u8]| memchr::memchr_iter(b'\n', b).count() as u64;
+        let (mut at, mut no) = (0usize, first);
+        let mut p = 0usize;
+        while p < chunk.len() {
+            // The first line starting at or after `p`.
+            let start = if p == 0 {
+                0
+            } else {
+                match memchr::memchr(b'\n', &chunk[p - 1..]) {
+                    Some(k) => p + k,
+                    None => break,
+                }
+            };
+            no += newlines(&chunk[at..start]);
+            at = start;
+            if let Some((n, l, st)) = read::lines(&chunk[start..], no)
+                .take(LOOK)
+                .find_map(|(n, l)| Some((n, l, stamp(l)?)))
+            {
+                let s = l.as_ptr() as usize - chunk.as_ptr() as usize;
+                samples.push((n, s, s + l.len(), st));
             }
-            if look == 0 {
-                continue;
-            }
-            look -= 1;
-            if let Some(st) = stamp(line) {
-                samples.push((no, start, start + line.len(), st));
-                look = 0;
-            }
+            let next = ((base + start as u64) / STRIDE + 1) * STRIDE;
+            p = usize::try_from(next - base)
+                .unwrap_or(usize::MAX)
+                .max(start + 1);
         }
-        self.next = next;
         // The chunk's last dated line.
+        let last_no = no + newlines(chunk[at..].strip_suffix(b"\n").unwrap_or(&chunk[at..]));
         if let Some((back, line, st)) = read::lines_rev(chunk)
             .take(LOOK)
             .enumerate()
@@ -221,14 +257,47 @@ impl Sketch {
                 samples.push((last_no - back, start, start + line.len(), st));
             }
         }
+        samples.dedup_by_key(|s| s.1);
         self.feed(chunk, &samples);
         self.samples = samples;
     }
 
-    /// Feeds the sampled lines in order; where two lie a silence apart, every line between.
+    /// Feeds the sampled lines in order; where two lie a silence apart, every line between, the
+    /// widest such stretches first while the refinement budget lasts: [`REFINE_FREE`] bytes,
+    /// then one byte in [`REFINE_SHARE`] of the log. A stretch left unrefined may hide a silence
+    /// as long as itself: it raises the floor (silences shorter than the floor may be missing),
+    /// so what is kept stays true, and a log whose every line is a silence apart costs a
+    /// bounded share of its lines.
     fn feed(&mut self, chunk: &[u8], samples: &[(u64, usize, usize, Stamp)]) {
+        let mut wide: Vec<(i64, usize)> = Vec::new();
+        let mut chain: Option<Near> = self.prev.as_ref().map(|p| (p.time, p.approx));
+        for (i, &(_, _, _, st)) in samples.iter().enumerate() {
+            if let (true, Some(p)) = (i > 0, chain) {
+                let (before, now) = gap(p, st);
+                if now - before >= MIN_SILENCE {
+                    wide.push((now - before, i));
+                }
+            }
+            chain = Some((Some(rel(st)), approx(st, chain)));
+        }
+        wide.sort_unstable_by(|x, y| y.cmp(x));
+        let allowance = REFINE_FREE + self.bytes / REFINE_SHARE;
+        // Per sample: whether the lines before it are dated, or skipped (no silence recorded
+        // across them).
+        let mut refine = vec![None; samples.len()];
+        for (len, i) in wide {
+            let span = (samples[i].1 - samples[i - 1].2) as u64;
+            if self.refined + span <= allowance {
+                self.refined += span;
+                refine[i] = Some(true);
+            } else {
+                self.dropped = self.dropped.max(len);
+                refine[i] = Some(false);
+            }
+        }
         for (i, &(no, start, end, st)) in samples.iter().enumerate() {
-            if i > 0 && self.apart(st) {
+            self.skipped = refine[i] == Some(false);
+            if refine[i] == Some(true) {
                 let (pno, _, pend, _) = samples[i - 1];
                 // The lines strictly between the two samples.
                 let from =
@@ -243,16 +312,6 @@ impl Sketch {
         }
     }
 
-    /// True when `st` lies a silence or more after the last dated line (or cannot be compared).
-    fn apart(&self, st: Stamp) -> bool {
-        let Some(p) = &self.prev else { return false };
-        let (a, b) = match (p.time, st) {
-            (Some(RelTime::NoYear { .. }), Stamp::Full(x)) => (reanchor(p, x), x),
-            _ => (p.approx, approx(st, Some(p))),
-        };
-        b - a >= MIN_SILENCE
-    }
-
     /// Takes the next dated line of the file.
     fn see(&mut self, st: Stamp, line: u64, text: &[u8]) {
         self.dated += 1;
@@ -265,13 +324,11 @@ impl Sketch {
                 secs,
             },
         };
-        let now = approx(st, self.prev.as_ref());
+        let near = self.prev.as_ref().map(|p| (p.time, p.approx));
+        let now = approx(st, near);
         let mut prev = self.prev.take().unwrap_or_default();
-        if prev.time.is_some() {
-            let before = match st {
-                Stamp::Full(x) => reanchor(&prev, x),
-                Stamp::NoYear { .. } => prev.approx,
-            };
+        if let (Some(near), false) = (near, std::mem::take(&mut self.skipped)) {
+            let (before, _) = gap(near, st);
             if now - before >= MIN_SILENCE {
                 let mut after = Point::default();
                 after.set(rel, now, line, text);
@@ -481,6 +538,27 @@ mod tests {
         assert_eq!(s.silences.len(), KEEP);
         assert_eq!(s.floor, 3600 + 343);
         assert_eq!(s.silences.iter().map(Silence::len).min(), Some(3600 + 344));
+    }
+
+    /// A large log in which every line comes an hour after the one before (every line a
+    /// silence): only the free allowance and a share of the rest is dated line by line; what was
+    /// not dated raises the floor, and the longest silence is still found.
+    #[test]
+    fn a_large_log_of_silences_costs_a_bounded_share_of_its_lines() {
+        let mut text = String::new();
+        let mut t = ts("2019-01-01T00:00:00Z");
+        let mut lines = 0u64;
+        while text.len() < 8 << 20 {
+            t += if lines == 40_000 { 9 * 3600 } else { 3600 };
+            text.push_str(&access(t));
+            lines += 1;
+        }
+        let s = shape_of(text.as_bytes());
+        let bound = (REFINE_FREE + text.len() as u64 / REFINE_SHARE) / 90 + 2 * lines / 160;
+        assert!(s.dated < bound, "{} of {lines} lines dated", s.dated);
+        assert!(s.floor >= 3600, "{}", s.floor);
+        let longest = s.silences.iter().map(Silence::len).max();
+        assert_eq!(longest, Some(9 * 3600));
     }
 
     /// Months between two lines of a syslog-style log are a silence, not a step back in time.
