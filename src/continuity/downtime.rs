@@ -8,8 +8,8 @@
 //! appliance was off then.
 
 use super::track::Track;
-use super::{BOOT_SLACK, LogFile, MIN_DOWNTIME, MIN_OFF, SHUTDOWN_SLACK, duration};
-use crate::input::Listing;
+use super::{BOOT_SLACK, Index, LogFile, MIN_DOWNTIME, MIN_OFF, SHUTDOWN_SLACK, duration};
+use crate::input::{Entry, Listing};
 use crate::model::{Downtime, LogRecord, rfc3339};
 use crate::scan::Mark;
 use crate::verdict::ContinuityDef;
@@ -54,85 +54,105 @@ fn cite(r: &LogRecord) -> String {
 /// The silences of `global` (every log together) that are the appliance being off.
 pub(super) fn detect(
     def: &ContinuityDef,
-    files: &[&LogFile<'_>],
+    index: &Index<'_, '_>,
     global: &Track,
     listing: &Listing,
 ) -> Found {
     let boot = patterns(&def.boot);
     let shutdown = patterns(&def.shutdown);
     let hit = |res: &[Regex], m: &Mark| res.iter().any(|r| r.is_match(&m.text.0));
+    // Files whose times are the appliance's own doing, the only signs of life read here.
+    let own: Vec<&Entry> = listing
+        .entries
+        .iter()
+        .filter(|e| written_by_appliance(e.path.as_bytes()))
+        .collect();
     let mut found = Found::default();
     for (a, b) in global.silences() {
         if b - a < MIN_DOWNTIME {
             continue;
         }
-        let booted = files
+        let booted = Index::within(&index.starts, b, b + BOOT_SLACK)
             .iter()
-            .flat_map(|f| f.starts().map(move |m| (*f, m)))
-            .filter(|(_, m)| m.time >= b && m.time <= b + BOOT_SLACK && hit(&boot, m))
-            .min_by(|x, y| (x.1.time, &x.0.read.path).cmp(&(y.1.time, &y.0.read.path)));
-        let last = files.iter().find_map(|f| Some((*f, f.ending_at(a)?)));
-        let (Some((bf, bm)), Some((lf, lm))) = (booted, last) else {
+            .find(|x| hit(&boot, x.2));
+        let last = Index::within(&index.ends, a, a).first();
+        let (Some(&(_, bf, bm)), Some(&(_, lf, lm))) = (booted, last) else {
             found.shared.push((a, b));
             continue;
         };
         // The latest sign of life inside the silence: firmware or configuration written then.
-        let alive = listing
-            .entries
+        let alive = own
             .iter()
-            .filter(|e| written_by_appliance(e.path.as_bytes()) && e.mtime > a && e.mtime < b)
+            .filter(|e| e.mtime > a && e.mtime < b)
             .max_by(|x, y| (x.mtime, &y.path).cmp(&(y.mtime, &x.path)));
-        let a = alive.map_or(a, |e| e.mtime);
-        if b - a < MIN_OFF {
+        let from = alive.map_or(a, |e| e.mtime);
+        if b - from < MIN_OFF {
             continue;
         }
         // A shutdown record other than the last record itself says more (the command that
         // switched it off); the last record may be one too.
-        let downs: Vec<(&LogFile<'_>, &Mark)> = files
-            .iter()
-            .flat_map(|f| f.ends().map(move |m| (*f, m)))
-            .filter(|(_, m)| m.time <= a && m.time >= a - SHUTDOWN_SLACK && hit(&shutdown, m))
-            .collect();
-        let is_last = |(f, m): &(&LogFile<'_>, &Mark)| std::ptr::eq(*f, lf) && m.line == lm.line;
+        let downs: Vec<&(i64, &LogFile<'_>, &Mark)> =
+            Index::within(&index.ends, a - SHUTDOWN_SLACK, a)
+                .iter()
+                .filter(|x| hit(&shutdown, x.2))
+                .collect();
+        let is_last =
+            |x: &&&(i64, &LogFile<'_>, &Mark)| std::ptr::eq(x.1, lf) && x.2.line == lm.line;
         let down = downs
             .iter()
-            .filter(|x| !is_last(x))
-            .max_by(|x, y| (x.1.time, &y.0.read.path).cmp(&(y.1.time, &x.0.read.path)))
+            .rev()
+            .find(|x| !is_last(x))
             .or_else(|| downs.iter().find(|x| is_last(x)));
-        let boot_record = record(bf, bm);
-        let last_record = record(lf, lm);
-        let shutdown_record = down.map(|(f, m)| record(f, m));
-        let firmware = firmware_written(listing, a - 3600, b + 2 * 3600);
-        let mut shut = match &shutdown_record {
-            Some(s) if *s == last_record => ", a shutdown record".to_owned(),
-            Some(s) => format!(", shortly after the shutdown record {}", cite(s)),
-            None => String::new(),
+        let records = Records {
+            last: record(lf, lm),
+            boot: record(bf, bm),
+            shutdown: down.map(|x| record(x.1, x.2)),
         };
-        if let Some(e) = alive {
-            shut.push_str(&format!(
-                "; {} was written later, at {}, so the appliance was on until then",
-                e.path.to_lossless_string(),
-                rfc3339(e.mtime)
-            ));
-        }
-        let detail = format!(
-            "every log is silent for {}: the last record before is {}{shut}; the first after is the boot record {}. Nothing is logged while the appliance is off, so this counts as covered; the owner can confirm when it was switched off",
-            duration(b - a),
-            cite(&last_record),
-            cite(&boot_record)
-        );
-        found.periods.push((a, b));
-        found.downtime.push(Downtime {
-            from: rfc3339(a),
-            to: rfc3339(b),
-            last_record,
-            boot_record,
-            shutdown_record,
-            firmware,
-            detail,
-        });
+        let firmware = firmware_written(listing, from - 3600, b + 2 * 3600);
+        found.periods.push((from, b));
+        found
+            .downtime
+            .push(downtime(from, b, records, alive.copied(), firmware));
     }
     found
+}
+
+/// The records that bound a period the appliance was off.
+struct Records {
+    last: LogRecord,
+    boot: LogRecord,
+    shutdown: Option<LogRecord>,
+}
+
+/// The downtime from `a` to `b`, with its records and the words that explain it.
+fn downtime(a: i64, b: i64, r: Records, alive: Option<&Entry>, firmware: Vec<String>) -> Downtime {
+    let mut shut = match &r.shutdown {
+        Some(s) if *s == r.last => ", a shutdown record".to_owned(),
+        Some(s) => format!(", shortly after the shutdown record {}", cite(s)),
+        None => String::new(),
+    };
+    if let Some(e) = alive {
+        shut.push_str(&format!(
+            "; {} was written later, at {}, so the appliance was on until then",
+            e.path.to_lossless_string(),
+            rfc3339(e.mtime)
+        ));
+    }
+    let detail = format!(
+        "every log is silent for {}: the last record before is {}{shut}; the first after is the boot record {}. Nothing is logged while the appliance is off, so this counts as covered; the owner can confirm when it was switched off",
+        duration(b - a),
+        cite(&r.last),
+        cite(&r.boot)
+    );
+    Downtime {
+        from: rfc3339(a),
+        to: rfc3339(b),
+        last_record: r.last,
+        boot_record: r.boot,
+        shutdown_record: r.shutdown,
+        firmware,
+        detail,
+    }
 }
 
 /// Kernel images, `/flash/.version` and `/flash/boot/loader.conf`: written when firmware is

@@ -65,42 +65,79 @@ struct LogFile<'a> {
     track: Track,
 }
 
-impl LogFile<'_> {
-    /// The line that ends activity at `t` (the last line before a silence), if this file has it.
-    fn ending_at(&self, t: i64) -> Option<&Mark> {
-        self.shape
-            .silences
-            .iter()
-            .map(|s| &s.before)
-            .chain(self.shape.last.as_ref())
-            .find(|m| m.time == t)
+impl<'a> LogFile<'a> {
+    /// The lines that end activity (the last line, and each line before a silence), or start it
+    /// (the first line, each line after a silence), sorted by time.
+    fn marks(&self, ending: bool) -> Vec<(i64, &'a Mark)> {
+        let shape: &'a LogShape = self.shape;
+        let mut v: Vec<(i64, &'a Mark)> = if ending {
+            shape
+                .last
+                .iter()
+                .chain(shape.silences.iter().map(|s| &s.before))
+                .map(|m| (m.time, m))
+                .collect()
+        } else {
+            shape
+                .first
+                .iter()
+                .chain(shape.silences.iter().map(|s| &s.after))
+                .map(|m| (m.time, m))
+                .collect()
+        };
+        v.sort_by_key(|(t, m)| (*t, m.line));
+        v
+    }
+}
+
+/// Every line of every log file that ends or starts activity, sorted by time, with the file it
+/// is in: each look-up is a binary search, whatever the logs hold.
+struct Index<'f, 'a> {
+    ends: Vec<(i64, &'f LogFile<'a>, &'a Mark)>,
+    starts: Vec<(i64, &'f LogFile<'a>, &'a Mark)>,
+}
+
+impl<'f, 'a> Index<'f, 'a> {
+    fn new(files: &'f [LogFile<'a>]) -> Index<'f, 'a> {
+        let all = |ending: bool| {
+            let mut v: Vec<(i64, &'f LogFile<'a>, &'a Mark)> = files
+                .iter()
+                .flat_map(|f| f.marks(ending).into_iter().map(move |(t, m)| (t, f, m)))
+                .collect();
+            v.sort_by(|x, y| (x.0, &x.1.read.path, x.2.line).cmp(&(y.0, &y.1.read.path, y.2.line)));
+            v
+        };
+        Index {
+            ends: all(true),
+            starts: all(false),
+        }
     }
 
-    /// The line that starts activity at `t` (the first line after a silence), if any.
-    fn starting_at(&self, t: i64) -> Option<&Mark> {
-        self.shape
-            .silences
-            .iter()
-            .map(|s| &s.after)
-            .chain(self.shape.first.as_ref())
-            .find(|m| m.time == t)
+    /// The marks of `list` from `lo` to `hi` (inclusive).
+    fn within<'l>(
+        list: &'l [(i64, &'f LogFile<'a>, &'a Mark)],
+        lo: i64,
+        hi: i64,
+    ) -> &'l [(i64, &'f LogFile<'a>, &'a Mark)] {
+        let a = list.partition_point(|x| x.0 < lo);
+        let b = list.partition_point(|x| x.0 <= hi);
+        &list[a..b.max(a)]
     }
 
-    /// Every line of this file that starts activity (the first line, and each line after a
-    /// silence).
-    fn starts(&self) -> impl Iterator<Item = &Mark> {
-        self.shape
-            .first
+    /// The first line of one of `files` that ends activity at `t`.
+    fn ending_at(&self, t: i64, files: &[&LogFile<'a>]) -> Option<(&'f LogFile<'a>, &'a Mark)> {
+        Self::within(&self.ends, t, t)
             .iter()
-            .chain(self.shape.silences.iter().map(|s| &s.after))
+            .find(|x| files.iter().any(|f| std::ptr::eq(*f, x.1)))
+            .map(|x| (x.1, x.2))
     }
 
-    /// Every line of this file that ends activity.
-    fn ends(&self) -> impl Iterator<Item = &Mark> {
-        self.shape
-            .last
+    /// The first line of one of `files` that starts activity at `t`.
+    fn starting_at(&self, t: i64, files: &[&LogFile<'a>]) -> Option<(&'f LogFile<'a>, &'a Mark)> {
+        Self::within(&self.starts, t, t)
             .iter()
-            .chain(self.shape.silences.iter().map(|s| &s.before))
+            .find(|x| files.iter().any(|f| std::ptr::eq(*f, x.1)))
+            .map(|x| (x.1, x.2))
     }
 }
 
@@ -334,9 +371,14 @@ struct Stretch<'f> {
 
 /// The silences of logs made of `files` with activity `track`, and the stretch after their
 /// last line up to `end` (the newest line of any log), each with the lines around it.
-fn stretches<'f>(files: &[&'f LogFile<'f>], track: &Track, end: i64) -> Vec<Stretch<'f>> {
-    let find_end = |t: i64| files.iter().find_map(|f| Some((*f, f.ending_at(t)?)));
-    let find_start = |t: i64| files.iter().find_map(|f| Some((*f, f.starting_at(t)?)));
+fn stretches<'f>(
+    files: &[&'f LogFile<'f>],
+    track: &Track,
+    end: i64,
+    index: &Index<'f, 'f>,
+) -> Vec<Stretch<'f>> {
+    let find_end = |t: i64| index.ending_at(t, files);
+    let find_start = |t: i64| index.starting_at(t, files);
     let mut out: Vec<Stretch<'f>> = track
         .silences()
         .into_iter()
@@ -384,8 +426,8 @@ pub fn assess(profile: &Profile, out: &ScanOutput, rules: &RuleSet) -> Continuit
             ..Continuity::default()
         };
     };
-    let all: Vec<&LogFile<'_>> = files.iter().collect();
-    let found = downtime::detect(&profile.continuity, &all, &global, &out.listing);
+    let index = Index::new(&files);
+    let found = downtime::detect(&profile.continuity, &index, &global, &out.listing);
     let off: Vec<(i64, i64)> = found.periods.clone();
     let shared = found.shared.clone();
     let ctx = sources::Ctx {
@@ -393,6 +435,7 @@ pub fn assess(profile: &Profile, out: &ScanOutput, rules: &RuleSet) -> Continuit
         end,
         off: &off,
         shared: &shared,
+        index: &index,
     };
     let source_times = profile
         .sources

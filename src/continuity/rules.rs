@@ -69,7 +69,7 @@ fn holes_of(
     ctx: &Ctx<'_>,
     found: &mut Vec<Finding>,
 ) {
-    let stretches = super::stretches(&fam.files, &fam.track, ctx.end);
+    let stretches = super::stretches(&fam.files, &fam.track, ctx.end, ctx.index);
     let (usual, limit) = threshold(&fam.track, &stretches, ctx, t.min_hours, t.usual_factor);
     for s in &stretches {
         if let (Some((o, _)), Some((n, _))) = (s.before, s.after)

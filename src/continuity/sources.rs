@@ -10,6 +10,8 @@ use crate::verdict::ContinuityDef;
 
 /// What the judging of every source shares.
 pub(super) struct Ctx<'c> {
+    /// Where each log's activity starts and ends.
+    pub index: &'c super::Index<'c, 'c>,
     pub def: &'c ContinuityDef,
     /// Newest dated line of any log.
     pub end: i64,
@@ -123,7 +125,7 @@ impl<'l> Limits<'l> {
             .iter()
             .filter_map(|f| {
                 let (a, b) = f.track.span()?;
-                let st = super::stretches(&f.files, &f.track, ctx.end);
+                let st = super::stretches(&f.files, &f.track, ctx.end, ctx.index);
                 let (usual, limit) =
                     threshold(&f.track, &st, ctx, ctx.def.min_hours, ctx.def.usual_factor);
                 Some((f.name.as_slice(), a, b, usual, limit))
@@ -170,7 +172,7 @@ pub(super) fn judge(
         })
         .collect();
     if let Some((_, usual, limit)) = track.span().and_then(|_| limits.at(i64::MIN)) {
-        let stretches = super::stretches(&files, &track, ctx.end);
+        let stretches = super::stretches(&files, &track, ctx.end, ctx.index);
         let runs: Vec<&MissingRotations> = missing.iter().filter(|m| m.source == index).collect();
         for s in &stretches {
             // A stretch that is exactly a missing rotation's is listed as that.

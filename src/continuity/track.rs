@@ -76,7 +76,9 @@ impl Track {
         if self.floor >= b - a {
             return false;
         }
-        self.active.iter().any(|&(p, q)| p < b && q > a)
+        // The first stretch that ends after `a` (stretches are sorted and disjoint).
+        let i = self.active.partition_point(|&(_, q)| q <= a);
+        self.active.get(i).is_some_and(|&(p, _)| p < b)
     }
 }
 
