@@ -246,10 +246,44 @@ pub fn build_report(
         windows,
     );
     a.coverage.notes = evidence.coverage_notes();
+    let posture = crate::posture::assess(
+        &appliance.cves,
+        &facts,
+        evidence,
+        &out,
+        &a.findings,
+        a.verdict == crate::model::Verdict::Compromised,
+    );
+    Report {
+        schema: REPORT_SCHEMA.to_owned(),
+        tool: ToolInfo {
+            name: "sporen".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+        target: TargetInfo {
+            path: target.to_owned(),
+            input: evidence.kind().to_owned(),
+            detail: evidence.describe(),
+            inputs: evidence.inputs(),
+        },
+        verdict: a.verdict,
+        reasons: a.reasons,
+        posture,
+        rules_sha256: rules.sources_sha256.clone(),
+        coverage: a.coverage,
+        windows: a.windows,
+        flagged_files: flagged_files(&a.findings, &out),
+        rules: rule_hits(rules, &a.findings),
+        findings: a.findings,
+    }
+}
+
+/// Every rule in force with its findings, hits and first and last logged time.
+fn rule_hits(rules: &RuleSet, findings: &[crate::model::Finding]) -> Vec<RuleHits> {
     // (findings, hits, first seen, last seen) per rule; RFC 3339 strings sort by time.
     type Seen<'a> = (u64, u64, Option<&'a str>, Option<&'a str>);
     let mut per_rule: BTreeMap<&str, Seen<'_>> = BTreeMap::new();
-    for f in &out.findings {
+    for f in findings {
         let e = per_rule.entry(&f.rule).or_default();
         e.0 += 1;
         e.1 += f.count;
@@ -261,7 +295,7 @@ pub fn build_report(
             e.3 = Some(e.3.map_or(t, |x| x.max(t)));
         }
     }
-    let hits = rules
+    rules
         .rules
         .iter()
         .map(|r| {
@@ -278,12 +312,19 @@ pub fn build_report(
                 last_seen: last.map(str::to_owned),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Every file a finding points at, with its metadata, sorted by path.
+fn flagged_files(
+    findings: &[crate::model::Finding],
+    out: &crate::scan::ScanOutput,
+) -> Vec<FlaggedFile> {
     let mut flagged: BTreeMap<&EvPath, Vec<String>> = BTreeMap::new();
-    for f in &out.findings {
+    for f in findings {
         flagged.entry(&f.path).or_default().push(f.rule.clone());
     }
-    let flagged_files = flagged
+    flagged
         .into_iter()
         .filter_map(|(path, mut rules)| {
             // Both the listing and the reads are sorted by path.
@@ -309,37 +350,7 @@ pub fn build_report(
                 rules,
             })
         })
-        .collect();
-    let posture = crate::posture::assess(
-        &appliance.cves,
-        &facts,
-        evidence,
-        &out,
-        &out.findings,
-        a.verdict == crate::model::Verdict::Compromised,
-    );
-    Report {
-        schema: REPORT_SCHEMA.to_owned(),
-        tool: ToolInfo {
-            name: "sporen".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-        },
-        target: TargetInfo {
-            path: target.to_owned(),
-            input: evidence.kind().to_owned(),
-            detail: evidence.describe(),
-            inputs: evidence.inputs(),
-        },
-        verdict: a.verdict,
-        reasons: a.reasons,
-        posture,
-        rules_sha256: rules.sources_sha256.clone(),
-        coverage: a.coverage,
-        windows: a.windows,
-        findings: out.findings,
-        flagged_files,
-        rules: hits,
-    }
+        .collect()
 }
 
 fn exec_rules_list(r: &RuleArgs, json: bool) -> Result<ExitCode> {

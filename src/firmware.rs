@@ -29,7 +29,8 @@ pub struct Save {
     pub file: String,
     /// Version in its header (`#NS13.0 Build 47.24`).
     pub version: Option<String>,
-    /// When it was saved (`# Last modified by `save config`, <date>`), Unix seconds.
+    /// When it was saved (`# Last modified by `save config`, <date>`, local time converted with
+    /// the zone the current configuration sets), Unix seconds.
     pub saved: Option<i64>,
     /// The text, or only its header when the saves together exceed the budget (see
     /// `complete`).
@@ -209,6 +210,15 @@ impl Facts {
                 text,
                 complete,
             });
+        }
+        // `save config` writes its date in the appliance's local time.
+        let zone = saves
+            .iter()
+            .find(|s| s.file == "/flash/nsconfig/ns.conf")
+            .map(|s| crate::zone::rule_of_config(&s.text))
+            .unwrap_or_default();
+        for s in &mut saves {
+            s.saved = s.saved.map(|t| zone.to_utc(t));
         }
         saves.sort_by_key(|s| (s.saved.is_none(), std::cmp::Reverse(s.saved)));
         Facts {

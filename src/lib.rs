@@ -23,11 +23,14 @@
 //!   never writes, never follows a link out of the root.
 //! * [`scan`]: path and metadata checks first, content only when a rule needs it, each file
 //!   read once and sequentially (no mmap), gzip logs decoded in-process.
+//! * [`continuity`]: holes in the logs, when the appliance was off, and timeline rules, from
+//!   the times the scan measured.
 //! * [`verdict`]: findings, coverage and exposure windows → verdict and reasons, using the
 //!   appliance profile.
 //! * [`posture`]: firmware version, per-CVE status and the CVE-2019-19781 mitigation, reported
 //!   beside the verdict.
 //! * [`report`]: text, JSON, JSONL, SARIF and CSV renderers; attacker-chosen bytes are escaped.
+//! * [`zone`]: the appliance's time zone, in which syslog header times are written.
 //! * [`model`]: the plain data passed between them.
 
 #![forbid(unsafe_code)]
@@ -36,6 +39,7 @@ pub mod app;
 pub mod appliance;
 pub mod baseline_list;
 pub mod cli;
+pub mod continuity;
 pub mod exit;
 pub mod firmware;
 pub mod input;
@@ -46,3 +50,4 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod verdict;
+pub mod zone;

@@ -310,6 +310,8 @@ pub enum GapCause {
     CorruptArchive,
     /// A stated budget (an option such as `--max-file-bytes`) stopped the work early.
     Budget,
+    /// A stretch of time in which a log source wrote no line although it normally would.
+    Hole,
 }
 
 /// One piece of evidence that could not be (fully) examined.
@@ -330,6 +332,101 @@ pub struct Gap {
 pub struct Period {
     pub from: String,
     pub to: String,
+}
+
+/// How long one log usually goes without a line, and from how long a silence is a hole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SilenceLimit {
+    /// The log (`/var/log/httpaccess.log`, every rotation).
+    pub log: EvPath,
+    /// The length of silence that, with all longer ones, fills half of the log's time
+    /// (seconds; time the appliance was off not counted).
+    pub usual_silence_seconds: i64,
+    /// A silence at least this long is a hole (seconds).
+    pub hole_after_seconds: i64,
+}
+
+/// A stretch in which an evidence source wrote no line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimeGap {
+    /// The last line before and the first line after, RFC 3339 UTC; absent when unknown (a
+    /// missing rotation whose neighbours hold no dated line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    pub kind: TimeGapKind,
+    pub status: TimeGapStatus,
+    /// The files around it, or the missing rotations.
+    pub paths: Vec<EvPath>,
+    pub detail: String,
+}
+
+/// Where a [`TimeGap`] lies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeGapKind {
+    /// Rotations numbered in between are not in the evidence.
+    MissingRotation,
+    /// Between one file's last line and the next file's first.
+    BetweenFiles,
+    /// Between two neighbouring lines of one file.
+    InsideFile,
+    /// After the source's last line, while other logs went on.
+    AfterLastLine,
+}
+
+/// What a [`TimeGap`] means for the verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeGapStatus {
+    /// Longer than the source usually goes without a line, or a missing rotation: inside an
+    /// exposure window it keeps the verdict from `clean`.
+    Hole,
+    /// The appliance was off (a silence every log shares, ended by a boot record).
+    ApplianceOff,
+    /// Within what this source usually goes without a line.
+    Quiet,
+}
+
+/// One log line that bounds a period, as evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogRecord {
+    pub path: EvPath,
+    pub line: u64,
+    /// When it was logged, RFC 3339 UTC.
+    pub time: String,
+    /// The line, cut to a bounded length.
+    pub text: Bytes,
+}
+
+/// A period in which the appliance was off: every log silent, a boot record after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Downtime {
+    /// The last record of any log before, and the first after, RFC 3339 UTC.
+    pub from: String,
+    pub to: String,
+    pub last_record: LogRecord,
+    pub boot_record: LogRecord,
+    /// A shutdown record shortly before `from`, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shutdown_record: Option<LogRecord>,
+    /// Firmware files written around it (an upgrade then), in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub firmware: Vec<String>,
+    pub detail: String,
+}
+
+/// A hole inside an exposure window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WindowHole {
+    /// Evidence source id.
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    pub detail: String,
 }
 
 /// One file of an evidence source.
@@ -368,9 +465,14 @@ pub struct SourceCoverage {
     /// True when some of those times rest on an inferred year.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub year_inferred: bool,
-    /// Stretches of more than a day between one file's last line and the next file's first.
+    /// Per log of the source: how long it usually goes without a line, and from how long a
+    /// silence is a hole.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub time_gaps: Vec<Period>,
+    pub silence_limits: Vec<SilenceLimit>,
+    /// Holes, stretches in which the appliance was off, and silences of more than a day, oldest
+    /// first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub time_gaps: Vec<TimeGap>,
     /// Files found for this source (all rotations), oldest first when dated, else by path.
     pub files: Vec<SourceFile>,
     /// Files of this source that were read completely.
@@ -420,6 +522,29 @@ pub struct Coverage {
     pub gaps: Vec<Gap>,
     /// What reading may have changed or could not guarantee (access times), in words.
     pub notes: Vec<String>,
+    /// The zone syslog header times were read in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<TimeZone>,
+    /// When the appliance was off, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub downtime: Vec<Downtime>,
+}
+
+/// The time zone syslog headers (which carry no zone) were read in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimeZone {
+    /// As `ns.conf` sets it (`GMT+01:00-CET-Europe/Amsterdam`), or `UTC`.
+    pub zone: String,
+    /// Standard offset (`+01:00`).
+    pub utc_offset: String,
+    /// Daylight saving as applied, in words.
+    pub daylight_saving: String,
+    /// The configuration the zone was read from; absent when it is assumed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// True when no configuration states the zone and UTC was assumed.
+    pub assumed: bool,
+    pub note: String,
 }
 
 /// Whether the logs cover the period in which a pack's campaign could have left traces.
@@ -440,6 +565,12 @@ pub struct WindowCheck {
     pub detail: String,
     /// What the examiner changed (`--since`, `--until`), in words; empty when nothing.
     pub examiner: Vec<String>,
+    /// Holes of the window's sources inside it (they make it not covered).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub holes: Vec<WindowHole>,
+    /// Periods inside it in which the appliance was off (counted as covered).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub appliance_off: Vec<Period>,
 }
 
 /// Outcome of a [`WindowCheck`].

@@ -141,7 +141,7 @@ pub fn log_time(data: &[u8]) {
             RelTime::NoYear { .. } => None,
         })
         .max();
-    let resolver = YearResolver::new(&times, mtime, newest);
+    let resolver = YearResolver::new(&times, mtime, newest, sporen::zone::ZoneRule::default());
     let anchors = [Some(mtime), newest, times.first_full];
     let years: Vec<i32> = anchors.iter().flatten().map(|&a| year_of(a)).collect();
     let (lo, hi) = (years.iter().min().unwrap_or(&1970), years.iter().max());

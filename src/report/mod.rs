@@ -108,6 +108,7 @@ pub(crate) fn gap_cause_str(cause: GapCause) -> &'static str {
         GapCause::BrokenSymlink => "broken_symlink",
         GapCause::CorruptArchive => "corrupt_archive",
         GapCause::Budget => "budget",
+        GapCause::Hole => "hole",
     }
 }
 
@@ -154,7 +155,7 @@ fn base64_of(path: &EvPath) -> String {
 #[cfg(test)]
 pub(crate) fn sample_report() -> Report {
     use crate::model::{
-        Bytes, Coverage, Finding, Gap, Period, REPORT_SCHEMA, RuleHits, Severity, SourceCoverage,
+        Bytes, Coverage, Finding, Gap, REPORT_SCHEMA, RuleHits, Severity, SourceCoverage,
         SourceFile, TargetInfo, ToolInfo, Verdict, WindowCheck, WindowStatus,
     };
 
@@ -337,9 +338,18 @@ pub(crate) fn sample_report() -> Report {
                     from: Some("2020-01-05T00:00:01Z".into()),
                     to: Some("2020-01-27T10:00:00Z".into()),
                     year_inferred: false,
-                    time_gaps: vec![Period {
-                        from: "2020-01-08T00:00:00Z".into(),
-                        to: "2020-01-10T00:00:00Z".into(),
+                    silence_limits: vec![crate::model::SilenceLimit {
+                        log: EvPath::new("var/log/httpaccess.log"),
+                        usual_silence_seconds: 900,
+                        hole_after_seconds: 3 * 3600,
+                    }],
+                    time_gaps: vec![crate::model::TimeGap {
+                        from: Some("2020-01-08T00:00:00Z".into()),
+                        to: Some("2020-01-10T00:00:00Z".into()),
+                        kind: crate::model::TimeGapKind::MissingRotation,
+                        status: crate::model::TimeGapStatus::Hole,
+                        paths: vec![EvPath::new("var/log/httpaccess.log.1.gz")],
+                        detail: "httpaccess.log.1.gz is missing".into(),
                     }],
                     files: vec![
                         SourceFile {
@@ -369,6 +379,7 @@ pub(crate) fn sample_report() -> Report {
                     from: None,
                     to: None,
                     year_inferred: true,
+                    silence_limits: Vec::new(),
                     time_gaps: vec![],
                     files: vec![SourceFile {
                         path: EvPath::new("var/log/ns.log"),
@@ -388,6 +399,7 @@ pub(crate) fn sample_report() -> Report {
                     from: None,
                     to: None,
                     year_inferred: false,
+                    silence_limits: Vec::new(),
                     time_gaps: vec![],
                     files: vec![],
                     files_read: 0,
@@ -417,6 +429,7 @@ pub(crate) fn sample_report() -> Report {
                     blocks_clean: true,
                 },
             ],
+            ..Coverage::default()
         },
         flagged_files: vec![crate::model::FlaggedFile {
             path: EvPath::new("var/tmp/bash"),
@@ -440,6 +453,8 @@ pub(crate) fn sample_report() -> Report {
                 status: WindowStatus::Covered,
                 detail: "access-log, shell-history reach back to 2020-01-10 or earlier".into(),
                 examiner: Vec::new(),
+                holes: Vec::new(),
+                appliance_off: Vec::new(),
             },
             WindowCheck {
                 pack: "cve-2023-4966".into(),
@@ -449,6 +464,8 @@ pub(crate) fn sample_report() -> Report {
                 status: WindowStatus::NotRelevant,
                 detail: "the newest dated evidence (2020-01-27) predates the window".into(),
                 examiner: vec!["end set by the examiner to 2020-01-24 (--until)".into()],
+                holes: Vec::new(),
+                appliance_off: Vec::new(),
             },
         ],
         findings,

@@ -7,7 +7,7 @@
 
 use super::gap_cause_str;
 use super::sanitize::{escape_bytes, escape_str, escape_text};
-use crate::model::{Finding, Report, Severity, SourceCoverage, Verdict};
+use crate::model::{Finding, Report, Severity, SourceCoverage, TimeGapStatus, Verdict};
 use std::io::{self, Write};
 
 /// The width the report is laid out for; only paths, excerpts and other evidence that must
@@ -198,13 +198,15 @@ fn time_section(r: &Report, s: &mut String) {
         } else {
             ""
         };
-        let gaps = if src.time_gaps.is_empty() {
+        let holes = src
+            .time_gaps
+            .iter()
+            .filter(|g| g.status == TimeGapStatus::Hole)
+            .count();
+        let gaps = if holes == 0 {
             String::new()
         } else {
-            format!(
-                ", {} without files",
-                plural(src.time_gaps.len() as u64, "stretch", "stretches")
-            )
+            format!(", {}", plural(holes as u64, "HOLE", "HOLES"))
         };
         s.push_str(&format!(
             "  {:<w$}  {:<16}  {:<16}  {}{mark}{gaps}\n",
@@ -213,6 +215,18 @@ fn time_section(r: &Report, s: &mut String) {
             day(&src.to),
             src.files.len()
         ));
+    }
+    holes_and_downtime(r, s);
+    if let Some(z) = &r.coverage.timezone {
+        let line = if z.assumed {
+            format!("Syslog header times: UTC, assumed ({})", z.note)
+        } else {
+            format!(
+                "Syslog header times: local time of {} ({}; {})",
+                z.zone, z.daylight_saving, z.note
+            )
+        };
+        wrap_into(s, &escape_text(&line), "  ", "    ");
     }
     for win in &r.windows {
         let status = match win.status {
@@ -229,6 +243,42 @@ fn time_section(r: &Report, s: &mut String) {
         wrap_into(s, &line, "  * ", "    ");
     }
     s.push('\n');
+}
+
+/// `2020-01-12 10:32` of an RFC 3339 time; `?` when unknown.
+fn minute(t: Option<&str>) -> String {
+    t.map_or("?".to_owned(), |x| {
+        escape_str(x.get(..16).unwrap_or(x)).replace('T', " ")
+    })
+}
+
+/// When the appliance was off, and every hole of every source, dated, under the table.
+fn holes_and_downtime(r: &Report, s: &mut String) {
+    for d in &r.coverage.downtime {
+        let line = format!(
+            "appliance off from {} to {}: {}",
+            minute(Some(&d.from)),
+            minute(Some(&d.to)),
+            escape_text(&d.detail)
+        );
+        wrap_into(s, &line, "  * ", "    ");
+    }
+    for src in &r.coverage.sources {
+        for g in src
+            .time_gaps
+            .iter()
+            .filter(|g| g.status == TimeGapStatus::Hole)
+        {
+            let line = format!(
+                "{} HOLE from {} to {}: {}",
+                escape_str(&src.id),
+                minute(g.from.as_deref()),
+                minute(g.to.as_deref()),
+                escape_text(&g.detail)
+            );
+            wrap_into(s, &line, "  * ", "    ");
+        }
+    }
 }
 
 fn target_section(r: &Report, s: &mut String) {

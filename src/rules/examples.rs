@@ -17,6 +17,8 @@ pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
             ..ScanOptions::default()
         },
     );
+    // Timeline rules judge the logs' times against the appliance profile.
+    let profile = crate::verdict::Profile::embedded().ok();
     let mut failures = Vec::new();
     let mut count = 0;
     for (i, rule) in rules.rules.iter().enumerate() {
@@ -24,7 +26,17 @@ pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
             count += 1;
             let ev = ExampleEvidence::new(ex);
             let out = scanner.scan(&ev);
-            let fired = out.findings.iter().any(|f| f.rule == rule.id);
+            let timeline = match (&rule.matcher, &profile) {
+                (Matcher::Timeline(_), Some(p)) => {
+                    crate::continuity::assess(p, &out, rules).findings
+                }
+                _ => Vec::new(),
+            };
+            let fired = out
+                .findings
+                .iter()
+                .chain(&timeline)
+                .any(|f| f.rule == rule.id);
             if fired != ex.expect_match {
                 let what = if ex.expect_match {
                     "did not match"
@@ -48,7 +60,9 @@ fn describe_example_miss(rules: &RuleSet, i: usize, ex: &crate::rules::Example) 
     let rule = &rules.rules[i];
     let applies = match &rule.matcher {
         Matcher::File(_) => rules.file_rules_for(rel).contains(&i),
-        Matcher::Lines(_) | Matcher::Correlate(_) => rules.line_rules_for(rel).contains(&i),
+        Matcher::Lines(_) | Matcher::Correlate(_) | Matcher::Timeline(_) => {
+            rules.line_rules_for(rel).contains(&i)
+        }
     };
     if applies {
         String::new()

@@ -8,7 +8,7 @@ use super::diag::{Code, Diagnostic, did_you_mean};
 use super::{
     BaselineCond, Bounds, Check, CorrelateMatch, Example, FileMatch, FileType, HashLists,
     IndicatorCond, LineMatch, Matcher, ModeCond, Origin, Pack, Pattern, Patterns, RecordMode, Rule,
-    Window,
+    TimelineCheck, TimelineMatch, Window,
 };
 use crate::model::{EvPath, Severity};
 use std::ops::Range;
@@ -37,6 +37,7 @@ const RULE_KEYS: &[&str] = &[
     "file",
     "lines",
     "correlate",
+    "timeline",
     "example",
 ];
 const CORRELATE_KEYS: &[&str] = &[
@@ -79,6 +80,14 @@ const LINE_KEYS: &[&str] = &[
     "all",
     "none",
     "commands",
+];
+const TIMELINE_KEYS: &[&str] = &[
+    "check",
+    "logs",
+    "exclude_paths",
+    "min_hours",
+    "usual_factor",
+    "others",
 ];
 const GROUP_KEYS: &[&str] = &["any", "all", "none"];
 const PATTERN_KEYS: &[&str] = &["literal", "regex", "ignore_case"];
@@ -504,7 +513,7 @@ fn parse_rule(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>, pack: &str
     let campaign = tbl.str(ctx, "campaign").map(|s| s.0);
     let references = tbl.strs(ctx, "references");
 
-    let matcher = parse_matcher(ctx, &tbl, span.clone());
+    let matcher = parse_matcher(ctx, &tbl, &span);
     let examples: Vec<Example> = tbl
         .tables(ctx, "example")
         .into_iter()
@@ -557,36 +566,44 @@ fn parse_cves(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Vec<String> {
     cves.into_iter().map(|c| c.0).collect()
 }
 
-/// Exactly one of `[rule.file]`, `[rule.lines]` or `[rule.correlate]`.
-fn parse_matcher(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, span: Range<usize>) -> Option<Matcher> {
+/// The one condition table of a rule: `[rule.file]`, `[rule.lines]`, `[rule.correlate]` or
+/// `[rule.timeline]`.
+fn parse_matcher(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, span: &Range<usize>) -> Option<Matcher> {
     let file = tbl.table(ctx, "file");
     let lines = tbl.table(ctx, "lines");
     let correlate = tbl.table(ctx, "correlate");
-    let given = [file.is_some(), lines.is_some(), correlate.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count();
-    match (file, lines, correlate) {
+    let timeline = tbl.table(ctx, "timeline");
+    let given = [
+        file.is_some(),
+        lines.is_some(),
+        correlate.is_some(),
+        timeline.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
+    match (file, lines, correlate, timeline) {
         _ if given > 1 => {
-            let later = ["correlate", "lines", "file"]
+            let later = ["timeline", "correlate", "lines", "file"]
                 .iter()
                 .find_map(|k| tbl.get(k))
                 .map_or(span.clone(), |v| v.span());
             ctx.err(
                 Code::E010,
                 later,
-                "a rule has exactly one of [rule.file], [rule.lines] or [rule.correlate]",
+                "a rule has exactly one of [rule.file], [rule.lines], [rule.correlate] or [rule.timeline]",
                 Some("split it into several rules".into()),
             );
             None
         }
-        (Some((ft, fs)), None, None) => {
+        (Some((ft, fs)), None, None, None) => {
             parse_file_match(ctx, ft, fs).map(|f| Matcher::File(Box::new(f)))
         }
-        (None, Some((lt, ls)), None) => parse_line_match(ctx, lt, ls).map(Matcher::Lines),
-        (None, None, Some((ct, cs))) => parse_correlate(ctx, ct, cs).map(Matcher::Correlate),
+        (None, Some((lt, ls)), None, None) => parse_line_match(ctx, lt, ls).map(Matcher::Lines),
+        (None, None, Some((ct, cs)), None) => parse_correlate(ctx, ct, cs).map(Matcher::Correlate),
+        (None, None, None, Some((tt, ts))) => parse_timeline(ctx, tt, ts).map(Matcher::Timeline),
         _ => {
-            if ["file", "lines", "correlate"]
+            if ["file", "lines", "correlate", "timeline"]
                 .iter()
                 .all(|k| tbl.get(k).is_none())
             {
@@ -594,7 +611,10 @@ fn parse_matcher(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, span: Range<usize>) -> Op
                     Code::E010,
                     span.clone(),
                     "rule has no conditions",
-                    Some("add a [rule.file], [rule.lines] or [rule.correlate] table".into()),
+                    Some(
+                        "add a [rule.file], [rule.lines], [rule.correlate] or [rule.timeline] table"
+                            .into(),
+                    ),
                 );
             }
             None
@@ -1303,6 +1323,63 @@ fn parse_prefix(
     None
 }
 
+fn parse_timeline(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Option<TimelineMatch> {
+    let before = ctx.diags.len();
+    let tbl = Tbl::new(ctx, t, span.clone(), TIMELINE_KEYS, "[rule.timeline]");
+    let logs_raw = tbl.strs(ctx, "logs");
+    if logs_raw.is_empty() && tbl.get("logs").is_none() {
+        ctx.err(
+            Code::E004,
+            span.clone(),
+            "[rule.timeline] is missing required field `logs`",
+            Some("name the logs it judges; rotations are included".into()),
+        );
+    }
+    let logs = parse_globs(ctx, logs_raw);
+    let excl = tbl.strs(ctx, "exclude_paths");
+    let exclude_paths = parse_globs(ctx, excl);
+    let check = match tbl.req_str(ctx, "check", "[rule.timeline]") {
+        Some((s, _)) if s == "hole" => Some(TimelineCheck::Hole),
+        Some((s, sp)) => {
+            ctx.err(
+                Code::E009,
+                sp,
+                format!("unknown check `{s}`"),
+                Some("check is \"hole\"".into()),
+            );
+            None
+        }
+        None => None,
+    };
+    let mut at_least = |key: &str, min: u64, default: u64| match tbl.u64(ctx, key) {
+        Some((v, _)) if v >= min => v,
+        Some((_, sp)) => {
+            ctx.err(
+                Code::E009,
+                sp,
+                format!("{key} must be at least {min}"),
+                None,
+            );
+            default
+        }
+        None => default,
+    };
+    let min_hours = at_least("min_hours", 1, 3);
+    let usual_factor = at_least("usual_factor", 1, 4);
+    let others = at_least("others", 1, 1);
+    if ctx.diags.len() > before {
+        return None;
+    }
+    Some(TimelineMatch {
+        check: check?,
+        logs,
+        exclude_paths,
+        min_hours,
+        usual_factor,
+        others,
+    })
+}
+
 fn parse_example(
     ctx: &mut Ctx<'_>,
     t: &DeTable<'_>,
@@ -1317,6 +1394,7 @@ fn parse_example(
         None => match matcher {
             Some(Matcher::Lines(l)) => l.logs.first().cloned(),
             Some(Matcher::Correlate(c)) => c.logs.first().cloned(),
+            Some(Matcher::Timeline(t)) => t.logs.first().cloned(),
             _ => None,
         },
     };

@@ -91,6 +91,9 @@ pub enum Matcher {
     /// Records captured from log lines across every file and rotation, then compared with each
     /// other (a session used from another network, a source shared by several users).
     Correlate(CorrelateMatch),
+    /// How a log's lines are spread over time, compared with the other logs (a stretch without
+    /// lines that the other logs do not share).
+    Timeline(TimelineMatch),
 }
 
 impl Matcher {
@@ -100,6 +103,7 @@ impl Matcher {
             Matcher::File(_) => "file",
             Matcher::Lines(_) => "lines",
             Matcher::Correlate(_) => "correlate",
+            Matcher::Timeline(_) => "timeline",
         }
     }
 }
@@ -153,6 +157,30 @@ pub struct CorrelateMatch {
     pub first_paths: Vec<String>,
     /// Globs limiting which files `then` records are taken from (empty: all `logs`).
     pub then_paths: Vec<String>,
+}
+
+/// What a timeline rule looks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimelineCheck {
+    /// A stretch without lines in one log, inside a file, between two rotations or after its
+    /// last line, longer than the log usually goes without one, while other logs wrote lines.
+    Hole,
+}
+
+/// Conditions of a timeline rule.
+#[derive(Clone, Debug)]
+pub struct TimelineMatch {
+    pub check: TimelineCheck,
+    /// Logs judged (every rotation), as for line rules.
+    pub logs: Vec<String>,
+    pub exclude_paths: Vec<String>,
+    /// A stretch shorter than this many hours is never a hole.
+    pub min_hours: u64,
+    /// ... and it must be longer than this many times the log's usual silence (the length of
+    /// silence that, with all longer ones, fills half of the log's time).
+    pub usual_factor: u64,
+    /// How many other logs must have written lines during the stretch.
+    pub others: u64,
 }
 
 /// Which kind of filesystem entry a file rule applies to.

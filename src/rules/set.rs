@@ -217,6 +217,15 @@ impl RuleSet {
                     };
                     (&records, &c.exclude_paths)
                 }
+                Matcher::Timeline(t) => {
+                    // Read line by line like line rules, without patterns.
+                    for g in &t.logs {
+                        line_g.push(g.clone());
+                        line_glob_rule.push(i);
+                    }
+                    records = Patterns::default();
+                    (&records, &t.exclude_paths)
+                }
             };
             // Identical patterns (the same record regex in several correlate rules, a common
             // IOC string) are compiled once and share an id, so a line is searched once.

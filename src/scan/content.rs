@@ -150,6 +150,7 @@ impl Scanner<'_> {
             to: None,
             year_inferred_from: None,
             times: res.times.take(),
+            shape: None,
         });
     }
 

@@ -103,7 +103,7 @@ impl Indicators {
             let (pats, paths) = match &r.matcher {
                 Matcher::File(f) => (Some(&f.content), f.paths.as_slice()),
                 Matcher::Lines(l) => (Some(&l.patterns), &[][..]),
-                Matcher::Correlate(_) => (None, &[][..]),
+                Matcher::Correlate(_) | Matcher::Timeline(_) => (None, &[][..]),
             };
             let lits = pats
                 .into_iter()

@@ -6,6 +6,7 @@ use super::commands::{self, View};
 use super::correlate::{Captured, FileRecords};
 use super::patterns::{Combo, Matched, group_holds};
 use super::read;
+use super::sketch::Sketch;
 use super::time::{self, LogTimes, RelTime};
 use super::{EntryResult, Hit, Scanner};
 use crate::model::Gap;
@@ -74,21 +75,25 @@ impl Scanner<'_> {
         };
         let cap = self.opts.max_file_bytes;
         let mut inflated = 0;
+        let mut sketch = Sketch::default();
         let outcome = if gz {
             let dec = flate2::read::MultiGzDecoder::new(&mut br);
             let mut dec = read::Counting::new(dec.take(cap.saturating_add(1)));
             let outcome = read::for_each_chunk(&mut dec, |c, first| {
+                sketch.chunk(c, first);
                 self.match_lines(&combo, c, first, &mut agg)
             });
             inflated = dec.bytes;
             outcome
         } else {
             read::for_each_chunk(&mut br, |c, first| {
+                sketch.chunk(c, first);
                 self.match_lines(&combo, c, first, &mut agg)
             })
         };
         self.flush_record(&combo, &mut agg);
         res.times = agg.times.first.is_some().then_some(agg.times);
+        res.sketch = res.times.is_some().then_some(sketch);
         res.records = std::mem::take(&mut agg.records);
         res.hits.extend(agg.into_hits());
         let stats = match outcome {

@@ -12,13 +12,16 @@ pub mod indicators;
 mod lines;
 mod patterns;
 pub mod read;
+pub mod sketch;
 pub mod time;
 
+pub use sketch::{LogShape, Mark, Silence};
 pub use time::{LogTimes, RelTime, YearResolver};
 
 use crate::input::{Entry, EntryKind, Evidence, Listing};
 use crate::model::{Bytes, EvPath, Finding, Gap, GapCause, rfc3339};
 use crate::rules::{Matcher, RuleSet};
+use crate::zone::Zone;
 use content::metadata_holds;
 use correlate::correlate;
 use patterns::Combo;
@@ -70,6 +73,8 @@ pub struct FileRead {
     pub year_inferred_from: Option<String>,
     /// Raw line times, resolved into `from`/`to` once the whole evidence was read.
     pub times: Option<LogTimes>,
+    /// For logs read line by line: how their lines are spread over time (longest silences).
+    pub shape: Option<LogShape>,
 }
 
 /// What a scan produced, before the verdict.
@@ -83,6 +88,8 @@ pub struct ScanOutput {
     pub gaps: Vec<Gap>,
     /// Every file opened, sorted by path.
     pub reads: Vec<FileRead>,
+    /// The zone syslog header times were read in.
+    pub zone: Option<crate::zone::Zone>,
 }
 
 /// The scanner for one rule set.
@@ -146,6 +153,7 @@ struct EntryResult {
     read: Option<FileRead>,
     records: correlate::FileRecords,
     times: Option<LogTimes>,
+    sketch: Option<sketch::Sketch>,
 }
 
 /// What one entry needs, decided from its path and metadata before any byte is read.
@@ -216,7 +224,8 @@ impl<'r> Scanner<'r> {
         let results = Self::par_map(pool.as_ref(), work, |((e, plan), ok)| {
             self.run_entry(evidence, e, &plan, ok)
         });
-        self.assemble(listing, results)
+        let zone = crate::zone::Zone::read(evidence, &listing);
+        self.assemble(listing, results, zone)
     }
 
     /// Which entries may be read: the files that need reading, in path order, until their
@@ -244,7 +253,7 @@ impl<'r> Scanner<'r> {
 
     /// Turns per-entry results into the scan output: years resolved, correlations compared,
     /// everything sorted.
-    fn assemble(&self, listing: Listing, results: Vec<EntryResult>) -> ScanOutput {
+    fn assemble(&self, listing: Listing, results: Vec<EntryResult>, zone: Zone) -> ScanOutput {
         let mut out = ScanOutput {
             gaps: listing.gaps.clone(),
             ..ScanOutput::default()
@@ -268,7 +277,7 @@ impl<'r> Scanner<'r> {
                 .read
                 .as_ref()
                 .and_then(|r| r.times.as_ref())
-                .map(|t| YearResolver::new(t, entry.mtime, newest_dated));
+                .map(|t| YearResolver::new(t, entry.mtime, newest_dated, zone.rule));
             for h in std::mem::take(&mut res.hits) {
                 out.findings
                     .push(self.finding(entry, h, sha.clone(), resolver.as_ref()));
@@ -281,6 +290,7 @@ impl<'r> Scanner<'r> {
                     read.from = t.first.and_then(|x| y.resolve(x)).map(|x| x.0);
                     read.to = t.last.and_then(|x| y.resolve(x)).map(|x| x.0);
                     read.year_inferred_from = y.inferred_from.clone();
+                    read.shape = res.sketch.as_ref().map(|s| s.resolve(y));
                 }
                 out.reads.push(read);
             }
@@ -296,6 +306,7 @@ impl<'r> Scanner<'r> {
             ));
         }
         out.listing = listing;
+        out.zone = Some(zone);
         sort_findings(&mut out.findings);
         out.gaps
             .sort_by(|a, b| (&a.path, a.cause).cmp(&(&b.path, b.cause)));

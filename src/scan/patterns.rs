@@ -138,6 +138,10 @@ impl Scanner<'_> {
         let mut local_rules = Vec::new();
         let mut global_to_local: HashMap<usize, usize> = HashMap::new();
         for &r in rules {
+            // Timeline rules read the log for its times only: they have no patterns.
+            if let Matcher::Timeline(_) = &self.rules.rules[r].matcher {
+                continue;
+            }
             let ids = &self.rules.pattern_ids[r];
             let mut map = |g: &Vec<usize>| -> Vec<usize> {
                 g.iter()

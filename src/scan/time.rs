@@ -10,6 +10,7 @@
 //! Parsing is byte-level and allocation-free; a malformed stamp (hour 24, month `Jxn`) is simply
 //! not a stamp, it never rejects the file.
 
+use crate::zone::ZoneRule;
 use chrono::{NaiveDate, NaiveDateTime};
 
 /// A time stamp found on a line.
@@ -218,6 +219,8 @@ pub struct LogTimes {
 pub struct YearResolver {
     /// Year of the file's last undated line, and the total roll-overs in the file.
     last_year: Option<(i32, u32)>,
+    /// The zone syslog headers are written in.
+    zone: ZoneRule,
     /// How the year was found, when it was inferred.
     pub inferred_from: Option<String>,
 }
@@ -225,8 +228,14 @@ pub struct YearResolver {
 impl YearResolver {
     /// The resolver for one file. `newest_dated` is the newest fully dated line of the whole
     /// evidence: when the file's mtime lies more than a year after it, the copy did not keep
-    /// times and that line is the better anchor.
-    pub fn new(times: &LogTimes, mtime: i64, newest_dated: Option<i64>) -> YearResolver {
+    /// times and that line is the better anchor. Undated (syslog) lines are local times of
+    /// `zone`.
+    pub fn new(
+        times: &LogTimes,
+        mtime: i64,
+        newest_dated: Option<i64>,
+        zone: ZoneRule,
+    ) -> YearResolver {
         let Some(RelTime::NoYear {
             month, day, secs, ..
         }) = times.last
@@ -240,11 +249,13 @@ impl YearResolver {
                     let anchor = times.first_full.unwrap_or(mtime);
                     YearResolver {
                         last_year: Some((year_of_last(anchor, month, day, secs), 0)),
+                        zone,
                         inferred_from: Some("the first dated line of the file".to_owned()),
                     }
                 }
                 _ => YearResolver {
                     last_year: None,
+                    zone,
                     inferred_from: None,
                 },
             };
@@ -258,8 +269,19 @@ impl YearResolver {
         };
         YearResolver {
             last_year: Some((year_of_last(anchor, month, day, secs), times.rollovers)),
+            zone,
             inferred_from: Some(how.to_owned()),
         }
+    }
+
+    /// The same resolver for times whose roll-overs were counted by another reader of the same
+    /// file, which saw `total` of them in all.
+    pub fn with_rollovers(&self, total: u32) -> YearResolver {
+        let mut y = self.clone();
+        if let Some((year, _)) = y.last_year {
+            y.last_year = Some((year, total));
+        }
+        y
     }
 
     /// Unix seconds of a line time, and whether its year was inferred.
@@ -274,7 +296,7 @@ impl YearResolver {
             } => {
                 let (year, total) = self.last_year?;
                 let y = year - i32::try_from(total.saturating_sub(rollovers)).unwrap_or(0);
-                with_year(y, month, day, secs).map(|x| (x, true))
+                with_year(y, month, day, secs).map(|x| (self.zone.to_utc(x), true))
             }
         }
     }

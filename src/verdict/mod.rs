@@ -11,17 +11,17 @@
 
 mod windows;
 
-use windows::check_windows;
 pub use windows::{DateArg, WindowOverrides};
+use windows::{SourceTimes, check_windows};
 
+use crate::continuity;
 use crate::firmware::Facts;
 use crate::input::{EntryKind, Evidence};
 use crate::model::{
-    Coverage, EvPath, Finding, Gap, GapCause, Period, Severity, SourceCoverage, SourceFile,
+    Coverage, EvPath, Finding, Gap, GapCause, Severity, SourceCoverage, SourceFile, TimeZone,
     Verdict, WindowCheck, WindowStatus, rfc3339,
 };
 use crate::rules::RuleSet;
-use crate::scan::FileRead;
 use crate::scan::{ScanOutput, glob};
 use anyhow::{Context, Result};
 use serde::Deserialize;
@@ -37,6 +37,22 @@ pub struct Profile {
     #[serde(rename = "source")]
     pub sources: Vec<SourceDef>,
     pub volatile: Volatile,
+    pub continuity: ContinuityDef,
+}
+
+/// `[continuity]`: when a stretch without log lines is a hole, and the records an appliance
+/// writes when it starts and when it stops.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContinuityDef {
+    /// A stretch shorter than this is never a hole.
+    pub min_hours: u64,
+    /// ... and it must be longer than this many times the source's usual silence.
+    pub usual_factor: u64,
+    /// Regexes of boot records (one log line each).
+    pub boot: Vec<String>,
+    /// Regexes of shutdown records.
+    pub shutdown: Vec<String>,
 }
 
 /// `[profile]`
@@ -96,6 +112,10 @@ impl Profile {
                 glob::compile(g).with_context(|| format!("profile {name}: bad glob `{g}`"))?;
             }
         }
+        for r in p.continuity.boot.iter().chain(&p.continuity.shutdown) {
+            crate::rules::load::compile_regex(r)
+                .with_context(|| format!("profile {name}: bad pattern `{r}`"))?;
+        }
         Ok(p)
     }
 }
@@ -107,6 +127,8 @@ pub struct Assessment {
     pub reasons: Vec<String>,
     pub coverage: Coverage,
     pub windows: Vec<WindowCheck>,
+    /// Every finding, those of the scan and those about the logs' continuity, sorted.
+    pub findings: Vec<Finding>,
 }
 
 /// Decides the verdict for one scan.
@@ -119,8 +141,70 @@ pub fn assess(
     cves: &crate::posture::CveTable,
     overrides: &WindowOverrides,
 ) -> Assessment {
-    let mut cov = Coverage::default();
+    let cont = continuity::assess(profile, out, rules);
+    let mut findings = out.findings.clone();
+    findings.extend(cont.findings.iter().cloned());
+    crate::scan::sort_findings(&mut findings);
+    let mut cov = counted(out);
+    let present: Vec<&String> = profile
+        .markers
+        .paths
+        .iter()
+        .filter(|p| ev.resolve(&EvPath::new(p.as_bytes().to_vec())).is_some())
+        .collect();
+    cov.looks_like_appliance = present.len() >= profile.markers.min;
     let mut gaps: Vec<Gap> = out.gaps.clone();
+    let mut source_problems = Vec::new();
+    // Unix-second ranges per source id, for the window checks.
+    let mut ranges: HashMap<String, (Option<i64>, Option<i64>)> = HashMap::new();
+    for (i, s) in profile.sources.iter().enumerate() {
+        let (sc, range) = source_coverage(
+            s,
+            &cont.sources[i],
+            ev,
+            out,
+            &mut gaps,
+            &mut source_problems,
+        );
+        ranges.insert(s.id.clone(), range);
+        if s.required && cov.looks_like_appliance {
+            required_source(s, &sc, &mut gaps, &mut source_problems);
+        }
+        cov.sources.push(sc);
+    }
+    let windows = if cov.looks_like_appliance {
+        let times = SourceTimes {
+            ranges: &ranges,
+            cont: &cont,
+        };
+        check_windows(facts, rules, cves, &times, &cov.sources, overrides)
+    } else {
+        Vec::new()
+    };
+    gaps.extend(hole_gaps(profile, &cont, &windows));
+    gaps.sort_by(|a, b| (&a.path, a.cause).cmp(&(&b.path, b.cause)));
+    gaps.dedup();
+    cov.gaps = gaps;
+    cov.downtime = cont.downtime.clone();
+    let facts = Judged {
+        present: &present,
+        source_problems: &source_problems,
+        windows: &windows,
+        findings: &findings,
+    };
+    let (verdict, reasons) = judge(profile, ev, rules, &cov, &facts);
+    Assessment {
+        verdict,
+        reasons,
+        coverage: cov,
+        windows,
+        findings,
+    }
+}
+
+/// Entry counts of the listing and what was read.
+fn counted(out: &ScanOutput) -> Coverage {
+    let mut cov = Coverage::default();
     for e in &out.listing.entries {
         cov.entries_seen += 1;
         match e.kind {
@@ -133,190 +217,259 @@ pub fn assess(
     }
     cov.files_read = out.reads.len() as u64;
     cov.bytes_read = out.reads.iter().map(|r| r.bytes).sum();
+    cov.timezone = out.zone.as_ref().map(|z| TimeZone {
+        zone: z.name.clone(),
+        utc_offset: z.utc_offset(),
+        daylight_saving: z.daylight_saving.clone(),
+        source: z.source.clone(),
+        assumed: z.source.is_none(),
+        note: z.note.clone(),
+    });
+    cov
+}
 
-    let present: Vec<&String> = profile
-        .markers
-        .paths
-        .iter()
-        .filter(|p| ev.resolve(&EvPath::new(p.as_bytes().to_vec())).is_some())
-        .collect();
-    cov.looks_like_appliance = present.len() >= profile.markers.min;
-
-    let reads: HashMap<&EvPath, &FileRead> = out.reads.iter().map(|r| (&r.path, r)).collect();
-    let mut source_problems = Vec::new();
-    // Unix-second ranges per source id, for the window checks.
-    let mut ranges: HashMap<String, (Option<i64>, Option<i64>)> = HashMap::new();
-    for s in &profile.sources {
-        let (log_set, file_set) = match (glob::set(&s.logs), glob::set(&s.files)) {
-            (Ok(l), Ok(f)) => (l, f),
-            _ => continue, // validated in Profile::parse
-        };
-        let mut sc = SourceCoverage {
-            id: s.id.clone(),
-            title: s.title.clone(),
-            required: s.required,
-            from: None,
-            to: None,
-            year_inferred: false,
-            time_gaps: Vec::new(),
-            files: Vec::new(),
-            files_read: 0,
-            bytes: 0,
-        };
-        let mut dated: Vec<(i64, i64)> = Vec::new();
-        for e in &out.listing.entries {
-            let rel = e.path.relative();
-            if !(log_set.is_match(glob::as_path(glob::log_family(rel)))
-                || file_set.is_match(glob::as_path(rel)))
-            {
-                continue;
-            }
-            if e.kind != EntryKind::File {
-                if let Some(g) = not_a_log(ev, out, e, &s.title) {
-                    source_problems.push(g.detail.clone());
-                    gaps.retain(|x| !(x.path == g.path && x.cause == g.cause));
-                    gaps.push(g);
-                }
-                continue;
-            }
-            let read = reads.get(&e.path);
-            let (from, to) = read.map_or((None, None), |r| (r.from, r.to));
-            if let (Some(a), Some(b)) = (from, to) {
-                dated.push((a, b));
-            }
-            let inferred = read.and_then(|r| r.year_inferred_from.clone());
-            sc.year_inferred |= inferred.is_some();
-            sc.files.push(SourceFile {
-                path: e.path.clone(),
-                bytes: e.size,
-                sha256: read.and_then(|r| r.sha256.clone()),
-                from: from.map(rfc3339),
-                to: to.map(rfc3339),
-                year_inferred_from: inferred,
-            });
-            sc.bytes += e.size;
-            if read.is_some_and(|r| r.complete) {
-                sc.files_read += 1;
-            }
-        }
-        // Oldest file first; then stretches of more than a day with no file at all.
-        sc.files
-            .sort_by(|a, b| (&a.from, &a.path).cmp(&(&b.from, &b.path)));
-        dated.sort_unstable();
-        let (lo, hi) = (
-            dated.iter().map(|d| d.0).min(),
-            dated.iter().map(|d| d.1).max(),
-        );
-        let mut reach = None;
-        for (a, b) in &dated {
-            if let Some(r) = reach
-                && *a > r + 86_400
-            {
-                sc.time_gaps.push(Period {
-                    from: rfc3339(r),
-                    to: rfc3339(*a),
-                });
-            }
-            reach = Some(reach.map_or(*b, |r: i64| r.max(*b)));
-        }
-        sc.from = lo.map(rfc3339);
-        sc.to = hi.map(rfc3339);
-        ranges.insert(s.id.clone(), (lo, hi));
-        if s.required && cov.looks_like_appliance {
-            let first = s
-                .logs
-                .first()
-                .or(s.files.first())
-                .cloned()
-                .unwrap_or_default();
-            if sc.files.is_empty() {
-                gaps.push(Gap::new(
-                    EvPath::new(first.into_bytes()),
-                    GapCause::Missing,
-                    format!("no {} in the evidence", s.title),
-                    true,
-                ));
-                source_problems.push(format!("the {} is missing", s.title));
-            } else if sc.files_read == 0 {
-                source_problems.push(format!(
-                    "the {} ({}) was not read completely by any rule in force",
-                    s.title,
-                    plural(sc.files.len(), "file")
-                ));
-            }
-        }
-        cov.sources.push(sc);
-    }
-    let windows = if cov.looks_like_appliance {
-        check_windows(facts, rules, cves, &ranges, &cov.sources, overrides)
-    } else {
-        Vec::new()
+/// One evidence source: its files with their times, its time gaps, and its range. A log of the
+/// source that is not a regular file becomes a gap.
+fn source_coverage(
+    s: &SourceDef,
+    times: &continuity::SourceTime,
+    ev: &dyn Evidence,
+    out: &ScanOutput,
+    gaps: &mut Vec<Gap>,
+    problems: &mut Vec<String>,
+) -> (SourceCoverage, (Option<i64>, Option<i64>)) {
+    let mut sc = SourceCoverage {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        required: s.required,
+        from: None,
+        to: None,
+        year_inferred: false,
+        silence_limits: times.limits.clone(),
+        time_gaps: times.gaps.clone(),
+        files: Vec::new(),
+        files_read: 0,
+        bytes: 0,
     };
-    gaps.sort_by(|a, b| (&a.path, a.cause).cmp(&(&b.path, b.cause)));
-    gaps.dedup();
-    cov.gaps = gaps;
+    let (Ok(log_set), Ok(file_set)) = (glob::set(&s.logs), glob::set(&s.files)) else {
+        return (sc, (None, None)); // validated in Profile::parse
+    };
+    let (mut lo, mut hi): (Option<i64>, Option<i64>) = (None, None);
+    for e in &out.listing.entries {
+        let rel = e.path.relative();
+        if !(log_set.is_match(glob::as_path(glob::log_family(rel)))
+            || file_set.is_match(glob::as_path(rel)))
+        {
+            continue;
+        }
+        if e.kind != EntryKind::File {
+            if let Some(g) = not_a_log(ev, out, e, &s.title) {
+                problems.push(g.detail.clone());
+                gaps.retain(|x| !(x.path == g.path && x.cause == g.cause));
+                gaps.push(g);
+            }
+            continue;
+        }
+        let read = out
+            .reads
+            .binary_search_by(|r| r.path.cmp(&e.path))
+            .ok()
+            .map(|i| &out.reads[i]);
+        let (from, to) = read.map_or((None, None), |r| (r.from, r.to));
+        if let (Some(a), Some(b)) = (from, to) {
+            lo = Some(lo.map_or(a, |x| x.min(a)));
+            hi = Some(hi.map_or(b, |x| x.max(b)));
+        }
+        let inferred = read.and_then(|r| r.year_inferred_from.clone());
+        sc.year_inferred |= inferred.is_some();
+        sc.files.push(SourceFile {
+            path: e.path.clone(),
+            bytes: e.size,
+            sha256: read.and_then(|r| r.sha256.clone()),
+            from: from.map(rfc3339),
+            to: to.map(rfc3339),
+            year_inferred_from: inferred,
+        });
+        sc.bytes += e.size;
+        if read.is_some_and(|r| r.complete) {
+            sc.files_read += 1;
+        }
+    }
+    // Oldest file first.
+    sc.files
+        .sort_by(|a, b| (&a.from, &a.path).cmp(&(&b.from, &b.path)));
+    sc.from = lo.map(rfc3339);
+    sc.to = hi.map(rfc3339);
+    (sc, (lo, hi))
+}
 
-    let volatile_missing = profile
-        .volatile
-        .paths
-        .iter()
-        .all(|p| ev.resolve(&EvPath::new(p.as_bytes().to_vec())).is_none());
+/// A required source that is missing or was not read: a gap and a problem.
+fn required_source(
+    s: &SourceDef,
+    sc: &SourceCoverage,
+    gaps: &mut Vec<Gap>,
+    problems: &mut Vec<String>,
+) {
+    let first = s
+        .logs
+        .first()
+        .or(s.files.first())
+        .cloned()
+        .unwrap_or_default();
+    if sc.files.is_empty() {
+        gaps.push(Gap::new(
+            EvPath::new(first.into_bytes()),
+            GapCause::Missing,
+            format!("no {} in the evidence", s.title),
+            true,
+        ));
+        problems.push(format!("the {} is missing", s.title));
+    } else if sc.files_read == 0 {
+        problems.push(format!(
+            "the {} ({}) was not read completely by any rule in force",
+            s.title,
+            plural(sc.files.len(), "file")
+        ));
+    }
+}
 
+/// A gap for every hole of a source: on the file holding the last line before it, or on each
+/// missing rotation. It blocks `clean` when it makes a window not covered.
+fn hole_gaps(
+    profile: &Profile,
+    cont: &continuity::Continuity,
+    windows: &[WindowCheck],
+) -> Vec<Gap> {
+    let mut out = Vec::new();
+    for (s, st) in profile.sources.iter().zip(&cont.sources) {
+        for h in &st.holes {
+            let (from, to) = (h.from.map(rfc3339), h.to.map(rfc3339));
+            let blocks = windows.iter().any(|w| {
+                w.status == WindowStatus::NotCovered
+                    && w.holes
+                        .iter()
+                        .any(|x| x.source == s.id && x.from == from && x.to == to)
+            });
+            let when = match (h.from, h.to) {
+                (Some(a), Some(b)) => format!(
+                    "no line from {} to {}",
+                    continuity::minute(a),
+                    continuity::minute(b)
+                ),
+                (Some(a), None) => format!("no line from {} on", continuity::minute(a)),
+                (None, Some(b)) => format!("no line until {}", continuity::minute(b)),
+                (None, None) => "a stretch that cannot be placed in time".to_owned(),
+            };
+            let cause = if h.kind == crate::model::TimeGapKind::MissingRotation {
+                GapCause::Missing
+            } else {
+                GapCause::Hole
+            };
+            for p in &h.paths {
+                out.push(Gap::new(
+                    p.clone(),
+                    cause,
+                    format!("the {} has a hole: {when}: {}", s.title, h.detail),
+                    blocks,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// What the verdict and its reasons are decided from.
+struct Judged<'a> {
+    present: &'a [&'a String],
+    source_problems: &'a [String],
+    windows: &'a [WindowCheck],
+    findings: &'a [Finding],
+}
+
+/// The verdict and its reasons, most important first.
+fn judge(
+    profile: &Profile,
+    ev: &dyn Evidence,
+    rules: &RuleSet,
+    cov: &Coverage,
+    j: &Judged<'_>,
+) -> (Verdict, Vec<String>) {
     let mut reasons = Vec::new();
-    let by_sev = count_by_severity(&out.findings);
-    let worst = out.findings.iter().map(|f| f.severity).max();
+    let by_sev = count_by_severity(j.findings);
+    // Missing sources and holes are explained by their own reasons.
     let blocking: Vec<&Gap> = cov
         .gaps
         .iter()
-        .filter(|g| g.blocks_clean && g.cause != GapCause::Missing)
+        .filter(|g| g.blocks_clean && !matches!(g.cause, GapCause::Missing | GapCause::Hole))
         .collect();
     let verdict = if cov.looks_like_appliance {
-        decide(&out.findings, &by_sev, &mut reasons)
+        decide(j.findings, &by_sev, &mut reasons)
     } else {
-        // Whatever matched, rules written for an appliance say little about another tree.
-        reasons.push(format!(
-            "The evidence does not look like a {}: only {} of the marker paths exist ({}), at least {} are needed. Check that TARGET is the appliance root (the folder holding flash/ and var/).",
-            profile.profile.title,
-            present.len(),
-            profile.markers.paths.iter().map(|p| format!("/{p}")).collect::<Vec<_>>().join(", "),
-            profile.markers.min
-        ));
-        if worst.is_some_and(|w| w >= Severity::Medium) {
-            reasons.push(format!(
-                "Findings are listed nonetheless: {}.",
-                summarise(
-                    &out.findings,
-                    &[Severity::Critical, Severity::High, Severity::Medium],
-                    &by_sev
-                )
-            ));
-        }
-        Verdict::Inconclusive
+        not_an_appliance(profile, j.present, j.findings, &by_sev, &mut reasons)
     };
+    let not_covered = j
+        .windows
+        .iter()
+        .any(|w| w.status == WindowStatus::NotCovered);
     let verdict = match verdict {
-        Verdict::Clean
-            if !source_problems.is_empty()
-                || !blocking.is_empty()
-                || windows.iter().any(|w| w.status == WindowStatus::NotCovered) =>
-        {
+        Verdict::Clean if !j.source_problems.is_empty() || !blocking.is_empty() || not_covered => {
             Verdict::Inconclusive
         }
         Verdict::Clean => {
-            clean_reasons(rules, &cov, &windows, &mut reasons);
+            clean_reasons(rules, cov, j.windows, &mut reasons);
             Verdict::Clean
         }
         v => v,
     };
-    for w in windows.iter().filter(|w| !w.examiner.is_empty()) {
+    for w in j.windows.iter().filter(|w| !w.examiner.is_empty()) {
         reasons.push(format!(
             "The examiner changed the {}: {}.",
             w.title,
             w.examiner.join("; ")
         ));
     }
-    // Coverage reasons: the cause of `inconclusive`, or context for the other verdicts.
+    coverage_reasons(verdict, j, &blocking, &mut reasons);
+    context_reasons(profile, ev, cov, j.windows, &by_sev, &mut reasons);
+    (verdict, reasons)
+}
+
+/// Whatever matched, rules written for an appliance say little about another tree.
+fn not_an_appliance(
+    profile: &Profile,
+    present: &[&String],
+    findings: &[Finding],
+    by_sev: &BTreeMap<Severity, u64>,
+    reasons: &mut Vec<String>,
+) -> Verdict {
+    reasons.push(format!(
+        "The evidence does not look like a {}: only {} of the marker paths exist ({}), at least {} are needed. Check that TARGET is the appliance root (the folder holding flash/ and var/).",
+        profile.profile.title,
+        present.len(),
+        profile.markers.paths.iter().map(|p| format!("/{p}")).collect::<Vec<_>>().join(", "),
+        profile.markers.min
+    ));
+    if findings.iter().any(|f| f.severity >= Severity::Medium) {
+        reasons.push(format!(
+            "Findings are listed nonetheless: {}.",
+            summarise(
+                findings,
+                &[Severity::Critical, Severity::High, Severity::Medium],
+                by_sev
+            )
+        ));
+    }
+    Verdict::Inconclusive
+}
+
+/// Coverage reasons: the cause of `inconclusive`, or context for the other verdicts.
+fn coverage_reasons(
+    verdict: Verdict,
+    j: &Judged<'_>,
+    blocking: &[&Gap],
+    reasons: &mut Vec<String>,
+) {
     let context = verdict != Verdict::Inconclusive;
-    for p in &source_problems {
+    for p in j.source_problems {
         reasons.push(if context {
             format!("Coverage is incomplete: {p}.")
         } else {
@@ -325,7 +478,7 @@ pub fn assess(
     }
     if !blocking.is_empty() {
         let mut by_cause: BTreeMap<GapCause, usize> = BTreeMap::new();
-        for g in &blocking {
+        for g in blocking {
             *by_cause.entry(g.cause).or_default() += 1;
         }
         let parts: Vec<String> = by_cause
@@ -342,7 +495,8 @@ pub fn assess(
             parts.join(", ")
         ));
     }
-    for w in windows
+    for w in j
+        .windows
         .iter()
         .filter(|w| w.status == WindowStatus::NotCovered)
     {
@@ -353,6 +507,34 @@ pub fn assess(
         };
         reasons.push(format!("{lead} {}: {}", w.title, w.detail));
     }
+}
+
+/// Reasons that give context whatever the verdict: downtime, the RAM disk, sources not
+/// checked, windows that do not apply, low findings.
+fn context_reasons(
+    profile: &Profile,
+    ev: &dyn Evidence,
+    cov: &Coverage,
+    windows: &[WindowCheck],
+    by_sev: &BTreeMap<Severity, u64>,
+    reasons: &mut Vec<String>,
+) {
+    for d in &cov.downtime {
+        reasons.push(format!(
+            "The appliance was off from {} to {}: every log is silent then, the last record is {} line {} and the boot record {} line {}; nothing is logged while it is off, so that time counts as covered.",
+            continuity::minute_of(&d.from),
+            continuity::minute_of(&d.to),
+            d.last_record.path.to_lossless_string(),
+            d.last_record.line,
+            d.boot_record.path.to_lossless_string(),
+            d.boot_record.line
+        ));
+    }
+    let volatile_missing = profile
+        .volatile
+        .paths
+        .iter()
+        .all(|p| ev.resolve(&EvPath::new(p.as_bytes().to_vec())).is_none());
     if volatile_missing && cov.looks_like_appliance {
         reasons.push(volatile_note(profile, ev));
     }
@@ -384,12 +566,6 @@ pub fn assess(
         reasons.push(format!(
             "{low} low or informational findings (such as failed attempts) are listed; they do not change the verdict."
         ));
-    }
-    Assessment {
-        verdict,
-        reasons,
-        coverage: cov,
-        windows,
     }
 }
 
@@ -562,6 +738,7 @@ fn cause_words(c: GapCause) -> &'static str {
         GapCause::BrokenSymlink => "symbolic links could not be resolved",
         GapCause::CorruptArchive => "archives are damaged",
         GapCause::Budget => "reads stopped by a budget",
+        GapCause::Hole => "logs have holes",
     }
 }
 

@@ -2,12 +2,13 @@
 //! (its firmware and history, from the CVE table) and whether the logs reach back to it. The
 //! examiner's overrides (`--since`, `--until`) are applied here and always recorded.
 //!
-//! Reads nothing from the evidence: it works from firmware facts and the time ranges the scan
-//! measured.
+//! Reads nothing from the evidence: it works from firmware facts, the time ranges the scan
+//! measured and the holes and downtime [`crate::continuity`] found in them.
 
+use crate::continuity::{Continuity, duration, minute, minute_of};
 use crate::firmware::{Build, Facts, Sighting, split_version};
 use crate::model::CveStatus;
-use crate::model::{SourceCoverage, WindowCheck, WindowStatus, rfc3339};
+use crate::model::{Period, SourceCoverage, WindowCheck, WindowHole, WindowStatus, rfc3339};
 use crate::posture::{CveDef, CveTable, status};
 use crate::rules::{Pack, RuleSet, Window};
 use std::collections::HashMap;
@@ -225,17 +226,24 @@ fn relevance(f: &Firmware, def: &CveDef, from: i64) -> Relevance {
     }
 }
 
+/// What the logs cover, per evidence source: its first and last dated line, its holes, and
+/// when the appliance was off.
+pub(super) struct SourceTimes<'a> {
+    pub ranges: &'a HashMap<String, (Option<i64>, Option<i64>)>,
+    pub cont: &'a Continuity,
+}
+
 /// One [`WindowCheck`] per pack that declares a window.
 pub(super) fn check_windows(
     facts: &Facts,
     rules: &RuleSet,
     cves: &CveTable,
-    ranges: &HashMap<String, (Option<i64>, Option<i64>)>,
+    times: &SourceTimes<'_>,
     sources: &[SourceCoverage],
     ov: &WindowOverrides,
 ) -> Vec<WindowCheck> {
     let fw = firmware(facts);
-    let newest = ranges.values().filter_map(|r| r.1).max();
+    let newest = times.ranges.values().filter_map(|r| r.1).max();
     rules
         .packs
         .iter()
@@ -251,7 +259,7 @@ pub(super) fn check_windows(
                 fw.as_ref(),
                 def,
                 newest,
-                ranges,
+                times,
                 sources,
                 ov,
             ))
@@ -266,11 +274,12 @@ fn check_window(
     fw: Option<&Firmware>,
     def: Option<&CveDef>,
     newest: Option<i64>,
-    ranges: &HashMap<String, (Option<i64>, Option<i64>)>,
+    times: &SourceTimes<'_>,
     sources: &[SourceCoverage],
     ov: &WindowOverrides,
 ) -> WindowCheck {
     let mut span = ov.span(p, w);
+    let mut seen = Seen::default();
     let (status, detail) = match (newest, fw.zip(def)) {
         (_, _) if span.until.is_some_and(|u| u < span.from) => (
             WindowStatus::NotRelevant,
@@ -292,11 +301,11 @@ fn check_window(
             Relevance::NotRelevant(why) => (WindowStatus::NotRelevant, why),
             Relevance::Until(t) => {
                 span.until = Some(span.until.map_or(t, |u| u.min(t)));
-                coverage(w, &span, ranges, sources)
+                coverage(w, &span, times, sources, &mut seen)
             }
-            Relevance::Relevant => coverage(w, &span, ranges, sources),
+            Relevance::Relevant => coverage(w, &span, times, sources, &mut seen),
         },
-        _ => coverage(w, &span, ranges, sources),
+        _ => coverage(w, &span, times, sources, &mut seen),
     };
     WindowCheck {
         pack: p.id.clone(),
@@ -306,17 +315,33 @@ fn check_window(
         status,
         detail,
         examiner: span.moved,
+        holes: seen.holes,
+        appliance_off: seen.off,
     }
 }
 
-/// Whether each of the window's sources has dated lines on or before its first day.
+/// Holes and downtime found inside a window while checking it.
+#[derive(Default)]
+struct Seen {
+    holes: Vec<WindowHole>,
+    off: Vec<Period>,
+}
+
+/// Whether each of the window's sources has dated lines on or before its first day, and no
+/// hole inside it. Downtime inside it counts as covered, and is listed.
 fn coverage(
     w: &Window,
     span: &Span,
-    ranges: &HashMap<String, (Option<i64>, Option<i64>)>,
+    times: &SourceTimes<'_>,
     sources: &[SourceCoverage],
+    seen: &mut Seen,
 ) -> (WindowStatus, String) {
     let mut missing = Vec::new();
+    // A hole open on one side (a missing rotation dated only by its newer or older
+    // neighbour) reaches as far as it can.
+    let inside = |from: Option<i64>, to: Option<i64>| {
+        to.is_none_or(|b| b > span.from) && span.until.is_none_or(|u| from.is_none_or(|a| a < u))
+    };
     for sid in &w.sources {
         let title = sources
             .iter()
@@ -324,7 +349,7 @@ fn coverage(
             .map_or(sid.as_str(), |s| s.title.as_str());
         // Windows are given in days: a source covers one when its first line falls on or
         // before the window's first day.
-        match ranges.get(sid) {
+        match times.ranges.get(sid) {
             Some((Some(lo), _)) if lo.div_euclid(86_400) <= span.from.div_euclid(86_400) => {}
             Some((Some(lo), _)) => missing.push(format!(
                 "the {title} starts {}, so {} to {} is not visible",
@@ -334,17 +359,60 @@ fn coverage(
             )),
             _ => missing.push(format!("the {title} has no dated lines")),
         }
+        let Some(st) = times.cont.sources.iter().find(|s| &s.id == sid) else {
+            continue;
+        };
+        for h in st.holes.iter().filter(|h| inside(h.from, h.to)) {
+            let when = match (h.from, h.to) {
+                (Some(a), Some(b)) => {
+                    format!(" from {} to {} ({})", minute(a), minute(b), duration(b - a))
+                }
+                (Some(a), None) => format!(" from {}", minute(a)),
+                (None, Some(b)) => format!(" until {}", minute(b)),
+                (None, None) => String::new(),
+            };
+            missing.push(format!("the {title} has a hole{when}: {}", h.detail));
+            seen.holes.push(WindowHole {
+                source: sid.clone(),
+                from: h.from.map(rfc3339),
+                to: h.to.map(rfc3339),
+                detail: h.detail.clone(),
+            });
+        }
     }
+    for d in &times.cont.downtime {
+        let (a, b) = (d.from.clone(), d.to.clone());
+        let parse = |s: &str| crate::rules::load::parse_time(s);
+        if inside(parse(&a), parse(&b)) && parse(&a).is_some() {
+            seen.off.push(Period { from: a, to: b });
+        }
+    }
+    let off = seen
+        .off
+        .iter()
+        .map(|p| format!("{} to {}", minute_of(&p.from), minute_of(&p.to)))
+        .collect::<Vec<_>>();
+    let off = if off.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; the appliance was off from {} (counted as covered)",
+            off.join(" and from ")
+        )
+    };
     if missing.is_empty() {
         (
             WindowStatus::Covered,
             format!(
-                "{} reach back to {} or earlier",
+                "{} reach back to {} or earlier, without holes{off}",
                 w.sources.join(", "),
                 day(span.from)
             ),
         )
     } else {
-        (WindowStatus::NotCovered, format!("{}.", missing.join("; ")))
+        (
+            WindowStatus::NotCovered,
+            format!("{}{off}.", missing.join("; ")),
+        )
     }
 }
