@@ -519,8 +519,9 @@ fn said(v: &Verdict, branch: Build) -> String {
     }
 }
 
-/// A branch the CVE does not list: never affected if it is newer than every listed branch's
-/// oldest, unknown if older (the vendor assesses supported branches only).
+/// A branch the CVE does not list: never affected if it is newer than every branch the CVE
+/// lists (it came later, or the vendor assessed it); unknown otherwise, since the vendor lists
+/// supported branches only and says nothing of older ones.
 fn fallback(def: &CveDef, v: &str, branch: Build) -> (CveStatus, String) {
     let listed: Vec<Build> = def
         .fixed
@@ -538,15 +539,15 @@ fn fallback(def: &CveDef, v: &str, branch: Build) -> (CveStatus, String) {
                 .filter_map(|b| parse_build(b)),
         )
         .collect();
-    match listed.iter().min() {
-        Some(&oldest) if branch >= oldest => (
+    match listed.iter().max() {
+        Some(&newest) if branch > newest => (
             CveStatus::NotAffected,
             format!("{v}: branch {}.{} was not affected", branch.0, branch.1),
         ),
         _ => (
             CveStatus::Unknown,
             format!(
-                "{v}: branch {}.{} is older than every branch the vendor lists, and the vendor does not say whether it is affected",
+                "{v}: branch {}.{} is not listed by the vendor, which lists newer branches, and the vendor does not say whether it is affected",
                 branch.0, branch.1
             ),
         ),
@@ -874,6 +875,11 @@ mod tests {
         assert_eq!(st("CVE-2025-7775", "12.1-55.329"), Unknown);
         assert_eq!(st("CVE-2025-7775", "12.1-55.330"), Unknown);
         assert_eq!(st("CVE-2025-7775", "14.1-47.48"), Fixed);
+        // 13.0 lies between listed branches (12.1-FIPS, 13.1) and is not itself listed.
+        assert_eq!(st("CVE-2025-7775", "13.0-92.21"), Unknown);
+        assert_eq!(st("CVE-2020-8193", "11.0-70.12"), Unknown);
+        // Newer than every listed branch.
+        assert_eq!(st("CVE-2023-3519", "14.1-4.42"), NotAffected);
         // 2026.
         assert_eq!(st("CVE-2026-3055", "14.1-66.54"), Vulnerable);
         assert_eq!(st("CVE-2026-3055", "14.1-66.59"), Fixed);
