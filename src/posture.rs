@@ -823,9 +823,11 @@ mod tests {
 
     #[test]
     fn statuses() {
-        // Shitrix: affected branches from the record, no verified fixed build.
-        assert_eq!(st("CVE-2019-19781", "13.0-47.22"), Unknown);
-        assert_eq!(st("CVE-2019-19781", "13.0-47.24"), Unknown);
+        // Shitrix: fixed builds restated from CTX267027; 12.1-55.x may be a FIPS build.
+        assert_eq!(st("CVE-2019-19781", "13.0-47.22"), Vulnerable);
+        assert_eq!(st("CVE-2019-19781", "13.0-47.24"), Fixed);
+        assert_eq!(st("CVE-2019-19781", "12.1-50.28"), Vulnerable);
+        assert_eq!(st("CVE-2019-19781", "12.1-55.18"), Unknown);
         assert_eq!(st("CVE-2019-19781", "13.1-49.15"), NotAffected);
         assert_eq!(st("CVE-2019-19781", "10.1-100.1"), Unknown);
         // CTX276688: regular lines only.
@@ -837,8 +839,9 @@ mod tests {
         assert_eq!(st("CVE-2020-8195", "13.1-49.15"), NotAffected);
         // A 12.1-55.x build may be a FIPS build, a line the 2020 record does not list.
         assert_eq!(st("CVE-2020-8193", "12.1-55.18"), Unknown);
-        // SAML: 12.1 and 13.0 affected without build numbers, 13.1 not.
-        assert_eq!(st("CVE-2022-27518", "13.0-58.32"), Unknown);
+        // SAML: fixed builds restated by the Norwegian NCSC; 13.1 not affected.
+        assert_eq!(st("CVE-2022-27518", "13.0-58.32"), Fixed);
+        assert_eq!(st("CVE-2022-27518", "13.0-58.30"), Vulnerable);
         assert_eq!(st("CVE-2022-27518", "12.1-55.291"), Unknown);
         assert_eq!(st("CVE-2022-27518", "13.1-37.38"), NotAffected);
         // 2023: regular and FIPS lines.
