@@ -311,6 +311,32 @@ fn an_unedited_busy_log_has_no_hole() {
     assert_eq!(window(&r, "cve-2019-19781")["status"], "covered");
 }
 
+/// The web server logs a request when it ends, stamped with the time it began: a VPN tunnel
+/// held open for hours and closed last puts a line days older at the end of the live log. That
+/// does not end the log early (no hole, no finding), in a small log and in a busy one.
+#[test]
+fn a_request_logged_when_it_ended_is_not_the_end_of_the_log() {
+    for busy in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = case("clean-13.0-47.24", dir.path());
+        if busy {
+            busy_access_log(&root, utc(2020, 1, 5, 0, 0), utc(2020, 1, 27, 9, 50));
+        }
+        let log = root.join("var/log/httpaccess.log");
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        f.write_all(access_line(7, utc(2020, 1, 17, 20, 7)).as_bytes())
+            .unwrap();
+        let r = json(&root);
+        assert_eq!(r["verdict"], "clean", "busy {busy}: {}", r["reasons"]);
+        assert_eq!(window(&r, "cve-2019-19781")["status"], "covered");
+        assert!(
+            !r["findings"].to_string().contains("timeline.log-hole"),
+            "{}",
+            r["findings"]
+        );
+    }
+}
+
 /// The two gateways switched off in January 2020: every log stops with the shutdown and
 /// starts again with the boot. That is the appliance being off, reported with the records that
 /// bound it, and it counts as covered.

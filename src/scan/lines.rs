@@ -436,19 +436,22 @@ impl LineHits {
                 secs,
             },
         };
-        if self.times.first.is_none() {
+        if self.times.first.is_none_or(|f| t.earlier_than(&f)) {
             self.times.first = Some(t);
         }
         if let (None, RelTime::Full(x)) = (self.times.first_full, t) {
             self.times.first_full = Some(x);
         }
-        self.times.last = Some(t);
+        if self.times.last.is_none_or(|l| !t.earlier_than(&l)) {
+            self.times.last = Some(t);
+        }
         self.times.rollovers = self.tracker.rollovers;
         Some(t)
     }
 
-    /// For a chunk nothing matched in: dates only its first and last dated lines, enough for
-    /// the file's time range and for counting year roll-overs between chunks.
+    /// For a chunk nothing matched in: dates only its first dated line and the dated lines among
+    /// its last 64 (in order, so that a request logged late does not end the range),
+    /// enough for the file's time range and for counting year roll-overs between chunks.
     fn sample_times(&mut self, chunk: &[u8], first: u64) {
         const LOOK: usize = 64;
         if let Some((_, l)) = read::lines(chunk, first)
@@ -457,10 +460,11 @@ impl LineHits {
         {
             self.stamp(l);
         }
-        if let Some(l) = read::lines_rev(chunk)
+        let tail: Vec<&[u8]> = read::lines_rev(chunk)
             .take(LOOK)
-            .find(|l| time::parse(l).is_some())
-        {
+            .filter(|l| time::parse(l).is_some())
+            .collect();
+        for l in tail.into_iter().rev() {
             self.stamp(l);
         }
     }

@@ -172,6 +172,23 @@ fn approx(st: Stamp, prev: Option<Near>) -> i64 {
     }
 }
 
+/// Whether `a` is older than `b`, two stamps of one stretch of a file (without a year, by the
+/// calendar within it).
+fn older(a: Stamp, b: Stamp) -> bool {
+    match (a, b) {
+        (Stamp::Full(a), Stamp::Full(b)) => a < b,
+        (
+            Stamp::NoYear { month, day, secs },
+            Stamp::NoYear {
+                month: m,
+                day: d,
+                secs: s,
+            },
+        ) => (month, day, secs) < (m, d, s),
+        _ => false,
+    }
+}
+
 fn year_of(t: i64) -> i32 {
     chrono::DateTime::from_timestamp(t, 0).map_or(2000, |t| {
         use chrono::Datelike;
@@ -245,18 +262,25 @@ impl Sketch {
                 .unwrap_or(usize::MAX)
                 .max(start + 1);
         }
-        // The chunk's last dated line.
+        // The chunk's last dated line, and the ones before it back to one no older than the
+        // last sample: a request logged late (with the older time it began) can be the very
+        // last line.
         let last_no = no + newlines(chunk[at..].strip_suffix(b"\n").unwrap_or(&chunk[at..]));
-        if let Some((back, line, st)) = read::lines_rev(chunk)
-            .take(LOOK)
-            .enumerate()
-            .find_map(|(i, l)| Some((i as u64, l, stamp(l)?)))
-        {
+        let (after, newest) = (samples.last().map(|s| s.1), samples.last().map(|s| s.3));
+        let mut tail: Vec<(u64, usize, usize, Stamp)> = Vec::new();
+        for (back, line) in read::lines_rev(chunk).take(LOOK).enumerate() {
+            let Some(st) = stamp(line) else { continue };
             let start = line.as_ptr() as usize - chunk.as_ptr() as usize;
-            if samples.last().is_none_or(|s| s.1 < start) {
-                samples.push((last_no - back, start, start + line.len(), st));
+            if after.is_some_and(|a| start <= a) {
+                break;
+            }
+            tail.push((last_no - back as u64, start, start + line.len(), st));
+            if newest.is_none_or(|n| !older(st, n)) {
+                break;
             }
         }
+        tail.reverse();
+        samples.extend(tail);
         samples.dedup_by_key(|s| s.1);
         self.feed(chunk, &samples);
         self.samples = samples;
@@ -278,7 +302,11 @@ impl Sketch {
                     wide.push((now - before, i));
                 }
             }
-            chain = Some((Some(rel(st)), approx(st, chain)));
+            // Measured from the newest line so far (see `see`).
+            let a = approx(st, chain);
+            if chain.is_none_or(|c| a >= c.1) {
+                chain = Some((Some(rel(st)), a));
+            }
         }
         wide.sort_unstable_by(|x, y| y.cmp(x));
         let allowance = REFINE_FREE + self.bytes / REFINE_SHARE;
@@ -326,6 +354,14 @@ impl Sketch {
         };
         let near = self.prev.as_ref().map(|p| (p.time, p.approx));
         let now = approx(st, near);
+        // A line older than the newest so far (a long request logged when it ended) is no
+        // point in time the log moved on to: silences are measured from the newest line.
+        if self.prev.as_ref().is_some_and(|p| now < p.approx) {
+            if let Some(f) = self.first.as_mut().filter(|f| now < f.approx) {
+                f.set(rel, now, line, text);
+            }
+            return;
+        }
         let mut prev = self.prev.take().unwrap_or_default();
         if let (Some(near), false) = (near, std::mem::take(&mut self.skipped)) {
             let (before, _) = gap(near, st);
@@ -438,6 +474,27 @@ mod tests {
         };
         let mtime = ts("2020-01-20T00:00:00Z");
         sk.resolve(&YearResolver::new(&times, mtime, None, ZoneRule::default()))
+    }
+
+    /// A web server logs a long request when it ends, with the time it began: an older line
+    /// among newer ones opens no silence, and a late line at the end of the file does not
+    /// move the log's end back.
+    #[test]
+    fn a_request_logged_late_is_no_silence_and_no_early_end() {
+        let start = ts("2020-01-10T00:00:00Z");
+        let mut text = String::new();
+        for i in 0..600 {
+            text.push_str(&access(start + 60 * i));
+            if i == 400 {
+                // A tunnel opened six hours earlier, logged when it closed.
+                text.push_str(&access(start + 60 * i - 6 * 3600));
+            }
+        }
+        text.push_str(&access(start + 60 * 590 - 8 * 3600));
+        let s = shape_of(text.as_bytes());
+        assert!(s.silences.is_empty(), "{:?}", s.silences);
+        assert_eq!(s.first.as_ref().unwrap().time, start);
+        assert_eq!(s.last.as_ref().unwrap().time, start + 60 * 599);
     }
 
     /// A busy log (a line every 2 s for two days) with six hours deleted: the silence is found

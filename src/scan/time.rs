@@ -176,17 +176,23 @@ pub fn with_year(year: i32, month: u32, day: u32, secs: u32) -> Option<i64> {
     Some(t.and_utc().timestamp())
 }
 
+/// Anchors outside 1990-01-01 .. 2100-01-01 are no dates an appliance wrote: a crafted inode or
+/// tar header, or a clock that was never set. They give no year.
+const PLAUSIBLE_ANCHORS: std::ops::Range<i64> = 631_152_000..4_102_444_800;
+
 /// The year of a file's last no-year stamp, given an anchor time the last line cannot be later
 /// than (the file's modification time, or the newest dated event): the anchor's year, or the
-/// year before when the stamp would fall more than a day after the anchor.
-pub fn year_of_last(anchor: i64, month: u32, day: u32, secs: u32) -> i32 {
-    let year = chrono::DateTime::from_timestamp(anchor, 0).map_or(1970, |t| {
-        use chrono::Datelike;
-        t.year()
-    });
+/// year before when the stamp would fall more than a day after the anchor. `None` when the
+/// anchor is not a possible date of an appliance (see [`PLAUSIBLE_ANCHORS`]).
+pub fn year_of_last(anchor: i64, month: u32, day: u32, secs: u32) -> Option<i32> {
+    use chrono::Datelike;
+    if !PLAUSIBLE_ANCHORS.contains(&anchor) {
+        return None;
+    }
+    let year = chrono::DateTime::from_timestamp(anchor, 0)?.year();
     match with_year(year, month, day, secs) {
-        Some(t) if t > anchor.saturating_add(86_400) => year - 1,
-        _ => year,
+        Some(t) if t > anchor.saturating_add(86_400) => Some(year - 1),
+        _ => Some(year),
     }
 }
 
@@ -204,7 +210,35 @@ pub enum RelTime {
     },
 }
 
-/// First and last dated line of a log, and its year roll-overs.
+impl RelTime {
+    /// Whether this line time lies before `other`, a time of the same file. Lines of the two
+    /// kinds (with and without a year) do not compare before the year is known.
+    pub fn earlier_than(&self, other: &RelTime) -> bool {
+        match (*self, *other) {
+            (RelTime::Full(a), RelTime::Full(b)) => a < b,
+            (
+                RelTime::NoYear {
+                    rollovers,
+                    month,
+                    day,
+                    secs,
+                },
+                RelTime::NoYear {
+                    rollovers: r,
+                    month: m,
+                    day: d,
+                    secs: s,
+                },
+            ) => (rollovers, month, day, secs) < (r, m, d, s),
+            _ => false,
+        }
+    }
+}
+
+/// Earliest and latest dated line of a log, and its year roll-overs. A web server logs a
+/// request when it ends, stamped with the time it began: a long request puts an older time
+/// after newer ones, so the range is the earliest and the latest time, not the first and the
+/// last line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LogTimes {
     pub first: Option<RelTime>,
@@ -213,6 +247,9 @@ pub struct LogTimes {
     /// First fully dated line (an ns.log rotation starts with an undated newsyslog line).
     pub first_full: Option<i64>,
 }
+
+/// Why the undated lines of a file have no time at all.
+const NO_YEAR: &str = "nothing: the file's modification time is not a possible date and no line in the evidence carries a year, so its undated lines have no time";
 
 /// Turns [`RelTime`]s of one file into Unix seconds.
 #[derive(Clone, Debug)]
@@ -247,10 +284,14 @@ impl YearResolver {
                     month, day, secs, ..
                 }) => {
                     let anchor = times.first_full.unwrap_or(mtime);
+                    let year = year_of_last(anchor, month, day, secs);
                     YearResolver {
-                        last_year: Some((year_of_last(anchor, month, day, secs), 0)),
+                        last_year: year.map(|y| (y, 0)),
                         zone,
-                        inferred_from: Some("the first dated line of the file".to_owned()),
+                        inferred_from: Some(match year {
+                            Some(_) => "the first dated line of the file".to_owned(),
+                            None => NO_YEAR.to_owned(),
+                        }),
                     }
                 }
                 _ => YearResolver {
@@ -260,17 +301,23 @@ impl YearResolver {
                 },
             };
         };
+        let mtime_possible = PLAUSIBLE_ANCHORS.contains(&mtime);
         let (anchor, how) = match newest_dated {
-            Some(n) if mtime > n + 366 * 86_400 => (
+            Some(n) if !mtime_possible => (
+                n,
+                "the newest dated line in the evidence (the file's modification time is not a possible date)",
+            ),
+            Some(n) if mtime > n.saturating_add(366 * 86_400) => (
                 n,
                 "the newest dated line in the evidence (the file's modification time is more than a year later: the copy did not keep times)",
             ),
             _ => (mtime, "the file's modification time"),
         };
+        let year = year_of_last(anchor, month, day, secs);
         YearResolver {
-            last_year: Some((year_of_last(anchor, month, day, secs), times.rollovers)),
+            last_year: year.map(|y| (y, times.rollovers)),
             zone,
-            inferred_from: Some(how.to_owned()),
+            inferred_from: Some(if year.is_some() { how } else { NO_YEAR }.to_owned()),
         }
     }
 
@@ -372,10 +419,31 @@ mod tests {
     fn year_inference() {
         // A file last written 2020-01-27: its "Jan 27" line is 2020, a "Dec 31" line would be 2019.
         let anchor = ts("2020-01-27T10:00:00Z");
-        assert_eq!(year_of_last(anchor, 1, 27, 9 * 3600), 2020);
-        assert_eq!(year_of_last(anchor, 12, 31, 0), 2019);
-        // A modification time at the end of the calendar (a crafted inode or tar header).
-        assert_eq!(year_of_last(i64::MAX, 12, 31, 0), 1970);
+        assert_eq!(year_of_last(anchor, 1, 27, 9 * 3600), Some(2020));
+        assert_eq!(year_of_last(anchor, 12, 31, 0), Some(2019));
+        // A modification time no appliance wrote (a crafted inode or tar header) gives no year.
+        assert_eq!(year_of_last(i64::MAX, 12, 31, 0), None);
+        assert_eq!(year_of_last(-1, 12, 31, 0), None);
+        let times = LogTimes {
+            first: Some(RelTime::NoYear {
+                rollovers: 0,
+                month: 1,
+                day: 19,
+                secs: 0,
+            }),
+            last: Some(RelTime::NoYear {
+                rollovers: 0,
+                month: 1,
+                day: 19,
+                secs: 60,
+            }),
+            ..LogTimes::default()
+        };
+        let r = YearResolver::new(&times, i64::MAX, None, ZoneRule::default());
+        assert_eq!(r.resolve(times.last.unwrap()), None);
+        assert!(r.inferred_from.unwrap().contains("not a possible date"));
+        let r = YearResolver::new(&times, i64::MAX, Some(anchor), ZoneRule::default());
+        assert_eq!(r.resolve(times.last.unwrap()).map(|t| t.1), Some(true));
         let mut y = YearTracker::default();
         assert_eq!(y.see(12), 0);
         assert_eq!(y.see(12), 0);
