@@ -121,6 +121,14 @@ fn clean_appliances_give_no_finding_above_low_and_a_clean_verdict() {
         "\n{}\n{summary}",
         violations.join("\n")
     );
+    // The README states the result of this test; it must state this run's count.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let stated = format!("{} clean appliances, 0 false alarms", names.len());
+    assert!(
+        readme.contains(&stated),
+        "README.md does not say {stated:?}"
+    );
 }
 
 /// The build a tree boots, from `flash/boot/loader.conf` (`kernel="/ns-13.1-50.23"`).
