@@ -603,37 +603,56 @@ pub fn assess(
     compromised: bool,
 ) -> Posture {
     let mut p = Posture::default();
-    let loader = facts.loader.clone();
-    let dot_version = facts.dot_version.clone();
-    let saves = &facts.saves;
     let current = facts.current();
-    let kernels: Vec<String> = facts.kernels.iter().map(|k| k.0.clone()).collect();
-    if let Some(l) = &loader {
+    firmware(facts, &mut p);
+    if let Some(c) = current {
+        identity(&c.text, &mut p);
+    }
+    let fw = p.firmware.as_deref().and_then(split_version);
+    p.cves = table.cve.iter().map(|def| cve_posture(def, fw)).collect();
+    let rc_line = read_small(ev, out, "flash/nsconfig/rc.netscaler", 1 << 20).map(|rc| {
+        rc.lines().any(|l| {
+            !l.trim_start().starts_with('#')
+                && l.contains("nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0")
+        })
+    });
+    p.mitigation = mitigation(facts, &p.cves, fw, rc_line, findings);
+    if compromised {
+        p.secrets_to_rotate = secrets(out, current.map(|c| c.text.as_str()).unwrap_or(""));
+    }
+    p
+}
+
+/// The firmware version, the evidence it rests on, and where the sources disagree.
+fn firmware(facts: &Facts, p: &mut Posture) {
+    let current = facts.current();
+    let header = current.and_then(|c| c.version.clone());
+    if let Some(l) = &facts.loader {
         p.firmware_evidence
             .push(format!("/flash/boot/loader.conf boots ns-{l}"));
     }
-    if let Some(v) = &dot_version {
+    if let Some(v) = &facts.dot_version {
         p.firmware_evidence
             .push(format!("/flash/.version says \"{v}\""));
     }
-    if let Some(v) = current.and_then(|c| c.version.as_ref()) {
+    if let Some(v) = &header {
         p.firmware_evidence
             .push(format!("/flash/nsconfig/ns.conf was saved by {v}"));
     }
-    if !kernels.is_empty() {
+    if !facts.kernels.is_empty() {
+        let kernels: Vec<&str> = facts.kernels.iter().map(|k| k.0.as_str()).collect();
         p.firmware_evidence
             .push(format!("kernel images on /flash: {}", kernels.join(", ")));
     }
-    let header = current.and_then(|c| c.version.clone());
     p.firmware = facts.version();
-    if let (Some(l), Some(h)) = (&loader, &header)
+    if let (Some(l), Some(h)) = (&facts.loader, &header)
         && l != h
     {
         p.disagreements.push(format!(
             "the appliance boots {l} but ns.conf was last saved by {h}: the configuration was not saved since the firmware changed, so its header is stale"
         ));
     }
-    if let (Some(fw), Some(dv)) = (&p.firmware, &dot_version)
+    if let (Some(fw), Some(dv)) = (&p.firmware, &facts.dot_version)
         && let Some((branch, build)) = split_version(fw)
     {
         let words: Vec<&str> = dv.split_whitespace().collect();
@@ -648,61 +667,68 @@ pub fn assess(
                 .push(format!("/flash/.version (\"{dv}\") does not match {fw}"));
         }
     }
-    if let Some(c) = current {
-        for l in c.text.lines() {
-            if let Some(h) = l.strip_prefix("set ns hostName ") {
-                p.hostname = Some(h.trim().to_owned());
-            }
-            if let Some(r) = l.strip_prefix("set ns config -IPAddress ") {
-                p.nsip = r.split_whitespace().next().map(str::to_owned);
-            }
-            if let Some(i) = l.find("-timezone ") {
-                p.timezone = l[i + 10..].split('"').nth(1).map(str::to_owned);
-            }
+}
+
+/// Host name, NSIP and time zone from the saved configuration.
+fn identity(conf: &str, p: &mut Posture) {
+    for l in conf.lines() {
+        if let Some(h) = l.strip_prefix("set ns hostName ") {
+            p.hostname = Some(h.trim().to_owned());
+        }
+        if let Some(r) = l.strip_prefix("set ns config -IPAddress ") {
+            p.nsip = r.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(i) = l.find("-timezone ") {
+            p.timezone = l[i + 10..].split('"').nth(1).map(str::to_owned);
         }
     }
-    let fw = p.firmware.as_deref().and_then(split_version);
-    for def in &table.cve {
-        let (status, evidence) = match fw {
-            Some((branch, build)) => status(def, branch, build),
-            None => (
-                CveStatus::Unknown,
-                "the firmware version could not be read".to_owned(),
-            ),
-        };
-        p.cves.push(CvePosture {
-            id: def.id.clone(),
-            title: def.title.clone(),
-            advisory: def.advisory.clone(),
-            status,
-            evidence,
-            requires: def.requires.clone(),
-        });
+}
+
+/// One CVE's status for the firmware (`None`: the version could not be read).
+fn cve_posture(def: &CveDef, fw: Option<(Build, Build)>) -> CvePosture {
+    let (status, evidence) = match fw {
+        Some((branch, build)) => status(def, branch, build),
+        None => (
+            CveStatus::Unknown,
+            "the firmware version could not be read".to_owned(),
+        ),
+    };
+    CvePosture {
+        id: def.id.clone(),
+        title: def.title.clone(),
+        advisory: def.advisory.clone(),
+        status,
+        evidence,
+        requires: def.requires.clone(),
     }
-    // CVE-2019-19781 mitigation (CTX267679).
-    // Unknown, not absent, when the file that would hold it is not in the evidence.
-    let rc_line = read_small(ev, out, "flash/nsconfig/rc.netscaler", 1 << 20).map(|rc| {
-        rc.lines().any(|l| {
-            !l.trim_start().starts_with('#')
-                && l.contains("nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0")
-        })
-    });
+}
+
+/// The CVE-2019-19781 mitigation (CTX267679), where that CVE can apply at all. Unknown, not
+/// absent, when the file that would hold it is not in the evidence.
+fn mitigation(
+    facts: &Facts,
+    cves: &[CvePosture],
+    fw: Option<(Build, Build)>,
+    rc_line: Option<bool>,
+    findings: &[Finding],
+) -> Option<Mitigation> {
+    let status = cves
+        .iter()
+        .find(|c| c.id == "CVE-2019-19781")
+        .map(|c| c.status);
+    if status == Some(CveStatus::NotAffected) {
+        return None;
+    }
+    let vulnerable = status == Some(CveStatus::Vulnerable);
+    let current = facts.current();
     let responder = current.map(|c| has_mitigation(&c.text));
-    let first = saves
+    let first = facts
+        .saves
         .iter()
         .filter(|s| has_mitigation(&s.text) && s.saved.is_some())
         .min_by_key(|s| s.saved);
     let broken = fw.is_some_and(|(b, n)| mitigation_broken(b, n));
-    // The mitigation only matters where CVE-2019-19781 can apply at all.
-    let relevant = p
-        .cves
-        .iter()
-        .find(|c| c.id == "CVE-2019-19781")
-        .is_none_or(|c| c.status != CveStatus::NotAffected);
-    let vulnerable = p
-        .cves
-        .iter()
-        .any(|c| c.id == "CVE-2019-19781" && c.status == CveStatus::Vulnerable);
+    let since = first.and_then(|s| s.saved);
     let mut notes = Vec::new();
     if broken {
         notes.push("on this 12.1 build the responder mitigation did not take effect (fixed in 12.1-50.31 and 51.16/51.19)".to_owned());
@@ -713,27 +739,25 @@ pub fn assess(
     if responder == Some(true) && rc_line == Some(false) && vulnerable {
         notes.push("the responder policy is present but rc.netscaler lacks the nsapimgr_wr.sh line of CTX267679".to_owned());
     }
-    let partial = saves.iter().filter(|s| !s.complete).count();
+    let partial = facts.saves.iter().filter(|s| !s.complete).count();
     if partial > 0 {
         notes.push(format!(
             "{partial} configuration saves were read only in part (more than 64 MiB of saves in all): the mitigation may have been saved earlier than stated"
         ));
     }
-    let since = first.and_then(|s| s.saved);
     if let Some(t) = since {
-        let older: Vec<&Finding> = findings
+        let older = findings
             .iter()
             .filter(|f| f.severity >= crate::model::Severity::High)
             .filter(|f| f.time.as_deref().is_some_and(|x| x < rfc3339(t).as_str()))
-            .collect();
-        if !older.is_empty() {
+            .count();
+        if older > 0 {
             notes.push(format!(
-                "{} high or critical findings were logged before the mitigation was first saved: it came too late for them",
-                older.len()
+                "{older} high or critical findings were logged before the mitigation was first saved: it came too late for them"
             ));
         }
     }
-    p.mitigation = relevant.then(|| Mitigation {
+    Some(Mitigation {
         cve: "CVE-2019-19781".to_owned(),
         responder_policy: responder,
         rc_netscaler_line: rc_line,
@@ -741,11 +765,7 @@ pub fn assess(
         since: since.map(rfc3339),
         since_source: first.map(|s| s.file.clone()),
         notes,
-    });
-    if compromised {
-        p.secrets_to_rotate = secrets(out, current.map(|c| c.text.as_str()).unwrap_or(""));
-    }
-    p
+    })
 }
 
 /// Secrets an attacker with the configuration can recover or crack.

@@ -7,11 +7,11 @@
 //!   rotation number missing between two present ones is a missing rotation.
 //! * A **source** is a profile evidence source (the access log is `httpaccess.log` and
 //!   `httpaccess-vpn.log`): its silences are the stretches in which none of its logs wrote.
-//! * **Downtime** is a silence every log shares, ended by a boot record ([`downtime`]).
+//! * **Downtime** is a silence every log shares, ended by a boot record (`downtime`).
 //! * A silence of a source is a **hole** when it is longer than the profile allows for that
 //!   source (`[continuity]`), after downtime is taken out; a missing rotation always is.
 //! * Timeline rules (`[rule.timeline]`) judge each log they name the same way against its own
-//!   usual silence, and report a hole other logs do not share as a finding ([`rules`]).
+//!   usual silence, and report a hole other logs do not share as a finding (`rules`).
 
 mod downtime;
 mod rules;

@@ -12,7 +12,7 @@
 //! something.
 //!
 //! This module only reads bytes it is given; it never runs anything. Work is bounded: records are
-//! at most 64 KiB (the line reader's cap), substitutions nest at most [`MAX_DEPTH`] deep.
+//! at most 64 KiB (the line reader's cap), substitutions nest at most `MAX_DEPTH` deep.
 
 use std::ops::Range;
 use std::sync::OnceLock;

@@ -9,7 +9,7 @@
 //! webshell with one or two indicators, or a dropper that uses five of them as commands, is not.
 //!
 //! Names are never looked at. Work is bounded: the file's first bytes only (the rule's cap), at
-//! most [`MAX_OCCURRENCES`] occurrences of each indicator.
+//! most `MAX_OCCURRENCES` occurrences of each indicator.
 
 use crate::model::Severity;
 use crate::rules::{Matcher, Rule};

