@@ -45,7 +45,7 @@ impl Appliance {
                 && !cves.contains(&c.as_str())
             {
                 out.push(spot.with(
-                    Code::E013,
+                    Code::E031,
                     format!("{c} is not in the CVE table"),
                     format!("CVEs in the table: {}", cves.join(", ")),
                 ));

@@ -2359,7 +2359,7 @@ fn rules_check_reports_every_problem_with_its_location() {
         ("E009", position(BAD_RULES, "\"severe\"")),
         ("E005", position(BAD_RULES, "\"(unclosed\"")),
         ("E002", position(BAD_RULES, "colour")),
-        ("E006", position(BAD_RULES, "\"/abs/path\"")),
+        ("E015", position(BAD_RULES, "\"/abs/path\"")),
     ];
 
     let run = sporen([OsStr::new("rules"), OsStr::new("check"), bad.as_os_str()]);

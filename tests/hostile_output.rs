@@ -458,7 +458,7 @@ fn rule_files_that_are_fifos_devices_or_huge_are_reported_together() {
     }
     let d = of(&huge);
     assert!(
-        d.iter().any(|d| d.0 == "E012" && d.2.contains("MiB")),
+        d.iter().any(|d| d.0 == "E029" && d.2.contains("MiB")),
         "huge file: {d:?}"
     );
     assert!(

@@ -257,6 +257,7 @@ fn rules_check_and_scan_refuse_the_same_unknown_window_references() {
     let check = sporen_bounded(&["rules", "check", rules], 60, 2 * GIB);
     assert_eq!(check.code, Some(2), "{}", check.stderr);
     assert!(check.stderr.contains("error[E013]"), "{}", check.stderr);
+    assert!(check.stderr.contains("error[E031]"), "{}", check.stderr);
     assert!(
         check.stderr.contains("w.toml:9:"),
         "located: {}",
@@ -271,7 +272,10 @@ fn rules_check_and_scan_refuse_the_same_unknown_window_references() {
     let (code, r, err) = scan(&root, &["--rules", rules]);
     assert_eq!(code, Some(2));
     assert!(r.is_null());
-    assert!(err.contains("error[E013]"), "{err}");
+    assert!(
+        err.contains("error[E013]") && err.contains("error[E031]"),
+        "{err}"
+    );
     // The fixed builds of a window come from the CVE table only.
     let old = dir.path().join("old.toml");
     std::fs::write(
@@ -281,7 +285,11 @@ fn rules_check_and_scan_refuse_the_same_unknown_window_references() {
     .unwrap();
     let check = sporen_bounded(&["rules", "check", old.to_str().unwrap()], 60, 2 * GIB);
     assert_eq!(check.code, Some(2));
-    assert!(check.stderr.contains("one table"), "{}", check.stderr);
+    assert!(
+        check.stderr.contains("error[E024]") && check.stderr.contains("one table"),
+        "{}",
+        check.stderr
+    );
 }
 
 #[test]

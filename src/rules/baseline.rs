@@ -347,7 +347,7 @@ fn required_source(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, what: &str) -> String {
     match tbl.req_str(ctx, "source", what) {
         Some((s, sp)) if s.trim().is_empty() => {
             ctx.err(
-                Code::E009,
+                Code::E021,
                 sp,
                 "empty `source`",
                 Some(
@@ -386,7 +386,7 @@ fn parse_family(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Optio
         && parse_build(id).is_none()
     {
         ctx.err(
-            Code::E009,
+            Code::E025,
             sp.clone(),
             format!("`{id}` is not a branch"),
             Some("write the branch as in profiles/cves.toml: \"13.0\"".into()),
@@ -412,7 +412,7 @@ fn parse_family(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Optio
         });
         if !ok {
             ctx.err(
-                Code::E009,
+                Code::E025,
                 sp.clone(),
                 format!("`{b}` is not a build of this branch"),
                 Some("builds are written \"13.0-47.24\"".into()),
@@ -479,7 +479,7 @@ fn parse_common(
             Some(p) if listed => Some((v, p)),
             _ => {
                 ctx.err(
-                    Code::E009,
+                    Code::E025,
                     sp,
                     format!("`{v}` is not a build of a listed family"),
                     Some(
@@ -514,7 +514,7 @@ fn modes(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, setid: bool) -> (Vec<String>, Vec
         };
         if setid && v & 0o6000 == 0 {
             ctx.err(
-                Code::E009,
+                Code::E026,
                 sp,
                 format!("mode {m} has neither the set-uid nor the set-gid bit"),
                 Some("a [[setid]] entry lists modes such as \"4555\" or \"2644\"".into()),
@@ -538,7 +538,7 @@ fn modes(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, setid: bool) -> (Vec<String>, Vec
 fn id_value(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str) -> Option<u32> {
     let (v, sp) = tbl.u64(ctx, key)?;
     u32::try_from(v).ok().or_else(|| {
-        ctx.err(Code::E009, sp, format!("`{key}` is out of range"), None);
+        ctx.err(Code::E020, sp, format!("`{key}` is out of range"), None);
         None
     })
 }
@@ -760,13 +760,13 @@ colour = "red"
         let d = parse_source("b.toml", BROKEN).unwrap_err();
         let at: Vec<(Code, usize, usize)> = d.iter().map(|d| (d.code, d.line, d.column)).collect();
         for want in [
-            (Code::E009, 10, 25), // a build of another branch
-            (Code::E006, 15, 8),  // absolute glob
-            (Code::E009, 16, 9),  // set-id entry without a set-id bit
+            (Code::E025, 10, 25), // a build of another branch
+            (Code::E015, 15, 8),  // absolute glob
+            (Code::E026, 16, 9),  // set-id entry without a set-id bit
             (Code::E004, 14, 1),  // no gid
             (Code::E009, 23, 13), // unknown family
-            (Code::E009, 24, 8),  // from of a branch that is not listed
-            (Code::E009, 27, 10), // empty source
+            (Code::E025, 24, 8),  // from of a branch that is not listed
+            (Code::E021, 27, 10), // empty source
             (Code::E009, 28, 10), // unknown status
             (Code::E002, 29, 1),  // unknown field
         ] {

@@ -8,57 +8,63 @@ use serde::Serialize;
 use std::fmt;
 use std::ops::Range;
 
-/// A stable diagnostic code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Code {
-    /// TOML syntax error.
-    E001,
-    /// Unknown field.
-    E002,
-    /// A field has the wrong type.
-    E003,
-    /// A required field is missing.
-    E004,
-    /// Invalid regular expression.
-    E005,
-    /// Invalid path glob.
-    E006,
-    /// Duplicate rule or pack id.
-    E007,
-    /// Invalid hash (sha256 / md5) value.
-    E008,
-    /// Invalid value (severity, mode, date, file type, id syntax, bounds).
-    E009,
-    /// Inconsistent rule: no conditions, or both / neither of `file` and `lines`.
-    E010,
-    /// A rule file could not be read, or no rules were loaded at all.
-    E011,
-    /// A rule source that is not a regular file (a FIFO, a device), or larger than the limit.
-    E012,
-    /// A reference to something the appliance profile or the CVE table does not know (a
-    /// window's evidence source or CVE).
-    E013,
+/// Declares [`Code`] from one list, so that [`Code::ALL`] and [`Code::meaning`] cannot miss a
+/// code.
+macro_rules! codes {
+    ($($code:ident => $meaning:literal,)*) => {
+        /// A stable diagnostic code: one kind of problem each.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        pub enum Code {
+            $(#[doc = $meaning] $code,)*
+        }
+
+        impl Code {
+            /// Every code, in order.
+            pub const ALL: &[Code] = &[$(Code::$code,)*];
+
+            /// One line saying what the code means (the `rules/README.md` table of codes).
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(Code::$code => $meaning,)*
+                }
+            }
+        }
+    };
 }
 
-impl Code {
-    /// One line saying what the code means (for `rules/README.md` and `--help`).
-    pub fn meaning(self) -> &'static str {
-        match self {
-            Code::E001 => "TOML syntax error",
-            Code::E002 => "unknown field",
-            Code::E003 => "wrong type",
-            Code::E004 => "missing required field",
-            Code::E005 => "invalid regular expression",
-            Code::E006 => "invalid path glob",
-            Code::E007 => "duplicate id",
-            Code::E008 => "invalid hash",
-            Code::E009 => "invalid value",
-            Code::E010 => "inconsistent rule",
-            Code::E011 => "unreadable rule source or no rules",
-            Code::E012 => "rule source not a regular file, or too large",
-            Code::E013 => "unknown evidence source or CVE",
-        }
-    }
+// Codes are never renumbered: a new kind of problem gets the next free number.
+codes! {
+    E001 => "TOML syntax error",
+    E002 => "unknown field",
+    E003 => "wrong type",
+    E004 => "missing required field",
+    E005 => "invalid regular expression",
+    E006 => "invalid path glob",
+    E007 => "duplicate id",
+    E008 => "invalid hash",
+    E009 => "value not among the allowed ones",
+    E010 => "inconsistent rule: fields that exclude each other",
+    E011 => "unreadable rule source",
+    E012 => "rule source not a regular file",
+    E013 => "unknown evidence source",
+    E014 => "rule file not UTF-8",
+    E015 => "absolute path glob",
+    E016 => "invalid id",
+    E017 => "invalid CVE id",
+    E018 => "invalid mode",
+    E019 => "invalid date",
+    E020 => "number out of range",
+    E021 => "empty value",
+    E022 => "missing named capture",
+    E023 => "invalid hex bytes",
+    E024 => "retired field",
+    E025 => "invalid branch or build",
+    E026 => "set-id mode without a set-id bit",
+    E027 => "empty condition",
+    E028 => "no rules",
+    E029 => "rule file too large",
+    E030 => "rule files too large together",
+    E031 => "unknown CVE",
 }
 
 impl fmt::Display for Code {
@@ -114,7 +120,6 @@ impl Diagnostic {
         }
     }
 
-    /// A diagnostic about a whole file (no position inside it).
     /// The same place with another code, message and hint (for problems found after
     /// parsing, against what the rules refer to).
     pub fn with(
@@ -131,6 +136,7 @@ impl Diagnostic {
         }
     }
 
+    /// A diagnostic about a whole file (no position inside it).
     pub fn whole_file(code: Code, file: &str, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             code,
@@ -221,6 +227,14 @@ mod tests {
         assert!(shown.contains("--> f.toml:2:1"));
         assert!(shown.contains("2 | bad = \"x\""));
         assert!(shown.contains("  | ^^^"));
+    }
+
+    #[test]
+    fn codes_are_numbered_without_gaps_and_each_has_a_meaning() {
+        for (i, c) in Code::ALL.iter().enumerate() {
+            assert_eq!(c.to_string(), format!("E{:03}", i + 1));
+            assert!(!c.meaning().is_empty(), "{c}");
+        }
     }
 
     #[test]

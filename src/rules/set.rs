@@ -74,7 +74,7 @@ impl RuleSet {
         }
         if files.is_empty() && diags.is_empty() {
             diags.push(Diagnostic::whole_file(
-                Code::E011,
+                Code::E028,
                 "<rules>",
                 "no rule files given: a scan without rules would prove nothing",
             ));
@@ -140,7 +140,7 @@ impl RuleSet {
         }
         if rules.is_empty() {
             return Err(vec![Diagnostic::whole_file(
-                Code::E011,
+                Code::E028,
                 "<rules>",
                 "no rules were loaded",
             )]);
@@ -409,7 +409,7 @@ fn collect_files(
     let found = list_folder(p, &name, diags);
     if found.is_empty() {
         diags.push(Diagnostic::whole_file(
-            Code::E011,
+            Code::E028,
             &name,
             "rule folder holds no *.toml files",
         ));
@@ -462,7 +462,7 @@ fn read_file(
     match String::from_utf8(bytes) {
         Ok(s) => files.push((name, s)),
         Err(e) => diags.push(Diagnostic::whole_file(
-            Code::E001,
+            Code::E014,
             &name,
             format!(
                 "rule file is not UTF-8 (byte {})",
@@ -492,7 +492,7 @@ impl ReadError {
                 Some("name rule files (*.toml) or folders of them"),
             ),
             ReadError::TooBig(len) if *len > budget.per_file => (
-                Code::E012,
+                Code::E029,
                 format!(
                     "rule file is larger than {}; it was not read",
                     size(budget.per_file)
@@ -500,7 +500,7 @@ impl ReadError {
                 Some(BIG_HELP),
             ),
             ReadError::TooBig(_) => (
-                Code::E012,
+                Code::E030,
                 format!(
                     "rule files together exceed {}; this one was not read",
                     size(budget.total)
@@ -663,7 +663,8 @@ mode = { any = "6000" }
                 ),
             ]
         );
-        assert!(diags.iter().all(|d| d.code == Code::E012));
+        let codes: Vec<Code> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::E029, Code::E030]);
         assert_eq!(budget.left, 70);
     }
 
@@ -673,6 +674,6 @@ mode = { any = "6000" }
             RuleSet::from_sources(vec![pack("p", RULES), pack("q", RULES)], vec![]).unwrap_err();
         assert_eq!(err.iter().filter(|d| d.code == Code::E007).count(), 3);
         let err = RuleSet::from_sources(vec![], vec![]).unwrap_err();
-        assert_eq!(err[0].code, Code::E011);
+        assert_eq!(err[0].code, Code::E028);
     }
 }
