@@ -12,6 +12,7 @@ use crate::scan::glob;
 use crate::scan::indicators::Indicators;
 use globset::GlobSet;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// Where rules come from for one run.
@@ -172,80 +173,28 @@ impl RuleSet {
         sources_sha256: String,
         baseline: Baseline,
     ) -> Result<RuleSet, String> {
-        let mut patterns = Vec::new();
+        let mut interner = Interner::default();
         let mut pattern_ids = Vec::new();
         let mut excludes = Vec::new();
         let (mut file_g, mut file_glob_rule, mut file_everywhere) =
             (Vec::new(), Vec::new(), Vec::new());
         let (mut line_g, mut line_glob_rule) = (Vec::new(), Vec::new());
-        let mut pattern_index: std::collections::HashMap<String, usize> =
-            std::collections::HashMap::new();
         for (i, rule) in rules.iter().enumerate() {
-            let records: Patterns;
-            let (pats, excl): (&Patterns, &Vec<String>) = match &rule.matcher {
-                Matcher::File(f) => {
-                    if f.paths.is_empty() {
-                        file_everywhere.push(i);
-                    }
-                    for g in &f.paths {
-                        file_g.push(g.clone());
-                        file_glob_rule.push(i);
-                    }
-                    (&f.content, &f.exclude_paths)
-                }
-                Matcher::Lines(l) => {
-                    for g in &l.logs {
-                        line_g.push(g.clone());
-                        line_glob_rule.push(i);
-                    }
-                    (&l.patterns, &l.exclude_paths)
-                }
-                Matcher::Correlate(c) => {
-                    for g in &c.logs {
-                        line_g.push(g.clone());
-                        line_glob_rule.push(i);
-                    }
-                    // Records are `any` patterns: [first, then] or [then].
-                    records = Patterns {
-                        any: c
-                            .first
-                            .iter()
-                            .chain(std::iter::once(&c.then))
-                            .cloned()
-                            .collect(),
-                        ..Patterns::default()
-                    };
-                    (&records, &c.exclude_paths)
-                }
-                Matcher::Timeline(t) => {
-                    // Read line by line like line rules, without patterns.
-                    for g in &t.logs {
-                        line_g.push(g.clone());
-                        line_glob_rule.push(i);
-                    }
-                    records = Patterns::default();
-                    (&records, &t.exclude_paths)
-                }
+            let (on_files, globs, pats, excl) = parts(rule);
+            if on_files && globs.is_empty() {
+                file_everywhere.push(i);
+            }
+            let (g, owner) = if on_files {
+                (&mut file_g, &mut file_glob_rule)
+            } else {
+                (&mut line_g, &mut line_glob_rule)
             };
-            // Identical patterns (the same record regex in several correlate rules, a common
-            // IOC string) are compiled once and share an id, so a line is searched once.
-            let mut add = |group: &[super::Pattern]| -> Result<Vec<usize>, String> {
-                group
-                    .iter()
-                    .map(|p| {
-                        if let Some(&id) = pattern_index.get(&p.compiled) {
-                            return Ok(id);
-                        }
-                        patterns.push(compile_regex(&p.compiled).map_err(|e| e.to_string())?);
-                        pattern_index.insert(p.compiled.clone(), patterns.len() - 1);
-                        Ok(patterns.len() - 1)
-                    })
-                    .collect()
-            };
+            g.extend(globs.iter().cloned());
+            owner.extend(std::iter::repeat_n(i, globs.len()));
             pattern_ids.push(PatternIds {
-                any: add(&pats.any)?,
-                all: add(&pats.all)?,
-                none: add(&pats.none)?,
+                any: interner.ids(&pats.any)?,
+                all: interner.ids(&pats.all)?,
+                none: interner.ids(&pats.none)?,
             });
             excludes.push(if excl.is_empty() {
                 None
@@ -253,6 +202,7 @@ impl RuleSet {
                 Some(glob::set(excl).map_err(|e| e.to_string())?)
             });
         }
+        let patterns = interner.patterns;
         let indicators = Indicators::from_rules(&rules);
         let rule_indicators = rules
             .iter()
@@ -566,6 +516,61 @@ pub fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
+}
+
+/// Compiled patterns, each distinct one once: identical patterns (the same record regex in
+/// several correlate rules, a common IOC string) share an id, so a line is searched once.
+#[derive(Default)]
+struct Interner {
+    patterns: Vec<regex::bytes::Regex>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl Interner {
+    /// The ids of a group of patterns, compiling the ones not seen before.
+    fn ids(&mut self, group: &[super::Pattern]) -> Result<Vec<usize>, String> {
+        group
+            .iter()
+            .map(|p| {
+                if let Some(&id) = self.index.get(&p.compiled) {
+                    return Ok(id);
+                }
+                self.patterns
+                    .push(compile_regex(&p.compiled).map_err(|e| e.to_string())?);
+                self.index
+                    .insert(p.compiled.clone(), self.patterns.len() - 1);
+                Ok(self.patterns.len() - 1)
+            })
+            .collect()
+    }
+}
+
+/// What a rule applies to: whether it reads files (else log lines), its path globs, its
+/// patterns (a correlate rule's records are `any` patterns, `[first, then]` or `[then]`; a
+/// timeline rule reads lines without patterns) and its excluded paths.
+fn parts(rule: &Rule) -> (bool, &[String], Cow<'_, Patterns>, &[String]) {
+    match &rule.matcher {
+        Matcher::File(f) => (true, &f.paths, Cow::Borrowed(&f.content), &f.exclude_paths),
+        Matcher::Lines(l) => (false, &l.logs, Cow::Borrowed(&l.patterns), &l.exclude_paths),
+        Matcher::Correlate(c) => {
+            let records = Patterns {
+                any: c
+                    .first
+                    .iter()
+                    .chain(std::iter::once(&c.then))
+                    .cloned()
+                    .collect(),
+                ..Patterns::default()
+            };
+            (false, &c.logs, Cow::Owned(records), &c.exclude_paths)
+        }
+        Matcher::Timeline(t) => (
+            false,
+            &t.logs,
+            Cow::Owned(Patterns::default()),
+            &t.exclude_paths,
+        ),
+    }
 }
 
 #[cfg(test)]
