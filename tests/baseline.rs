@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::sporen;
+use common::{scan_json, sporen};
 use std::os::unix::fs::PermissionsExt;
 
 #[test]
@@ -109,12 +109,7 @@ fn findings_name_the_firmware_family_the_baseline_was_taken_for() {
         PermissionsExt::from_mode(0o2644),
     )
     .unwrap();
-    let scan = |root: &std::path::Path| -> serde_json::Value {
-        serde_json::from_slice(
-            &sporen(&["scan", root.to_str().unwrap(), "--format", "json"]).stdout,
-        )
-        .unwrap()
-    };
+    let scan = |root: &std::path::Path| scan_json(root, &[]).1;
     let finding = |v: &serde_json::Value, rule: &str| -> serde_json::Value {
         v["findings"]
             .as_array()

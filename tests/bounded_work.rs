@@ -4,27 +4,12 @@
 
 mod common;
 
-use common::materialise;
-use common::run::{gaps_of, sporen_bounded};
-use flate2::Compression;
-use flate2::write::GzEncoder;
+use common::archive::gzip;
+use common::fixture;
+use common::report::{findings_of, gaps_of};
+use common::run::{GIB, scan_bounded};
 use std::io::Write;
 use std::path::Path;
-
-const GIB: u64 = 1 << 30;
-
-/// The clean 13.0 appliance, materialised under `dir/root`.
-fn clean_root(dir: &Path) -> std::path::PathBuf {
-    let root = dir.join("root");
-    materialise("clean-13.0-47.24", &root);
-    root
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = GzEncoder::new(Vec::new(), Compression::best());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
 
 fn append(path: &Path, line: &str) {
     let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
@@ -35,8 +20,7 @@ const EXPLOIT_LINE: &str = "127.0.0.1 - - [17/Jan/2020:20:07:22 +0000] \"GET /vp
 
 #[test]
 fn large_local_patterns_never_switch_matching_off() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = clean_root(dir.path());
+    let (dir, root) = fixture("clean-13.0-47.24");
     append(&root.join("var/log/httpaccess.log"), EXPLOIT_LINE);
     // Ten valid rules whose patterns are too large to share one compiled set.
     let mut pack = String::from(
@@ -50,9 +34,7 @@ fn large_local_patterns_never_switch_matching_off() {
     let rules = dir.path().join("iocs.toml");
     std::fs::write(&rules, pack).unwrap();
     for extra in [&[][..], &["--rules", rules.to_str().unwrap()][..]] {
-        let mut args = vec!["scan", root.to_str().unwrap(), "--format", "json"];
-        args.extend_from_slice(extra);
-        let r = sporen_bounded(&args, 120, 4 * GIB).json();
+        let r = scan_bounded(&root, "json", extra, 120, 4 * GIB).json();
         let rules_fired: Vec<&str> = r["findings"]
             .as_array()
             .unwrap()
@@ -72,23 +54,10 @@ fn large_local_patterns_never_switch_matching_off() {
 
 #[test]
 fn a_sparse_log_of_a_terabyte_is_read_up_to_the_budget_and_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = clean_root(dir.path());
+    let (_dir, root) = fixture("clean-13.0-47.24");
     let log = std::fs::File::create(root.join("var/log/httpaccess.log.9")).unwrap();
     log.set_len(1 << 40).unwrap();
-    let r = sporen_bounded(
-        &[
-            "scan",
-            root.to_str().unwrap(),
-            "--format",
-            "json",
-            "--max-file-bytes",
-            "64M",
-        ],
-        60,
-        2 * GIB,
-    )
-    .json();
+    let r = scan_bounded(&root, "json", &["--max-file-bytes", "64M"], 60, 2 * GIB).json();
     let cut = gaps_of(&r, "too_large");
     assert!(
         cut.iter()
@@ -100,25 +69,12 @@ fn a_sparse_log_of_a_terabyte_is_read_up_to_the_budget_and_reported() {
 
 #[test]
 fn the_total_read_budget_stops_reading_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = clean_root(dir.path());
+    let (_dir, root) = fixture("clean-13.0-47.24");
     for i in 10..20 {
         let f = std::fs::File::create(root.join(format!("var/log/ns.log.{i}"))).unwrap();
         f.set_len(8 << 20).unwrap();
     }
-    let r = sporen_bounded(
-        &[
-            "scan",
-            root.to_str().unwrap(),
-            "--format",
-            "json",
-            "--max-total-bytes",
-            "32M",
-        ],
-        60,
-        2 * GIB,
-    )
-    .json();
+    let r = scan_bounded(&root, "json", &["--max-total-bytes", "32M"], 60, 2 * GIB).json();
     let unread = gaps_of(&r, "budget");
     assert!(!unread.is_empty(), "{}", r["coverage"]["gaps"]);
     assert!(
@@ -159,34 +115,22 @@ fn sessions_log(logins: usize, conns_per_login: usize, distinct_sources: bool) -
 
 #[test]
 fn repeated_correlation_records_are_aggregated_not_kept_per_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = clean_root(dir.path());
+    let (_dir, root) = fixture("clean-13.0-47.24");
     // One session used from a foreign address 400,000 times.
     std::fs::write(
         root.join("var/log/ns.log.1.gz"),
         sessions_log(1, 400_000, false),
     )
     .unwrap();
-    let r = sporen_bounded(
-        &["scan", root.to_str().unwrap(), "--format", "json"],
-        120,
-        GIB,
-    )
-    .json();
-    let moved: Vec<&serde_json::Value> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "cve-2023-4966.session-moved-network")
-        .collect();
+    let r = scan_bounded(&root, "json", &[], 120, GIB).json();
+    let moved = findings_of(&r, "cve-2023-4966.session-moved-network");
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert_eq!(moved[0]["count"], 400_000);
 }
 
 #[test]
 fn a_session_with_thousands_of_addresses_gives_a_bounded_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = clean_root(dir.path());
+    let (_dir, root) = fixture("clean-13.0-47.24");
     // One session key logged in from 4,000 addresses and used from 4,000 others.
     let mut text = Vec::new();
     for i in 0..4000 {
@@ -196,23 +140,14 @@ fn a_session_with_thousands_of_addresses_gives_a_bounded_report() {
         writeln!(text, "Oct 30 13:14:52 <local0.info> 192.0.2.10  10/30/2023:13:14:52 GMT ns-gw01 0-PPE-0 : default SSLVPN TCPCONNSTAT 5240469 0 : Context alice@198.51.100.21 - SessionId: 6169- User alice - Client_ip 198.51.100.21 - Nat_ip 192.0.2.11 - Vserver 192.0.2.20:443 - Source 172.{}.{}.9:50123 - Destination 192.0.2.101:443", i / 256 % 256, i % 256).unwrap();
     }
     std::fs::write(root.join("var/log/ns.log.1.gz"), gzip(&text)).unwrap();
-    let run = sporen_bounded(
-        &["scan", root.to_str().unwrap(), "--format", "json"],
-        60,
-        2 * GIB,
-    );
+    let run = scan_bounded(&root, "json", &[], 60, 2 * GIB);
     assert!(
         run.stdout.len() < 4 << 20,
         "report of {} bytes",
         run.stdout.len()
     );
     let r = run.json();
-    let moved: Vec<&serde_json::Value> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "cve-2023-4966.session-moved-network")
-        .collect();
+    let moved = findings_of(&r, "cve-2023-4966.session-moved-network");
     assert_eq!(moved.len(), 1, "one finding for the one session");
     assert_eq!(moved[0]["count"], 4000);
     let reason = moved[0]["reason"].as_str().unwrap();
@@ -222,22 +157,9 @@ fn a_session_with_thousands_of_addresses_gives_a_bounded_report() {
 
 #[test]
 fn the_correlation_budget_stops_collecting_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = clean_root(dir.path());
+    let (_dir, root) = fixture("clean-13.0-47.24");
     std::fs::write(root.join("var/log/ns.log.1.gz"), sessions_log(500, 2, true)).unwrap();
-    let r = sporen_bounded(
-        &[
-            "scan",
-            root.to_str().unwrap(),
-            "--format",
-            "json",
-            "--max-records",
-            "100",
-        ],
-        60,
-        2 * GIB,
-    )
-    .json();
+    let r = scan_bounded(&root, "json", &["--max-records", "100"], 60, 2 * GIB).json();
     let cut = gaps_of(&r, "budget");
     assert!(
         cut.iter().any(|(p, d, blocks)| p == "/var/log/ns.log.1.gz"
@@ -250,8 +172,7 @@ fn the_correlation_budget_stops_collecting_and_says_so() {
 
 #[test]
 fn many_large_configuration_saves_do_not_exhaust_memory() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = clean_root(dir.path());
+    let (dir, root) = fixture("clean-13.0-47.24");
     for i in 100..250 {
         let f = std::fs::File::create(root.join(format!("flash/nsconfig/ns.conf.{i}"))).unwrap();
         f.set_len(16 << 20).unwrap();
@@ -264,25 +185,14 @@ fn many_large_configuration_saves_do_not_exhaust_memory() {
         "[pack]\nid = \"one\"\ntitle = \"t\"\ndescription = \"d\"\n\n[[rule]]\nid = \"one.r\"\ntitle = \"t\"\ndescription = \"d\"\nseverity = \"low\"\n[rule.file]\npaths = [\"var/nope\"]\n",
     )
     .unwrap();
-    let run = sporen_bounded(
-        &[
-            "scan",
-            root.to_str().unwrap(),
-            "--format",
-            "json",
-            "--no-builtin-rules",
-            "--rules",
-            rules.to_str().unwrap(),
-        ],
+    let run = scan_bounded(
+        &root,
+        "json",
+        &["--no-builtin-rules", "--rules", rules.to_str().unwrap()],
         120,
         GIB,
     );
-    assert!(
-        matches!(run.code, Some(0 | 1 | 3)),
-        "{:?} {}",
-        run.code,
-        run.stderr
-    );
+    run.assert_verdict("scan with 150 configuration saves of 16 MiB");
     let r = run.json();
     assert_eq!(
         r["posture"]["firmware"], "13.0-47.24",

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{finding_set, materialise, sporen};
+use common::report::finding_set;
+use common::{Case, ExpectPosture, fixture, scan_json, sporen, try_scan_json};
+use serde_json::Value;
 use std::collections::BTreeSet;
 
 fn exit_for(verdict: &str) -> i32 {
@@ -21,17 +23,13 @@ fn every_fixture_gives_its_expected_verdict_and_findings() {
     assert!(names.len() >= 6, "fixtures missing: {names:?}");
     let mut failures = Vec::new();
     for name in &names {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        let case = materialise(name, &root);
-        let out = sporen(&["scan", root.to_str().unwrap(), "--format", "json"]);
-        let report: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+        let (_dir, root) = fixture(name);
+        let case = common::load_case(name);
+        let (out, report) = try_scan_json(&root, &[]);
+        let report = match report {
             Ok(v) => v,
             Err(e) => {
-                failures.push(format!(
-                    "{name}: no JSON report ({e}); stderr: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                ));
+                failures.push(format!("{name}: {e}"));
                 continue;
             }
         };
@@ -43,137 +41,162 @@ fn every_fixture_gives_its_expected_verdict_and_findings() {
             )
             .unwrap();
         }
-        let verdict = report["verdict"].as_str().unwrap_or("?");
-        if verdict != case.verdict {
-            failures.push(format!(
-                "{name}: verdict {verdict}, expected {}; reasons: {}",
-                case.verdict, report["reasons"]
-            ));
-        }
-        if out.status.code() != Some(exit_for(verdict)) {
-            failures.push(format!(
-                "{name}: exit code {:?} for verdict {verdict}",
-                out.status.code()
-            ));
-        }
-        for es in &case.expect_source {
-            let src = report["coverage"]["sources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|x| x["id"] == es.id.as_str());
-            let Some(src) = src else {
-                failures.push(format!("{name}: no source {}", es.id));
-                continue;
-            };
-            for (field, want) in [("from", &es.from), ("to", &es.to)] {
-                if let Some(w) = want
-                    && src[field] != w.as_str()
-                {
-                    failures.push(format!(
-                        "{name}: source {} {field} {}, expected {w}",
-                        es.id, src[field]
-                    ));
-                }
-            }
-            if let Some(w) = es.year_inferred
-                && src["year_inferred"].as_bool().unwrap_or(false) != w
-            {
-                failures.push(format!("{name}: source {} year_inferred is not {w}", es.id));
-            }
-        }
-        for ew in &case.expect_window {
-            let got = report["windows"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|w| w["pack"] == ew.pack.as_str())
-                .map(|w| w["status"].as_str().unwrap_or("?").to_owned());
-            if got.as_deref() != Some(ew.status.as_str()) {
-                failures.push(format!(
-                    "{name}: window {} is {got:?}, expected {}",
-                    ew.pack, ew.status
-                ));
-            }
-        }
-        let posture = &report["posture"];
-        for ep in &case.expect_posture {
-            let mut fail = |what: String| failures.push(format!("{name}: posture: {what}"));
-            if let Some(f) = &ep.firmware
-                && posture["firmware"] != f.as_str()
-            {
-                fail(format!("firmware {} instead of {f}", posture["firmware"]));
-            }
-            if let (Some(id), Some(st)) = (&ep.cve, &ep.status) {
-                let got = posture["cves"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|c| c["id"] == id.as_str())
-                    .map(|c| c["status"].clone());
-                if got.as_ref().and_then(|v| v.as_str()) != Some(st.as_str()) {
-                    fail(format!("{id} is {got:?}, expected {st}"));
-                }
-            }
-            let m = &posture["mitigation"];
-            if let Some(e) = ep.mitigation_effective
-                && m["effective"].as_bool() != Some(e)
-            {
-                fail(format!(
-                    "mitigation effective {}, expected {e}",
-                    m["effective"]
-                ));
-            }
-            if let Some(since) = &ep.mitigation_since
-                && !m["since"]
-                    .as_str()
-                    .unwrap_or("")
-                    .starts_with(since.as_str())
-            {
-                fail(format!("mitigation since {}, expected {since}", m["since"]));
-            }
-            if let Some(d) = &ep.disagreement
-                && !posture["disagreements"].to_string().contains(d.as_str())
-            {
-                fail(format!(
-                    "no disagreement mentioning {d:?}: {}",
-                    posture["disagreements"]
-                ));
-            }
-            if let Some(x) = &ep.secrets
-                && !posture["secrets_to_rotate"]
-                    .to_string()
-                    .contains(x.as_str())
-            {
-                fail(format!(
-                    "no secret mentioning {x:?}: {}",
-                    posture["secrets_to_rotate"]
-                ));
-            }
-        }
-        let got = finding_set(&report);
-        let want: BTreeSet<_> = case.expect.iter().cloned().collect();
-        for missing in want.difference(&got) {
-            failures.push(format!(
-                "{name}: missing finding {} at {}",
-                missing.rule, missing.path
-            ));
-        }
-        for extra in got.difference(&want) {
-            failures.push(format!(
-                "{name}: unexpected finding {} at {}",
-                extra.rule, extra.path
-            ));
-        }
+        let mut fail = |what: String| failures.push(format!("{name}: {what}"));
+        check_verdict(&case, &report, out.status.code(), &mut fail);
+        check_sources(&case, &report, &mut fail);
+        check_windows(&case, &report, &mut fail);
+        check_posture(&case, &report, &mut fail);
+        check_findings(&case, &report, &mut fail);
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
+/// The verdict the case states, and the exit code of that verdict.
+fn check_verdict(case: &Case, report: &Value, code: Option<i32>, fail: &mut impl FnMut(String)) {
+    let verdict = report["verdict"].as_str().unwrap_or("?");
+    if verdict != case.verdict {
+        fail(format!(
+            "verdict {verdict}, expected {}; reasons: {}",
+            case.verdict, report["reasons"]
+        ));
+    }
+    if code != Some(exit_for(verdict)) {
+        fail(format!("exit code {code:?} for verdict {verdict}"));
+    }
+}
+
+/// The time coverage of the sources the case lists.
+fn check_sources(case: &Case, report: &Value, fail: &mut impl FnMut(String)) {
+    for es in &case.expect_source {
+        let src = report["coverage"]["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == es.id.as_str());
+        let Some(src) = src else {
+            fail(format!("no source {}", es.id));
+            continue;
+        };
+        for (field, want) in [("from", &es.from), ("to", &es.to)] {
+            if let Some(w) = want
+                && src[field] != w.as_str()
+            {
+                fail(format!(
+                    "source {} {field} {}, expected {w}",
+                    es.id, src[field]
+                ));
+            }
+        }
+        if let Some(w) = es.year_inferred
+            && src["year_inferred"].as_bool().unwrap_or(false) != w
+        {
+            fail(format!("source {} year_inferred is not {w}", es.id));
+        }
+    }
+}
+
+/// The status of the windows the case lists.
+fn check_windows(case: &Case, report: &Value, fail: &mut impl FnMut(String)) {
+    for ew in &case.expect_window {
+        let got = report["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["pack"] == ew.pack.as_str())
+            .map(|w| w["status"].as_str().unwrap_or("?").to_owned());
+        if got.as_deref() != Some(ew.status.as_str()) {
+            fail(format!(
+                "window {} is {got:?}, expected {}",
+                ew.pack, ew.status
+            ));
+        }
+    }
+}
+
+/// The posture the case lists: firmware, CVE status, mitigation, disagreements, secrets.
+fn check_posture(case: &Case, report: &Value, fail: &mut impl FnMut(String)) {
+    let posture = &report["posture"];
+    for ep in &case.expect_posture {
+        let mut fail = |what: String| fail(format!("posture: {what}"));
+        if let Some(f) = &ep.firmware
+            && posture["firmware"] != f.as_str()
+        {
+            fail(format!("firmware {} instead of {f}", posture["firmware"]));
+        }
+        if let (Some(id), Some(st)) = (&ep.cve, &ep.status) {
+            let got = posture["cves"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == id.as_str())
+                .map(|c| c["status"].clone());
+            if got.as_ref().and_then(|v| v.as_str()) != Some(st.as_str()) {
+                fail(format!("{id} is {got:?}, expected {st}"));
+            }
+        }
+        check_mitigation(ep, &posture["mitigation"], &mut fail);
+        if let Some(d) = &ep.disagreement
+            && !posture["disagreements"].to_string().contains(d.as_str())
+        {
+            fail(format!(
+                "no disagreement mentioning {d:?}: {}",
+                posture["disagreements"]
+            ));
+        }
+        if let Some(x) = &ep.secrets
+            && !posture["secrets_to_rotate"]
+                .to_string()
+                .contains(x.as_str())
+        {
+            fail(format!(
+                "no secret mentioning {x:?}: {}",
+                posture["secrets_to_rotate"]
+            ));
+        }
+    }
+}
+
+/// Whether the mitigation is effective, and since when.
+fn check_mitigation(ep: &ExpectPosture, m: &Value, fail: &mut impl FnMut(String)) {
+    if let Some(e) = ep.mitigation_effective
+        && m["effective"].as_bool() != Some(e)
+    {
+        fail(format!(
+            "mitigation effective {}, expected {e}",
+            m["effective"]
+        ));
+    }
+    if let Some(since) = &ep.mitigation_since
+        && !m["since"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with(since.as_str())
+    {
+        fail(format!("mitigation since {}, expected {since}", m["since"]));
+    }
+}
+
+/// Exactly the (rule, path) findings the case lists.
+fn check_findings(case: &Case, report: &Value, fail: &mut impl FnMut(String)) {
+    let got = finding_set(report);
+    let want: BTreeSet<_> = case.expect.iter().cloned().collect();
+    for missing in want.difference(&got) {
+        fail(format!(
+            "missing finding {} at {}",
+            missing.rule, missing.path
+        ));
+    }
+    for extra in got.difference(&want) {
+        fail(format!(
+            "unexpected finding {} at {}",
+            extra.rule, extra.path
+        ));
+    }
+}
+
 #[test]
 fn two_scans_of_the_same_evidence_give_identical_reports() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    materialise("notrobin", &root);
+    let (_dir, root) = fixture("notrobin");
     for format in [
         "json", "text", "sarif", "csv", "jsonl", "timeline", "bodyfile",
     ] {
@@ -205,11 +228,7 @@ const NO_DIRECTORY_FIXTURE: &[(&str, &str)] = &[
 
 #[test]
 fn every_shipped_rule_fires_in_some_fixture() {
-    let rules = sporen::rules::RuleSet::load(&sporen::rules::set::RuleSources {
-        embedded: true,
-        paths: vec![],
-    })
-    .unwrap();
+    let rules = common::shipped_rules();
     let fired: std::collections::BTreeSet<String> = common::case_names()
         .iter()
         .flat_map(|c| common::load_case(c).expect)
@@ -231,11 +250,8 @@ fn every_shipped_rule_fires_in_some_fixture() {
 /// inferred year (and the flag) for syslog lines; rules carry first and last seen.
 #[test]
 fn findings_carry_logged_times() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    materialise("cve-2019-19781-citrixmash", &root);
-    let out = sporen(&["scan", root.to_str().unwrap(), "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_dir, root) = fixture("cve-2019-19781-citrixmash");
+    let v = scan_json(&root, &[]).1;
     let find = |rule: &str, line: u64| {
         v["findings"]
             .as_array()
@@ -266,28 +282,16 @@ fn findings_carry_logged_times() {
 /// the window.
 #[test]
 fn since_and_until_move_the_windows() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    materialise("clean-13.0-47.24", &root);
-    let r = root.to_str().unwrap();
-    let out = sporen(&[
-        "scan",
-        r,
-        "--format",
-        "json",
-        "--since",
-        "cve-2019-19781=2020-01-01",
-    ]);
+    let (_dir, root) = fixture("clean-13.0-47.24");
+    let (out, v) = scan_json(&root, &["--since", "cve-2019-19781=2020-01-01"]);
     assert_eq!(out.status.code(), Some(3));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verdict"], "inconclusive");
     let w = v["windows"].as_array().unwrap();
     assert!(w.iter().any(|w| w["pack"] == "cve-2019-19781"
         && w["status"] == "not_covered"
         && w["from"] == "2020-01-01T00:00:00Z"));
-    let out = sporen(&["scan", r, "--format", "json", "--until", "2020-01-20"]);
+    let (out, v) = scan_json(&root, &["--until", "2020-01-20"]);
     assert_eq!(out.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         v["windows"]
             .as_array()
@@ -296,7 +300,7 @@ fn since_and_until_move_the_windows() {
             .any(|w| w["until"] == "2020-01-20T00:00:00Z")
     );
     assert_eq!(
-        sporen(&["scan", r, "--since", "last tuesday"])
+        sporen(&["scan", root.to_str().unwrap(), "--since", "last tuesday"])
             .status
             .code(),
         Some(2)
@@ -306,13 +310,9 @@ fn since_and_until_move_the_windows() {
 /// Posture never changes the verdict, but --fail-on-vulnerable lets automation fail on it.
 #[test]
 fn fail_on_vulnerable_turns_an_exposed_clean_appliance_into_exit_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    materialise("clean-13.0-47.24", &root);
-    let r = root.to_str().unwrap();
-    let plain = sporen(&["scan", r, "--format", "json"]);
+    let (_dir, root) = fixture("clean-13.0-47.24");
+    let (plain, v) = scan_json(&root, &[]);
     assert_eq!(plain.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
     assert_eq!(v["verdict"], "clean");
     assert!(
         v["posture"]["cves"]
@@ -321,10 +321,9 @@ fn fail_on_vulnerable_turns_an_exposed_clean_appliance_into_exit_1() {
             .iter()
             .any(|c| c["status"] == "vulnerable")
     );
-    let strict = sporen(&["scan", r, "--format", "json", "--fail-on-vulnerable"]);
-    assert_eq!(strict.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&strict.stderr).contains("vulnerable"));
-    let strict: serde_json::Value = serde_json::from_slice(&strict.stdout).unwrap();
+    let (out, strict) = scan_json(&root, &["--fail-on-vulnerable"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("vulnerable"));
     assert_eq!(
         strict["verdict"], "clean",
         "posture never changes the verdict"

@@ -8,7 +8,8 @@
 
 mod common;
 
-use common::{load_case, materialise, sporen};
+use common::{fixture, load_case, try_scan_json};
+use std::path::Path;
 
 fn rank(severity: &str) -> u8 {
     match severity {
@@ -57,17 +58,12 @@ fn clean_appliances_give_no_finding_above_low_and_a_clean_verdict() {
     let mut violations = Vec::new();
     let mut alarms = 0;
     for name in &names {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        let case = materialise(name, &root);
-        let out = sporen(&["scan", root.to_str().unwrap(), "--format", "json"]);
-        let report: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+        let (_dir, root) = fixture(name);
+        let case = load_case(name);
+        let report = match try_scan_json(&root, &[]).1 {
             Ok(v) => v,
             Err(e) => {
-                violations.push(format!(
-                    "{name}: no JSON report ({e}); stderr: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                ));
+                violations.push(format!("{name}: {e}"));
                 continue;
             }
         };
@@ -132,7 +128,7 @@ fn clean_appliances_give_no_finding_above_low_and_a_clean_verdict() {
 }
 
 /// The build a tree boots, from `flash/boot/loader.conf` (`kernel="/ns-13.1-50.23"`).
-fn booted_build(root: &std::path::Path) -> String {
+fn booted_build(root: &Path) -> String {
     let conf = std::fs::read_to_string(root.join("flash/boot/loader.conf")).unwrap();
     conf.lines()
         .find_map(|l| l.strip_prefix("kernel=\"/ns-"))
@@ -163,25 +159,11 @@ fn applies(entry: &toml::Value, build: &str) -> bool {
     }
 }
 
-fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let e = e.unwrap();
-        let ft = e.file_type().unwrap();
-        if ft.is_dir() {
-            walk(&e.path(), out);
-        }
-        if !ft.is_symlink() {
-            out.push(e.path());
-        }
-    }
-}
-
 /// Every set-id file and every file or folder owned by nobody in a clean appliance is stock: the
 /// baseline in `profiles/baseline.toml` lists it for the appliance's firmware family, with its
 /// mode and owner. Every baseline entry names its source and how sure it is.
 #[test]
 fn the_stock_baseline_lists_every_set_id_and_nobody_file_of_the_clean_appliances() {
-    use std::os::unix::fs::MetadataExt;
     let text = std::fs::read_to_string(common::project().join("profiles/baseline.toml")).unwrap();
     let baseline: toml::Value = toml::from_str(&text).unwrap();
     let families: Vec<&str> = baseline["family"]
@@ -190,6 +172,43 @@ fn the_stock_baseline_lists_every_set_id_and_nobody_file_of_the_clean_appliances
         .iter()
         .map(|f| f["id"].as_str().unwrap())
         .collect();
+    let mut problems = entry_problems(&baseline, &families);
+    let owners_applied = common::can_chown();
+    for name in common::case_names()
+        .iter()
+        .filter(|n| n.starts_with("clean-"))
+    {
+        let (_dir, root) = fixture(name);
+        let build = booted_build(&root);
+        let (branch, _) = split_build(&build);
+        if !families.contains(&branch) {
+            problems.push(format!(
+                "{name}: boots {build}, a family the baseline does not describe"
+            ));
+            continue;
+        }
+        let stock = Stock::of(&baseline, &build, owners_applied);
+        let mut paths: Vec<_> = common::tree::walk(&root)
+            .into_iter()
+            .filter(|p| !p.is_symlink())
+            .collect();
+        paths.sort();
+        for p in paths {
+            let rel = p.strip_prefix(&root).unwrap();
+            problems.extend(
+                stock
+                    .unlisted(&p, rel)
+                    .into_iter()
+                    .map(|what| format!("{name} ({build}): {what}")),
+            );
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+/// Every baseline entry is a glob of the rules' dialect, names its source and how sure it is,
+/// and names only families the baseline describes.
+fn entry_problems(baseline: &toml::Value, families: &[&str]) -> Vec<String> {
     let mut problems = Vec::new();
     for kind in ["setid", "nobody", "stock", "expected"] {
         for e in baseline[kind].as_array().unwrap() {
@@ -221,88 +240,90 @@ fn the_stock_baseline_lists_every_set_id_and_nobody_file_of_the_clean_appliances
             }
         }
     }
-    let entries = |kind: &str, build: &str| -> Vec<toml::Value> {
-        baseline[kind]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| applies(e, build))
-            .cloned()
-            .collect()
-    };
-    let owners_applied = common::can_chown();
-    for name in common::case_names()
-        .iter()
-        .filter(|n| n.starts_with("clean-"))
-    {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        materialise(name, &root);
-        let build = booted_build(&root);
-        let (branch, _) = split_build(&build);
-        if !families.contains(&branch) {
-            problems.push(format!(
-                "{name}: boots {build}, a family the baseline does not describe"
-            ));
-            continue;
-        }
-        let setid = entries("setid", &build);
-        let nobody = entries("nobody", &build);
-        let mut paths = Vec::new();
-        walk(&root, &mut paths);
-        paths.sort();
-        for p in paths {
-            let rel = p.strip_prefix(&root).unwrap();
-            let md = std::fs::symlink_metadata(&p).unwrap();
-            let mode = format!("{:04o}", md.mode() & 0o7777);
-            let matches = |e: &toml::Value| {
-                sporen::scan::glob::compile(e["path"].as_str().unwrap())
-                    .unwrap()
-                    .compile_matcher()
-                    .is_match(rel)
-            };
-            let listed = |e: &toml::Value, key: &str, v: &str| {
-                e.get(key)
-                    .and_then(|m| m.as_array())
-                    .is_none_or(|m| m.iter().any(|x| x.as_str() == Some(v)))
-            };
-            if md.is_file() && md.mode() & 0o6000 != 0 {
-                let ok = setid.iter().any(|e| {
-                    matches(e)
-                        && listed(e, "mode", &mode)
-                        && (!owners_applied
-                            || (e["uid"].as_integer() == Some(md.uid().into())
-                                && e["gid"].as_integer() == Some(md.gid().into())))
-                });
-                if !ok {
-                    problems.push(format!(
-                        "{name} ({build}): set-id /{} mode {mode} {}:{} is not in the baseline",
-                        rel.display(),
-                        md.uid(),
-                        md.gid()
-                    ));
-                }
-            }
-            if owners_applied && md.uid() == 65534 {
-                let kind = if md.is_dir() { "dir" } else { "file" };
-                let ok = nobody.iter().any(|e| {
-                    let t = e["type"].as_str().unwrap_or("file");
-                    matches(e)
-                        && (t == "any" || t == kind)
-                        && listed(e, "mode", &mode)
-                        && e["gid"].as_array().is_some_and(|g| {
-                            g.iter().any(|x| x.as_integer() == Some(md.gid().into()))
-                        })
-                });
-                if !ok {
-                    problems.push(format!(
-                        "{name} ({build}): /{} ({kind}, mode {mode}, gid {}) owned by nobody is not in the baseline",
-                        rel.display(),
-                        md.gid()
-                    ));
-                }
-            }
+    problems
+}
+
+/// The baseline entries for the set-id files and the entries owned by nobody of one build.
+struct Stock {
+    setid: Vec<toml::Value>,
+    nobody: Vec<toml::Value>,
+    /// Whether the fixture's owners were applied (only root can).
+    owners_applied: bool,
+}
+
+impl Stock {
+    fn of(baseline: &toml::Value, build: &str, owners_applied: bool) -> Stock {
+        let entries = |kind: &str| -> Vec<toml::Value> {
+            baseline[kind]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| applies(e, build))
+                .cloned()
+                .collect()
+        };
+        Stock {
+            setid: entries("setid"),
+            nobody: entries("nobody"),
+            owners_applied,
         }
     }
-    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+
+    /// What the baseline fails to list about the entry at `p` (`rel` inside the tree): a
+    /// set-id file with its mode and owner, a file or folder owned by nobody with its mode and
+    /// group.
+    fn unlisted(&self, p: &Path, rel: &Path) -> Vec<String> {
+        use std::os::unix::fs::MetadataExt;
+        let md = std::fs::symlink_metadata(p).unwrap();
+        let mode = format!("{:04o}", md.mode() & 0o7777);
+        let matches = |e: &toml::Value| {
+            sporen::scan::glob::compile(e["path"].as_str().unwrap())
+                .unwrap()
+                .compile_matcher()
+                .is_match(rel)
+        };
+        let listed = |e: &toml::Value, key: &str, v: &str| {
+            e.get(key)
+                .and_then(|m| m.as_array())
+                .is_none_or(|m| m.iter().any(|x| x.as_str() == Some(v)))
+        };
+        let mut problems = Vec::new();
+        if md.is_file() && md.mode() & 0o6000 != 0 {
+            let ok = self.setid.iter().any(|e| {
+                matches(e)
+                    && listed(e, "mode", &mode)
+                    && (!self.owners_applied
+                        || (e["uid"].as_integer() == Some(md.uid().into())
+                            && e["gid"].as_integer() == Some(md.gid().into())))
+            });
+            if !ok {
+                problems.push(format!(
+                    "set-id /{} mode {mode} {}:{} is not in the baseline",
+                    rel.display(),
+                    md.uid(),
+                    md.gid()
+                ));
+            }
+        }
+        if self.owners_applied && md.uid() == 65534 {
+            let kind = if md.is_dir() { "dir" } else { "file" };
+            let ok = self.nobody.iter().any(|e| {
+                let t = e["type"].as_str().unwrap_or("file");
+                matches(e)
+                    && (t == "any" || t == kind)
+                    && listed(e, "mode", &mode)
+                    && e["gid"]
+                        .as_array()
+                        .is_some_and(|g| g.iter().any(|x| x.as_integer() == Some(md.gid().into())))
+            });
+            if !ok {
+                problems.push(format!(
+                    "/{} ({kind}, mode {mode}, gid {}) owned by nobody is not in the baseline",
+                    rel.display(),
+                    md.gid()
+                ));
+            }
+        }
+        problems
+    }
 }

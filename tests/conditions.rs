@@ -1,7 +1,10 @@
 //! Each rule condition on its own: a tiny pack whose rules use one condition each, with a
 //! matching and a non-matching example, run through the real scanner.
 
-use sporen::rules::RuleSet;
+mod common;
+
+use common::rule_set;
+use common::tree::sha256_hex;
 
 const PACK: &str = r##"
 [pack]
@@ -412,8 +415,7 @@ line = "*/5 * * * * /usr/bin/true > /tmp/x"
 
 #[test]
 fn every_condition_matches_and_rejects_as_documented() {
-    let rules = RuleSet::from_sources(vec![("conditions.toml".into(), PACK.into())], vec![])
-        .unwrap_or_else(|d| panic!("{}", d.iter().map(|x| x.to_string()).collect::<String>()));
+    let rules = rule_set("conditions.toml", PACK);
     let (count, failures) = sporen::rules::examples::run_examples(&rules);
     assert_eq!(count, 49);
     assert!(failures.is_empty(), "{failures:#?}");
@@ -423,7 +425,6 @@ fn every_condition_matches_and_rejects_as_documented() {
 /// fires, the finding still carries the digest of the whole file.
 #[test]
 fn content_rules_read_only_what_they_look_at_and_findings_still_get_digests() {
-    use sha2::Digest;
     let pack = r#"
 [pack]
 id = "m"
@@ -439,7 +440,7 @@ max_bytes = 4
 [rule.file.content]
 any = [{ regex = '\A\xd4\xc3\xb2\xa1' }]
 "#;
-    let rules = RuleSet::from_sources(vec![("m.toml".into(), pack.into())], vec![]).unwrap();
+    let rules = rule_set("m.toml", pack);
     let dir = tempfile::tempdir().unwrap();
     let big = vec![b'x'; 4 << 20];
     std::fs::write(dir.path().join("plain.bin"), &big).unwrap();
@@ -455,7 +456,7 @@ any = [{ regex = '\A\xd4\xc3\xb2\xa1' }]
         .unwrap();
     assert_eq!(plain.bytes, 5, "only the bytes the rule looks at are read");
     assert_eq!(out.findings.len(), 1);
-    let want = sporen::rules::set::hex(&sha2::Sha256::digest(&cap));
+    let want = sha256_hex(&cap);
     assert_eq!(out.findings[0].sha256.as_deref(), Some(want.as_str()));
     assert!(out.gaps.is_empty(), "{:?}", out.gaps);
 }

@@ -4,30 +4,25 @@
 
 mod common;
 
-use common::sporen;
-
-fn write(root: &std::path::Path, rel: &str, body: &[u8]) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, body).unwrap();
-}
+use common::scan_json;
+use common::tree::put;
 
 #[test]
 fn detection_tools_are_context_and_webshells_stay_critical_whatever_their_names() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     // An appliance: its saved configuration and log folders.
-    write(&root, "flash/nsconfig/ns.conf", b"#NS13.1 Build 49.15\n");
+    put(&root, "flash/nsconfig/ns.conf", b"#NS13.1 Build 49.15\n");
     std::fs::create_dir_all(root.join("var/nslog")).unwrap();
     // A copy of the 2023 scanner, renamed; its report; YARA rules; an indicator list.
-    write(&root, "var/tmp/x1.sh", br##"#!/usr/bin/env bash
+    put(&root, "var/tmp/x1.sh", br##"#!/usr/bin/env bash
 declare -a known_paths=( "/var/vpn/theme/.theme.php" "/var/tmp/the" "/var/tmp/npc" "/var/tmp/conf/npc.conf" )
 declare -a content_terms=( 'eval($_POST' 'eval($_GET' '#nssecret#' 'uRemote' 'blv_encode' '<?=`curl' )
 declare -a binary_terms=( 'ligolo-ng' 'sshd/server.go' 'ehang.io/nps' 'passwd_hook' )
 for t in "${content_terms[@]}"; do grep -rlF -- "$t" /var/netscaler /var/vpn; done
 "##);
-    write(&root, "root/result", b"checking content: eval($_POST eval($_GET #nssecret# uRemote blv_encode: none\nchecking binaries: ligolo-ng sshd/server.go ehang.io/nps passwd_hook: none\n");
-    write(
+    put(&root, "root/result", b"checking content: eval($_POST eval($_GET #nssecret# uRemote blv_encode: none\nchecking binaries: ligolo-ng sshd/server.go ehang.io/nps passwd_hook: none\n");
+    put(
         &root,
         "home/ir/r.yar",
         br##"rule w { strings: 
@@ -40,20 +35,19 @@ for t in "${content_terms[@]}"; do grep -rlF -- "$t" /var/netscaler /var/vpn; do
 "##,
     );
     // Webshells and a tunneller with one or two indicators, as code.
-    write(
+    put(
         &root,
         "var/netscaler/logon/LogonPoint/uiareas/linux/x.php",
         b"<?php http_response_code(201); @eval($_POST[5]);",
     );
-    write(
+    put(
         &root,
         "var/tmp/.cache/upd",
         b"\x7fELF\x02\x01\x01\x09\x00\x00github.com/nicocha30/ligolo-ng/cmd/agent\x00",
     );
     // A file dressed as a scanner, with PHP that runs: still a webshell.
-    write(&root, "var/tmp/ioc-scanner.php", b"<?php\n// looks for: 'eval($_POST' '#nssecret#' 'blv_encode' 'uRemote' 'ligolo-ng' 'ehang.io/nps'\n@eval($_POST['c']);\n");
-    let out = sporen(&["scan", root.to_str().unwrap(), "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    put(&root, "var/tmp/ioc-scanner.php", b"<?php\n// looks for: 'eval($_POST' '#nssecret#' 'blv_encode' 'uRemote' 'ligolo-ng' 'ehang.io/nps'\n@eval($_POST['c']);\n");
+    let v = scan_json(&root, &[]).1;
     let worst = |path: &str| -> String {
         v["findings"]
             .as_array()

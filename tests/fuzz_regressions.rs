@@ -10,18 +10,16 @@
 
 #[path = "../fuzz/src/checks.rs"]
 mod checks;
+mod common;
 #[path = "../fuzz/src/peak.rs"]
 mod peak;
 
+use common::project;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 #[global_allocator]
 static ALLOC: peak::Counting = peak::Counting;
-
-fn project() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The files directly inside `dir`, sorted; none when it does not exist.
 fn files_in(dir: &Path) -> Vec<PathBuf> {

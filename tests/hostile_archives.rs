@@ -5,10 +5,13 @@
 mod common;
 
 use common::archive::{
-    archive, dir, file, finding_paths, gap_list, gzip, gzip_zeros, hard_link, header, pax,
-    probe_rules, probe_scan, sha256_hex, sporen_capped, symlink, tar_of, typed,
+    archive, dir, file, gunzip, gzip, gzip_zeros, hard_link, header, pax, probe_rules, probe_scan,
+    symlink, tar_of, typed,
 };
-use common::{materialise, sporen};
+use common::report::{finding_paths, found_paths, gap_list};
+use common::run::{Outcome, fake_ssh, finish, run_with_stdin, sporen_bounded};
+use common::tree::{put, sha256_hex};
+use common::{fixture, materialise, scan_json, sporen};
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
@@ -19,16 +22,31 @@ fn marked(what: &str) -> Vec<u8> {
     format!("{what}\n{MARK}\n").into_bytes()
 }
 
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
-}
-
 fn has_gap(v: &serde_json::Value, path: &str, words: &str) -> bool {
     gap_list(v)
         .iter()
         .any(|(_, p, d)| p == path && d.contains(words))
+}
+
+/// Time limit of the runs under an address-space limit (a guard against a hang, not a measure).
+const CAPPED_SECS: u64 = 120;
+
+/// [`probe_scan`] under an address-space limit of 256 MiB, so that an input that makes sporen
+/// allocate without bound fails here instead of exhausting the test machine.
+fn probe_scan_capped(target: &Path, rules: &Path) -> Outcome {
+    sporen_bounded(
+        &[
+            OsStr::new("scan"),
+            target.as_os_str(),
+            OsStr::new("--no-builtin-rules"),
+            OsStr::new("--rules"),
+            rules.as_os_str(),
+            OsStr::new("--format"),
+            OsStr::new("json"),
+        ],
+        CAPPED_SECS,
+        256 << 20,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -52,7 +70,7 @@ fn support_bundle_members_keep_their_own_bytes_and_digests() {
         for (n, body) in [("a", "AAA\n"), ("b", "BBB\n"), ("c", "CCC\n")] {
             members.push(file(&format!("collector_x/{n}"), body.as_bytes()));
         }
-        let t = write(d.path(), name, &archive(&members));
+        let t = put(d.path(), name, archive(&members));
         let (_, v) = probe_scan(&t, &rules, &[]);
         assert_eq!(
             finding_paths(&v),
@@ -68,8 +86,7 @@ fn clean_appliance_as_a_support_bundle_scans_like_the_folder() {
     let d = tempfile::tempdir().unwrap();
     let top = d.path().join("collector_P_192.0.2.10_26Nov2026_10_12");
     materialise("clean-13.0-47.24", &top);
-    let folder = sporen(&["scan", top.to_str().unwrap(), "--format", "json"]);
-    let want: serde_json::Value = serde_json::from_slice(&folder.stdout).unwrap();
+    let want = scan_json(&top, &[]).1;
     assert_eq!(want["verdict"], "clean");
     let tgz = d
         .path()
@@ -83,8 +100,7 @@ fn clean_appliance_as_a_support_bundle_scans_like_the_folder() {
         .status()
         .unwrap();
     assert!(status.success());
-    let out = sporen(&["scan", tgz.to_str().unwrap(), "--format", "json"]);
-    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = scan_json(&tgz, &[]).1;
     assert_eq!(got["target"]["input"], "support-bundle");
     assert_eq!(got["verdict"], "clean", "{}", got["coverage"]["gaps"]);
     assert_eq!(got["coverage"]["sources"], want["coverage"]["sources"]);
@@ -93,10 +109,10 @@ fn clean_appliance_as_a_support_bundle_scans_like_the_folder() {
 #[test]
 fn bundle_with_flash_nsconfig_keeps_its_own_nsconfig_folder() {
     let d = tempfile::tempdir().unwrap();
-    let t = write(
+    let t = put(
         d.path(),
         "bundle.tar",
-        &archive(&[
+        archive(&[
             file(
                 "collector_P_192.0.2.10_x/flash/nsconfig/ns.conf",
                 b"#NS13.0 Build 47.24\nset ns hostName gw\n",
@@ -109,7 +125,7 @@ fn bundle_with_flash_nsconfig_keeps_its_own_nsconfig_folder() {
     );
     let rules = probe_rules(d.path(), MARK, &["**"]);
     let (_, v) = probe_scan(&t, &rules, &[]);
-    let found: Vec<String> = finding_paths(&v).into_iter().map(|f| f.0).collect();
+    let found = found_paths(&v);
     assert_eq!(found, ["/nsconfig/ns.conf"], "{v}");
 }
 
@@ -175,10 +191,10 @@ fn gnu_and_pax_sparse_members_are_read_with_their_holes_as_zeros() {
 #[test]
 fn unknown_typeflags_are_read_as_regular_files() {
     let d = tempfile::tempdir().unwrap();
-    let t = write(
+    let t = put(
         d.path(),
         "z.tar",
-        &archive(&[typed("var/tmp/zed", b'Z', &marked("z"))]),
+        archive(&[typed("var/tmp/zed", b'Z', &marked("z"))]),
     );
     let rules = probe_rules(d.path(), MARK, &["**"]);
     let (_, v) = probe_scan(&t, &rules, &[]);
@@ -191,17 +207,17 @@ fn unknown_typeflags_are_read_as_regular_files() {
 #[test]
 fn names_with_dotdot_are_read_at_the_root_and_reported() {
     let d = tempfile::tempdir().unwrap();
-    let t = write(
+    let t = put(
         d.path(),
         "dotdot.tar",
-        &archive(&[
+        archive(&[
             file("var/log/../tmp/up", &marked("up")),
             file("../../outside", &marked("out")),
         ]),
     );
     let rules = probe_rules(d.path(), MARK, &["**"]);
     let (_, v) = probe_scan(&t, &rules, &[]);
-    let found: Vec<String> = finding_paths(&v).into_iter().map(|f| f.0).collect();
+    let found = found_paths(&v);
     assert_eq!(found, ["/outside", "/var/tmp/up"]);
     assert!(has_gap(&v, "/var/tmp/up", "var/log/../tmp/up"), "{v}");
     assert!(has_gap(&v, "/outside", "../../outside"), "{v}");
@@ -211,10 +227,10 @@ fn names_with_dotdot_are_read_at_the_root_and_reported() {
 #[test]
 fn hard_links_resolve_forward_and_a_missing_target_is_a_gap() {
     let d = tempfile::tempdir().unwrap();
-    let t = write(
+    let t = put(
         d.path(),
         "links.tar",
-        &archive(&[
+        archive(&[
             hard_link("var/tmp/early", "var/tmp/later"),
             file("var/tmp/later", &marked("later")),
             hard_link("var/tmp/chain", "var/tmp/early"),
@@ -238,10 +254,10 @@ fn hard_links_resolve_forward_and_a_missing_target_is_a_gap() {
 #[test]
 fn a_duplicate_member_name_keeps_the_last_and_reports_the_earlier() {
     let d = tempfile::tempdir().unwrap();
-    let t = write(
+    let t = put(
         d.path(),
         "dup.tar",
-        &archive(&[
+        archive(&[
             file("var/tmp/dup", &marked("first")),
             file("var/tmp/dup", b"second, harmless\n"),
         ]),
@@ -260,10 +276,10 @@ fn long_names_links_and_sizes_from_pax_and_gnu_headers() {
     let gnu_long = format!("var/tmp/{}/gnu", "g".repeat(150));
     let mut gnu_name = typed("././@LongLink", b'L', format!("{gnu_long}\0").as_bytes());
     gnu_name.extend(file("var/tmp/placeholder", &marked("gnu")));
-    let t = write(
+    let t = put(
         d.path(),
         "long.tar",
-        &archive(&[
+        archive(&[
             pax(&[("path", long.as_bytes())]),
             file("var/tmp/short-stand-in", &marked("pax")),
             gnu_name,
@@ -273,7 +289,7 @@ fn long_names_links_and_sizes_from_pax_and_gnu_headers() {
     );
     let rules = probe_rules(d.path(), MARK, &["**"]);
     let (_, v) = probe_scan(&t, &rules, &[]);
-    let found: Vec<String> = finding_paths(&v).into_iter().map(|f| f.0).collect();
+    let found = found_paths(&v);
     assert_eq!(found, [format!("/{long}"), format!("/{gnu_long}")], "{v}");
 }
 
@@ -289,28 +305,17 @@ fn oversized_pax_records_and_names_are_gaps_not_allocations() {
         file("var/tmp/fine", &marked("fine")),
     ]);
     let rules = probe_rules(d.path(), MARK, &["**"]);
-    let huge = write(d.path(), "huge-pax.tar", &t);
-    let out = sporen_capped(
-        256 << 20,
-        &[
-            OsStr::new("scan"),
-            huge.as_os_str(),
-            OsStr::new("--no-builtin-rules"),
-            OsStr::new("--rules"),
-            rules.as_os_str(),
-            OsStr::new("--format"),
-            OsStr::new("json"),
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let huge = put(d.path(), "huge-pax.tar", &t);
+    let out = probe_scan_capped(&huge, &rules);
+    let v = out.json_or_null();
     assert!(
         gap_list(&v).iter().any(|g| g.0 == "corrupt_archive"),
         "{}: {v}",
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr
     );
-    let small = write(d.path(), "long-name.tar", &small);
+    let small = put(d.path(), "long-name.tar", &small);
     let (_, v) = probe_scan(&small, &rules, &[]);
-    let found: Vec<String> = finding_paths(&v).into_iter().map(|f| f.0).collect();
+    let found = found_paths(&v);
     assert_eq!(found, ["/var/tmp/fine"], "{v}");
     assert!(
         gap_list(&v)
@@ -341,34 +346,18 @@ fn linked_zeros(links: usize) -> Vec<u8> {
 #[test]
 fn hard_links_share_their_target_bytes() {
     let d = tempfile::tempdir().unwrap();
-    let tgz = write(d.path(), "links.tar.gz", &linked_zeros(20));
+    let tgz = put(d.path(), "links.tar.gz", linked_zeros(20));
     let rules = probe_rules(d.path(), MARK, &["var/tmp/read-me"]);
-    let out = sporen_capped(
-        256 << 20,
-        &[
-            OsStr::new("scan"),
-            tgz.as_os_str(),
-            OsStr::new("--no-builtin-rules"),
-            OsStr::new("--rules"),
-            rules.as_os_str(),
-            OsStr::new("--format"),
-            OsStr::new("json"),
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    assert_eq!(
-        v["coverage"]["files_seen"],
-        22,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = probe_scan_capped(&tgz, &rules);
+    let v = out.json_or_null();
+    assert_eq!(v["coverage"]["files_seen"], 22, "{}", out.stderr);
     assert_eq!(gap_list(&v), []);
 }
 
 #[test]
 fn link_and_hole_bytes_beyond_the_budget_are_not_served() {
     let d = tempfile::tempdir().unwrap();
-    let tgz = write(d.path(), "links.tar.gz", &linked_zeros(3));
+    let tgz = put(d.path(), "links.tar.gz", linked_zeros(3));
     let rules = probe_rules(d.path(), MARK, &["var/**"]);
     let (_, v) = probe_scan(&tgz, &rules, &["--max-link-bytes", "100M"]);
     // The data member and one link fit in 100 MiB of repeated bytes; the others are gaps.
@@ -389,34 +378,24 @@ fn a_gzip_image_is_not_inflated_into_memory() {
     // A real UFS2 partition image followed by 256 MiB of zeros, gzip'd (about 300 KB): it
     // used to be unpacked in memory twice, more than the 256 MiB allowed here.
     let d = tempfile::tempdir().unwrap();
-    let var = common::project().join("fixtures/images/var.img.gz");
-    let mut img = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(std::fs::File::open(var).unwrap()),
-        &mut img,
-    )
-    .unwrap();
-    let gz = write(
+    let img = gunzip(&common::project().join("fixtures/images/var.img.gz"));
+    let gz = put(
         d.path(),
         "var.img.gz",
-        &[gzip(&img), gzip_zeros(256)].concat(),
+        [gzip(&img), gzip_zeros(256)].concat(),
     );
-    let out = sporen_capped(
-        256 << 20,
+    let out = sporen_bounded(
         &[
             OsStr::new("scan"),
             gz.as_os_str(),
             OsStr::new("--format"),
             OsStr::new("json"),
         ],
+        CAPPED_SECS,
+        256 << 20,
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    assert_eq!(
-        v["target"]["input"],
-        "disk-image",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let v = out.json_or_null();
+    assert_eq!(v["target"]["input"], "disk-image", "{}", out.stderr);
     assert_eq!(
         v["target"]["inputs"][0]["sha256"],
         sha256_hex(&std::fs::read(&gz).unwrap())
@@ -426,10 +405,10 @@ fn a_gzip_image_is_not_inflated_into_memory() {
 #[test]
 fn a_gzip_bomb_stops_at_max_unpacked_with_a_gap() {
     let d = tempfile::tempdir().unwrap();
-    let tgz = write(
+    let tgz = put(
         d.path(),
         "bomb.tar.gz",
-        &gzip(&archive(&[
+        gzip(&archive(&[
             file("var/tmp/first", &marked("first")),
             typed("var/tmp/zeros", b'0', &vec![0u8; 32 << 20]),
             file("var/tmp/never", &marked("never")),
@@ -437,7 +416,7 @@ fn a_gzip_bomb_stops_at_max_unpacked_with_a_gap() {
     );
     let rules = probe_rules(d.path(), MARK, &["**"]);
     let (out, v) = probe_scan(&tgz, &rules, &["--max-unpacked", "4M"]);
-    let found: Vec<String> = finding_paths(&v).into_iter().map(|f| f.0).collect();
+    let found = found_paths(&v);
     assert_eq!(
         found,
         ["/var/tmp/first"],
@@ -458,41 +437,32 @@ fn a_gzip_bomb_stops_at_max_unpacked_with_a_gap() {
 }
 
 /// Runs `--ssh` with a stand-in client that sends `prefix` (a file) and then `yes` forever.
-fn endless_ssh(dir: &Path, prefix: &[u8]) -> (std::process::Output, serde_json::Value) {
-    let head = write(dir, "prefix.bin", prefix);
-    let fake = dir.join("endless-ssh");
-    std::fs::write(
-        &fake,
+fn endless_ssh(dir: &Path, prefix: &[u8]) -> (Outcome, serde_json::Value) {
+    let head = put(dir, "prefix.bin", prefix);
+    let fake = put(
+        dir,
+        "endless-ssh",
         format!("#!/bin/sh\ncat '{}'\nexec yes\n", head.display()),
-    )
-    .unwrap();
+    );
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = Command::new("prlimit")
-        .arg(format!("--as={}", 512u64 << 20))
-        .arg(env!("CARGO_BIN_EXE_sporen"))
-        .args(["scan", "--ssh", "nsroot@192.0.2.10", "--max-unpacked", "8M"])
-        .args(["--format", "json", "--ssh-program"])
-        .arg(&fake)
-        .output()
-        .unwrap();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let mut args: Vec<&OsStr> = ["scan", "--ssh", "nsroot@192.0.2.10", "--max-unpacked", "8M"]
+        .into_iter()
+        .chain(["--format", "json", "--ssh-program"])
+        .map(OsStr::new)
+        .collect();
+    args.push(fake.as_os_str());
+    let out = sporen_bounded(&args, CAPPED_SECS, 512 << 20);
+    let v = out.json_or_null();
     (out, v)
 }
 
 #[test]
 fn an_endless_ssh_stream_is_cut_after_the_archive_or_at_max_unpacked() {
-    let d = tempfile::tempdir().unwrap();
-    let root = d.path().join("root");
-    materialise("notrobin", &root);
+    let (d, root) = fixture("notrobin");
     let whole = tar_of(&root);
     // The archive ends, then the stream goes on: cut a little after the end marker.
     let (out, v) = endless_ssh(d.path(), &whole);
-    assert_eq!(
-        v["verdict"],
-        "compromised",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(v["verdict"], "compromised", "{}", out.stderr);
     let after: Vec<_> = v["coverage"]["gaps"]
         .as_array()
         .unwrap()
@@ -510,12 +480,7 @@ fn an_endless_ssh_stream_is_cut_after_the_archive_or_at_max_unpacked() {
     let mut endless = whole[..whole.len() - 1024].to_vec();
     endless.extend(header(b"var/log/endless.log", b'0', 1 << 40, b""));
     let (out, v) = endless_ssh(d.path(), &endless);
-    assert_eq!(
-        v["verdict"],
-        "compromised",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(v["verdict"], "compromised", "{}", out.stderr);
     assert!(
         gap_list(&v)
             .iter()
@@ -535,36 +500,29 @@ fn an_endless_ssh_stream_is_cut_after_the_archive_or_at_max_unpacked() {
 fn an_ssh_host_that_looks_like_an_option_is_refused() {
     let d = tempfile::tempdir().unwrap();
     let args_file = d.path().join("args");
-    let fake = common::project().join("tests/support/fake-ssh");
-    let out = Command::new(env!("CARGO_BIN_EXE_sporen"))
-        .args(["scan", "--ssh=-oProxyCommand=touch /tmp/x", "--ssh-program"])
-        .arg(&fake)
-        .env("FAKE_SSH_ROOT", d.path())
-        .env("FAKE_SSH_ARGS", &args_file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("starts with `-`"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = finish(fake_ssh(
+        &["--ssh=-oProxyCommand=touch /tmp/x"],
+        d.path(),
+        &args_file,
+    ));
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("starts with `-`"), "{}", out.stderr);
     assert!(!args_file.exists(), "the ssh program was run");
 }
 
 #[test]
 fn a_symlink_to_an_archive_as_target_is_followed() {
     let d = tempfile::tempdir().unwrap();
-    let t = write(
+    let t = put(
         d.path(),
         "real.tar",
-        &archive(&[file("var/tmp/x", &marked("x"))]),
+        archive(&[file("var/tmp/x", &marked("x"))]),
     );
     let link = d.path().join("evidence.tar");
     std::os::unix::fs::symlink(&t, &link).unwrap();
     let rules = probe_rules(d.path(), MARK, &["**"]);
     let (out, v) = probe_scan(&link, &rules, &[]);
-    let found: Vec<String> = finding_paths(&v).into_iter().map(|f| f.0).collect();
+    let found = found_paths(&v);
     assert_eq!(
         found,
         ["/var/tmp/x"],
@@ -602,10 +560,10 @@ fn a_temp_dir_inside_the_target_is_refused() {
             .unwrap()
     };
     assert_ne!(scan_with_tmpdir(&root).status.code(), Some(2));
-    let tgz = write(
+    let tgz = put(
         d.path(),
         "e.tgz",
-        &gzip(&archive(&[file("var/tmp/x", b"x")])),
+        gzip(&archive(&[file("var/tmp/x", b"x")])),
     );
     let out = scan_with_tmpdir(&tgz);
     assert_eq!(out.status.code(), Some(2));
@@ -616,11 +574,10 @@ fn a_temp_dir_inside_the_target_is_refused() {
 fn the_report_records_every_input_with_its_digest() {
     let d = tempfile::tempdir().unwrap();
     let tar = archive(&[file("var/tmp/x", &marked("x"))]);
-    let t = write(d.path(), "e.tar", &tar);
-    let tgz = write(d.path(), "e.tgz", &gzip(&tar));
+    let t = put(d.path(), "e.tar", &tar);
+    let tgz = put(d.path(), "e.tgz", gzip(&tar));
     for p in [&t, &tgz] {
-        let out = sporen(&["scan", p.to_str().unwrap(), "--format", "json"]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = scan_json(p, &[]).1;
         let bytes = std::fs::read(p).unwrap();
         assert_eq!(
             v["target"]["inputs"],
@@ -640,15 +597,7 @@ fn the_report_records_every_input_with_its_digest() {
     }
     // Standard input: the stream as received.
     let stream = gzip(&tar);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sporen"))
-        .args(["scan", "-", "--format", "json"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &stream).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = run_with_stdin(&["scan", "-", "--format", "json"], &stream).json();
     assert_eq!(v["target"]["inputs"][0]["sha256"], sha256_hex(&stream));
     assert_eq!(v["target"]["inputs"][0]["path"], "-");
 }

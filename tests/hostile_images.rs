@@ -6,11 +6,14 @@
 
 mod common;
 
-use common::image::{Builder, DIRBLK, Image, Node, gpt_disk, gunzip, sb};
-use common::{materialise, sporen};
+use common::archive::gunzip;
+use common::image::{Builder, DIRBLK, Image, Node, gpt_disk, sb};
+use common::mock::{entry, gaps_at, read_all};
+use common::report::{finding_set, gaps, gaps_with_path};
+use common::{fixture, scan_json};
 use sporen::input::ufs::{ImageEvidence, ReadAt};
-use sporen::input::{Entry, EntryKind, Evidence, Limits, Listing};
-use sporen::model::{Gap, GapCause};
+use sporen::input::{EntryKind, Evidence, Limits, Listing};
+use sporen::model::GapCause;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -21,25 +24,6 @@ fn open(bytes: &[u8]) -> std::io::Result<ImageEvidence> {
 
 fn listing(bytes: &[u8]) -> Listing {
     open(bytes).expect("the image opens").list()
-}
-
-fn entry<'l>(l: &'l Listing, path: &str) -> Option<&'l Entry> {
-    l.entries
-        .iter()
-        .find(|e| e.path.as_bytes() == path.as_bytes())
-}
-
-fn gaps_at<'l>(l: &'l Listing, path: &str) -> Vec<&'l Gap> {
-    l.gaps
-        .iter()
-        .filter(|g| g.path.as_bytes() == path.as_bytes())
-        .collect()
-}
-
-fn read_all(ev: &ImageEvidence, e: &Entry) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    ev.open(e)?.read_to_end(&mut out)?;
-    Ok(out)
 }
 
 /// `/var/tmp/many` with 120 files (a directory of several 512-byte chunks), a log and a link.
@@ -86,7 +70,7 @@ fn damaged_directory_records_are_gaps_naming_the_inode_and_the_rest_is_listed() 
     im.bytes[b.at + 4..b.at + 6].copy_from_slice(&0xffffu16.to_le_bytes()); // past the block
     im.bytes[c.at + 7] = 200; // a name longer than its record
     let l = listing(&img);
-    let g = gaps_at(&l, "/var/tmp/many");
+    let g = gaps_at(&l.gaps, "/var/tmp/many");
     assert_eq!(g.len(), 1, "{:?}", l.gaps);
     assert_eq!(g[0].cause, GapCause::UnlistableDir);
     assert!(g[0].blocks_clean);
@@ -108,9 +92,7 @@ fn damaged_directory_records_are_gaps_naming_the_inode_and_the_rest_is_listed() 
 
 /// The clean fixture as a UFS2 image, with a template file an exploit leaves behind.
 fn clean_appliance_with_a_template() -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    materialise("clean-13.0-47.24", &root);
+    let (_dir, root) = fixture("clean-13.0-47.24");
     std::fs::write(
         root.join("netscaler/portal/templates/znpekddugm.xml"),
         "<user username=\"../../../netscaler/portal/templates/znpekddugm\"><bookmarks>\
@@ -125,19 +107,7 @@ fn scan_image(img: &[u8]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("disk.img");
     std::fs::write(&p, img).unwrap();
-    let out = sporen(&["scan", p.to_str().unwrap(), "--format", "json"]);
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
-}
-
-fn report_gaps(v: &serde_json::Value, path: &str) -> Vec<serde_json::Value> {
-    v["coverage"]["gaps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|g| g["path"] == path)
-        .cloned()
-        .collect()
+    scan_json(&p, &[]).1
 }
 
 #[test]
@@ -156,7 +126,7 @@ fn a_damaged_template_directory_is_never_clean() {
             v["verdict"], "clean",
             "{dir}: {name} with record length {reclen}"
         );
-        let g = report_gaps(&v, &format!("/{dir}"));
+        let g = gaps_with_path(&v, &format!("/{dir}"));
         assert!(
             g.iter().any(|g| g["cause"] == "unlistable_dir"),
             "{dir}: {:#}",
@@ -191,7 +161,7 @@ fn block_addresses_outside_the_filesystem_are_gaps_never_other_bytes() {
         }
         let ev = open(&img).unwrap();
         let l = ev.list();
-        let g = gaps_at(&l, "/dir");
+        let g = gaps_at(&l.gaps, "/dir");
         assert!(
             g.iter().any(|g| g.cause == GapCause::UnlistableDir
                 && g.blocks_clean
@@ -246,7 +216,7 @@ fn sizes_no_file_can_have_are_gaps_and_holes_read_as_zeros() {
     let mut im_bytes = img.clone();
     let im = Image::new(&mut im_bytes);
     for name in ["huge", "hugedir"] {
-        let g = gaps_at(&l, &format!("/{name}"));
+        let g = gaps_at(&l.gaps, &format!("/{name}"));
         let ino = im.lookup(name);
         assert!(
             g.iter()
@@ -257,7 +227,7 @@ fn sizes_no_file_can_have_are_gaps_and_holes_read_as_zeros() {
     }
     assert!(read_all(&ev, entry(&l, "/huge").unwrap()).is_err());
     // A sparse file is no damage: listed without a gap, its holes read as zeros.
-    assert!(gaps_at(&l, "/sparse").is_empty());
+    assert!(gaps_at(&l.gaps, "/sparse").is_empty());
     let sparse = entry(&l, "/sparse").unwrap();
     assert_eq!(sparse.size, 1 << 30);
     let mut head = vec![1u8; 100_000];
@@ -303,7 +273,7 @@ fn odd_names_and_inodes_in_a_directory_are_gaps() {
     assert_eq!(read_all(&ev, x).unwrap(), b"first\n");
     let has = |path: &str, words: &[String]| {
         assert!(
-            gaps_at(&l, path)
+            gaps_at(&l.gaps, path)
                 .iter()
                 .any(|g| g.blocks_clean && words.iter().all(|w| g.detail.contains(w.as_str()))),
             "{path} {words:?}: {:?}",
@@ -341,7 +311,7 @@ fn files_hidden_under_a_mount_are_gaps() {
     let l = ev.list();
     let log = entry(&l, "/var/log/ns.log").unwrap();
     assert_eq!(read_all(&ev, log).unwrap(), b"disk\n");
-    let g = gaps_at(&l, "/var/log/ns.log");
+    let g = gaps_at(&l.gaps, "/var/log/ns.log");
     assert!(
         g.iter().any(|g| g.blocks_clean
             && g.detail.contains("md0.img")
@@ -350,7 +320,7 @@ fn files_hidden_under_a_mount_are_gaps() {
         l.gaps
     );
     // A folder under a mount point is no news.
-    assert!(gaps_at(&l, "/var/log").is_empty() && gaps_at(&l, "/var").is_empty());
+    assert!(gaps_at(&l.gaps, "/var/log").is_empty() && gaps_at(&l.gaps, "/var").is_empty());
 }
 
 /// `k` directory inodes sharing the same blocks, which name all `k` of them: `/alias` and
@@ -393,7 +363,7 @@ fn aliased_directories_are_walked_once() {
     );
     let second = entry(&l, "/alias2").expect("the second name is listed");
     assert_eq!(second.kind, EntryKind::Dir);
-    let g = gaps_at(&l, "/alias2");
+    let g = gaps_at(&l.gaps, "/alias2");
     assert!(
         g.iter()
             .any(|g| g.blocks_clean && g.detail.contains("also reachable as /alias")),
@@ -401,7 +371,7 @@ fn aliased_directories_are_walked_once() {
         l.gaps
     );
     // The other inodes share the blocks of /alias: each is a gap, none is listed again.
-    let g = gaps_at(&l, "/alias/n00001");
+    let g = gaps_at(&l.gaps, "/alias/n00001");
     assert!(g.iter().any(|g| g.blocks_clean), "{:?}", l.gaps);
     assert!(entry(&l, "/alias/n00001/n00002").is_none());
 }
@@ -592,7 +562,7 @@ fn truncated_images_are_gaps_or_errors_never_a_quiet_tree() {
 #[test]
 fn gpt_tables_with_impossible_fields_are_errors_never_panics() {
     let part = Builder::image(&tree());
-    let intact = gpt_disk(&part);
+    let intact = gpt_disk(&[&part]);
     assert_eq!(listing(&intact).entries.len(), 126);
     for (off, value, why) in [
         (84usize, 0u32, "entry size"),
@@ -634,15 +604,8 @@ fn a_ufs_partition_that_cannot_be_read_is_a_gap() {
     let mut var = gunzip(&images.join("var.img.gz"));
     let at = Image::new(&mut var).sb;
     var[at + sb::INOPB..at + sb::INOPB + 4].copy_from_slice(&1u32.to_le_bytes());
-    let mut d = gpt_disk(&flash);
     // A second freebsd-ufs partition holding the damaged var filesystem.
-    let start = d.len() / 512;
-    d.extend_from_slice(&var);
-    d.resize(d.len().div_ceil(512) * 512 + 40 * 512, 0);
-    d.copy_within(1024..1024 + 32, 1024 + 128);
-    d[1024 + 128 + 32..][..8].copy_from_slice(&(start as u64).to_le_bytes());
-    let end = (start + var.len() / 512 - 1) as u64;
-    d[1024 + 128 + 40..][..8].copy_from_slice(&end.to_le_bytes());
+    let d = gpt_disk(&[&flash, &var]);
     let l = listing(&d);
     assert!(entry(&l, "/flash/nsconfig/ns.conf").is_some());
     let g: Vec<_> = l
@@ -658,43 +621,25 @@ fn a_ufs_partition_that_cannot_be_read_is_a_gap() {
 /// above must never make an intact `makefs` image look damaged.
 #[test]
 fn every_fixture_image_gives_the_answer_of_its_folder() {
-    let summary = |out: &std::process::Output| {
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
-        let gaps: Vec<_> = v["coverage"]["gaps"]
-            .as_array()
-            .unwrap()
+    let summary = |target: &std::path::Path| {
+        let v = scan_json(target, &[]).1;
+        let gaps: std::collections::BTreeSet<_> = gaps(&v)
             .iter()
             .filter(|g| g["cause"] != "missing")
-            .cloned()
-            .collect();
-        let gaps: std::collections::BTreeSet<_> = gaps
-            .iter()
             .map(|g| (g["path"].to_string(), g["cause"].to_string()))
             .collect();
-        (v["verdict"].clone(), common::finding_set(&v), gaps)
+        (v["verdict"].clone(), finding_set(&v), gaps)
     };
     let mut failures = Vec::new();
     for name in common::case_names() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        materialise(&name, &root);
-        let want = summary(&sporen(&[
-            "scan",
-            root.to_str().unwrap(),
-            "--format",
-            "json",
-        ]));
-        let img = common::project()
-            .join("fixtures")
-            .join(&name)
-            .join("disk.img.gz");
-        let got = summary(&sporen(&[
-            "scan",
-            img.to_str().unwrap(),
-            "--format",
-            "json",
-        ]));
+        let (_dir, root) = fixture(&name);
+        let want = summary(&root);
+        let got = summary(
+            &common::project()
+                .join("fixtures")
+                .join(&name)
+                .join("disk.img.gz"),
+        );
         if got != want {
             failures.push(format!("{name}: image {got:?}\n  folder {want:?}"));
         }

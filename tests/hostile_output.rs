@@ -1,8 +1,10 @@
-//! The report must never destroy or enter the evidence, and what sporen cannot write or read
-//! must be an error, never a silent success: `--output` that is, aliases or lies inside a
-//! target is refused before anything is read; the report file is created privately and
-//! exclusively and appears whole or not at all; a closed standard output is exit 2; rule files
-//! that are FIFOs, devices or huge are reported, all at once, instead of hanging the run.
+//! sporen never writes to the evidence. A scan in every format leaves every entry of a folder
+//! target as it was (bytes, modes, owners, times, access times). The report must never destroy
+//! or enter the evidence, and what sporen cannot write or read must be an error, never a silent
+//! success: `--output` that is, aliases or lies inside a target is refused before anything is
+//! read; the report file is created privately and exclusively and appears whole or not at all;
+//! a closed standard output is exit 2; rule files that are FIFOs, devices or huge are reported,
+//! all at once, instead of hanging the run.
 //!
 //! Every refusal is paired with a control run that shows the same setup does write a report.
 
@@ -10,20 +12,23 @@
 
 mod common;
 
-use common::output::{Evidence, Outcome, assert_unchanged, finish, names, sporen};
+use common::archive::gzip;
+use common::hostile::{Tree, appliance, filler_lines, marker_rules, sporen_in};
+use common::output::{Evidence, assert_unchanged};
+use common::run::{BIN, Outcome, command_in, fake_ssh, finish, run};
+use common::tree::{assert_same_tree, atimes, link, mkfifo, names, primed_fifo, put, snapshot};
+use serde_json::Value;
 use std::ffi::{OsStr, OsString};
-use std::fs;
+use std::fs::{self, File};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt, symlink};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sporen");
-
 /// `sporen scan TARGET --format json --output OUT`.
 fn scan_to(target: &Path, out: &Path) -> Outcome {
-    sporen(&[
+    run(&[
         OsStr::new("scan"),
         target.as_os_str(),
         OsStr::new("--format"),
@@ -39,9 +44,117 @@ fn assert_report_at(p: &Path) {
     assert_eq!(v["schema"], "sporen.report/1", "{}", p.display());
 }
 
-fn mkfifo(p: &Path) {
-    let st = Command::new("mkfifo").arg(p).status().expect("run mkfifo");
-    assert!(st.success(), "mkfifo {}", p.display());
+// ---------------------------------------------------------------------------------------------
+// A scan never changes the evidence
+// ---------------------------------------------------------------------------------------------
+
+/// A tree with every kind of awkward entry the other tests use, all at once.
+fn everything_hostile(c: &Tree) -> Vec<File> {
+    let r = &c.root;
+    appliance(r);
+    put(r, b"var/vpn/bookmark/evil\nname.xml", "HOSTILE-FILE-MARKER");
+    put(
+        r,
+        b"var/vpn/bookmark/\x1b[31mred.xml",
+        "HOSTILE-FILE-MARKER",
+    );
+    put(r, b"var/vpn/bookmark/\xff\xfe.xml", "HOSTILE-FILE-MARKER");
+    put(r, "var/vpn/bookmark/empty.xml", "");
+    put(
+        r,
+        "var/log/sh.log",
+        b"Jan 1 00:00:00 x sh[1]: HOSTILE-LOG-MARKER \x1b]0;pwned\x07\xff\n",
+    );
+    put(
+        r,
+        "var/log/bash.log.2",
+        gzip(b"HOSTILE-LOG-MARKER in a gzip without suffix\n"),
+    );
+    let mut truncated = gzip(
+        &[
+            b"HOSTILE-LOG-MARKER first\n".as_slice(),
+            &filler_lines(2000),
+        ]
+        .concat(),
+    );
+    truncated.truncate(truncated.len() * 6 / 10);
+    put(r, "var/log/bash.log.1.gz", truncated);
+    put(r, "var/tmp/bash", "#!/bin/sh\n");
+    fs::set_permissions(r.join("var/tmp/bash"), fs::Permissions::from_mode(0o4755))
+        .expect("setuid");
+    put(r, "var/tmp/secret", "nobody may read this\n");
+    fs::set_permissions(r.join("var/tmp/secret"), fs::Permissions::from_mode(0o000))
+        .expect("chmod 000");
+    put(r, "var/tmp/future", "from the future\n");
+    filetime::set_file_mtime(
+        r.join("var/tmp/future"),
+        filetime::FileTime::from_unix_time(4_102_444_800, 0),
+    )
+    .expect("future mtime");
+    fs::hard_link(r.join("var/log/cron"), r.join("var/log/cron.hardlink")).expect("hard link");
+    link(r, "etc/shadowlink", "/etc/shadow");
+    link(r, "var/up", "../../../../../../etc/passwd");
+    link(r, "var/a", "b");
+    link(r, "var/b", "a");
+    link(r, "var/loopdir", "..");
+    let fifo = primed_fifo(
+        &r.join("var/log/notice.log"),
+        b"HOSTILE-LOG-MARKER in a FIFO\n",
+    );
+    let sock = r.join("var/run/sock");
+    fs::create_dir_all(sock.parent().expect("parent")).expect("var/run");
+    let listener = UnixListener::bind(&sock).expect("bind socket");
+    // The listener only needs to exist as a socket file; its descriptor can be dropped.
+    drop(listener);
+    vec![fifo]
+}
+
+#[test]
+fn scanning_never_modifies_the_evidence() {
+    let c = Tree::new();
+    let _fifos = everything_hostile(&c);
+    // Old access times: a plain read (relatime) would move them forward.
+    let old = filetime::FileTime::from_unix_time(978_307_200, 0);
+    for p in atimes(&c.root).keys() {
+        if fs::symlink_metadata(p).expect("lstat").is_file() {
+            filetime::set_file_atime(p, old).expect("set atime");
+        }
+    }
+    let before = snapshot(&c.root);
+    let atimes_before = atimes(&c.root);
+
+    for format in ["json", "text", "jsonl", "sarif", "csv"] {
+        let r = c.scan(format, &[]);
+        r.assert_verdict("scan");
+        assert!(!r.stdout.is_empty(), "{format}: empty report");
+    }
+    let report = c.out.join("report.json");
+    let r = c.scan(
+        "json",
+        &[
+            OsStr::new("--output"),
+            report.as_os_str(),
+            OsStr::new("-j"),
+            OsStr::new("1"),
+        ],
+    );
+    r.assert_verdict("scan");
+    let v: Value = serde_json::from_slice(&fs::read(&report).expect("report written outside"))
+        .expect("report JSON");
+    // The scan really went through the hostile entries (this is not a no-op run).
+    assert_eq!(v["verdict"], "compromised");
+    assert!(
+        v["coverage"]["files_read"].as_u64().unwrap_or(0) >= 10,
+        "{:#}",
+        v["coverage"]
+    );
+
+    assert_same_tree(&before, &snapshot(&c.root), "after six scans");
+    assert_eq!(
+        atimes_before,
+        atimes(&c.root),
+        "access times of evidence files changed"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -67,7 +180,7 @@ fn output_that_is_the_archive_or_image_target_is_refused() {
         assert_unchanged(&before, &ev, &what);
     }
     // An image given with another image: each of them is protected.
-    let r = sporen(&[
+    let r = run(&[
         OsStr::new("scan"),
         ev.image.as_os_str(),
         ev.tar.as_os_str(),
@@ -151,24 +264,10 @@ fn output_through_a_bind_mount_of_the_target_is_refused() {
 #[test]
 fn output_is_checked_before_the_ssh_collection_runs() {
     let ev = Evidence::new();
-    let fake = common::project().join("tests/support/fake-ssh");
     let args_file = ev.tmp.path().join("ssh-args");
     let ssh_to = |out: &Path| {
-        let mut cmd = Command::new(BIN);
-        cmd.args([
-            "scan",
-            "--ssh",
-            "nsroot@192.0.2.10",
-            "-f",
-            "json",
-            "--ssh-program",
-        ])
-        .arg(&fake)
-        .arg("--output")
-        .arg(out)
-        .env("FAKE_SSH_ROOT", &ev.root)
-        .env("FAKE_SSH_ARGS", &args_file)
-        .stdout(Stdio::piped());
+        let mut cmd = fake_ssh(&["--ssh", "nsroot@192.0.2.10"], &ev.root, &args_file);
+        cmd.args(["-f", "json", "--output"]).arg(out);
         finish(cmd)
     };
     let missing = ev.out.join("no-such-folder/report.json");
@@ -188,6 +287,128 @@ fn output_is_checked_before_the_ssh_collection_runs() {
     ssh_to(&ok).assert_verdict("ssh scan");
     assert!(args_file.exists());
     assert_report_at(&ok);
+}
+
+#[test]
+fn output_inside_the_target_is_refused_and_creates_nothing() {
+    let c = Tree::appliance();
+    put(&c.root, "var/vpn/bookmark/x.xml", "HOSTILE-FILE-MARKER");
+    // A link outside the evidence that points into it, to a sub-folder of it, and a file link.
+    symlink(&c.root, c.out.join("to-root")).expect("symlink");
+    symlink(c.root.join("var/log"), c.out.join("to-logs")).expect("symlink");
+    let before = snapshot(&c.root);
+
+    let inside: Vec<PathBuf> = vec![
+        c.root.join("report.json"),
+        c.root.join("var/log/report.json"),
+        c.root.join("var/log/ns.log"), // an existing evidence file
+        c.root.join("var/../var/report.json"),
+        c.out.join("to-root/report.json"),
+        c.out.join("to-logs/ns.log"),
+        c.root.join("no-such-folder/report.json"),
+    ];
+    for out in &inside {
+        let r = c.scan("json", &[OsStr::new("--output"), out.as_os_str()]);
+        assert_eq!(
+            r.code,
+            Some(2),
+            "--output {} was not refused; stderr: {}",
+            out.display(),
+            r.stderr
+        );
+        assert!(
+            r.stdout.is_empty(),
+            "a report was printed although the run failed"
+        );
+        assert!(
+            r.stderr.contains("refusing") || r.stderr.contains("does not exist"),
+            "unclear message for --output {}: {}",
+            out.display(),
+            r.stderr
+        );
+        assert_same_tree(
+            &before,
+            &snapshot(&c.root),
+            &format!("--output {}", out.display()),
+        );
+    }
+    // The target folder itself, and `TARGET/.`: cannot be replaced by a report either.
+    for out in [c.root.clone(), c.root.join(".")] {
+        let r = c.scan("json", &[OsStr::new("--output"), out.as_os_str()]);
+        assert_eq!(r.code, Some(2), "--output {}: {}", out.display(), r.stderr);
+        assert!(r.stdout.is_empty());
+        assert_same_tree(
+            &before,
+            &snapshot(&c.root),
+            &format!("--output {}", out.display()),
+        );
+    }
+    // A relative --output while the working folder is inside the target.
+    let rules = c.rules("hostile.toml", &marker_rules());
+    let r = sporen_in(
+        &c.root.join("var/log"),
+        &[
+            OsStr::new("scan"),
+            OsStr::new("../.."),
+            OsStr::new("--rules"),
+            rules.as_os_str(),
+            OsStr::new("--output"),
+            OsStr::new("report.json"),
+        ],
+    );
+    assert_eq!(
+        r.code,
+        Some(2),
+        "relative --output inside the target: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("refusing"), "{}", r.stderr);
+    assert_same_tree(&before, &snapshot(&c.root), "relative --output");
+
+    // Control: the same run with the report outside the evidence succeeds and writes it.
+    let ok = c.out.join("report.json");
+    let r = c.scan("json", &[OsStr::new("--output"), ok.as_os_str()]);
+    assert_eq!(r.code, Some(1), "stderr: {}", r.stderr);
+    assert!(ok.is_file());
+    assert_same_tree(&before, &snapshot(&c.root), "--output outside");
+}
+
+#[test]
+fn output_through_a_link_or_hard_link_outside_never_writes_into_evidence() {
+    let c = Tree::appliance();
+    let ns_log = c.root.join("var/log/ns.log");
+    let original = fs::read(&ns_log).expect("read ns.log");
+    // out/link.json -> evidence file; out/hard.json is the evidence file's inode.
+    symlink(&ns_log, c.out.join("link.json")).expect("symlink");
+    fs::hard_link(c.root.join("var/log/cron"), c.out.join("hard.json")).expect("hard link");
+    let cron = fs::read(c.root.join("var/log/cron")).expect("read cron");
+    let mtimes = |p: &Path| {
+        fs::metadata(p)
+            .map(|m| (m.mtime(), m.mtime_nsec()))
+            .expect("stat")
+    };
+    let (ns_mtime, cron_mtime) = (mtimes(&ns_log), mtimes(&c.root.join("var/log/cron")));
+
+    for name in ["link.json", "hard.json"] {
+        let out = c.out.join(name);
+        let r = c.scan("json", &[OsStr::new("--output"), out.as_os_str()]);
+        r.assert_verdict("scan");
+        let v: Value =
+            serde_json::from_slice(&fs::read(&out).expect("report")).expect("report JSON");
+        assert_eq!(v["schema"], "sporen.report/1");
+    }
+    assert_eq!(
+        fs::read(&ns_log).expect("read ns.log"),
+        original,
+        "written through a symlink"
+    );
+    assert_eq!(
+        fs::read(c.root.join("var/log/cron")).expect("read cron"),
+        cron,
+        "written through a hard link"
+    );
+    assert_eq!(mtimes(&ns_log), ns_mtime);
+    assert_eq!(mtimes(&c.root.join("var/log/cron")), cron_mtime);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,12 +520,17 @@ fn a_report_cut_short_leaves_the_previous_file_and_no_temporary_file() {
 #[test]
 fn dash_output_is_standard_output() {
     let ev = Evidence::new();
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(&ev.out)
-        .args([OsStr::new("scan"), ev.root.as_os_str()])
-        .args(["-f", "json", "-o", "-"])
-        .stdout(Stdio::piped());
-    let r = finish(cmd);
+    let r = finish(command_in(
+        &ev.out,
+        &[
+            OsStr::new("scan"),
+            ev.root.as_os_str(),
+            OsStr::new("-f"),
+            OsStr::new("json"),
+            OsStr::new("-o"),
+            OsStr::new("-"),
+        ],
+    ));
     r.assert_verdict("-o -");
     let v: serde_json::Value = serde_json::from_slice(&r.stdout).expect("JSON on stdout");
     assert_eq!(v["schema"], "sporen.report/1");
@@ -375,7 +601,7 @@ fn a_report_nobody_reads_is_an_error_not_a_verdict() {
         assert!(!r.stderr.contains("panicked"), "{args:?}: {}", r.stderr);
     }
     // Control: the same scan with a reader gets the verdict of the clean appliance.
-    let r = sporen(&[
+    let r = run(&[
         OsStr::new("scan"),
         ev.root.as_os_str(),
         OsStr::new("-f"),
@@ -475,7 +701,7 @@ fn a_symlinked_rule_file_in_a_folder_is_read_not_skipped() {
     let shared = tmp.path().join("shared.toml");
     fs::write(&shared, "[pack\n").expect("write");
     symlink(&shared, folder.join("linked.toml")).expect("symlink");
-    let r = sporen(&[
+    let r = run(&[
         OsStr::new("rules"),
         OsStr::new("check"),
         OsStr::new("--json"),

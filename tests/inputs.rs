@@ -3,11 +3,14 @@
 
 mod common;
 
-use common::{materialise, sporen};
+use common::archive::{gunzip, gzip, gzip_best, tar_of};
+use common::image::{gpt_disk, mbr_disk};
+use common::mock::{entry, read_all};
+use common::run::{fake_ssh, finish, run_with_stdin};
+use common::{fixture, scan_json, sporen};
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 type Findings = BTreeSet<(String, String, Option<u64>)>;
 
@@ -28,59 +31,24 @@ fn summary(json: &[u8]) -> (String, Findings) {
     (v["verdict"].as_str().unwrap().to_owned(), f)
 }
 
-/// A tar of `root` keeping modes, owners, times and symbolic links, as `tar -cf` would.
-fn tar_of(root: &Path) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    b.follow_symlinks(false);
-    b.mode(tar::HeaderMode::Complete);
-    b.append_dir_all(".", root).unwrap();
-    b.into_inner().unwrap()
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn stdin_scan(data: &[u8]) -> Vec<u8> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sporen"))
-        .args(["scan", "-", "--format", "json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let data = data.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&data));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    out.stdout
-}
-
 #[test]
 fn every_fixture_gives_the_same_answer_from_every_input() {
     let mut failures = Vec::new();
     for name in common::case_names() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        materialise(&name, &root);
-        let want = summary(&sporen(&["scan", root.to_str().unwrap(), "--format", "json"]).stdout);
+        let (dir, root) = fixture(&name);
+        let want = summary(&scan_json(&root, &[]).0.stdout);
         let tar = tar_of(&root);
         let tar_path = dir.path().join("evidence.tar");
         std::fs::write(&tar_path, &tar).unwrap();
         let tgz_path = dir.path().join("evidence.tgz");
         std::fs::write(&tgz_path, gzip(&tar)).unwrap();
         let runs = [
+            ("tar", scan_json(&tar_path, &[]).0.stdout),
+            ("tgz", scan_json(&tgz_path, &[]).0.stdout),
             (
-                "tar",
-                sporen(&["scan", tar_path.to_str().unwrap(), "--format", "json"]).stdout,
+                "stdin",
+                run_with_stdin(&["scan", "-", "--format", "json"], &gzip(&tar)).stdout,
             ),
-            (
-                "tgz",
-                sporen(&["scan", tgz_path.to_str().unwrap(), "--format", "json"]).stdout,
-            ),
-            ("stdin", stdin_scan(&gzip(&tar))),
         ];
         for (how, out) in runs {
             let got = summary(&out);
@@ -100,31 +68,17 @@ fn every_fixture_gives_the_same_answer_from_every_input() {
 
 #[test]
 fn ssh_runs_a_read_only_tar_through_the_cli_shell_and_scans_the_stream() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    materialise("notrobin", &root);
+    let (dir, root) = fixture("notrobin");
     let args_file = dir.path().join("args");
-    let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake-ssh");
-    let out = Command::new(env!("CARGO_BIN_EXE_sporen"))
-        .args([
-            "scan",
-            "--ssh",
-            "nsroot@192.0.2.10",
-            "--format",
-            "json",
-            "--ssh-program",
-        ])
-        .arg(&fake)
-        .env("FAKE_SSH_ROOT", &root)
-        .env("FAKE_SSH_ARGS", &args_file)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let mut cmd = fake_ssh(&["--ssh", "nsroot@192.0.2.10"], &root, &args_file);
+    cmd.args(["--format", "json"]);
+    let out = finish(cmd);
+    let err = &out.stderr;
     assert!(
         err.contains("sporen: running: ") && err.contains("shell \"tar -cf - -C / "),
         "{err}"
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = out.json();
     assert_eq!(v["verdict"], "compromised");
     assert_eq!(v["target"]["input"], "ssh");
     assert!(
@@ -147,15 +101,13 @@ fn ssh_runs_a_read_only_tar_through_the_cli_shell_and_scans_the_stream() {
             args[4]
         );
     }
-    let direct = sporen(&["scan", root.to_str().unwrap(), "--format", "json"]);
+    let direct = scan_json(&root, &[]).0;
     assert_eq!(summary(&out.stdout), summary(&direct.stdout));
 }
 
 #[test]
 fn support_bundle_layout_is_mapped_and_damaged_archives_are_gaps() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    materialise("notrobin", &root);
+    let (dir, root) = fixture("notrobin");
     // A support bundle: one collector_* top folder, configuration in nsconfig/.
     let bundle = dir.path().join("bundle");
     let top = bundle.join("collector_P_192.0.2.10_26Nov2026_10_12");
@@ -166,8 +118,7 @@ fn support_bundle_layout_is_mapped_and_damaged_archives_are_gaps() {
         .path()
         .join("collector_P_192.0.2.10_26Nov2026_10_12.tar.gz");
     std::fs::write(&tgz, gzip(&tar_of(&bundle))).unwrap();
-    let out = sporen(&["scan", tgz.to_str().unwrap(), "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = scan_json(&tgz, &[]).1;
     assert_eq!(v["target"]["input"], "support-bundle");
     assert!(
         v["findings"]
@@ -192,8 +143,7 @@ fn support_bundle_layout_is_mapped_and_damaged_archives_are_gaps() {
     let tar = tar_of(&top);
     let cut = dir.path().join("cut.tar");
     std::fs::write(&cut, &tar[..tar.len() / 2]).unwrap();
-    let out = sporen(&["scan", cut.to_str().unwrap(), "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = scan_json(&cut, &[]).1;
     assert!(
         v["coverage"]["gaps"]
             .as_array()
@@ -230,9 +180,7 @@ fn regenerate_disk_images() {
         {
             continue;
         }
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        materialise(&name, &root);
+        let (dir, root) = fixture(&name);
         let size: u64 = walk_size(&root);
         let img = dir.path().join("disk.img");
         let status = Command::new("makefs")
@@ -247,28 +195,20 @@ fn regenerate_disk_images() {
             "makefs failed for {name}: {}",
             String::from_utf8_lossy(&status.stderr)
         );
-        let bytes = std::fs::read(&img).unwrap();
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        e.write_all(&bytes).unwrap();
         let out = common::project()
             .join("fixtures")
             .join(&name)
             .join("disk.img.gz");
-        std::fs::write(out, e.finish().unwrap()).unwrap();
+        std::fs::write(out, gzip_best(&std::fs::read(&img).unwrap())).unwrap();
     }
 }
 
+/// Room a tree needs in an image: its bytes and 4 KiB per entry.
 fn walk_size(p: &Path) -> u64 {
-    let mut n = 0;
-    for e in std::fs::read_dir(p).unwrap() {
-        let e = e.unwrap();
-        let m = std::fs::symlink_metadata(e.path()).unwrap();
-        n += 4096 + m.len();
-        if m.is_dir() {
-            n += walk_size(&e.path());
-        }
-    }
-    n
+    common::tree::walk(p)
+        .iter()
+        .map(|e| 4096 + std::fs::symlink_metadata(e).unwrap().len())
+        .sum()
 }
 
 /// Rebuilds `fixtures/images/`: the notrobin case's persistent disk as separate `flash` and
@@ -276,9 +216,7 @@ fn walk_size(p: &Path) -> u64 {
 #[test]
 #[ignore = "needs makefs; regenerates the committed images"]
 fn regenerate_partition_images() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    materialise("notrobin", &root);
+    let (dir, root) = fixture("notrobin");
     let out_dir = common::project().join("fixtures/images");
     std::fs::create_dir_all(&out_dir).unwrap();
     for (part, version, file) in [
@@ -302,83 +240,8 @@ fn regenerate_partition_images() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        e.write_all(&std::fs::read(&img).unwrap()).unwrap();
-        std::fs::write(out_dir.join(file), e.finish().unwrap()).unwrap();
+        std::fs::write(out_dir.join(file), gzip_best(&std::fs::read(&img).unwrap())).unwrap();
     }
-}
-
-fn gunzip(p: &Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(p).unwrap())
-        .read_to_end(&mut out)
-        .unwrap();
-    out
-}
-
-fn sectors(n: usize) -> usize {
-    n.div_ceil(512)
-}
-
-/// A whole disk as `dd if=/dev/da0` gives it: an MBR with one FreeBSD slice holding a BSD
-/// label with the flash (`a`) and var (`e`) partitions.
-fn mbr_disk(flash: &[u8], var: &[u8]) -> Vec<u8> {
-    let slice = 63usize;
-    let a_off = 16usize; // sectors into the slice
-    let e_off = a_off + sectors(flash.len()) + 8;
-    let slice_len = e_off + sectors(var.len()) + 8;
-    let mut d = vec![0u8; (slice + slice_len) * 512];
-    let e = &mut d[446..462];
-    e[4] = 0xa5;
-    e[8..12].copy_from_slice(&(slice as u32).to_le_bytes());
-    e[12..16].copy_from_slice(&(slice_len as u32).to_le_bytes());
-    d[510] = 0x55;
-    d[511] = 0xaa;
-    let l = (slice + 1) * 512;
-    d[l..l + 4].copy_from_slice(&0x8256_4557u32.to_le_bytes());
-    d[l + 138..l + 140].copy_from_slice(&8u16.to_le_bytes());
-    // Offsets relative to the slice, as newer labels have them: partition c covers the slice
-    // and starts at 0.
-    let mut part = |i: usize, size: usize, off: usize, fstype: u8| {
-        let p = l + 148 + 16 * i;
-        d[p..p + 4].copy_from_slice(&(size as u32).to_le_bytes());
-        d[p + 4..p + 8].copy_from_slice(&(off as u32).to_le_bytes());
-        d[p + 12] = fstype;
-    };
-    part(0, sectors(flash.len()), a_off, 7);
-    part(2, slice_len, 0, 0);
-    part(4, sectors(var.len()), e_off, 7);
-    d[(slice + a_off) * 512..][..flash.len()].copy_from_slice(flash);
-    d[(slice + e_off) * 512..][..var.len()].copy_from_slice(var);
-    d
-}
-
-/// The same two partitions in a GPT (freebsd-ufs type).
-fn gpt_disk(flash: &[u8], var: &[u8]) -> Vec<u8> {
-    let a = 40usize;
-    let b = a + sectors(flash.len()) + 8;
-    let total = b + sectors(var.len()) + 40;
-    let mut d = vec![0u8; total * 512];
-    d[446 + 4] = 0xee;
-    d[510] = 0x55;
-    d[511] = 0xaa;
-    d[512..520].copy_from_slice(b"EFI PART");
-    d[512 + 72..512 + 80].copy_from_slice(&2u64.to_le_bytes());
-    d[512 + 80..512 + 84].copy_from_slice(&128u32.to_le_bytes());
-    d[512 + 84..512 + 88].copy_from_slice(&128u32.to_le_bytes());
-    let ufs = [
-        0xb6, 0x7c, 0x6e, 0x51, 0xcf, 0x6e, 0xd6, 0x11, 0x8f, 0xf8, 0x00, 0x02, 0x2d, 0x09, 0x71,
-        0x2b,
-    ];
-    for (i, (start, len)) in [(a, flash.len()), (b, var.len())].into_iter().enumerate() {
-        let e = 1024 + 128 * i;
-        d[e..e + 16].copy_from_slice(&ufs);
-        d[e + 32..e + 40].copy_from_slice(&(start as u64).to_le_bytes());
-        d[e + 40..e + 48].copy_from_slice(&((start + sectors(len)) as u64).to_le_bytes());
-    }
-    d[a * 512..][..flash.len()].copy_from_slice(flash);
-    d[b * 512..][..var.len()].copy_from_slice(var);
-    d
 }
 
 #[test]
@@ -386,15 +249,13 @@ fn partitioned_disk_images_mount_flash_and_var_by_content() {
     let images = common::project().join("fixtures/images");
     let flash = gunzip(&images.join("flash.img.gz"));
     let var = gunzip(&images.join("var.img.gz"));
-    let dir = tempfile::tempdir().unwrap();
     // The reference: the same tree as a folder holding only flash/ and var/.
-    let root = dir.path().join("root");
-    materialise("notrobin", &root);
+    let (dir, root) = fixture("notrobin");
     let pd = dir.path().join("persistent");
     std::fs::create_dir_all(&pd).unwrap();
     std::fs::rename(root.join("flash"), pd.join("flash")).unwrap();
     std::fs::rename(root.join("var"), pd.join("var")).unwrap();
-    let want = summary(&sporen(&["scan", pd.to_str().unwrap(), "--format", "json"]).stdout);
+    let want = summary(&scan_json(&pd, &[]).0.stdout);
     assert_eq!(want.0, "compromised");
     // dd over `ssh ... shell` adds a 6-byte banner before and a few bytes after the image.
     let mut banner = b" Done\n".to_vec();
@@ -403,12 +264,11 @@ fn partitioned_disk_images_mount_flash_and_var_by_content() {
     for (how, disk) in [
         ("mbr", mbr_disk(&flash, &var)),
         ("mbr+banner", banner),
-        ("gpt", gpt_disk(&flash, &var)),
+        ("gpt", gpt_disk(&[&flash, &var])),
     ] {
         let p = dir.path().join(format!("{how}.img"));
         std::fs::write(&p, &disk).unwrap();
-        let out = sporen(&["scan", p.to_str().unwrap(), "--format", "json"]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (out, v) = scan_json(&p, &[]);
         let detail = v["target"]["detail"].as_str().unwrap().to_owned();
         assert!(
             detail.contains("mounted at /flash") && detail.contains("mounted at /var"),
@@ -495,13 +355,8 @@ fn large_files_in_images_read_through_indirect_blocks() {
     )])
     .expect("image opens");
     let listing = ev.list();
-    let e = listing
-        .entries
-        .iter()
-        .find(|e| e.path.as_bytes() == b"/var/log/big.log")
-        .expect("big.log listed");
-    let mut data = Vec::new();
-    ev.open(e).unwrap().read_to_end(&mut data).unwrap();
+    let e = entry(&listing, b"/var/log/big.log").expect("big.log listed");
+    let data = read_all(&ev, e).unwrap();
     // The same content as fixtures/images was made from.
     let n = 9 * 1024 * 1024 + 1234;
     let mut want = Vec::new();
@@ -558,18 +413,9 @@ fn tar_hard_links_and_symlinks() {
     )
     .unwrap();
     let listing = ev.list();
-    let get = |p: &[u8]| {
-        listing
-            .entries
-            .iter()
-            .find(|e| e.path.as_bytes() == p)
-            .unwrap()
-            .clone()
-    };
+    let get = |p: &[u8]| entry(&listing, p).unwrap().clone();
     let sh = get(b"/var/tmp/sh");
-    let mut data = String::new();
-    ev.open(&sh).unwrap().read_to_string(&mut data).unwrap();
-    assert_eq!(data, "hello");
+    assert_eq!(read_all(&ev, &sh).unwrap(), b"hello");
     assert_eq!(sh.mode & 0o7777, 0o4755);
     assert_eq!(get(b"/var/tmp/bash").mtime, 1_578_786_067);
     let resolved = ev
@@ -605,12 +451,8 @@ fn timestomped_files_in_images_are_found_through_birth_times() {
         std::sync::Arc::new(bytes.clone()),
     )])
     .expect("image opens");
-    let e = ev
-        .list()
-        .entries
-        .into_iter()
-        .find(|e| e.path.as_bytes() == b"/var/log/big.log")
-        .expect("big.log listed");
+    let listing = ev.list();
+    let e = entry(&listing, b"/var/log/big.log").expect("big.log listed");
     assert_eq!((e.mtime, e.btime), (mtime, Some(btime)));
 
     let dir = tempfile::tempdir().unwrap();

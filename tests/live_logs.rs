@@ -3,39 +3,19 @@
 
 mod common;
 
-use common::materialise;
-use common::run::{gaps_of, sporen_bounded};
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
+use common::fixture;
+use common::report::gaps_of;
+use common::run::{GIB, scan_bounded};
+use common::tree::mknod;
 use std::path::Path;
 
-fn mknod(path: &Path, mode: libc::mode_t, dev: libc::dev_t) {
-    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
-    let rc = unsafe { libc::mknod(c.as_ptr(), mode, dev) };
-    assert_eq!(
-        rc,
-        0,
-        "mknod {}: {}",
-        path.display(),
-        std::io::Error::last_os_error()
-    );
-}
-
 fn scan(root: &Path) -> serde_json::Value {
-    sporen_bounded(
-        &["scan", root.to_str().unwrap(), "--format", "json"],
-        60,
-        2 << 30,
-    )
-    .json()
+    scan_bounded(root, "json", &[], 60, 2 * GIB).json()
 }
 
 #[test]
 fn current_logs_replaced_by_links_fifos_and_devices_block_clean() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    materialise("clean-13.0-47.24", &root);
+    let (_dir, root) = fixture("clean-13.0-47.24");
     assert_eq!(
         scan(&root)["verdict"],
         "clean",
@@ -74,9 +54,7 @@ fn current_logs_replaced_by_links_fifos_and_devices_block_clean() {
 
 #[test]
 fn a_current_log_linked_to_a_log_file_inside_the_evidence_is_fine() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    materialise("clean-13.0-47.24", &root);
+    let (_dir, root) = fixture("clean-13.0-47.24");
     let log = root.join("var/log");
     std::fs::rename(log.join("ns.log"), root.join("var/nslog/ns.log")).unwrap();
     std::os::unix::fs::symlink("/var/nslog/ns.log", log.join("ns.log")).unwrap();

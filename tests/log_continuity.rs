@@ -8,29 +8,16 @@
 mod common;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use common::materialise;
-use common::run::sporen_bounded;
-use flate2::Compression;
-use flate2::read::GzDecoder;
-use flate2::write::GzEncoder;
+use common::archive::gzip;
+use common::fixture;
+use common::report::{findings_of, source, window};
+use common::run::{GIB, scan_bounded};
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-
-const GIB: u64 = 1 << 30;
-
-fn case(name: &str, dir: &Path) -> PathBuf {
-    let root = dir.join("root");
-    materialise(name, &root);
-    root
-}
+use std::io::Write;
+use std::path::Path;
 
 fn scan(root: &Path, format: &str) -> (Option<i32>, Vec<u8>) {
-    let r = sporen_bounded(
-        &["scan", root.to_str().unwrap(), "--format", format],
-        120,
-        2 * GIB,
-    );
+    let r = scan_bounded(root, format, &[], 120, 2 * GIB);
     assert!(!r.stdout.is_empty(), "no report; stderr:\n{}", r.stderr);
     (r.code, r.stdout)
 }
@@ -43,40 +30,16 @@ fn text(root: &Path) -> String {
     String::from_utf8(scan(root, "text").1).unwrap()
 }
 
-fn window<'v>(r: &'v Value, pack: &str) -> &'v Value {
-    r["windows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["pack"] == pack)
-        .unwrap_or_else(|| panic!("no window {pack}: {}", r["windows"]))
-}
-
-fn source<'v>(r: &'v Value, id: &str) -> &'v Value {
-    r["coverage"]["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no source {id}"))
-}
-
 fn items(v: &Value) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_default()
 }
 
 fn gunzip(p: &Path) -> String {
-    let mut s = String::new();
-    GzDecoder::new(std::fs::File::open(p).unwrap())
-        .read_to_string(&mut s)
-        .unwrap();
-    s
+    String::from_utf8(common::archive::gunzip(p)).unwrap()
 }
 
 fn gzip_to(p: &Path, text: &str) {
-    let mut e = GzEncoder::new(Vec::new(), Compression::best());
-    e.write_all(text.as_bytes()).unwrap();
-    std::fs::write(p, e.finish().unwrap()).unwrap();
+    std::fs::write(p, gzip(text.as_bytes())).unwrap();
 }
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -160,8 +123,7 @@ fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
 /// in the reasons, the window check, the source's time gaps and the text report.
 #[test]
 fn missing_rotations_inside_a_window_make_it_inconclusive_with_the_dates() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("clean-13.0-47.24", dir.path());
+    let (_dir, root) = fixture("clean-13.0-47.24");
     for n in [1, 2] {
         std::fs::remove_file(root.join(format!("var/log/httpaccess.log.{n}.gz"))).unwrap();
     }
@@ -211,8 +173,7 @@ fn missing_rotations_inside_a_window_make_it_inconclusive_with_the_dates() {
 /// finding that names the hole, and a coverage gap that keeps the window from `clean`.
 #[test]
 fn a_log_edited_in_place_has_a_hole_the_other_logs_do_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("clean-13.0-47.24", dir.path());
+    let (_dir, root) = fixture("clean-13.0-47.24");
     let times = busy_access_log(&root, utc(2020, 1, 5, 0, 0), utc(2020, 1, 27, 9, 50));
     let (cut_from, cut_to) = (utc(2020, 1, 15, 8, 0), utc(2020, 1, 15, 16, 0));
     let before = *times.iter().rev().find(|t| **t < cut_from).unwrap();
@@ -246,12 +207,9 @@ fn a_log_edited_in_place_has_a_hole_the_other_logs_do_not() {
     let edited = edited.expect("a rotation holds the line before the hole");
     let r = json(&root);
     assert_eq!(r["verdict"], "review", "{}", r["reasons"]);
-    let holes: Vec<Value> = items(&r["findings"])
-        .into_iter()
-        .filter(|f| f["rule"] == "timeline.log-hole")
-        .collect();
+    let holes = findings_of(&r, "timeline.log-hole");
     assert_eq!(holes.len(), 1, "{holes:?}");
-    let f = &holes[0];
+    let f = holes[0];
     assert_eq!(f["severity"], "medium");
     assert_eq!(f["path"], edited.as_str());
     let reason = f["reason"].as_str().unwrap();
@@ -283,8 +241,7 @@ fn a_log_edited_in_place_has_a_hole_the_other_logs_do_not() {
 /// history go on: the same finding, for the end of the log.
 #[test]
 fn a_log_that_ends_hours_before_the_others_is_a_finding() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("clean-13.0-47.24", dir.path());
+    let (_dir, root) = fixture("clean-13.0-47.24");
     let times = busy_access_log(&root, utc(2020, 1, 5, 0, 0), utc(2020, 1, 27, 2, 0));
     let last = *times.last().unwrap();
     let r = json(&root);
@@ -303,8 +260,7 @@ fn a_log_that_ends_hours_before_the_others_is_a_finding() {
 /// covered.
 #[test]
 fn an_unedited_busy_log_has_no_hole() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("clean-13.0-47.24", dir.path());
+    let (_dir, root) = fixture("clean-13.0-47.24");
     busy_access_log(&root, utc(2020, 1, 5, 0, 0), utc(2020, 1, 27, 9, 50));
     let r = json(&root);
     assert_eq!(r["verdict"], "clean", "{}", r["reasons"]);
@@ -317,8 +273,7 @@ fn an_unedited_busy_log_has_no_hole() {
 #[test]
 fn a_request_logged_when_it_ended_is_not_the_end_of_the_log() {
     for busy in [false, true] {
-        let dir = tempfile::tempdir().unwrap();
-        let root = case("clean-13.0-47.24", dir.path());
+        let (_dir, root) = fixture("clean-13.0-47.24");
         if busy {
             busy_access_log(&root, utc(2020, 1, 5, 0, 0), utc(2020, 1, 27, 9, 50));
         }
@@ -354,8 +309,7 @@ fn switched_off_appliances_are_reported_off_from_the_last_record_to_the_boot() {
             "2020-01-24T20:10:30Z",
         ),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let root = case(name, dir.path());
+        let (_dir, root) = fixture(name);
         let r = json(&root);
         let off = items(&r["coverage"]["downtime"]);
         assert_eq!(off.len(), 1, "{name}: {off:?}");
@@ -393,8 +347,7 @@ fn switched_off_appliances_are_reported_off_from_the_last_record_to_the_boot() {
 /// was off, so the window has a hole.
 #[test]
 fn a_silence_every_log_shares_without_a_boot_record_stays_a_hole() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("clean-10.5-70.12-2020", dir.path());
+    let (_dir, root) = fixture("clean-10.5-70.12-2020");
     std::fs::remove_file(root.join("var/log/messages")).unwrap();
     let ns = root.join("var/log/ns.log.0.gz");
     let kept: String = gunzip(&ns)
@@ -431,8 +384,7 @@ fn syslog_times_are_read_in_the_configured_time_zone() {
             "GMT+02:00-CEST-Europe/Amsterdam",
         ),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let root = case(name, dir.path());
+        let (_dir, root) = fixture(name);
         let r = json(&root);
         assert_eq!(source(&r, "cron-log")["to"], cron_to, "{name}");
         let tz = &r["coverage"]["timezone"];
@@ -449,8 +401,7 @@ fn syslog_times_are_read_in_the_configured_time_zone() {
         let t = text(&root);
         assert!(t.contains("Europe/Amsterdam"), "{name}:\n{t}");
     }
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("clean-13.0-47.24", dir.path());
+    let (_dir, root) = fixture("clean-13.0-47.24");
     let r = json(&root);
     let tz = &r["coverage"]["timezone"];
     assert_eq!(tz["zone"], "UTC", "{tz}");
@@ -468,8 +419,7 @@ fn clean_appliances_have_no_hole_and_only_the_switched_off_ones_were_off() {
         .into_iter()
         .filter(|n| n.starts_with("clean-"))
     {
-        let dir = tempfile::tempdir().unwrap();
-        let root = case(&name, dir.path());
+        let (_dir, root) = fixture(&name);
         let r = json(&root);
         for w in items(&r["windows"]) {
             if !items(&w["holes"]).is_empty() {

@@ -4,15 +4,12 @@
 
 mod common;
 
-use common::{materialise, sporen};
+use common::{fixture, scan_json};
 
 #[test]
 fn scheduled_and_boot_commands_are_judged_by_what_they_run_or_copy() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    materialise("cron-persistence-14.1", &root);
-    let out = sporen(&["scan", root.to_str().unwrap(), "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_dir, root) = fixture("cron-persistence-14.1");
+    let v = scan_json(&root, &[]).1;
     assert_eq!(v["verdict"], "compromised");
     let at = |path: &str| -> Vec<(String, String, u64)> {
         v["findings"]

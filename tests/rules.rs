@@ -3,21 +3,25 @@
 
 mod common;
 
+use common::shipped_rules;
 use common::sporen;
-use sporen::rules::RuleSet;
-use sporen::rules::set::RuleSources;
+use std::path::Path;
+use std::process::Output;
 
-fn shipped() -> RuleSet {
-    RuleSet::load(&RuleSources {
-        embedded: true,
-        paths: vec![],
-    })
-    .unwrap_or_else(|d| panic!("shipped rules invalid: {d:#?}"))
+/// `sporen rules test` with the rules of `file` only.
+fn rules_test(file: &Path) -> Output {
+    sporen(&[
+        "rules",
+        "test",
+        "--no-builtin-rules",
+        "--rules",
+        file.to_str().unwrap(),
+    ])
 }
 
 #[test]
 fn every_shipped_example_behaves() {
-    let rules = shipped();
+    let rules = shipped_rules();
     let (count, failures) = sporen::rules::examples::run_examples(&rules);
     assert!(count >= 2 * rules.rules.len());
     assert!(failures.is_empty(), "{failures:#?}");
@@ -25,7 +29,7 @@ fn every_shipped_example_behaves() {
 
 #[test]
 fn every_shipped_rule_has_a_positive_and_a_negative_example() {
-    for r in &shipped().rules {
+    for r in &shipped_rules().rules {
         assert!(
             r.examples.iter().any(|e| e.expect_match),
             "{} has no match example",
@@ -51,7 +55,7 @@ fn every_shipped_rule_has_a_positive_and_a_negative_example() {
 #[test]
 fn every_high_or_critical_rule_names_its_nearest_lookalike() {
     use sporen::model::Severity;
-    let rules = shipped();
+    let rules = shipped_rules();
     let missing: Vec<&str> = rules
         .rules
         .iter()
@@ -118,13 +122,7 @@ path = "var/tmp/y"
             .replace("lookalike = \"not here\"\n", ""),
     )
     .unwrap();
-    let out = sporen(&[
-        "rules",
-        "test",
-        "--no-builtin-rules",
-        "--rules",
-        f.to_str().unwrap(),
-    ]);
+    let out = rules_test(&f);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -165,13 +163,7 @@ line = "(root) CMD (nsfsyncd -p)"
 "#,
     )
     .unwrap();
-    let out = sporen(&[
-        "rules",
-        "test",
-        "--no-builtin-rules",
-        "--rules",
-        f.to_str().unwrap(),
-    ]);
+    let out = rules_test(&f);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

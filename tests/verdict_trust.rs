@@ -4,38 +4,20 @@
 
 mod common;
 
-use common::materialise;
-use common::run::sporen_bounded;
+use common::fixture;
+use common::report::window;
+use common::run::{GIB, scan_bounded, sporen_bounded};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-const GIB: u64 = 1 << 30;
-
-fn case(name: &str, dir: &Path) -> PathBuf {
-    let root = dir.join("root");
-    materialise(name, &root);
-    root
-}
+use std::path::Path;
 
 fn scan(root: &Path, extra: &[&str]) -> (Option<i32>, Value, String) {
-    let mut args = vec!["scan", root.to_str().unwrap(), "--format", "json"];
-    args.extend_from_slice(extra);
-    let r = sporen_bounded(&args, 120, 2 * GIB);
+    let r = scan_bounded(root, "json", extra, 120, 2 * GIB);
     let json = if r.stdout.is_empty() {
         Value::Null
     } else {
         r.json()
     };
     (r.code, json, r.stderr)
-}
-
-fn window<'v>(r: &'v Value, pack: &str) -> &'v Value {
-    r["windows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["pack"] == pack)
-        .unwrap_or_else(|| panic!("no window {pack}: {}", r["windows"]))
 }
 
 fn reasons(r: &Value) -> String {
@@ -46,8 +28,7 @@ fn reasons(r: &Value) -> String {
 /// only the FIPS line of 12.1 was fixed (55.297), so the window concerns it.
 #[test]
 fn a_regular_12_1_build_after_the_fips_fix_is_still_exposed() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("clean-13.1-49.15", dir.path());
+    let (_dir, root) = fixture("clean-13.1-49.15");
     let flash = root.join("flash");
     std::fs::write(
         flash.join("boot/loader.conf"),
@@ -78,8 +59,7 @@ fn a_regular_12_1_build_after_the_fips_fix_is_still_exposed() {
 
 #[test]
 fn every_change_the_examiner_makes_to_a_window_is_in_the_reasons() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("logs-after-window-13.0", dir.path());
+    let (_dir, root) = fixture("logs-after-window-13.0");
     let (_, plain, _) = scan(&root, &[]);
     assert_eq!(plain["verdict"], "inconclusive");
     let (code, moved, _) = scan(
@@ -111,8 +91,7 @@ fn every_change_the_examiner_makes_to_a_window_is_in_the_reasons() {
 
 #[test]
 fn a_date_for_every_window_never_moves_a_later_window_earlier() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("clean-13.1-49.15", dir.path());
+    let (_dir, root) = fixture("clean-13.1-49.15");
     let (_, r, _) = scan(&root, &["--since", "2020-01-05"]);
     let w = window(&r, "cve-2023-3519");
     assert_eq!(w["from"], "2023-06-01T00:00:00Z", "{w}");
@@ -125,8 +104,7 @@ fn a_date_for_every_window_never_moves_a_later_window_earlier() {
 
 #[test]
 fn inverted_ranges_and_unknown_windows_are_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("clean-13.0-47.24", dir.path());
+    let (_dir, root) = fixture("clean-13.0-47.24");
     for args in [
         &["--since", "2021-01-01", "--until", "2020-01-01"][..],
         &[
@@ -173,8 +151,7 @@ fn a_tree_that_is_not_an_appliance_is_inconclusive_whatever_matched() {
 
 #[test]
 fn the_mitigation_is_unknown_without_a_saved_configuration() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("clean-13.0-47.24", dir.path());
+    let (_dir, root) = fixture("clean-13.0-47.24");
     std::fs::remove_file(root.join("flash/nsconfig/ns.conf")).unwrap();
     let (_, r, _) = scan(&root, &["--format", "json"]);
     let m = &r["posture"]["mitigation"];
@@ -191,8 +168,7 @@ fn the_mitigation_is_unknown_without_a_saved_configuration() {
 
 #[test]
 fn the_note_on_the_missing_ram_disk_names_only_what_was_examined() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("flash-var-only", dir.path());
+    let (_dir, root) = fixture("flash-var-only");
     let (_, r, _) = scan(&root, &[]);
     assert!(
         reasons(&r).contains("/flash and /var were examined"),
@@ -208,8 +184,7 @@ fn the_note_on_the_missing_ram_disk_names_only_what_was_examined() {
 
 #[test]
 fn a_source_in_the_evidence_that_no_rule_reads_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = case("clean-13.0-47.24", dir.path());
+    let (dir, root) = fixture("clean-13.0-47.24");
     let (_, r, _) = scan(&root, &[]);
     let auth = r["coverage"]["sources"]
         .as_array()
@@ -268,7 +243,7 @@ fn rules_check_and_scan_refuse_the_same_unknown_window_references() {
         "both at once: {}",
         check.stderr
     );
-    let root = case("clean-13.0-47.24", dir.path());
+    let root = common::root_in(dir.path(), "clean-13.0-47.24");
     let (code, r, err) = scan(&root, &["--rules", rules]);
     assert_eq!(code, Some(2));
     assert!(r.is_null());

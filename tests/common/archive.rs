@@ -1,11 +1,10 @@
-//! Archive builders for the archive tests: tar members written header by header (so a test can
-//! make any typeflag, name or PAX record an attacker could), gzip, and a probe rule that names
-//! the files holding a marker.
+//! Archives: tar members written header by header (so a test can make any typeflag, name or PAX
+//! record an attacker could), a tar of a folder as `tar -cf` writes it, gzip and gunzip, and a
+//! probe rule that names the files holding a marker.
 
-use sha2::Digest;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 /// A ustar header block with a valid checksum. `name` longer than 100 bytes is cut (use a PAX
 /// `path` record for long names).
@@ -98,20 +97,30 @@ pub fn archive(members: &[Vec<u8>]) -> Vec<u8> {
     v
 }
 
-/// A tar of `root` keeping modes, owners, times and symbolic links, ending with the two zero
-/// blocks of the end marker and nothing after them.
+/// A tar of `root` as `tar -cf` writes it: modes, owners, times and symbolic links kept, the two
+/// zero blocks of the end marker last and nothing after them.
 pub fn tar_of(root: &Path) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     b.follow_symlinks(false);
     b.mode(tar::HeaderMode::Complete);
-    b.append_dir_all(".", root).unwrap();
-    b.into_inner().unwrap()
+    b.append_dir_all(".", root).expect("tar a folder");
+    b.into_inner().expect("finish tar")
 }
 
+/// `data` gzip'd (fast: test inputs only need to be gzip).
 pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
+    gzip_with(data, flate2::Compression::fast())
+}
+
+/// `data` gzip'd as small as gzip can (for files committed to the repository).
+pub fn gzip_best(data: &[u8]) -> Vec<u8> {
+    gzip_with(data, flate2::Compression::best())
+}
+
+fn gzip_with(data: &[u8], level: flate2::Compression) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
+    e.write_all(data).expect("gzip");
+    e.finish().expect("gzip finish")
 }
 
 /// `mib` MiB of zeros as a run of gzip members (one member compressed once, repeated): what
@@ -120,8 +129,14 @@ pub fn gzip_zeros(mib: usize) -> Vec<u8> {
     gzip(&vec![0u8; 1 << 20]).repeat(mib)
 }
 
-pub fn sha256_hex(data: &[u8]) -> String {
-    sporen::rules::set::hex(&sha2::Sha256::digest(data))
+/// Gunzips a file (a committed image, a rotated log).
+pub fn gunzip(p: &Path) -> Vec<u8> {
+    let f = std::fs::File::open(p).unwrap_or_else(|e| panic!("open {}: {e}", p.display()));
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(f)
+        .read_to_end(&mut out)
+        .unwrap_or_else(|e| panic!("gunzip {}: {e}", p.display()));
+    out
 }
 
 /// Writes a rule pack whose one rule flags every file (of `paths`) holding `marker`.
@@ -158,52 +173,4 @@ pub fn probe_scan(target: &Path, rules: &Path, extra: &[&str]) -> (Output, serde
     let out = cmd.output().expect("run sporen");
     let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out, v)
-}
-
-/// Runs sporen under an address-space limit (bytes), so that an input that makes it allocate
-/// without bound fails here instead of exhausting the test machine.
-pub fn sporen_capped(limit: u64, args: &[&std::ffi::OsStr]) -> Output {
-    Command::new("prlimit")
-        .arg(format!("--as={limit}"))
-        .arg(env!("CARGO_BIN_EXE_sporen"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run prlimit (util-linux)")
-}
-
-/// (path, sha256) of every finding.
-pub fn finding_paths(v: &serde_json::Value) -> Vec<(String, Option<String>)> {
-    let mut f: Vec<_> = v["findings"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap_or_default().to_owned(),
-                f["sha256"].as_str().map(str::to_owned),
-            )
-        })
-        .collect();
-    f.sort();
-    f
-}
-
-/// (cause, path, detail) of every gap.
-pub fn gap_list(v: &serde_json::Value) -> Vec<(String, String, String)> {
-    v["coverage"]["gaps"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .map(|g| {
-            (
-                g["cause"].as_str().unwrap_or_default().to_owned(),
-                g["path"].as_str().unwrap_or_default().to_owned(),
-                g["detail"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
 }

@@ -1,7 +1,8 @@
 //! UFS2 images for tests, built in memory the way FreeBSD lays them out (superblock at 64 KiB,
 //! 8 KiB blocks of 1 KiB fragments, 256-byte inodes, directories in 512-byte chunks that no
 //! record crosses), and the few look-ups needed to damage them on purpose: the byte offset of
-//! an inode, of its block pointers, of a directory's records.
+//! an inode, of its block pointers, of a directory's records. Whole disks too: partition images
+//! behind a GPT or an MBR slice with a BSD label.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -503,11 +504,21 @@ fn u64le(b: &[u8], o: usize) -> u64 {
     u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
 }
 
-/// `bytes` (a partition image) behind a GPT with one freebsd-ufs partition at sector 40.
-pub fn gpt_disk(part: &[u8]) -> Vec<u8> {
-    let start = 40usize;
-    let sectors = part.len().div_ceil(512);
-    let mut d = vec![0u8; (start + sectors + 40) * 512];
+/// Sectors of 512 bytes needed for `n` bytes.
+pub fn sectors(n: usize) -> usize {
+    n.div_ceil(512)
+}
+
+/// Partition images behind a GPT, one freebsd-ufs partition each: the first at sector 40, each
+/// next one 8 sectors after the end of the one before.
+pub fn gpt_disk(parts: &[&[u8]]) -> Vec<u8> {
+    let mut starts = Vec::new();
+    let mut at = 40usize;
+    for p in parts {
+        starts.push(at);
+        at += sectors(p.len()) + 8;
+    }
+    let mut d = vec![0u8; (at + 32) * 512];
     d[446 + 4] = 0xee;
     d[510] = 0x55;
     d[511] = 0xaa;
@@ -522,19 +533,45 @@ pub fn gpt_disk(part: &[u8]) -> Vec<u8> {
         0xb6, 0x7c, 0x6e, 0x51, 0xcf, 0x6e, 0xd6, 0x11, 0x8f, 0xf8, 0x00, 0x02, 0x2d, 0x09, 0x71,
         0x2b,
     ];
-    d[1024..1040].copy_from_slice(&ufs);
-    put64(&mut d, 1024 + 32, start as u64);
-    put64(&mut d, 1024 + 40, (start + sectors - 1) as u64);
-    d[start * 512..][..part.len()].copy_from_slice(part);
+    for (i, (part, start)) in parts.iter().zip(starts).enumerate() {
+        let e = 1024 + 128 * i;
+        d[e..e + 16].copy_from_slice(&ufs);
+        put64(&mut d, e + 32, start as u64);
+        put64(&mut d, e + 40, (start + sectors(part.len()) - 1) as u64);
+        d[start * 512..][..part.len()].copy_from_slice(part);
+    }
     d
 }
 
-/// Gunzips a committed image.
-pub fn gunzip(p: &Path) -> Vec<u8> {
-    use std::io::Read;
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(p).unwrap())
-        .read_to_end(&mut out)
-        .unwrap();
-    out
+/// A whole disk as `dd if=/dev/da0` gives it: an MBR with one FreeBSD slice holding a BSD
+/// label with the flash (`a`) and var (`e`) partitions.
+pub fn mbr_disk(flash: &[u8], var: &[u8]) -> Vec<u8> {
+    let slice = 63usize;
+    let a_off = 16usize; // sectors into the slice
+    let e_off = a_off + sectors(flash.len()) + 8;
+    let slice_len = e_off + sectors(var.len()) + 8;
+    let mut d = vec![0u8; (slice + slice_len) * 512];
+    let e = &mut d[446..462];
+    e[4] = 0xa5;
+    e[8..12].copy_from_slice(&(slice as u32).to_le_bytes());
+    e[12..16].copy_from_slice(&(slice_len as u32).to_le_bytes());
+    d[510] = 0x55;
+    d[511] = 0xaa;
+    let l = (slice + 1) * 512;
+    d[l..l + 4].copy_from_slice(&0x8256_4557u32.to_le_bytes());
+    d[l + 138..l + 140].copy_from_slice(&8u16.to_le_bytes());
+    // Offsets relative to the slice, as newer labels have them: partition c covers the slice
+    // and starts at 0.
+    let mut part = |i: usize, size: usize, off: usize, fstype: u8| {
+        let p = l + 148 + 16 * i;
+        d[p..p + 4].copy_from_slice(&(size as u32).to_le_bytes());
+        d[p + 4..p + 8].copy_from_slice(&(off as u32).to_le_bytes());
+        d[p + 12] = fstype;
+    };
+    part(0, sectors(flash.len()), a_off, 7);
+    part(2, slice_len, 0, 0);
+    part(4, sectors(var.len()), e_off, 7);
+    d[(slice + a_off) * 512..][..flash.len()].copy_from_slice(flash);
+    d[(slice + e_off) * 512..][..var.len()].copy_from_slice(var);
+    d
 }

@@ -1,14 +1,31 @@
-//! Shared test helpers: materialise a fixture (copy its root and apply the owners, modes and
-//! times git cannot store) and run the real binary.
+//! The one test-support module of every integration test. Here: the fixture appliances
+//! (`fixtures/<case>/`), materialised with the owners, modes and times git cannot store, and the
+//! plain way to run the binary on one. Beside it:
+//!
+//! - [`run`]: running the binary with a time limit, or a time and a memory limit;
+//! - [`report`]: reading a JSON report (findings, gaps, windows, sources);
+//! - [`tree`]: evidence trees on the host (odd names, links, FIFOs) and snapshots of them;
+//! - [`hostile`]: the hostile-input tests' healthy appliance and marker rules;
+//! - [`mock`]: in-process evidence, listings and a mock whose reads fail on purpose;
+//! - [`archive`]: tar members header by header, gzip, probe rules;
+//! - [`image`]: UFS2 images and partition tables, built in memory;
+//! - [`output`]: one clean appliance as a folder, a tar and a disk image, for `--output`.
+//!
+//! Every test binary compiles this module on its own and uses only a part of it, so dead code is
+//! allowed here.
 
 #![allow(dead_code)]
 
 pub mod archive;
+pub mod hostile;
+pub mod image;
+pub mod mock;
 pub mod output;
+pub mod report;
 pub mod run;
+pub mod tree;
 
 use serde::Deserialize;
-use std::collections::BTreeSet;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -135,17 +152,6 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn all_paths(root: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(root).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        if e.file_type().unwrap().is_dir() {
-            all_paths(&p, out);
-        }
-        out.push(p);
-    }
-}
-
 /// True when this process may change file owners (root).
 pub fn can_chown() -> bool {
     // SAFETY-free check: try to chown a temp file to its own owner and then to uid 65534.
@@ -178,8 +184,7 @@ pub fn materialise(name: &str, dir: &Path) -> Case {
         }
     }
     // Times last, deepest first, so creating files does not disturb directory times.
-    let mut paths = Vec::new();
-    all_paths(dir, &mut paths);
+    let mut paths = tree::walk(dir);
     paths.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     if let Some(t) = &case.defaults.mtime {
         let ft = parse_time(t);
@@ -196,7 +201,37 @@ pub fn materialise(name: &str, dir: &Path) -> Case {
     case
 }
 
-/// Runs the sporen binary.
+/// `fixtures/<name>` materialised under `dir/root`; returns that root.
+pub fn root_in(dir: &Path, name: &str) -> PathBuf {
+    let root = dir.join("root");
+    materialise(name, &root);
+    root
+}
+
+/// `fixtures/<name>` materialised under `root/` of a new temporary folder, which is removed
+/// when the returned guard is dropped.
+pub fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = root_in(dir.path(), name);
+    (dir, root)
+}
+
+/// The rule packs built into the binary.
+pub fn shipped_rules() -> sporen::rules::RuleSet {
+    sporen::rules::RuleSet::load(&sporen::rules::set::RuleSources {
+        embedded: true,
+        paths: vec![],
+    })
+    .unwrap_or_else(|d| panic!("shipped rules invalid: {d:#?}"))
+}
+
+/// The rule pack `text` (named `name` in diagnostics), compiled; fails listing its problems.
+pub fn rule_set(name: &str, text: &str) -> sporen::rules::RuleSet {
+    sporen::rules::RuleSet::from_sources(vec![(name.to_owned(), text.to_owned())], vec![])
+        .unwrap_or_else(|d| panic!("{name} invalid: {d:#?}"))
+}
+
+/// Runs the sporen binary (no time limit: see [`run`] for runs that must not hang).
 pub fn sporen(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sporen"))
         .args(args)
@@ -205,17 +240,29 @@ pub fn sporen(args: &[&str]) -> Output {
         .expect("run sporen")
 }
 
-/// The (rule, path) pairs of a JSON report.
-pub fn finding_set(report: &serde_json::Value) -> BTreeSet<Expect> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| Expect {
-            rule: f["rule"].as_str().unwrap().to_owned(),
-            path: f["path"].as_str().unwrap().to_owned(),
-        })
-        .collect()
+/// `sporen scan TARGET --format json EXTRA...`: the run and its JSON report (fails, with the
+/// run's stderr, when there is none).
+pub fn scan_json(target: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
+    let (out, report) = try_scan_json(target, extra);
+    (out, report.unwrap_or_else(|e| panic!("{e}")))
 }
 
-pub mod image;
+/// `sporen scan TARGET --format json EXTRA...`: the run and its JSON report, or what went wrong.
+pub fn try_scan_json(target: &Path, extra: &[&str]) -> (Output, Result<serde_json::Value, String>) {
+    let mut args = vec![
+        "scan",
+        target.to_str().expect("UTF-8 path"),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = sporen(&args);
+    let report = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "no JSON report ({e}), exit {:?}; stderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out, report)
+}
