@@ -1,18 +1,20 @@
-//! Command dispatch: turns parsed arguments into library calls and an [`ExitCode`].
+//! Command dispatch: turns parsed arguments into library calls and an [`ExitCode`]. A scan
+//! starts only from a [`ScanConfig`], never from the parsed arguments themselves.
 //! Diagnostics go to standard error, reports to standard output or `--output`. A report that
 //! could not be written is never a verdict: it is exit 2 with the reason on standard error.
 
 use crate::appliance::Appliance;
-use crate::cli::{Cli, ColorArg, Command, FormatArg, RuleArgs, RulesCommand, ScanArgs};
+use crate::cli::{Cli, Command, RuleArgs, RulesCommand};
+use crate::config::{ConfigError, ScanConfig, check_rules, rule_sources};
 use crate::exit::ExitCode;
 use crate::input::Evidence;
-use crate::input::open::{InputSpec, open_evidence};
+use crate::input::open::open_evidence;
 use crate::model::{
     EvPath, FlaggedFile, REPORT_SCHEMA, Report, RuleHits, TargetInfo, ToolInfo, mode_string,
     rfc3339,
 };
-use crate::output::{Destination, OutputError, write_stdout};
-use crate::report::{self, Format};
+use crate::output::{OutputError, write_stdout};
+use crate::report;
 use crate::rules::examples::run_examples;
 use crate::rules::set::RuleSources;
 use crate::rules::{Diagnostic, RuleSet};
@@ -22,7 +24,7 @@ use anyhow::{Result, bail};
 use clap::Parser;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Runs `sporen` with the given arguments (including the program name).
@@ -43,9 +45,16 @@ where
         }
     };
     let result = match cli.command {
-        Command::Scan(a) => exec_scan(&a),
+        Command::Scan(a) => match ScanConfig::from_args(&a) {
+            Ok(config) => exec_scan(&config),
+            Err(problems) => Ok(refuse(&problems)),
+        },
         Command::Rules(RulesCommand::List { rules, json }) => exec_rules_list(&rules, json),
-        Command::Rules(RulesCommand::Check { paths, json }) => exec_rules_check(&paths, json),
+        Command::Rules(RulesCommand::Check {
+            paths,
+            no_builtin_rules,
+            json,
+        }) => exec_rules_check(&paths, no_builtin_rules, json),
         Command::Rules(RulesCommand::Test { rules }) => exec_rules_test(&rules),
         Command::Baseline { build, json } => exec_baseline(build.as_deref(), json),
     };
@@ -64,17 +73,10 @@ fn note(line: &str) {
     let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
-fn sources(r: &RuleArgs) -> RuleSources {
-    RuleSources {
-        embedded: !r.no_builtin_rules,
-        paths: r.rules.clone(),
-    }
-}
-
-/// Loads rules or prints every diagnostic and returns `None`.
+/// Loads and checks rules as `scan` does, or prints every diagnostic and returns `None`.
 fn load_rules(r: &RuleArgs) -> Option<RuleSet> {
-    match checked_rules(&sources(r)) {
-        Ok(set) => Some(set),
+    match check_rules(&rule_sources(r)) {
+        Ok(checked) => Some(checked.rules),
         Err(diags) => {
             print_diagnostics(&diags);
             None
@@ -82,23 +84,16 @@ fn load_rules(r: &RuleArgs) -> Option<RuleSet> {
     }
 }
 
-/// Loads rules and checks what they refer to (windows' evidence sources and CVEs) against the
-/// appliance knowledge: `rules check` and `scan` accept and refuse the same packs.
-fn checked_rules(src: &RuleSources) -> Result<RuleSet, Vec<Diagnostic>> {
-    let set = RuleSet::load(src)?;
-    let appliance = Appliance::embedded().map_err(|e| {
-        vec![Diagnostic::whole_file(
-            crate::rules::Code::E011,
-            "<embedded profiles>",
-            format!("{e:#}"),
-        )]
-    })?;
-    let problems = appliance.check_rules(&set);
-    if problems.is_empty() {
-        Ok(set)
-    } else {
-        Err(problems)
+/// Prints every problem that stops a scan before it starts: the arguments' first, then the
+/// rules' diagnostics with their count.
+fn refuse(problems: &ConfigError) -> ExitCode {
+    for p in &problems.arguments {
+        note(&format!("sporen: error: {p}"));
     }
+    if !problems.rules.is_empty() {
+        print_diagnostics(&problems.rules);
+    }
+    ExitCode::Error
 }
 
 fn print_diagnostics(diags: &[Diagnostic]) {
@@ -114,54 +109,20 @@ fn print_diagnostics(diags: &[Diagnostic]) {
     );
 }
 
-fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
-    // Rules first: an invalid rule stops the run before the target is touched.
-    let Some(rules) = load_rules(&a.rules) else {
-        return Ok(ExitCode::Error);
-    };
-    let appliance = Appliance::embedded()?;
-    let windows = WindowOverrides {
-        since: a.since.clone(),
-        until: a.until.clone(),
-    };
-    let problems = windows.validate(&rules);
-    if !problems.is_empty() {
-        bail!("{}", problems.join("; "));
-    }
-    let spec = InputSpec {
-        targets: a.targets.clone(),
-        ssh: a.ssh.clone(),
-        ssh_program: a.ssh_program.clone(),
-        ssh_cli: !a.ssh_no_cli,
-        temp_dir: a.temp_dir.clone(),
-        max_unpacked: a.max_unpacked,
-        limits: crate::input::Limits {
-            max_entries: a.max_entries,
-            max_link_bytes: a.max_link_bytes,
-        },
-    };
-    // Before any evidence is read or collected: a report that would replace or enter the
-    // evidence stops the run here, and so does an output folder that does not exist.
-    let destination = Destination::prepare(a.output.as_deref(), &a.targets)?;
-    let (evidence, target_name) = open_evidence(&spec)?;
-    let opts = ScanOptions {
-        max_read: a.max_read,
-        threads: a.threads,
-        max_file_bytes: a.max_file_bytes,
-        max_total_bytes: a.max_total_bytes,
-        max_records: a.max_records,
-    };
+/// Opens the evidence, scans it and writes the report, with everything checked beforehand.
+fn exec_scan(config: &ScanConfig) -> Result<ExitCode> {
+    let (evidence, target_name) = open_evidence(&config.input)?;
     let report = build_report(
         evidence.as_ref(),
-        &rules,
-        &appliance,
+        &config.rules,
+        &config.appliance,
         &target_name,
-        &opts,
-        &windows,
+        &config.options,
+        &config.windows,
     );
-    write_report(&report, format_of(a.format), destination, a.color)?;
+    write_report(&report, config)?;
     let code = ExitCode::for_verdict(report.verdict);
-    if a.fail_on_vulnerable
+    if config.fail_on_vulnerable
         && matches!(code, ExitCode::Clean | ExitCode::Inconclusive)
         && exposed(&report.posture)
     {
@@ -173,38 +134,11 @@ fn exec_scan(a: &ScanArgs) -> Result<ExitCode> {
     Ok(code)
 }
 
-fn format_of(f: FormatArg) -> Format {
-    match f {
-        FormatArg::Text => Format::Text,
-        FormatArg::Json => Format::Json,
-        FormatArg::Jsonl => Format::Jsonl,
-        FormatArg::Sarif => Format::Sarif,
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Timeline => Format::Timeline,
-        FormatArg::Bodyfile => Format::Bodyfile,
-    }
-}
-
-/// Writes the report; colour only on a terminal that wants it, never into a file.
-fn write_report(
-    report: &Report,
-    format: Format,
-    destination: Destination,
-    color: ColorArg,
-) -> Result<(), OutputError> {
-    let color = destination.is_stdout()
-        && match color {
-            ColorArg::Always => true,
-            ColorArg::Never => false,
-            ColorArg::Auto => {
-                io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
-            }
-        };
-    let file = destination.path().map(Path::to_owned);
-    destination.write(|w| report::render(report, format, w, color))?;
-    if let Some(path) = file {
+/// Writes the report where the configuration says, in its format and colour.
+fn write_report(report: &Report, config: &ScanConfig) -> Result<(), OutputError> {
+    let destination = &config.destination;
+    destination.write(|w| report::render(report, config.format, w, config.color))?;
+    if let Some(path) = destination.path() {
         note(&format!(
             "sporen: verdict {}; report written to {}",
             report.verdict,
@@ -466,18 +400,20 @@ fn check_baselines(paths: &[PathBuf]) -> Vec<Diagnostic> {
     diags
 }
 
-fn exec_rules_check(paths: &[PathBuf], json: bool) -> Result<ExitCode> {
+/// Checks rule files as `scan --rules` loads them (with the built-in packs unless
+/// `no_builtin_rules`), and baseline files on their own.
+fn exec_rules_check(paths: &[PathBuf], no_builtin_rules: bool, json: bool) -> Result<ExitCode> {
     let (baselines, rule_paths): (Vec<PathBuf>, Vec<PathBuf>) =
         paths.iter().cloned().partition(|p| is_baseline_file(p));
     let mut baseline_diags = check_baselines(&baselines);
     let src = RuleSources {
-        embedded: paths.is_empty(),
+        embedded: !no_builtin_rules,
         paths: rule_paths.clone(),
     };
     let loaded = if rule_paths.is_empty() && !baselines.is_empty() {
         None
     } else {
-        Some(checked_rules(&src))
+        Some(check_rules(&src).map(|c| c.rules))
     };
     let result = match loaded {
         Some(Err(mut diags)) => {

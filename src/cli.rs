@@ -221,13 +221,19 @@ pub enum RulesCommand {
     },
     /// Validate rule files and the stock baseline; report every problem, each with file:line:col.
     #[command(
-        after_help = "With no PATH the built-in packs and the built-in stock baseline are checked. A file whose \
-schema is \"sporen.baseline/1\" is checked as a baseline (profiles/baseline.toml).\n\nExamples:\n  sporen rules check\n  sporen rules check ./local-rules/ extra.toml\n  sporen rules check profiles/baseline.toml\n\nExit code 0 when valid, 2 when any problem was found."
+        after_help = "Rules are checked exactly as scan loads and checks them: PATHs together with the built-in \
+packs (as scan --rules PATH), or alone with --no-builtin-rules (as scan --no-builtin-rules --rules PATH), \
+against the appliance profile and the CVE table. A set accepted here is never refused by scan. With no PATH \
+the built-in packs and the built-in stock baseline are checked. A file whose schema is \
+\"sporen.baseline/1\" is checked as a baseline (profiles/baseline.toml).\n\nExamples:\n  sporen rules check\n  sporen rules check ./local-rules/ extra.toml\n  sporen rules check --no-builtin-rules ./only.toml\n  sporen rules check profiles/baseline.toml\n\nExit code 0 when valid, 2 when any problem was found."
     )]
     Check {
-        /// Rule files or folders (default: the built-in packs).
+        /// Rule files or folders, checked with the built-in packs (default: the built-in packs).
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Check only the PATHs given, not the built-in packs with them.
+        #[arg(long)]
+        no_builtin_rules: bool,
         /// Print the diagnostics as JSON.
         #[arg(long)]
         json: bool,

@@ -7,7 +7,10 @@
 //! Data flows one way through the modules:
 //!
 //! ```text
-//! cli ──► app ──► rules (TOML → RuleSet) ──► input (Evidence: entries + read-only bytes)
+//! cli ──► config (ScanConfig: arguments, output, rules (TOML → RuleSet), all checked)
+//!                                              │
+//!                                              ▼
+//!                       input (Evidence: entries + read-only bytes)
 //!                                              │
 //!                                              ▼
 //!                 report ◄── verdict ◄── scan (Scanner: findings + gaps)
@@ -16,6 +19,9 @@
 //! ```
 //!
 //! * [`cli`]: argument definitions only; [`app`]: dispatch and exit codes ([`exit`]).
+//! * [`config`]: the arguments checked and converted into a clap-free [`config::ScanConfig`]
+//!   before any evidence is touched; every problem found there is reported at once. Its rule
+//!   check is the one `rules check` runs.
 //! * [`rules`]: rule files and the stock baseline are parsed with spans; every problem is
 //!   reported at once with `file:line:col`; a [`rules::RuleSet`] (rules plus baseline) is
 //!   immutable and compiled once per run. [`baseline_list`]: `sporen baseline [BUILD]`.
@@ -39,6 +45,7 @@ pub mod app;
 pub mod appliance;
 pub mod baseline_list;
 pub mod cli;
+pub mod config;
 pub mod continuity;
 pub mod exit;
 pub mod firmware;

@@ -3,7 +3,8 @@
 //! It must never replace, write through or land inside the evidence: an output that is a
 //! TARGET (compared by device and inode, so hard links and bind mounts count), lies inside a
 //! TARGET folder (by identity up the `..` chain, and by place in the filesystem whatever mount
-//! shows it), or exists and is not a regular file is refused before any evidence is read.
+//! shows it), or exists and is not a regular file is refused before any evidence is read, and
+//! so is a folder in which no file can be created.
 //! The report is written to a temporary file created exclusively (`O_EXCL | O_NOFOLLOW`, a
 //! random name, mode 0600) in the output folder, held open from the check to the rename, so a
 //! planted link or a folder swapped during the scan cannot redirect it.
@@ -42,6 +43,9 @@ pub enum OutputError {
     NoFileName(PathBuf),
     /// The folder the report would go into cannot be opened (it does not exist, is a file).
     NoFolder { output: PathBuf, source: io::Error },
+    /// No file can be created in the folder the report would go into (no permission, a
+    /// read-only filesystem).
+    Unwritable { output: PathBuf, source: io::Error },
     /// The output is a TARGET, or another name of one.
     IsInput { output: PathBuf, input: PathBuf },
     /// The output lies inside a TARGET folder.
@@ -87,6 +91,13 @@ impl fmt::Display for OutputError {
                     shown(output)
                 )
             }
+            OutputError::Unwritable { output, .. } => {
+                write!(
+                    f,
+                    "cannot write the report to {}: no file can be created in its folder",
+                    shown(output)
+                )
+            }
             OutputError::IsInput { output, input } => write!(
                 f,
                 "refusing to write the report to {}: it is the evidence {} (the same file); {OUTSIDE}",
@@ -121,6 +132,7 @@ impl std::error::Error for OutputError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             OutputError::NoFolder { source, .. }
+            | OutputError::Unwritable { source, .. }
             | OutputError::Unverifiable { source, .. }
             | OutputError::Write { source, .. }
             | OutputError::Stdout(source) => Some(source),
@@ -159,8 +171,8 @@ pub enum Destination {
 
 impl Destination {
     /// Checks `output` (`None` and `-` mean standard output) against the `targets` (paths
-    /// of folders, archives and images; `-` is skipped) and holds its folder open. Call it
-    /// before any evidence is read or collected.
+    /// of folders, archives and images; `-` is skipped), makes sure a file can be created in
+    /// its folder and holds that folder open. Call it before any evidence is read or collected.
     pub fn prepare(output: Option<&Path>, targets: &[PathBuf]) -> Result<Destination, OutputError> {
         match output {
             Some(p) if p.as_os_str() != "-" => {
@@ -185,7 +197,7 @@ impl Destination {
 
     /// Writes the report `render` produces. A file appears under its name only when complete.
     pub fn write(
-        self,
+        &self,
         render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<(), OutputError> {
         match self {
@@ -298,7 +310,22 @@ impl ReportFile {
             inputs,
         };
         file.check()?;
+        file.probe()?;
         Ok(file)
+    }
+
+    /// Creates a temporary file in the held folder and removes it again: a folder the report
+    /// cannot be written into is refused before the scan, not after it. Run only once the
+    /// folder is known to lie outside every TARGET.
+    fn probe(&self) -> Result<(), OutputError> {
+        let unwritable = |source| OutputError::Unwritable {
+            output: self.shown.clone(),
+            source,
+        };
+        let dir = self.folder.path().map_err(unwritable)?;
+        let (tmp, file) = create_temp(&dir).map_err(unwritable)?;
+        drop(file);
+        fs::remove_file(&tmp).map_err(unwritable)
     }
 
     /// Refuses an output that is a TARGET, lies inside one, or is not a regular file. Run
@@ -395,7 +422,7 @@ impl ReportFile {
     /// Writes a temporary file in the held folder, checks again, then renames it into place.
     /// On any failure the temporary file is removed and the final name is left as it was.
     fn write(
-        self,
+        &self,
         render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<(), OutputError> {
         let failed = |source| OutputError::Write {

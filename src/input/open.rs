@@ -12,9 +12,9 @@ use super::ufs::{ImageEvidence, ReadAt};
 use super::{Entry, Evidence, Listing};
 use crate::model::{EvPath, Gap, GapCause, InputFile};
 use anyhow::{Context, Result, bail};
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::{self, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// What to open: target paths, or an SSH host.
@@ -239,6 +239,76 @@ fn temp_dir(a: &InputSpec) -> Result<PathBuf> {
     Ok(real)
 }
 
+/// Why a single TARGET is refused: it is neither a folder nor a file (a FIFO, a socket, a device).
+const NOT_EVIDENCE: &str = "not a folder, a tar archive, a disk image or -";
+
+/// Why `-` is refused among several TARGETs.
+const STDIN_ALONE: &str = "- (standard input) can only be the only TARGET";
+
+/// Why a folder or a special file is refused among several TARGETs.
+const IMAGES_ONLY: &str = "several TARGETs must all be disk images";
+
+/// The real path of a TARGET and what `stat` says of it, without opening it. The TARGET is the
+/// user's own path: a symbolic link to it is followed (links inside the evidence never are).
+/// `failed` starts the error message (`cannot scan`, `cannot read`).
+fn stat_target(target: &Path, failed: &str) -> Result<(PathBuf, Metadata)> {
+    let why = || format!("{failed} {}", target.display());
+    let real = std::fs::canonicalize(target).with_context(why)?;
+    let meta = std::fs::metadata(&real).with_context(why)?;
+    Ok((real, meta))
+}
+
+/// Refuses an SSH host that is empty or that ssh would read as an option.
+pub fn check_ssh_host(host: &str) -> Result<()> {
+    if host.is_empty() || host.starts_with('-') {
+        bail!(
+            "--ssh host `{host}` is empty or starts with `-`: refused (ssh would read it as an option)"
+        );
+    }
+    Ok(())
+}
+
+/// Why the temporary folder cannot be used, when one is given (`--temp-dir`) or will surely be
+/// needed (`-`, `--ssh`); the default folder of other inputs is checked only once a compressed
+/// input needs it. [`open_evidence`] checks again as it opens.
+pub fn check_temp_dir(spec: &InputSpec) -> Option<String> {
+    let streamed =
+        spec.ssh.is_some() || matches!(spec.targets.as_slice(), [t] if t.as_os_str() == "-");
+    if spec.temp_dir.is_none() && !streamed {
+        return None;
+    }
+    temp_dir(spec).err().map(|e| format!("{e:#}"))
+}
+
+/// The problems of the TARGETs that `stat` shows, one per TARGET at most, without opening any:
+/// a path that does not exist, one that is neither a folder nor a file (a FIFO, a device), `-`
+/// among several TARGETs, a folder among disk images. [`open_evidence`] checks again as it
+/// opens, since the filesystem may change in between.
+pub fn check_targets(targets: &[PathBuf]) -> Vec<String> {
+    let message = |e: anyhow::Error| format!("{e:#}");
+    match targets {
+        [t] if t.as_os_str() == "-" => Vec::new(),
+        [t] => match stat_target(t, "cannot scan") {
+            Ok((_, m)) if m.is_dir() || m.is_file() => Vec::new(),
+            Ok(_) => vec![format!("cannot scan {}: {NOT_EVIDENCE}", t.display())],
+            Err(e) => vec![message(e)],
+        },
+        several => several
+            .iter()
+            .filter_map(|t| {
+                if t.as_os_str() == "-" {
+                    return Some(STDIN_ALONE.to_owned());
+                }
+                match stat_target(t, "cannot read") {
+                    Ok((_, m)) if m.is_file() => None,
+                    Ok(_) => Some(format!("cannot scan {}: {IMAGES_ONLY}", t.display())),
+                    Err(e) => Some(message(e)),
+                }
+            })
+            .collect(),
+    }
+}
+
 /// Opens the evidence an [`InputSpec`] names; returns it and the name the report gives it.
 pub fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)> {
     // A --temp-dir given is checked at once; the default only when a spool is needed (a
@@ -264,17 +334,14 @@ pub fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)> {
         return Ok((ev, "-".to_owned()));
     }
     let name = target.display().to_string();
-    // The TARGET argument is the user's own path: a symbolic link to it is followed (links
-    // inside the evidence never are).
-    let real = std::fs::canonicalize(target).with_context(|| format!("cannot scan {name}"))?;
-    let meta = std::fs::metadata(&real).with_context(|| format!("cannot scan {name}"))?;
+    let (real, meta) = stat_target(target, "cannot scan")?;
     if meta.is_dir() {
         let ev = DirEvidence::with_limits(target, &a.limits)
             .with_context(|| format!("cannot scan {name}"))?;
         return Ok((Box::new(ev), name));
     }
     if !meta.is_file() {
-        bail!("cannot scan {name}: not a folder, a tar archive, a disk image or -");
+        bail!("cannot scan {name}: {NOT_EVIDENCE}");
     }
     let file = super::dir::open_read_only(&real).with_context(|| format!("cannot read {name}"))?;
     let mut head = vec![0u8; BANNER_MAX + 512];
@@ -427,11 +494,7 @@ fn tar_from_spool(a: &InputSpec, mut s: Spooled, kind: &'static str) -> Result<B
 /// Runs the ssh client and reads the tar it streams, with `--` before the host so that a host
 /// cannot be taken for an option.
 fn open_ssh(ctx: &Spooler<'_>, host: &str) -> Result<(Box<dyn Evidence>, String)> {
-    if host.is_empty() || host.starts_with('-') {
-        bail!(
-            "--ssh host `{host}` is empty or starts with `-`: refused (ssh would read it as an option)"
-        );
-    }
+    check_ssh_host(host)?;
     let a = ctx.spec;
     let remote = ssh_remote_command(a.ssh_cli);
     eprintln!(
@@ -476,12 +539,12 @@ fn open_images(ctx: &Spooler<'_>, paths: &[PathBuf]) -> Result<(Box<dyn Evidence
     for p in paths {
         let name = p.display().to_string();
         if p.as_os_str() == "-" {
-            bail!("- (standard input) can only be the only TARGET");
+            bail!("{STDIN_ALONE}");
         }
         let real = std::fs::canonicalize(p).with_context(|| format!("cannot read {name}"))?;
         let f = super::dir::open_read_only(&real).with_context(|| format!("cannot read {name}"))?;
         if !f.metadata()?.is_file() {
-            bail!("cannot scan {name}: several TARGETs must all be disk images");
+            bail!("cannot scan {name}: {IMAGES_ONLY}");
         }
         let mut magic = [0u8; 2];
         let n = read_full_at(&f, &mut magic)?;
