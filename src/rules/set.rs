@@ -69,10 +69,21 @@ impl RuleSet {
                 files.push(((*name).to_owned(), (*src).to_owned()));
             }
         }
+        let builtin = files.len();
         let mut budget = Budget::new();
         for p in &sources.paths {
             collect_files(p, &mut files, &mut diags, &mut budget);
         }
+        // A given file identical to a built-in pack (`rules check rules/` in a checkout) is that
+        // pack: loaded once. An edited copy keeps its id and is a duplicate.
+        let (shipped, given) = files.split_at(builtin);
+        let given: Vec<(String, String)> = given
+            .iter()
+            .filter(|(_, src)| !shipped.iter().any(|(_, s)| s == src))
+            .cloned()
+            .collect();
+        files.truncate(builtin);
+        files.extend(given);
         if files.is_empty() && diags.is_empty() {
             diags.push(Diagnostic::whole_file(
                 Code::E028,
