@@ -10,8 +10,8 @@ use crate::exit::ExitCode;
 use crate::input::Evidence;
 use crate::input::open::open_evidence;
 use crate::model::{
-    EvPath, FlaggedFile, REPORT_SCHEMA, Report, RuleHits, TargetInfo, ToolInfo, mode_string,
-    rfc3339,
+    EvPath, FlaggedFile, REPORT_SCHEMA, Report, RuleHits, TargetInfo, Timestamp, ToolInfo,
+    mode_string,
 };
 use crate::output::{OutputError, write_stdout};
 use crate::report;
@@ -214,17 +214,14 @@ pub fn build_report(
 
 /// Every rule in force with its findings, hits and first and last logged time.
 fn rule_hits(rules: &RuleSet, findings: &[crate::model::Finding]) -> Vec<RuleHits> {
-    // (findings, hits, first seen, last seen) per rule; RFC 3339 strings sort by time.
-    type Seen<'a> = (u64, u64, Option<&'a str>, Option<&'a str>);
-    let mut per_rule: BTreeMap<&str, Seen<'_>> = BTreeMap::new();
+    // (findings, hits, first seen, last seen) per rule.
+    type Seen = (u64, u64, Option<Timestamp>, Option<Timestamp>);
+    let mut per_rule: BTreeMap<&str, Seen> = BTreeMap::new();
     for f in findings {
         let e = per_rule.entry(&f.rule).or_default();
         e.0 += 1;
         e.1 += f.count;
-        for t in [f.time.as_deref(), f.last_time.as_deref()]
-            .into_iter()
-            .flatten()
-        {
+        for t in [f.time, f.last_time].into_iter().flatten() {
             e.2 = Some(e.2.map_or(t, |x| x.min(t)));
             e.3 = Some(e.3.map_or(t, |x| x.max(t)));
         }
@@ -242,8 +239,8 @@ fn rule_hits(rules: &RuleSet, findings: &[crate::model::Finding]) -> Vec<RuleHit
                 title: r.title.clone(),
                 findings,
                 hits,
-                first_seen: first.map(str::to_owned),
-                last_seen: last.map(str::to_owned),
+                first_seen: first,
+                last_seen: last,
             }
         })
         .collect()
@@ -274,8 +271,8 @@ fn flagged_files(
                 uid: e.uid,
                 gid: e.gid,
                 inode: e.identity.map(|i| i.1),
-                mtime: rfc3339(e.mtime),
-                btime: e.btime.map(rfc3339),
+                mtime: Timestamp::from_unix(e.mtime),
+                btime: e.btime.map(Timestamp::from_unix),
                 sha256: out
                     .reads
                     .binary_search_by(|r| r.path.cmp(path))

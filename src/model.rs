@@ -272,15 +272,15 @@ pub struct Finding {
     /// SHA-256 of the whole file (lower-case hex), when the file could be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
-    /// Modification time of the file, RFC 3339 UTC.
+    /// Modification time of the file.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mtime: Option<String>,
-    /// When the (first) matching line was logged, RFC 3339 UTC.
+    pub mtime: Option<Timestamp>,
+    /// When the (first) matching line was logged.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<String>,
+    pub time: Option<Timestamp>,
     /// When `count > 1`: when the last matching line was logged.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_time: Option<String>,
+    pub last_time: Option<Timestamp>,
     /// True when the log line had no year and sporen inferred it (see the source's coverage).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub time_inferred: bool,
@@ -327,11 +327,11 @@ pub struct Gap {
     pub blocks_clean: bool,
 }
 
-/// A period of time, RFC 3339 UTC at both ends.
+/// A period of time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Period {
-    pub from: String,
-    pub to: String,
+    pub from: Timestamp,
+    pub to: Timestamp,
 }
 
 /// How long one log usually goes without a line, and from how long a silence is a hole.
@@ -349,12 +349,12 @@ pub struct SilenceLimit {
 /// A stretch in which an evidence source wrote no line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TimeGap {
-    /// The last line before and the first line after, RFC 3339 UTC; absent when unknown (a
-    /// missing rotation whose neighbours hold no dated line).
+    /// The last line before and the first line after; absent when unknown (a missing rotation
+    /// whose neighbours hold no dated line).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
+    pub from: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
+    pub to: Option<Timestamp>,
     pub kind: TimeGapKind,
     pub status: TimeGapStatus,
     /// The files around it, or the missing rotations.
@@ -394,8 +394,8 @@ pub enum TimeGapStatus {
 pub struct LogRecord {
     pub path: EvPath,
     pub line: u64,
-    /// When it was logged, RFC 3339 UTC.
-    pub time: String,
+    /// When it was logged.
+    pub time: Timestamp,
     /// The line, cut to a bounded length.
     pub text: Bytes,
 }
@@ -403,9 +403,9 @@ pub struct LogRecord {
 /// A period in which the appliance was off: every log silent, a boot record after it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Downtime {
-    /// The last record of any log before, and the first after, RFC 3339 UTC.
-    pub from: String,
-    pub to: String,
+    /// The last record of any log before, and the first after.
+    pub from: Timestamp,
+    pub to: Timestamp,
     pub last_record: LogRecord,
     pub boot_record: LogRecord,
     /// A shutdown record shortly before `from`, when there is one.
@@ -423,9 +423,9 @@ pub struct WindowHole {
     /// Evidence source id.
     pub source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
+    pub from: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
+    pub to: Option<Timestamp>,
     pub detail: String,
 }
 
@@ -438,11 +438,11 @@ pub struct SourceFile {
     /// SHA-256 of the whole file, when it was read completely.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
-    /// First and last dated line, RFC 3339 UTC.
+    /// First and last dated line.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
+    pub from: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
+    pub to: Option<Timestamp>,
     /// How the year of undated (syslog) lines was found, when it had to be inferred.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub year_inferred_from: Option<String>,
@@ -457,11 +457,11 @@ pub struct SourceCoverage {
     pub title: String,
     /// True when a clean verdict needs this source.
     pub required: bool,
-    /// Earliest and latest dated line across all its files, RFC 3339 UTC.
+    /// Earliest and latest dated line across all its files.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
+    pub from: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
+    pub to: Option<Timestamp>,
     /// True when some of those times rest on an inferred year.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub year_inferred: bool,
@@ -554,11 +554,11 @@ pub struct WindowCheck {
     pub pack: String,
     /// What the window is (`CVE-2019-19781 exploitation`).
     pub title: String,
-    /// Start of the period that must be covered, RFC 3339 UTC.
-    pub from: String,
+    /// Start of the period that must be covered.
+    pub from: Timestamp,
     /// End of that period, when known (`--until`, or when fixed firmware was installed).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
+    pub until: Option<Timestamp>,
     /// `covered`, `not_covered` or `not_relevant`.
     pub status: WindowStatus,
     /// Why, in one sentence.
@@ -600,10 +600,10 @@ pub struct FlaggedFile {
     /// Inode number, when the input has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inode: Option<u64>,
-    /// Modification and (where the input keeps it) birth time, RFC 3339 UTC.
-    pub mtime: String,
+    /// Modification and (where the input keeps it) birth time.
+    pub mtime: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub btime: Option<String>,
+    pub btime: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     /// Rules with findings on this file, sorted.
@@ -700,9 +700,9 @@ pub struct Mitigation {
     pub rc_netscaler_line: Option<bool>,
     /// Policy present and the build one on which it works; `null` when unknown.
     pub effective: Option<bool>,
-    /// Save time of the oldest ns.conf that has the policy, RFC 3339 UTC.
+    /// Save time of the oldest ns.conf that has the policy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub since: Option<String>,
+    pub since: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub since_source: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -720,11 +720,11 @@ pub struct RuleHits {
     pub findings: u64,
     /// Number of matching lines or files behind those findings.
     pub hits: u64,
-    /// Earliest and latest logged time of its findings, RFC 3339 UTC.
+    /// Earliest and latest logged time of its findings.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_seen: Option<String>,
+    pub first_seen: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_seen: Option<String>,
+    pub last_seen: Option<Timestamp>,
 }
 
 /// Name and version of the tool that wrote the report.
@@ -791,11 +791,73 @@ pub struct Report {
 /// Schema identifier written into every JSON report.
 pub const REPORT_SCHEMA: &str = "sporen.report/1";
 
-/// Formats Unix seconds as RFC 3339 UTC (`2020-01-11T23:41:07Z`).
-pub fn rfc3339(unix_seconds: i64) -> String {
-    match chrono::DateTime::from_timestamp(unix_seconds, 0) {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        None => unix_seconds.to_string(),
+/// A moment in time: whole seconds since the Unix epoch, UTC.
+///
+/// Every time in a [`Report`] is one. Ordered and compared as a number; written as RFC 3339 UTC
+/// (`2020-01-11T23:41:07Z`) by [`fmt::Display`] and [`Serialize`], and in the shorter forms the
+/// text report and the reasons use by [`Timestamp::date`] and [`Timestamp::minute`]. A moment
+/// outside the calendar's range (a hostile file time) is written as its number of seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// The moment `secs` seconds after 1970-01-01T00:00:00Z (before it when negative).
+    pub const fn from_unix(secs: i64) -> Timestamp {
+        Timestamp(secs)
+    }
+
+    /// Seconds since 1970-01-01T00:00:00Z.
+    pub const fn unix(self) -> i64 {
+        self.0
+    }
+
+    /// Parses an RFC 3339 time with any offset (`2020-01-11T23:41:07Z`,
+    /// `2020-01-12T00:41:07+01:00`); fractions of a second are dropped.
+    pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| Timestamp(t.timestamp()))
+    }
+
+    /// The day, `2020-01-11` (the first ten characters of the RFC 3339 form).
+    pub fn date(self) -> String {
+        let mut s = self.to_string();
+        s.truncate(10);
+        s
+    }
+
+    /// Day, hour and minute, `2020-01-11 23:41`: how the text report and the reasons write a
+    /// time (the first sixteen characters of the RFC 3339 form, `T` as a space).
+    pub fn minute(self) -> String {
+        let mut s = self.to_string();
+        s.truncate(16);
+        s.replace('T', " ")
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 UTC, `2020-01-11T23:41:07Z`; the number of seconds when out of range.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match chrono::DateTime::from_timestamp(self.0, 0) {
+            Some(t) => write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%SZ")),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl Serialize for Timestamp {
+    /// The RFC 3339 string of [`fmt::Display`].
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    /// Reads the RFC 3339 string [`Serialize`] writes (any offset).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse_rfc3339(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {s}")))
     }
 }
 
@@ -819,6 +881,33 @@ mod tests {
     }
 
     #[test]
+    fn timestamps_write_and_read_rfc3339() {
+        let t = Timestamp::from_unix(1_578_786_067);
+        assert_eq!(t.to_string(), "2020-01-11T23:41:07Z");
+        assert_eq!(t.date(), "2020-01-11");
+        assert_eq!(t.minute(), "2020-01-11 23:41");
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            "\"2020-01-11T23:41:07Z\""
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("2020-01-12T00:41:07+01:00"),
+            Some(t)
+        );
+        let back: Timestamp = serde_json::from_str("\"2020-01-11T23:41:07Z\"").unwrap();
+        assert_eq!(back, t);
+        assert!(serde_json::from_str::<Timestamp>("\"2020-01-11\"").is_err());
+        assert!(Timestamp::from_unix(-1) < t);
+        assert_eq!(Timestamp::from_unix(-1).to_string(), "1969-12-31T23:59:59Z");
+        // Beyond the calendar: the seconds, in every form.
+        assert_eq!(
+            Timestamp::from_unix(i64::MAX).to_string(),
+            i64::MAX.to_string()
+        );
+        assert_eq!(Timestamp::from_unix(i64::MAX).minute(), "9223372036854775");
+    }
+
+    #[test]
     fn mode_strings() {
         assert_eq!(mode_string(0o100_644), "-rw-r--r--");
         assert_eq!(mode_string(0o104_775), "-rwsrwxr-x");
@@ -833,6 +922,5 @@ mod tests {
         for s in Severity::DESCENDING {
             assert_eq!(Severity::parse(s.as_str()), Some(s));
         }
-        assert_eq!(rfc3339(1578786067), "2020-01-11T23:41:07Z");
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::firmware::{Build, Facts, read_small, split_version};
 use crate::input::{EntryKind, Evidence};
-use crate::model::{CvePosture, CveStatus, Finding, Mitigation, Posture, rfc3339};
+use crate::model::{CvePosture, CveStatus, Finding, Mitigation, Posture, Timestamp};
 use crate::rules::load::parse_build;
 use crate::scan::ScanOutput;
 use anyhow::{Context, Result};
@@ -63,6 +63,9 @@ pub struct CveDef {
     /// Branches whose regular line is affected and never got a fixed build.
     #[serde(default)]
     pub vulnerable_branch_eol: Vec<String>,
+    /// `vulnerable_branch_eol` parsed, filled in when the table is loaded.
+    #[serde(skip)]
+    pub eol_branches: Vec<Build>,
     /// Configurations that expose the appliance, as ns.conf command prefixes.
     #[serde(default)]
     pub exposure: Vec<ExposureDef>,
@@ -110,6 +113,9 @@ pub struct FixedDef {
     pub line: Option<String>,
     #[serde(default)]
     pub source: Option<String>,
+    /// `branch` and `build` parsed, filled in when the table is loaded.
+    #[serde(skip)]
+    pub at: (Build, Build),
 }
 
 /// A branch (and line) named without a build number.
@@ -119,6 +125,9 @@ pub struct BranchDef {
     pub branch: String,
     pub line: Option<String>,
     pub source: String,
+    /// `branch` parsed, filled in when the table is loaded.
+    #[serde(skip)]
+    pub parsed: Build,
 }
 
 /// A configuration that exposes the appliance.
@@ -232,8 +241,9 @@ fn is_date(s: &str) -> bool {
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
-/// Every build parses, every line is known, every `source` names an entry of `sources`.
-fn check_cve(c: &CveDef) -> Result<()> {
+/// Every build parses, every line is known, every `source` names an entry of `sources`. Fills
+/// in the parsed branches and builds.
+fn check_cve(c: &mut CveDef) -> Result<()> {
     let mut seen = Vec::new();
     for s in &c.sources {
         if seen.contains(&s.id.as_str()) {
@@ -259,27 +269,26 @@ fn check_cve(c: &CveDef) -> Result<()> {
             _ => Ok(()),
         }
     };
-    for f in c.fixed.iter().chain(&c.affected_through) {
-        if parse_build(&f.branch).is_none() || parse_build(&f.build).is_none() {
+    for f in c.fixed.iter_mut().chain(&mut c.affected_through) {
+        let (Some(branch), Some(build)) = (parse_build(&f.branch), parse_build(&f.build)) else {
             anyhow::bail!("bad branch or build {}-{}", f.branch, f.build);
-        }
+        };
+        f.at = (branch, build);
         line_ok(&f.line)?;
         if let Some(s) = &f.source {
             known(s)?;
         }
     }
-    for b in &c.affected_fix_unknown {
-        if parse_build(&b.branch).is_none() {
-            anyhow::bail!("bad branch {}", b.branch);
-        }
+    for b in &mut c.affected_fix_unknown {
+        b.parsed = parse_build(&b.branch).with_context(|| format!("bad branch {}", b.branch))?;
         line_ok(&b.line)?;
         known(&b.source)?;
     }
-    for b in &c.vulnerable_branch_eol {
-        if parse_build(b).is_none() {
-            anyhow::bail!("bad branch {b}");
-        }
-    }
+    c.eol_branches = c
+        .vulnerable_branch_eol
+        .iter()
+        .map(|b| parse_build(b).with_context(|| format!("bad branch {b}")))
+        .collect::<Result<_>>()?;
     if c.fixed.is_empty()
         && c.affected_through.is_empty()
         && c.affected_fix_unknown.is_empty()
@@ -335,26 +344,22 @@ enum Verdict {
 }
 
 fn on(f: &FixedDef, branch: Build) -> bool {
-    parse_build(&f.branch) == Some(branch)
+    f.at.0 == branch
 }
 
 /// The regular line.
 fn regular_verdict(def: &CveDef, branch: Build, build: Build) -> Verdict {
     let b = format!("{}.{}", branch.0, branch.1);
     let regular = |f: &&FixedDef| on(f, branch) && f.line.is_none();
-    if let Some(f) = def.fixed.iter().find(regular)
-        && let Some(x) = parse_build(&f.build)
-    {
-        return if build >= x {
+    if let Some(f) = def.fixed.iter().find(regular) {
+        return if build >= f.at.1 {
             Verdict::Fixed(format!("at or above the first fixed build {b}-{}", f.build))
         } else {
             Verdict::Vulnerable(format!("below the first fixed build {b}-{}", f.build))
         };
     }
-    if let Some(f) = def.affected_through.iter().find(regular)
-        && let Some(x) = parse_build(&f.build)
-    {
-        return if build <= x {
+    if let Some(f) = def.affected_through.iter().find(regular) {
+        return if build <= f.at.1 {
             Verdict::Vulnerable(format!(
                 "at or below the last affected build {b}-{}",
                 f.build
@@ -369,17 +374,13 @@ fn regular_verdict(def: &CveDef, branch: Build, build: Build) -> Verdict {
     if def
         .affected_fix_unknown
         .iter()
-        .any(|a| a.line.is_none() && parse_build(&a.branch) == Some(branch))
+        .any(|a| a.line.is_none() && a.parsed == branch)
     {
         return Verdict::Unknown(format!(
             "branch {b} is affected, and its first fixed build is not in the vendor's record"
         ));
     }
-    if def
-        .vulnerable_branch_eol
-        .iter()
-        .any(|x| parse_build(x) == Some(branch))
-    {
+    if def.eol_branches.contains(&branch) {
         return Verdict::Vulnerable(format!(
             "branch {b} is affected and end of life: no regular fixed build"
         ));
@@ -392,7 +393,7 @@ fn regular_verdict(def: &CveDef, branch: Build, build: Build) -> Verdict {
         || def
             .affected_fix_unknown
             .iter()
-            .any(|a| a.line.is_some() && parse_build(&a.branch) == Some(branch));
+            .any(|a| a.line.is_some() && a.parsed == branch);
     if special_listed {
         return Verdict::Unknown(format!(
             "the vendor lists only the FIPS/NDcPP line of {b}: regular {b} builds never got a fixed build, and the record does not say whether they are affected"
@@ -404,11 +405,9 @@ fn regular_verdict(def: &CveDef, branch: Build, build: Build) -> Verdict {
 /// The FIPS / NDcPP line, for a build whose major number that line uses.
 fn special_verdict(def: &CveDef, branch: Build, build: Build) -> Verdict {
     let b = format!("{}.{}", branch.0, branch.1);
-    let same = |f: &&FixedDef| {
-        on(f, branch) && f.line.is_some() && parse_build(&f.build).is_some_and(|x| x.0 == build.0)
-    };
+    let same = |f: &&FixedDef| on(f, branch) && f.line.is_some() && f.at.1.0 == build.0;
     let fixes: Vec<&FixedDef> = def.fixed.iter().filter(same).collect();
-    let builds: Vec<Build> = fixes.iter().filter_map(|f| parse_build(&f.build)).collect();
+    let builds: Vec<Build> = fixes.iter().map(|f| f.at.1).collect();
     if let (Some(lo), Some(hi)) = (builds.iter().min(), builds.iter().max()) {
         let names = fixes
             .iter()
@@ -423,10 +422,8 @@ fn special_verdict(def: &CveDef, branch: Build, build: Build) -> Verdict {
             Verdict::Unknown(format!("fixed only on some of its lines ({names})"))
         };
     }
-    if let Some(f) = def.affected_through.iter().find(same)
-        && let Some(x) = parse_build(&f.build)
-    {
-        return if build <= x {
+    if let Some(f) = def.affected_through.iter().find(same) {
+        return if build <= f.at.1 {
             Verdict::Vulnerable(format!(
                 "at or below the last affected build {b}-{}",
                 f.build
@@ -441,7 +438,7 @@ fn special_verdict(def: &CveDef, branch: Build, build: Build) -> Verdict {
     if def
         .affected_fix_unknown
         .iter()
-        .any(|a| a.line.is_some() && parse_build(&a.branch) == Some(branch))
+        .any(|a| a.line.is_some() && a.parsed == branch)
     {
         return Verdict::Unknown(format!(
             "the FIPS/NDcPP line of {b} is affected, and its first fixed build is not in the vendor's record"
@@ -452,14 +449,8 @@ fn special_verdict(def: &CveDef, branch: Build, build: Build) -> Verdict {
         .iter()
         .chain(&def.affected_through)
         .any(|f| on(f, branch))
-        || def
-            .affected_fix_unknown
-            .iter()
-            .any(|a| parse_build(&a.branch) == Some(branch))
-        || def
-            .vulnerable_branch_eol
-            .iter()
-            .any(|x| parse_build(x) == Some(branch));
+        || def.affected_fix_unknown.iter().any(|a| a.parsed == branch)
+        || def.eol_branches.contains(&branch);
     if listed {
         Verdict::Unknown(format!(
             "the vendor does not list the FIPS/NDcPP line of {b} for this CVE"
@@ -527,17 +518,9 @@ fn fallback(def: &CveDef, v: &str, branch: Build) -> (CveStatus, String) {
         .fixed
         .iter()
         .chain(&def.affected_through)
-        .filter_map(|f| parse_build(&f.branch))
-        .chain(
-            def.affected_fix_unknown
-                .iter()
-                .filter_map(|a| parse_build(&a.branch)),
-        )
-        .chain(
-            def.vulnerable_branch_eol
-                .iter()
-                .filter_map(|b| parse_build(b)),
-        )
+        .map(|f| f.at.0)
+        .chain(def.affected_fix_unknown.iter().map(|a| a.parsed))
+        .chain(def.eol_branches.iter().copied())
         .collect();
     match listed.iter().max() {
         Some(&newest) if branch > newest => (
@@ -728,7 +711,7 @@ fn mitigation(
         .filter(|s| has_mitigation(&s.text) && s.saved.is_some())
         .min_by_key(|s| s.saved);
     let broken = fw.is_some_and(|(b, n)| mitigation_broken(b, n));
-    let since = first.and_then(|s| s.saved);
+    let since = first.and_then(|s| s.saved).map(Timestamp::from_unix);
     let mut notes = Vec::new();
     if broken {
         notes.push("on this 12.1 build the responder mitigation did not take effect (fixed in 12.1-50.31 and 51.16/51.19)".to_owned());
@@ -749,7 +732,7 @@ fn mitigation(
         let older = findings
             .iter()
             .filter(|f| f.severity >= crate::model::Severity::High)
-            .filter(|f| f.time.as_deref().is_some_and(|x| x < rfc3339(t).as_str()))
+            .filter(|f| f.time.is_some_and(|x| x < t))
             .count();
         if older > 0 {
             notes.push(format!(
@@ -762,7 +745,7 @@ fn mitigation(
         responder_policy: responder,
         rc_netscaler_line: rc_line,
         effective: responder.map(|r| r && !broken),
-        since: since.map(rfc3339),
+        since,
         since_source: first.map(|s| s.file.clone()),
         notes,
     })

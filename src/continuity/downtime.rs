@@ -10,7 +10,7 @@
 use super::track::Track;
 use super::{BOOT_SLACK, Index, LogFile, MIN_DOWNTIME, MIN_OFF, SHUTDOWN_SLACK, duration};
 use crate::input::{Entry, Listing};
-use crate::model::{Downtime, LogRecord, rfc3339};
+use crate::model::{Downtime, LogRecord, Timestamp};
 use crate::scan::Mark;
 use crate::verdict::ContinuityDef;
 use regex::bytes::Regex;
@@ -36,7 +36,7 @@ fn record(f: &LogFile<'_>, m: &Mark) -> LogRecord {
     LogRecord {
         path: f.read.path.clone(),
         line: m.line,
-        time: rfc3339(m.time),
+        time: Timestamp::from_unix(m.time),
         text: m.text.clone(),
     }
 }
@@ -135,7 +135,7 @@ fn downtime(a: i64, b: i64, r: Records, alive: Option<&Entry>, firmware: Vec<Str
         shut.push_str(&format!(
             "; {} was written later, at {}, so the appliance was on until then",
             e.path.to_lossless_string(),
-            rfc3339(e.mtime)
+            Timestamp::from_unix(e.mtime)
         ));
     }
     let detail = format!(
@@ -145,8 +145,8 @@ fn downtime(a: i64, b: i64, r: Records, alive: Option<&Entry>, firmware: Vec<Str
         cite(&r.boot)
     );
     Downtime {
-        from: rfc3339(a),
-        to: rfc3339(b),
+        from: Timestamp::from_unix(a),
+        to: Timestamp::from_unix(b),
         last_record: r.last,
         boot_record: r.boot,
         shutdown_record: r.shutdown,
@@ -179,7 +179,7 @@ fn firmware_written(listing: &Listing, from: i64, to: i64) -> Vec<String> {
             format!(
                 "{} written {}",
                 e.path.to_lossless_string(),
-                rfc3339(e.mtime)
+                Timestamp::from_unix(e.mtime)
             )
         })
         .collect()

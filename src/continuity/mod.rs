@@ -18,7 +18,7 @@ mod rules;
 mod sources;
 pub mod track;
 
-use crate::model::{Downtime, EvPath, Finding, TimeGapKind, rfc3339};
+use crate::model::{Downtime, EvPath, Finding, TimeGapKind, Timestamp};
 use crate::rules::RuleSet;
 use crate::scan::{FileRead, LogShape, Mark, ScanOutput, glob};
 use crate::verdict::Profile;
@@ -152,16 +152,9 @@ pub(crate) fn duration(secs: i64) -> String {
     }
 }
 
-/// `2020-01-12 10:32`: how reasons write a time (UTC).
+/// `2020-01-12 10:32`: how reasons write a time (UTC), of Unix seconds.
 pub(crate) fn minute(t: i64) -> String {
-    let s = rfc3339(t);
-    s.get(..16).map_or(s.clone(), |x| x.replace('T', " "))
-}
-
-/// `2020-01-12 10:32` from an RFC 3339 time.
-pub(crate) fn minute_of(rfc: &str) -> String {
-    rfc.get(..16)
-        .map_or(rfc.to_owned(), |x| x.replace('T', " "))
+    Timestamp::from_unix(t).minute()
 }
 
 /// The rotation number of a log file (`bash.log.3.gz` → 3), `None` for the current file.

@@ -9,7 +9,7 @@
 use super::sources::{Ctx, join, threshold};
 use super::track::minus;
 use super::{Family, LogFile, Stretch, duration, minute};
-use crate::model::{Bytes, Finding, TimeGapKind, rfc3339};
+use crate::model::{Bytes, Finding, TimeGapKind, Timestamp};
 use crate::rules::{Matcher, Rule, RuleSet, TimelineMatch};
 use crate::scan::{Mark, ScanOutput};
 
@@ -171,8 +171,8 @@ fn finding(
         last_excerpt: None,
         reason,
         sha256: file.read.sha256.clone(),
-        mtime: entry.map(|e| rfc3339(e.mtime)),
-        time: Some(rfc3339(a)),
+        mtime: entry.map(|e| Timestamp::from_unix(e.mtime)),
+        time: Some(Timestamp::from_unix(a)),
         last_time: None,
         time_inferred: file.read.year_inferred_from.is_some(),
     })

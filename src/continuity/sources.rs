@@ -5,7 +5,7 @@
 
 use super::track::{Track, usual_silence};
 use super::{Family, LIST_QUIET, LogFile, MIN_DOWNTIME, MissingRotations, Stretch, duration};
-use crate::model::{EvPath, SilenceLimit, TimeGap, TimeGapKind, TimeGapStatus, rfc3339};
+use crate::model::{EvPath, SilenceLimit, TimeGap, TimeGapKind, TimeGapStatus, Timestamp};
 use crate::verdict::ContinuityDef;
 
 /// What the judging of every source shares.
@@ -240,8 +240,8 @@ fn judge_piece(
         });
     }
     st.gaps.push(TimeGap {
-        from: Some(rfc3339(a)),
-        to: Some(rfc3339(b)),
+        from: Some(Timestamp::from_unix(a)),
+        to: Some(Timestamp::from_unix(b)),
         kind: s.kind,
         status,
         paths,
@@ -334,8 +334,8 @@ fn add_missing(st: &mut SourceTime, index: usize, missing: &[MissingRotations]) 
             });
         }
         st.gaps.push(TimeGap {
-            from: m.from.map(rfc3339),
-            to: m.to.map(rfc3339),
+            from: m.from.map(Timestamp::from_unix),
+            to: m.to.map(Timestamp::from_unix),
             kind: TimeGapKind::MissingRotation,
             status: TimeGapStatus::Hole,
             paths: m.paths.clone(),

@@ -7,12 +7,8 @@
 //! name cannot add fields.
 
 use super::sanitize::escape_bytes;
-use crate::model::Report;
+use crate::model::{Report, Timestamp};
 use std::io::{self, Write};
-
-fn epoch(t: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(t).map_or(0, |d| d.timestamp())
-}
 
 /// Writes one body-file line per flagged file.
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -26,8 +22,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             f.uid,
             f.gid,
             f.size,
-            epoch(&f.mtime),
-            f.btime.as_deref().map_or(0, epoch)
+            f.mtime.unix(),
+            f.btime.map_or(0, Timestamp::unix)
         )?;
     }
     Ok(())

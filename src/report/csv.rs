@@ -50,7 +50,7 @@ fn row(f: &Finding) -> [String; 12] {
             .map(|b| escape_bytes(&b.0))
             .unwrap_or_default(),
         text(&f.sha256),
-        text(&f.mtime),
+        f.mtime.map(|t| t.to_string()).unwrap_or_default(),
         escape_str(&f.reason),
     ]
 }

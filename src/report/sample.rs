@@ -5,8 +5,13 @@ use super::{GapCause, Report};
 
 use crate::model::{
     Bytes, Coverage, EvPath, Finding, Gap, REPORT_SCHEMA, RuleHits, Severity, SourceCoverage,
-    SourceFile, TargetInfo, ToolInfo, Verdict, WindowCheck, WindowStatus, base64,
+    SourceFile, TargetInfo, Timestamp, ToolInfo, Verdict, WindowCheck, WindowStatus, base64,
 };
+
+/// A time of the sample, written as the report writes it.
+fn t(rfc3339: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(rfc3339).expect("an RFC 3339 time")
+}
 
 /// The sample: every part below, a collapsed finding, a rule that did not fire and a gap that
 /// blocks a clean verdict.
@@ -39,7 +44,7 @@ pub(crate) fn sample_report() -> Report {
             uid: 0,
             gid: 0,
             inode: Some(4242),
-            mtime: "2023-07-20T10:00:00Z".into(),
+            mtime: t("2023-07-20T10:00:00Z"),
             btime: None,
             sha256: None,
             rules: vec!["cve-2023-3519.setuid-outside-allowlist".into()],
@@ -48,7 +53,7 @@ pub(crate) fn sample_report() -> Report {
             WindowCheck {
                 pack: "cve-2019-19781".into(),
                 title: "CVE-2019-19781 exploitation".into(),
-                from: "2020-01-10T00:00:00Z".into(),
+                from: t("2020-01-10T00:00:00Z"),
                 until: None,
                 status: WindowStatus::Covered,
                 detail: "access-log, shell-history reach back to 2020-01-10 or earlier".into(),
@@ -59,7 +64,7 @@ pub(crate) fn sample_report() -> Report {
             WindowCheck {
                 pack: "cve-2023-4966".into(),
                 title: "CVE-2023-4966 exploitation".into(),
-                from: "2023-10-10T00:00:00Z".into(),
+                from: t("2023-10-10T00:00:00Z"),
                 until: None,
                 status: WindowStatus::NotRelevant,
                 detail: "the newest dated evidence (2020-01-27) predates the window".into(),
@@ -95,9 +100,9 @@ fn findings() -> Vec<Finding> {
             last_excerpt: None,
             reason: "content matches `template.new`".into(),
             sha256: Some("a".repeat(64)),
-            mtime: Some("2020-01-11T23:41:07Z".into()),
-            time: Some("2020-01-11T23:41:07Z".into()),
-            last_time: Some("2020-01-12T01:02:03Z".into()),
+            mtime: Some(t("2020-01-11T23:41:07Z")),
+            time: Some(t("2020-01-11T23:41:07Z")),
+            last_time: Some(t("2020-01-12T01:02:03Z")),
             time_inferred: true,
         },
         Finding {
@@ -114,7 +119,7 @@ fn findings() -> Vec<Finding> {
             last_excerpt: None,
             reason: "content matches `eval(base64_decode`".into(),
             sha256: Some("b".repeat(64)),
-            mtime: Some("2023-07-20T10:00:00Z".into()),
+            mtime: Some(t("2023-07-20T10:00:00Z")),
             time: None,
             last_time: None,
             time_inferred: false,
@@ -271,8 +276,8 @@ fn sources() -> Vec<SourceCoverage> {
             id: "access-log".into(),
             title: "Apache access log (httpaccess.log)".into(),
             required: true,
-            from: Some("2020-01-05T00:00:01Z".into()),
-            to: Some("2020-01-27T10:00:00Z".into()),
+            from: Some(t("2020-01-05T00:00:01Z")),
+            to: Some(t("2020-01-27T10:00:00Z")),
             year_inferred: false,
             silence_limits: vec![crate::model::SilenceLimit {
                 log: EvPath::new("var/log/httpaccess.log"),
@@ -280,8 +285,8 @@ fn sources() -> Vec<SourceCoverage> {
                 hole_after_seconds: 3 * 3600,
             }],
             time_gaps: vec![crate::model::TimeGap {
-                from: Some("2020-01-08T00:00:00Z".into()),
-                to: Some("2020-01-10T00:00:00Z".into()),
+                from: Some(t("2020-01-08T00:00:00Z")),
+                to: Some(t("2020-01-10T00:00:00Z")),
                 kind: crate::model::TimeGapKind::MissingRotation,
                 status: crate::model::TimeGapStatus::Hole,
                 paths: vec![EvPath::new("var/log/httpaccess.log.1.gz")],
@@ -292,16 +297,16 @@ fn sources() -> Vec<SourceCoverage> {
                     path: EvPath::new("var/log/httpaccess.log.0.gz"),
                     bytes: 1_250_000,
                     sha256: None,
-                    from: Some("2020-01-05T00:00:01Z".into()),
-                    to: Some("2020-01-08T00:00:00Z".into()),
+                    from: Some(t("2020-01-05T00:00:01Z")),
+                    to: Some(t("2020-01-08T00:00:00Z")),
                     year_inferred_from: None,
                 },
                 SourceFile {
                     path: EvPath::new("var/log/httpaccess.log"),
                     bytes: 1_250_000,
                     sha256: Some("00".repeat(32)),
-                    from: Some("2020-01-10T00:00:00Z".into()),
-                    to: Some("2020-01-27T10:00:00Z".into()),
+                    from: Some(t("2020-01-10T00:00:00Z")),
+                    to: Some(t("2020-01-27T10:00:00Z")),
                     year_inferred_from: None,
                 },
             ],

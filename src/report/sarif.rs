@@ -6,7 +6,9 @@
 //! never lossy strings.
 
 use super::gap_cause_str;
-use crate::model::{Bytes, Finding, Gap, Report, RuleHits, Severity, TargetInfo, Verdict};
+use crate::model::{
+    Bytes, Finding, Gap, Report, RuleHits, Severity, TargetInfo, Timestamp, Verdict,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -172,7 +174,7 @@ struct ResultProperties<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     sha256: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    mtime: Option<&'a str>,
+    mtime: Option<Timestamp>,
 }
 
 fn log(report: &Report) -> Log<'_> {
@@ -263,7 +265,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> SarifResult<'_> {
                 None
             },
             sha256: f.sha256.as_deref(),
-            mtime: f.mtime.as_deref(),
+            mtime: f.mtime,
         },
     }
 }

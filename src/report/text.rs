@@ -7,7 +7,7 @@
 
 use super::gap_cause_str;
 use super::sanitize::{escape_bytes, escape_str, escape_text};
-use crate::model::{Finding, Report, Severity, SourceCoverage, TimeGapStatus, Verdict};
+use crate::model::{Finding, Report, Severity, SourceCoverage, TimeGapStatus, Timestamp, Verdict};
 use std::io::{self, Write};
 
 /// The width the report is laid out for; only paths, excerpts and other evidence that must
@@ -132,9 +132,9 @@ fn posture_section(r: &Report, s: &mut String) {
             (_, Some(false)) => "absent",
             (_, None) => "unknown (no saved configuration in the evidence)",
         };
-        let since = m.since.as_deref().map_or(String::new(), |t| {
-            format!(", first saved {}", &t[..10.min(t.len())])
-        });
+        let since = m
+            .since
+            .map_or(String::new(), |t| format!(", first saved {}", t.date()));
         let rc = match m.rc_netscaler_line {
             Some(true) => "; rc.netscaler line present",
             Some(false) => "",
@@ -177,11 +177,7 @@ fn time_section(r: &Report, s: &mut String) {
         "LOGS COVER
 ",
     );
-    let day = |t: &Option<String>| {
-        t.as_deref().map_or("-".to_owned(), |x| {
-            x.get(..16).unwrap_or(x).replace('T', " ")
-        })
-    };
+    let day = |t: Option<Timestamp>| t.map_or("-".to_owned(), Timestamp::minute);
     let w = dated
         .iter()
         .map(|x| x.id.chars().count())
@@ -211,8 +207,8 @@ fn time_section(r: &Report, s: &mut String) {
         s.push_str(&format!(
             "  {:<w$}  {:<16}  {:<16}  {}{mark}{gaps}\n",
             escape_str(&src.id),
-            day(&src.from),
-            day(&src.to),
+            day(src.from),
+            day(src.to),
             src.files.len()
         ));
     }
@@ -237,7 +233,7 @@ fn time_section(r: &Report, s: &mut String) {
         let line = format!(
             "{} from {}: {status}: {}",
             escape_text(&win.title),
-            &win.from[..10.min(win.from.len())],
+            win.from.date(),
             escape_text(&win.detail)
         );
         wrap_into(s, &line, "  * ", "    ");
@@ -245,11 +241,9 @@ fn time_section(r: &Report, s: &mut String) {
     s.push('\n');
 }
 
-/// `2020-01-12 10:32` of an RFC 3339 time; `?` when unknown.
-fn minute(t: Option<&str>) -> String {
-    t.map_or("?".to_owned(), |x| {
-        escape_str(x.get(..16).unwrap_or(x)).replace('T', " ")
-    })
+/// `2020-01-12 10:32`; `?` when unknown.
+fn minute(t: Option<Timestamp>) -> String {
+    t.map_or("?".to_owned(), Timestamp::minute)
 }
 
 /// When the appliance was off, and every hole of every source, dated, under the table.
@@ -257,8 +251,8 @@ fn holes_and_downtime(r: &Report, s: &mut String) {
     for d in &r.coverage.downtime {
         let line = format!(
             "appliance off from {} to {}: {}",
-            minute(Some(&d.from)),
-            minute(Some(&d.to)),
+            d.from.minute(),
+            d.to.minute(),
             escape_text(&d.detail)
         );
         wrap_into(s, &line, "  * ", "    ");
@@ -272,8 +266,8 @@ fn holes_and_downtime(r: &Report, s: &mut String) {
             let line = format!(
                 "{} HOLE from {} to {}: {}",
                 escape_str(&src.id),
-                minute(g.from.as_deref()),
-                minute(g.to.as_deref()),
+                minute(g.from),
+                minute(g.to),
                 escape_text(&g.detail)
             );
             wrap_into(s, &line, "  * ", "    ");
@@ -396,18 +390,18 @@ fn finding(f: &Finding, p: &Painter, s: &mut String) {
     if let Some(h) = &f.sha256 {
         detail(s, "sha256", &escape_str(h));
     }
-    if let Some(t) = &f.time {
-        let mut when = escape_str(t);
-        if let Some(l) = &f.last_time {
-            when.push_str(&format!(" .. {}", escape_str(l)));
+    if let Some(t) = f.time {
+        let mut when = t.to_string();
+        if let Some(l) = f.last_time {
+            when.push_str(&format!(" .. {l}"));
         }
         if f.time_inferred {
             when.push_str(" (year inferred)");
         }
         detail(s, "logged", &when);
     }
-    if let Some(m) = &f.mtime {
-        detail(s, "mtime", &escape_str(m));
+    if let Some(m) = f.mtime {
+        detail(s, "mtime", &m.to_string());
     }
 }
 

@@ -8,12 +8,14 @@
 
 use super::csv::{guard, quote};
 use super::sanitize::{escape_bytes, escape_str};
-use crate::model::{Report, Severity};
+use crate::model::{Bytes, Report, Severity, Timestamp};
 use std::collections::HashMap;
 use std::io::{self, Write};
 
 struct Row {
-    time: String,
+    time: Timestamp,
+    /// The year of `time` was inferred (written with a `~`).
+    inferred: bool,
     source: String,
     rule: String,
     severity: String,
@@ -35,12 +37,12 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .collect();
     let mut rows = Vec::new();
     for f in &report.findings {
-        let Some(t) = &f.time else { continue };
-        let mark = if f.time_inferred { "~" } else { "" };
+        let Some(t) = f.time else { continue };
         let source = source_of.get(f.path.as_bytes()).copied().unwrap_or("log");
-        let mut push = |time: &str, excerpt: Option<&crate::model::Bytes>| {
+        let mut push = |time: Timestamp, excerpt: Option<&Bytes>| {
             rows.push(Row {
-                time: format!("{time}{mark}"),
+                time,
+                inferred: f.time_inferred,
                 source: source.to_owned(),
                 rule: f.rule.clone(),
                 severity: f.severity.as_str().to_owned(),
@@ -49,7 +51,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             });
         };
         push(t, f.excerpt.as_ref());
-        if let Some(l) = &f.last_time {
+        if let Some(l) = f.last_time {
             push(l, f.last_excerpt.as_ref());
         }
     }
@@ -61,9 +63,10 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             .map(|f| f.severity)
             .max()
             .unwrap_or(Severity::Info);
-        let mut push = |time: &str, what: &str| {
+        let mut push = |time: Timestamp, what: &str| {
             rows.push(Row {
-                time: time.to_owned(),
+                time,
+                inferred: false,
                 source: what.to_owned(),
                 rule: file.rules.join(" "),
                 severity: worst.as_str().to_owned(),
@@ -71,18 +74,21 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 excerpt: String::new(),
             });
         };
-        push(&file.mtime, "file modified");
-        if let Some(b) = &file.btime {
+        push(file.mtime, "file modified");
+        if let Some(b) = file.btime {
             push(b, "file created");
         }
     }
+    // Oldest first; at one time, exact times before inferred ones.
     rows.sort_by(|a, b| {
-        (&a.time, &a.path, &a.rule, &a.source).cmp(&(&b.time, &b.path, &b.rule, &b.source))
+        (a.time, a.inferred, &a.path, &a.rule, &a.source)
+            .cmp(&(b.time, b.inferred, &b.path, &b.rule, &b.source))
     });
     writeln!(out, "time,source,rule,severity,path,excerpt")?;
     for r in rows {
+        let mark = if r.inferred { "~" } else { "" };
         let cells = [
-            r.time,
+            format!("{}{mark}", r.time),
             escape_str(&r.source),
             r.rule,
             r.severity,

@@ -8,7 +8,7 @@ use super::patterns::group_holds;
 use super::read::{Capture, Hashing};
 use super::{EntryResult, FileRead, Hit, Scanner, Stock};
 use crate::input::{Entry, EntryKind, Evidence};
-use crate::model::{Gap, GapCause, rfc3339};
+use crate::model::{Gap, GapCause, Timestamp};
 use crate::rules::set::PatternIds;
 use crate::rules::{BaselineCond, FileMatch, FileType, Matcher, ModeCond};
 use std::collections::HashMap;
@@ -487,7 +487,7 @@ pub(super) fn metadata_holds(f: &FileMatch, e: &Entry, stock: &Stock<'_>) -> Opt
         if !b.holds(e.mtime) {
             return None;
         }
-        why.push(format!("modified {}", rfc3339(e.mtime)));
+        why.push(format!("modified {}", Timestamp::from_unix(e.mtime)));
     }
     if let Some(c) = f.baseline {
         why.push(baseline_holds(c, e, stock)?);
@@ -505,8 +505,8 @@ pub(super) fn metadata_holds(f: &FileMatch, e: &Entry, stock: &Stock<'_>) -> Opt
         match e.btime {
             Some(b) if e.mtime < b => why.push(format!(
                 "modified {} before it was created {} (time stamp set back)",
-                rfc3339(e.mtime),
-                rfc3339(b)
+                Timestamp::from_unix(e.mtime),
+                Timestamp::from_unix(b)
             )),
             _ => return None,
         }

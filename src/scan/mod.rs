@@ -19,7 +19,7 @@ pub use sketch::{LogShape, Mark, Silence};
 pub use time::{LogTimes, RelTime, YearResolver};
 
 use crate::input::{Entry, EntryKind, Evidence, Listing};
-use crate::model::{Bytes, EvPath, Finding, Gap, GapCause, rfc3339};
+use crate::model::{Bytes, EvPath, Finding, Gap, GapCause, Timestamp};
 use crate::rules::{Matcher, RuleSet};
 use crate::zone::Zone;
 use content::metadata_holds;
@@ -349,9 +349,9 @@ impl<'r> Scanner<'r> {
             last_excerpt,
             reason: h.reason,
             sha256,
-            mtime: Some(rfc3339(entry.mtime)),
-            time: time.map(|t| rfc3339(t.0)),
-            last_time: last_time.map(|t| rfc3339(t.0)),
+            mtime: Some(Timestamp::from_unix(entry.mtime)),
+            time: time.map(|t| Timestamp::from_unix(t.0)),
+            last_time: last_time.map(|t| Timestamp::from_unix(t.0)),
             time_inferred: time.is_some_and(|t| t.1) || last_time.is_some_and(|t| t.1),
         }
     }

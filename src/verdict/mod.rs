@@ -19,7 +19,7 @@ use crate::firmware::Facts;
 use crate::input::{EntryKind, Evidence};
 use crate::model::{
     Coverage, EvPath, Finding, Gap, GapCause, Severity, SourceCoverage, SourceFile, TimeZone,
-    Verdict, WindowCheck, WindowStatus, rfc3339,
+    Timestamp, Verdict, WindowCheck, WindowStatus,
 };
 use crate::rules::RuleSet;
 use crate::scan::{ScanOutput, glob};
@@ -286,8 +286,8 @@ fn source_coverage(
             path: e.path.clone(),
             bytes: e.size,
             sha256: read.and_then(|r| r.sha256.clone()),
-            from: from.map(rfc3339),
-            to: to.map(rfc3339),
+            from: from.map(Timestamp::from_unix),
+            to: to.map(Timestamp::from_unix),
             year_inferred_from: inferred,
         });
         sc.bytes += e.size;
@@ -297,9 +297,9 @@ fn source_coverage(
     }
     // Oldest file first.
     sc.files
-        .sort_by(|a, b| (&a.from, &a.path).cmp(&(&b.from, &b.path)));
-    sc.from = lo.map(rfc3339);
-    sc.to = hi.map(rfc3339);
+        .sort_by(|a, b| (a.from, &a.path).cmp(&(b.from, &b.path)));
+    sc.from = lo.map(Timestamp::from_unix);
+    sc.to = hi.map(Timestamp::from_unix);
     (sc, (lo, hi))
 }
 
@@ -343,7 +343,10 @@ fn hole_gaps(
     let mut out = Vec::new();
     for (s, st) in profile.sources.iter().zip(&cont.sources) {
         for h in &st.holes {
-            let (from, to) = (h.from.map(rfc3339), h.to.map(rfc3339));
+            let (from, to) = (
+                h.from.map(Timestamp::from_unix),
+                h.to.map(Timestamp::from_unix),
+            );
             let blocks = windows.iter().any(|w| {
                 w.status == WindowStatus::NotCovered
                     && w.holes
@@ -522,8 +525,8 @@ fn context_reasons(
     for d in &cov.downtime {
         reasons.push(format!(
             "The appliance was off from {} to {}: every log is silent then, the last record is {} line {} and the boot record {} line {}; nothing is logged while it is off, so that time counts as covered.",
-            continuity::minute_of(&d.from),
-            continuity::minute_of(&d.to),
+            d.from.minute(),
+            d.to.minute(),
             d.last_record.path.to_lossless_string(),
             d.last_record.line,
             d.boot_record.path.to_lossless_string(),
@@ -634,7 +637,7 @@ fn clean_reasons(
             } else {
                 ", as set by the examiner"
             };
-            format!("{} (from {}{by})", w.title, &w.from[..10.min(w.from.len())])
+            format!("{} (from {}{by})", w.title, w.from.date())
         })
         .collect();
     if !covered.is_empty() {

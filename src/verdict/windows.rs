@@ -5,10 +5,10 @@
 //! Reads nothing from the evidence: it works from firmware facts, the time ranges the scan
 //! measured and the holes and downtime [`crate::continuity`] found in them.
 
-use crate::continuity::{Continuity, duration, minute, minute_of};
+use crate::continuity::{Continuity, duration, minute};
 use crate::firmware::{Build, Facts, Sighting, split_version};
 use crate::model::CveStatus;
-use crate::model::{Period, SourceCoverage, WindowCheck, WindowHole, WindowStatus, rfc3339};
+use crate::model::{Period, SourceCoverage, Timestamp, WindowCheck, WindowHole, WindowStatus};
 use crate::posture::{CveDef, CveTable, status};
 use crate::rules::{Pack, RuleSet, Window};
 use std::collections::HashMap;
@@ -28,8 +28,9 @@ pub struct WindowOverrides {
     pub until: Vec<DateArg>,
 }
 
+/// `2020-01-12`: how reasons write a day, of Unix seconds.
 fn day(t: i64) -> String {
-    rfc3339(t)[..10].to_owned()
+    Timestamp::from_unix(t).date()
 }
 
 impl WindowOverrides {
@@ -310,8 +311,8 @@ fn check_window(
     WindowCheck {
         pack: p.id.clone(),
         title: w.title.clone(),
-        from: rfc3339(span.from),
-        until: span.until.map(rfc3339),
+        from: Timestamp::from_unix(span.from),
+        until: span.until.map(Timestamp::from_unix),
         status,
         detail,
         examiner: span.moved,
@@ -374,23 +375,24 @@ fn coverage(
             missing.push(format!("the {title} has a hole{when}: {}", h.detail));
             seen.holes.push(WindowHole {
                 source: sid.clone(),
-                from: h.from.map(rfc3339),
-                to: h.to.map(rfc3339),
+                from: h.from.map(Timestamp::from_unix),
+                to: h.to.map(Timestamp::from_unix),
                 detail: h.detail.clone(),
             });
         }
     }
     for d in &times.cont.downtime {
-        let (a, b) = (d.from.clone(), d.to.clone());
-        let parse = |s: &str| crate::rules::load::parse_time(s);
-        if inside(parse(&a), parse(&b)) && parse(&a).is_some() {
-            seen.off.push(Period { from: a, to: b });
+        if inside(Some(d.from.unix()), Some(d.to.unix())) {
+            seen.off.push(Period {
+                from: d.from,
+                to: d.to,
+            });
         }
     }
     let off = seen
         .off
         .iter()
-        .map(|p| format!("{} to {}", minute_of(&p.from), minute_of(&p.to)))
+        .map(|p| format!("{} to {}", p.from.minute(), p.to.minute()))
         .collect::<Vec<_>>();
     let off = if off.is_empty() {
         String::new()
