@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::output::{Evidence, Outcome, assert_unchanged, finish, names};
+use common::output::{Evidence, assert_unchanged};
+use common::run::{Outcome, finish};
+use common::tree::names;
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -22,7 +24,7 @@ const BUILT_IN_ID: &str = "[pack]\nid = \"cve-2019-19781\"\ntitle = \"t\"\ndescr
 
 /// Runs `sporen args` with standard input closed.
 fn sporen<S: AsRef<OsStr>>(args: &[S]) -> Outcome {
-    common::output::sporen(args)
+    common::run::run(args)
 }
 
 /// Writes `text` to `dir/name`.
