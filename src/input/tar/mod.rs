@@ -564,8 +564,9 @@ impl TarEvidence {
     }
 }
 
-/// Reads one member with positioned reads; sparse holes read as zeros. Stops early (a short
-/// file) where the archive ends.
+/// Reads one member with positioned reads; sparse holes read as zeros. Where the archive ends
+/// before the member does (a cut archive), the read fails: the bytes not there are a gap, not
+/// a shorter file.
 struct MemberReader<'a> {
     src: &'a dyn ReadAt,
     data: Data,
@@ -589,6 +590,15 @@ impl Read for MemberReader<'_> {
                 sparse_read(self.src, *at, runs, self.pos, &mut buf[..want])?
             }
         };
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the archive ends {} bytes into this member of {} bytes: it was cut",
+                    self.pos, self.size
+                ),
+            ));
+        }
         self.pos += n as u64;
         Ok(n)
     }
