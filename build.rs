@@ -1,17 +1,17 @@
-//! Embeds the shipped rule packs (`rules/**/*.toml`) and the appliance profiles
-//! (`profiles/*.toml`: evidence sources, CVE table, stock baseline) into the binary, so `sporen`
-//! runs with no files beside it. A missing or empty folder, or a missing profile, stops the
-//! build: a binary without them would give verdicts without its rules or its baseline.
+//! Embeds the shipped rule packs (`rules/**/*.toml`) into the binary, so `sporen` runs with no
+//! files beside it (each appliance family embeds its own data files, see `src/appliance/`). A
+//! missing or empty folder stops the build: a binary without them would give verdicts without
+//! its rules.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    // A missing folder would build a binary without its rules or profiles, which fails every
+    // A missing folder would build a binary without its rules, which fails every
     // scan: stop the build instead.
     let rd = std::fs::read_dir(dir).unwrap_or_else(|e| {
         panic!(
-            "{} cannot be read ({e}): the rule packs and profiles are part of the build",
+            "{} cannot be read ({e}): the rule packs are part of the build",
             dir.display()
         )
     });
@@ -58,7 +58,7 @@ fn table(manifest: &Path, sub: &str, name: &str, code: &mut String) {
     }
     assert!(
         !code.ends_with("= &[\n"),
-        "{sub}/ holds no *.toml files: the rule packs and profiles are part of the build"
+        "{sub}/ holds no *.toml files: the rule packs are part of the build"
     );
     writeln!(code, "];").unwrap();
     println!("cargo:rerun-if-changed={sub}");
@@ -68,11 +68,6 @@ fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let mut code = String::new();
     table(&manifest, "rules", "PACKS", &mut code);
-    table(&manifest, "profiles", "PROFILES", &mut code);
-    for needed in ["netscaler.toml", "cves.toml", "baseline.toml"] {
-        let p = manifest.join("profiles").join(needed);
-        assert!(p.is_file(), "{} is missing", p.display());
-    }
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
     std::fs::write(out, code).unwrap();
 }

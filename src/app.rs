@@ -124,7 +124,7 @@ fn exec_scan(config: &ScanConfig) -> Result<ExitCode> {
     let code = ExitCode::for_verdict(report.verdict);
     if config.fail_on_vulnerable
         && matches!(code, ExitCode::Clean | ExitCode::Inconclusive)
-        && exposed(&report.posture)
+        && config.appliance.family.exposed(&report.posture)
     {
         note(
             "sporen: --fail-on vulnerable: the appliance runs firmware vulnerable to a CVE without an effective mitigation",
@@ -148,17 +148,6 @@ fn write_report(report: &Report, config: &ScanConfig) -> Result<(), OutputError>
     Ok(())
 }
 
-/// True when some CVE is `vulnerable` and, for CVE-2019-19781, no effective mitigation exists.
-fn exposed(p: &crate::model::Posture) -> bool {
-    p.cves.iter().any(|c| {
-        c.status == crate::model::CveStatus::Vulnerable
-            && !(c.id == "CVE-2019-19781"
-                && p.mitigation
-                    .as_ref()
-                    .is_some_and(|m| m.effective == Some(true)))
-    })
-}
-
 /// Scans `evidence` and assembles the complete report.
 pub fn build_report(
     evidence: &dyn Evidence,
@@ -168,8 +157,8 @@ pub fn build_report(
     opts: &ScanOptions,
     windows: &WindowOverrides,
 ) -> Report {
-    let out = Scanner::new(rules, opts.clone()).scan(evidence);
-    let facts = crate::firmware::Facts::read(evidence, &out);
+    let out = Scanner::new(rules, opts.clone(), appliance.family).scan(evidence);
+    let facts = appliance.family.facts(evidence, &out);
     let mut a = assess(
         &appliance.profile,
         evidence,
@@ -180,10 +169,9 @@ pub fn build_report(
         windows,
     );
     a.coverage.notes = evidence.coverage_notes();
-    let posture = crate::posture::assess(
+    let posture = appliance.family.posture(
         &appliance.cves,
         &facts,
-        evidence,
         &out,
         &a.findings,
         a.verdict == crate::model::Verdict::Compromised,

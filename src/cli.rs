@@ -55,7 +55,7 @@ file in --temp-dir, within --max-unpacked; the report records each input's size 
     /// List the stock baseline: the set-id files, files written as nobody by design, stock files
     /// and expected places of a firmware build, each with its source.
     #[command(
-        long_about = "Lists the entries of the stock baseline (profiles/baseline.toml, built into the binary) that \
+        long_about = "Lists the entries of the stock baseline (src/appliance/netscaler/baseline.toml, built into the binary) that \
 apply to BUILD: the set-id files the firmware ships, the files it writes as nobody by design, stock templates \
 and scripts, and the places administrators and responders leave their own files. Rules consult these entries \
 through their `baseline` condition for the firmware family of the scanned appliance. Without BUILD every entry \
@@ -225,7 +225,7 @@ pub enum RulesCommand {
 packs (as scan --rules PATH), or alone with --no-builtin-rules (as scan --no-builtin-rules --rules PATH), \
 against the appliance profile and the CVE table. A set accepted here is never refused by scan. With no PATH \
 the built-in packs and the built-in stock baseline are checked. A file whose schema is \
-\"sporen.baseline/1\" is checked as a baseline (profiles/baseline.toml).\n\nExamples:\n  sporen rules check\n  sporen rules check ./local-rules/ extra.toml\n  sporen rules check --no-builtin-rules ./only.toml\n  sporen rules check profiles/baseline.toml\n\nExit code 0 when valid, 2 when any problem was found."
+\"sporen.baseline/1\" is checked as a baseline (src/appliance/netscaler/baseline.toml).\n\nExamples:\n  sporen rules check\n  sporen rules check ./local-rules/ extra.toml\n  sporen rules check --no-builtin-rules ./only.toml\n  sporen rules check src/appliance/netscaler/baseline.toml\n\nExit code 0 when valid, 2 when any problem was found."
     )]
     Check {
         /// Rule files or folders, checked with the built-in packs (default: the built-in packs).

@@ -13,6 +13,7 @@
 
 use crate::appliance::Appliance;
 use crate::cli::{ColorArg, FormatArg, RuleArgs, ScanArgs};
+use crate::input::Layout;
 use crate::input::Limits;
 use crate::input::open::{InputSpec, check_ssh_host, check_targets, check_temp_dir};
 use crate::output::Destination;
@@ -130,7 +131,10 @@ impl ScanConfig {
                 if err.arguments.is_empty() =>
             {
                 Ok(ScanConfig {
-                    input,
+                    input: InputSpec {
+                        layout: appliance.layout,
+                        ..input
+                    },
                     color: wants_color(a.color, &destination),
                     destination,
                     format: format_of(a.format),
@@ -159,6 +163,7 @@ fn input_spec(a: &ScanArgs) -> InputSpec {
             max_entries: a.max_entries,
             max_link_bytes: a.max_link_bytes,
         },
+        layout: Layout::default(),
     }
 }
 

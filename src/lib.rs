@@ -4,24 +4,27 @@
 //! and later campaigns) and gives a verdict a responder can trust: `clean`, `review`,
 //! `compromised` or `inconclusive`.
 //!
-//! Data flows one way through the modules:
+//! Data flows one way through the modules (see `ARCHITECTURE.md`):
 //!
 //! ```text
-//! cli ──► config (ScanConfig: arguments, output, rules (TOML → RuleSet), all checked)
-//!                                              │
-//!                                              ▼
-//!                       input (Evidence: entries + read-only bytes)
-//!                                              │
-//!                                              ▼
-//!                 report ◄── verdict ◄── scan (Scanner: findings + gaps)
-//!                    ▲
-//!                    └── posture (firmware, CVE status, mitigation: beside the verdict)
+//! cli ──► config (ScanConfig: arguments, rules and appliance checked before any evidence)
+//!            │
+//!            ▼
+//!         input (Evidence: entries + read-only bytes) ──► scan (findings, gaps, log times)
+//!                                                            │
+//!                  appliance::Family: facts, once ◄──────────┤
+//!                                                            ▼
+//!         report ◄── verdict (+ continuity) ◄── scan output + facts
+//!            ▲
+//!            └── posture (Family::posture: firmware, CVE status, mitigation; beside the verdict)
 //! ```
 //!
-//! * [`cli`]: argument definitions only; [`app`]: dispatch and exit codes ([`exit`]).
-//! * [`config`]: the arguments checked and converted into a clap-free [`config::ScanConfig`]
-//!   before any evidence is touched; every problem found there is reported at once. Its rule
-//!   check is the one `rules check` runs.
+//! * [`cli`]: argument definitions only; [`config`]: the validated configuration; [`app`]:
+//!   dispatch and exit codes ([`exit`]); [`output`]: where the report goes (never the
+//!   evidence).
+//! * [`appliance`]: everything sporen knows about an appliance family, in one folder per
+//!   family ([`appliance::netscaler`]): profile, CVE table, stock baseline, firmware, time
+//!   zone, posture, and the layout of its archives, images and SSH collection.
 //! * [`rules`]: rule files and the stock baseline are parsed with spans; every problem is
 //!   reported at once with `file:line:col`; a [`rules::RuleSet`] (rules plus baseline) is
 //!   immutable and compiled once per run. [`baseline_list`]: `sporen baseline [BUILD]`.
@@ -33,11 +36,10 @@
 //!   the times the scan measured.
 //! * [`verdict`]: findings, coverage and exposure windows → verdict and reasons, using the
 //!   appliance profile.
-//! * [`posture`]: firmware version, per-CVE status and the CVE-2019-19781 mitigation, reported
-//!   beside the verdict.
-//! * [`report`]: text, JSON, JSONL, SARIF and CSV renderers; attacker-chosen bytes are escaped.
-//! * [`zone`]: the appliance's time zone, in which syslog header times are written.
-//! * [`model`]: the plain data passed between them.
+//! * [`report`]: text, JSON, JSONL, SARIF, CSV, timeline and body-file renderers;
+//!   attacker-chosen bytes are escaped.
+//! * [`zone`]: how local times of a time zone become UTC; [`util`]: helpers with no knowledge
+//!   of appliances, rules or evidence; [`model`]: the plain data passed between them.
 
 #![forbid(unsafe_code)]
 
@@ -48,13 +50,12 @@ pub mod cli;
 pub mod config;
 pub mod continuity;
 pub mod exit;
-pub mod firmware;
 pub mod input;
 pub mod model;
 pub mod output;
-pub mod posture;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod util;
 pub mod verdict;
 pub mod zone;

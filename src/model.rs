@@ -655,7 +655,7 @@ pub struct Posture {
     pub nsip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
-    /// Per CVE of `profiles/cves.toml`.
+    /// Per CVE of `src/appliance/netscaler/cves.toml`.
     pub cves: Vec<CvePosture>,
     /// The CVE-2019-19781 mitigation (CTX267679).
     #[serde(skip_serializing_if = "Option::is_none")]

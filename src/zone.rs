@@ -1,21 +1,14 @@
-//! The appliance's time zone, for the times syslog writes in its headers (`Jan 19 23:00:06`):
-//! those are local wall-clock times, in the zone `set ns param -timezone` gives in `ns.conf`
-//! (`GMT+01:00-CET-Europe/Amsterdam`). ns.log's embedded `GMT` stamp and Apache's `+0000`
-//! carry their zone already and are never converted.
+//! An appliance's time zone, for the times syslog writes in its headers (`Jan 19 23:00:06`):
+//! those are local wall-clock times, in a zone named like `GMT+01:00-CET-Europe/Amsterdam`
+//! (the family reads it from its configuration, see `crate::appliance`). Stamps that carry
+//! their zone (ns.log's embedded `GMT`, Apache's `+0000`) are never converted.
 //!
 //! European zones follow the EU daylight-saving rule (since 1996: from the last Sunday of March
 //! to the last Sunday of October, changing at 01:00 UTC), taken from a small table of the zone
 //! names that use it; any other zone keeps the fixed offset its name states, and says so. There
-//! is no time-zone database. Reads only the saved configuration, a bounded number of bytes, and
-//! never writes.
+//! is no time-zone database.
 
-use crate::input::{EntryKind, Evidence, Listing};
-use crate::model::EvPath;
 use chrono::{Datelike, NaiveDate, Weekday};
-use std::io::{BufRead, BufReader, Read};
-
-/// Most bytes of a configuration searched for the time-zone line.
-const MAX_CONFIG: u64 = 16 << 20;
 
 /// How local times of one zone become UTC.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -191,48 +184,10 @@ impl Zone {
         }
     }
 
-    /// The zone of the appliance: the `-timezone` of the current configuration, else of the
-    /// newest older save, else UTC (assumed, with the reason).
-    pub fn read(ev: &dyn Evidence, listing: &Listing) -> Zone {
-        let mut looked = Vec::new();
-        for rel in ["flash/nsconfig/ns.conf", "flash/nsconfig/ns.conf.0"] {
-            let path = EvPath::new(rel.as_bytes().to_vec());
-            let path = ev.resolve(&path).unwrap_or(path);
-            let Ok(i) = listing.entries.binary_search_by(|e| e.path.cmp(&path)) else {
-                continue;
-            };
-            let e = &listing.entries[i];
-            if e.kind != EntryKind::File {
-                continue;
-            }
-            let shown = format!("/{rel}");
-            let Ok(f) = ev.open(e) else {
-                looked.push(format!("{shown} could not be read"));
-                continue;
-            };
-            return match timezone_line(f) {
-                Some(v) => Zone::parse(&v, &shown),
-                None => Zone::assumed_utc(&format!("{shown} sets no `-timezone`")),
-            };
-        }
-        let why = if looked.is_empty() {
-            "no saved configuration (/flash/nsconfig/ns.conf) is in the evidence to read the time zone from".to_owned()
-        } else {
-            looked.join(", ")
-        };
-        Zone::assumed_utc(&why)
-    }
-
     /// `+01:00`: the standard offset.
     pub fn utc_offset(&self) -> String {
         hhmm(self.rule.std_offset)
     }
-}
-
-/// The zone a configuration's text sets (its first `set ns param ... -timezone` line), as a
-/// rule; UTC when it sets none.
-pub fn rule_of_config(text: &str) -> ZoneRule {
-    timezone_line(text.as_bytes()).map_or_else(ZoneRule::default, |v| Zone::parse(&v, "").rule)
 }
 
 /// `GMT+01:00-CET-Europe/Amsterdam` → (3600, "CET", "Europe/Amsterdam").
@@ -257,30 +212,6 @@ fn hhmm(secs: i32) -> String {
     let sign = if secs < 0 { '-' } else { '+' };
     let a = secs.unsigned_abs();
     format!("{sign}{:02}:{:02}", a / 3600, a / 60 % 60)
-}
-
-/// The value of the first `set ns param ... -timezone "..."` line, within [`MAX_CONFIG`] bytes.
-fn timezone_line(f: impl Read) -> Option<String> {
-    let mut r = BufReader::new(f.take(MAX_CONFIG));
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        // A line is read at most up to the end of the budget: `take` bounds it.
-        if r.read_until(b'\n', &mut line).ok()? == 0 {
-            return None;
-        }
-        let l = String::from_utf8_lossy(&line);
-        if !l.starts_with("set ns param") {
-            continue;
-        }
-        if let Some(i) = l.find("-timezone ") {
-            let v = l[i + 10..].trim_start();
-            return match v.strip_prefix('"') {
-                Some(q) => q.split('"').next().map(str::to_owned),
-                None => v.split_whitespace().next().map(str::to_owned),
-            };
-        }
-    }
 }
 
 #[cfg(test)]
@@ -365,19 +296,5 @@ mod tests {
         let odd = Zone::parse("Mars/Olympus", "x");
         assert_eq!(odd.rule, ZoneRule::default());
         assert!(odd.note.contains("not in the form"));
-    }
-
-    #[test]
-    fn the_timezone_line_of_a_configuration() {
-        let conf = "#NS12.0 Build 63.13\nset ns config -IPAddress 192.0.2.10\nset ns param -timezone \"GMT+01:00-CET-Europe/Amsterdam\" -cookieversion 1\n";
-        assert_eq!(
-            timezone_line(conf.as_bytes()).as_deref(),
-            Some("GMT+01:00-CET-Europe/Amsterdam")
-        );
-        assert_eq!(timezone_line(&b"set ns param -cookieversion 1\n"[..]), None);
-        assert_eq!(
-            timezone_line(&b"set ns param -timezone CoordinatedUniversalTime\n"[..]).as_deref(),
-            Some("CoordinatedUniversalTime")
-        );
     }
 }

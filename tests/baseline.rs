@@ -42,7 +42,7 @@ fn sporen_baseline_lists_the_entries_of_a_build() {
 
 #[test]
 fn rules_check_checks_a_baseline_file_and_locates_every_problem() {
-    let shipped = common::project().join("profiles/baseline.toml");
+    let shipped = common::project().join("src/appliance/netscaler/baseline.toml");
     let ok = sporen(&["rules", "check", shipped.to_str().unwrap()]);
     assert_eq!(
         ok.status.code(),

@@ -160,11 +160,13 @@ fn applies(entry: &toml::Value, build: &str) -> bool {
 }
 
 /// Every set-id file and every file or folder owned by nobody in a clean appliance is stock: the
-/// baseline in `profiles/baseline.toml` lists it for the appliance's firmware family, with its
+/// baseline in `src/appliance/netscaler/baseline.toml` lists it for the appliance's firmware family, with its
 /// mode and owner. Every baseline entry names its source and how sure it is.
 #[test]
 fn the_stock_baseline_lists_every_set_id_and_nobody_file_of_the_clean_appliances() {
-    let text = std::fs::read_to_string(common::project().join("profiles/baseline.toml")).unwrap();
+    let text =
+        std::fs::read_to_string(common::project().join("src/appliance/netscaler/baseline.toml"))
+            .unwrap();
     let baseline: toml::Value = toml::from_str(&text).unwrap();
     let families: Vec<&str> = baseline["family"]
         .as_array()

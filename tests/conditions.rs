@@ -448,7 +448,12 @@ any = [{ regex = '\A\xd4\xc3\xb2\xa1' }]
     cap.extend_from_slice(&big);
     std::fs::write(dir.path().join("trace.cap"), &cap).unwrap();
     let ev = sporen::input::dir::DirEvidence::new(dir.path()).unwrap();
-    let out = sporen::scan::Scanner::new(&rules, sporen::scan::ScanOptions::default()).scan(&ev);
+    let out = sporen::scan::Scanner::new(
+        &rules,
+        sporen::scan::ScanOptions::default(),
+        &sporen::appliance::netscaler::NetScaler,
+    )
+    .scan(&ev);
     let plain = out
         .reads
         .iter()

@@ -601,3 +601,27 @@ fn the_report_records_every_input_with_its_digest() {
     assert_eq!(v["target"]["inputs"][0]["sha256"], sha256_hex(&stream));
     assert_eq!(v["target"]["inputs"][0]["path"], "-");
 }
+
+/// An archive cut inside a member (a copy that stopped, or a member whose header claims more
+/// bytes than follow): the member's bytes that are there are read, and the member is a gap
+/// saying the archive was cut, never a shorter file that scans as complete.
+#[test]
+fn a_member_cut_by_the_end_of_the_archive_is_a_gap() {
+    let d = tempfile::tempdir().unwrap();
+    let mut bytes = archive(&[file("var/tmp/first", &marked("first"))]);
+    // A member of 10,000 bytes of which 700 follow, and no end-of-archive marker.
+    bytes.truncate(bytes.len() - 1024);
+    bytes.extend_from_slice(&header(b"var/tmp/cut", b'0', 10_000, b""));
+    bytes.extend_from_slice(&[b'x'; 700]);
+    let t = put(d.path(), "cut.tar", bytes);
+    let rules = probe_rules(d.path(), MARK, &["**"]);
+    let (out, v) = probe_scan(&t, &rules, &[]);
+    assert!(
+        has_gap(&v, "/var/tmp/cut", "it was cut"),
+        "{}",
+        v["coverage"]["gaps"]
+    );
+    assert_ne!(v["verdict"], "clean");
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(finding_paths(&v).len(), 1, "{:?}", finding_paths(&v));
+}

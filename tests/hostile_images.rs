@@ -19,7 +19,10 @@ use std::sync::Arc;
 
 fn open(bytes: &[u8]) -> std::io::Result<ImageEvidence> {
     let dev: Arc<dyn ReadAt> = Arc::new(bytes.to_vec());
-    ImageEvidence::open(vec![("disk.img".to_owned(), dev)])
+    ImageEvidence::open(
+        vec![("disk.img".to_owned(), dev)],
+        &sporen::appliance::netscaler::LAYOUT,
+    )
 }
 
 fn listing(bytes: &[u8]) -> Listing {
@@ -303,10 +306,13 @@ fn files_hidden_under_a_mount_are_gaps() {
         ("log", Node::dir([("ns.log", Node::file("disk\n"))])),
     ]));
     let dev = |b: Vec<u8>| -> Arc<dyn ReadAt> { Arc::new(b) };
-    let ev = ImageEvidence::open(vec![
-        ("md0.img".to_owned(), dev(md0)),
-        ("var.img".to_owned(), dev(var)),
-    ])
+    let ev = ImageEvidence::open(
+        vec![
+            ("md0.img".to_owned(), dev(md0)),
+            ("var.img".to_owned(), dev(var)),
+        ],
+        &sporen::appliance::netscaler::LAYOUT,
+    )
     .unwrap();
     let l = ev.list();
     let log = entry(&l, "/var/log/ns.log").unwrap();
@@ -382,6 +388,7 @@ fn the_entry_budget_stops_the_walk_with_a_gap() {
     let dev: Arc<dyn ReadAt> = Arc::new(img);
     let ev = ImageEvidence::with_limits(
         vec![("disk.img".to_owned(), dev)],
+        &sporen::appliance::netscaler::LAYOUT,
         &Limits {
             max_entries: 50,
             ..Limits::default()
@@ -409,6 +416,7 @@ fn the_entry_budget_stops_the_walk_with_a_gap() {
             ("md0.img".to_owned(), dev(Builder::image(&tree()))),
             ("var.img".to_owned(), dev(var)),
         ],
+        &sporen::appliance::netscaler::LAYOUT,
         &Limits {
             max_entries: 50,
             ..Limits::default()

@@ -349,10 +349,10 @@ fn large_files_in_images_read_through_indirect_blocks() {
     use sha2::Digest;
     use sporen::input::Evidence;
     let bytes = gunzip(&common::project().join("fixtures/images/large-file.img.gz"));
-    let ev = sporen::input::ufs::ImageEvidence::open(vec![(
-        "large-file.img".into(),
-        std::sync::Arc::new(bytes),
-    )])
+    let ev = sporen::input::ufs::ImageEvidence::open(
+        vec![("large-file.img".into(), std::sync::Arc::new(bytes))],
+        &sporen::appliance::netscaler::LAYOUT,
+    )
     .expect("image opens");
     let listing = ev.list();
     let e = entry(&listing, b"/var/log/big.log").expect("big.log listed");
@@ -409,6 +409,7 @@ fn tar_hard_links_and_symlinks() {
         std::sync::Arc::new(bytes),
         len,
         "tar",
+        &sporen::appliance::netscaler::LAYOUT,
         &sporen::input::Limits::default(),
     )
     .unwrap();
@@ -446,10 +447,10 @@ fn timestomped_files_in_images_are_found_through_birth_times() {
     let btime = mtime + 86_400;
     bytes[inode + 56..inode + 64].copy_from_slice(&btime.to_le_bytes());
 
-    let ev = sporen::input::ufs::ImageEvidence::open(vec![(
-        "large-file.img".into(),
-        std::sync::Arc::new(bytes.clone()),
-    )])
+    let ev = sporen::input::ufs::ImageEvidence::open(
+        vec![("large-file.img".into(), std::sync::Arc::new(bytes.clone()))],
+        &sporen::appliance::netscaler::LAYOUT,
+    )
     .expect("image opens");
     let listing = ev.list();
     let e = entry(&listing, b"/var/log/big.log").expect("big.log listed");

@@ -215,7 +215,11 @@ pub fn log_scan(data: &[u8]) {
             ..ScanOptions::default()
         };
         warmed(
-            Scanner::new(shipped_rules(), opts),
+            Scanner::new(
+                shipped_rules(),
+                opts,
+                &sporen::appliance::netscaler::NetScaler,
+            ),
             LOGS.iter()
                 .flat_map(|l| [l.to_string(), format!("{l}.0.gz")]),
         )
@@ -327,7 +331,11 @@ pub fn correlate(text: &[u8]) {
                 ..ScanOptions::default()
             };
             warmed(
-                Scanner::new(citrixbleed_rules(), opts),
+                Scanner::new(
+                    citrixbleed_rules(),
+                    opts,
+                    &sporen::appliance::netscaler::NetScaler,
+                ),
                 ROTATIONS.map(str::to_owned),
             )
         })
@@ -458,7 +466,15 @@ pub fn tar(data: &[u8]) {
     let len = plain.len() as u64;
     let src: Arc<dyn ReadAt> = Arc::new(plain);
     let limits = sporen::input::Limits::default();
-    let (opened, peak) = peak::measure(|| TarEvidence::open(src, len, "tar", &limits));
+    let (opened, peak) = peak::measure(|| {
+        TarEvidence::open(
+            src,
+            len,
+            "tar",
+            &sporen::appliance::netscaler::LAYOUT,
+            &limits,
+        )
+    });
     peak::assert_within("reading a tar archive", peak, 64 * MIB + 4 * len as usize);
     if let Ok(ev) = opened {
         check_evidence(&ev);
@@ -488,7 +504,8 @@ pub fn ufs(data: &[u8]) {
         read: AtomicU64::new(0),
     });
     let images: Vec<(String, Arc<dyn ReadAt>)> = vec![("fuzz.img".to_owned(), dev.clone())];
-    let (opened, peak) = peak::measure(|| ImageEvidence::open(images));
+    let (opened, peak) =
+        peak::measure(|| ImageEvidence::open(images, &sporen::appliance::netscaler::LAYOUT));
     let budget = 64 * MIB + 64 * data.len();
     peak::assert_within("opening a disk image", peak, budget);
     let listed = dev.read.load(Ordering::Relaxed);

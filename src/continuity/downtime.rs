@@ -9,10 +9,10 @@
 
 use super::track::Track;
 use super::{BOOT_SLACK, Index, LogFile, MIN_DOWNTIME, MIN_OFF, SHUTDOWN_SLACK, duration};
+use crate::appliance::profile::ContinuityDef;
 use crate::input::{Entry, Listing};
 use crate::model::{Downtime, LogRecord, Timestamp};
 use crate::scan::Mark;
-use crate::verdict::ContinuityDef;
 use regex::bytes::Regex;
 
 /// What [`detect`] found.

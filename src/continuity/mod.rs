@@ -18,10 +18,10 @@ mod rules;
 mod sources;
 pub mod track;
 
+use crate::appliance::profile::Profile;
 use crate::model::{Downtime, EvPath, Finding, TimeGapKind, Timestamp};
 use crate::rules::RuleSet;
 use crate::scan::{FileRead, LogShape, Mark, ScanOutput, glob};
-use crate::verdict::Profile;
 use std::collections::BTreeMap;
 use track::Track;
 

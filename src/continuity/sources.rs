@@ -5,8 +5,8 @@
 
 use super::track::{Track, usual_silence};
 use super::{Family, LIST_QUIET, LogFile, MIN_DOWNTIME, MissingRotations, Stretch, duration};
+use crate::appliance::profile::ContinuityDef;
 use crate::model::{EvPath, SilenceLimit, TimeGap, TimeGapKind, TimeGapStatus, Timestamp};
-use crate::verdict::ContinuityDef;
 
 /// What the judging of every source shares.
 pub(super) struct Ctx<'c> {
@@ -46,7 +46,7 @@ pub struct SourceTime {
 
 /// Sources when no log holds a dated line: only missing rotations can be said.
 pub(super) fn empty(
-    profile: &crate::verdict::Profile,
+    profile: &crate::appliance::profile::Profile,
     missing: &[MissingRotations],
 ) -> Vec<SourceTime> {
     profile

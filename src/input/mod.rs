@@ -20,6 +20,52 @@ pub use resolve::{Lookup, Namespace, ResolveError, resolve_in_listing};
 use crate::model::{EvPath, Gap, InputFile};
 use std::io::Read;
 
+/// How an appliance family's archives, disk images and SSH collection map onto its
+/// filesystem. Data only: each family gives its own (see `crate::appliance`); the default maps
+/// nothing (names are taken as they are, every image is mounted at `/`, SSH collects nothing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// The paths an SSH collection asks the appliance for.
+    pub ssh_paths: &'static [&'static str],
+    /// Paths under those left out of an SSH collection.
+    pub ssh_exclude: &'static [&'static str],
+    /// The command of the appliance's own CLI that runs a Unix shell command (`--ssh` without
+    /// `--ssh-no-cli`), if it has such a CLI.
+    pub ssh_shell: Option<&'static str>,
+    /// A support bundle puts everything under one top folder whose name starts with this; the
+    /// folder is removed from every name.
+    pub bundle_top: Option<&'static str>,
+    /// `(from, to)`: an archive's top folder `from/` is `to/` when the archive has no `to/`.
+    pub aliases: &'static [(&'static str, &'static str)],
+    /// Where a filesystem image is mounted, judged by the names in its root directory: the
+    /// first rule that holds.
+    pub mounts: &'static [MountRule],
+}
+
+/// One way to recognise a filesystem by its root directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MountRule {
+    /// Where it is mounted (`""`: the root).
+    pub at: &'static str,
+    /// Names that must all be in its root.
+    pub all: &'static [&'static str],
+    /// Names of which at least one must be in its root (none: no such condition).
+    pub any: &'static [&'static str],
+}
+
+impl Layout {
+    /// Where a filesystem whose root holds `names` is mounted; `None` when no rule holds.
+    pub fn mount_point(&self, names: &[Vec<u8>]) -> Option<&'static str> {
+        let has = |n: &str| names.iter().any(|x| x == n.as_bytes());
+        self.mounts
+            .iter()
+            .find(|r| {
+                r.all.iter().all(|n| has(n)) && (r.any.is_empty() || r.any.iter().any(|n| has(n)))
+            })
+            .map(|r| r.at)
+    }
+}
+
 /// Bounds on how much of an input is listed. Evidence is shaped by an attacker: a crafted
 /// image can name millions of entries in a few megabytes, so the walk stops at a budget and
 /// says so with a gap that blocks `clean`.

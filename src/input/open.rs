@@ -3,13 +3,13 @@
 //! and streamed inputs into a private temporary file, runs the SSH collection, and records
 //! every input's digest. Never writes to the evidence; the spool never lies inside it.
 
-use super::Limits;
 use super::digest::{Hashing, InputDigests};
 use super::dir::DirEvidence;
 use super::spool::{self, Filled, Spool, Stop};
 use super::tar::{BANNER_MAX, Growing, TarEvidence, find_tar_start};
 use super::ufs::{ImageEvidence, ReadAt};
 use super::{Entry, Evidence, Listing};
+use super::{Layout, Limits};
 use crate::model::{EvPath, Gap, GapCause, InputFile};
 use anyhow::{Context, Result, bail};
 use std::fs::{File, Metadata};
@@ -26,7 +26,7 @@ pub struct InputSpec {
     pub ssh: Option<String>,
     /// The ssh client to run.
     pub ssh_program: PathBuf,
-    /// Put `shell` before the remote command (the NetScaler CLI).
+    /// Run the remote command through the appliance's CLI (the layout's `ssh_shell`).
     pub ssh_cli: bool,
     /// Where spool files go (`--temp-dir`); `None`: `$TMPDIR`, else `/tmp`.
     pub temp_dir: Option<PathBuf>,
@@ -34,6 +34,8 @@ pub struct InputSpec {
     pub max_unpacked: u64,
     /// Budgets of a tar archive (`--max-entries`, `--max-link-bytes`).
     pub limits: Limits,
+    /// How the appliance family's archives, images and SSH collection map onto its tree.
+    pub layout: Layout,
 }
 
 impl Default for InputSpec {
@@ -46,52 +48,28 @@ impl Default for InputSpec {
             temp_dir: None,
             max_unpacked: spool::DEFAULT_MAX_UNPACKED,
             limits: Limits::default(),
+            layout: Layout::default(),
         }
     }
 }
 
-/// The paths `--ssh` collects: everything the rules and the verdict read, without core dumps
-/// and upgrade packages (large, and not evidence of an attack by themselves).
-pub const SSH_PATHS: &[&str] = &[
-    "flash/boot/loader.conf",
-    "flash/.version",
-    "flash/nsconfig",
-    "var/log",
-    "var/nslog",
-    "var/vpn",
-    "var/netscaler/logon",
-    "var/netscaler/gui",
-    "var/netscaler/portal",
-    "var/tmp",
-    "var/nstmp",
-    "var/cron",
-    "var/at",
-    "var/run/nshttp_profile_ids",
-    "var/python/bin",
-    "netscaler/portal",
-    "netscaler/ns_gui/vpn",
-    "netscaler/ns_gui/vpns",
-    "netscaler/ns_gui/epa",
-    "netscaler/ns_gui/admin_ui/rdx/core/css/images",
-    "tmp",
-    "etc/passwd",
-    "etc/crontab",
-    "etc/httpd.conf",
-    "etc/rc",
-    "etc/rc.local",
-    "etc/rc.d",
-    "root/.ssh",
-    "boot",
-];
-
-/// The remote command `--ssh` runs: a tar of [`SSH_PATHS`] to standard output. It reads, it
-/// never writes on the appliance (tar's warnings about absent paths go to standard error).
-pub fn ssh_remote_command(cli: bool) -> String {
+/// The remote command `--ssh` runs: a tar of the layout's SSH paths to standard output, through
+/// the appliance's CLI when `cli`. It reads, it never writes on the appliance (tar's warnings
+/// about absent paths go to standard error).
+pub fn ssh_remote_command(layout: &Layout, cli: bool) -> String {
+    let excludes: String = layout
+        .ssh_exclude
+        .iter()
+        .map(|e| format!("--exclude '{e}' "))
+        .collect();
     let tar = format!(
-        "tar -cf - -C / --exclude 'var/tmp/support' {} 2>/dev/null",
-        SSH_PATHS.join(" ")
+        "tar -cf - -C / {excludes}{} 2>/dev/null",
+        layout.ssh_paths.join(" ")
     );
-    if cli { format!("shell \"{tar}\"") } else { tar }
+    match (cli, layout.ssh_shell) {
+        (true, Some(shell)) => format!("{shell} \"{tar}\""),
+        _ => tar,
+    }
 }
 
 /// Evidence with what was learnt while receiving it: input digests, and gaps and notes from
@@ -357,12 +335,13 @@ pub fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)> {
         return images_from(
             vec![(name.clone(), Image::Spooled(Box::new(s)))],
             name,
+            &a.layout,
             &a.limits,
         );
     }
     if find_tar_start(head).is_some() {
         let file = Arc::new(file);
-        let ev = TarEvidence::open(file.clone(), meta.len(), "tar", &a.limits)
+        let ev = TarEvidence::open(file.clone(), meta.len(), "tar", &a.layout, &a.limits)
             .with_context(|| format!("cannot read {name} as a tar archive"))?;
         let digests = InputDigests::default();
         digests.hash_in_background(name.clone(), file);
@@ -479,7 +458,10 @@ fn spool_stream(ctx: &Spooler<'_>, src: impl Read, name: &str) -> Result<Spooled
 
 /// The tar indexed while it was spooled.
 fn tar_from_spool(a: &InputSpec, mut s: Spooled, kind: &'static str) -> Result<Box<dyn Evidence>> {
-    let indexed = s.tar.take().map(|t| t.into_evidence(kind, &a.limits));
+    let indexed = s
+        .tar
+        .take()
+        .map(|t| t.into_evidence(kind, &a.layout, &a.limits));
     let ev = match indexed {
         Some(Ok(ev)) => ev,
         Some(Err(e)) => bail!("{e}{}", s.why_unusable()),
@@ -496,7 +478,7 @@ fn tar_from_spool(a: &InputSpec, mut s: Spooled, kind: &'static str) -> Result<B
 fn open_ssh(ctx: &Spooler<'_>, host: &str) -> Result<(Box<dyn Evidence>, String)> {
     check_ssh_host(host)?;
     let a = ctx.spec;
-    let remote = ssh_remote_command(a.ssh_cli);
+    let remote = ssh_remote_command(&a.layout, a.ssh_cli);
     eprintln!(
         "sporen: running: {} -o BatchMode=yes -- {host} {remote}",
         a.ssh_program.display()
@@ -562,12 +544,13 @@ fn open_images(ctx: &Spooler<'_>, paths: &[PathBuf]) -> Result<(Box<dyn Evidence
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" + ");
-    images_from(images, names, &ctx.spec.limits)
+    images_from(images, names, &ctx.spec.layout, &ctx.spec.limits)
 }
 
 fn images_from(
     images: Vec<(String, Image)>,
     names: String,
+    layout: &Layout,
     limits: &Limits,
 ) -> Result<(Box<dyn Evidence>, String)> {
     let digests = InputDigests::default();
@@ -591,7 +574,7 @@ fn images_from(
             }
         }
     }
-    let ev = ImageEvidence::with_limits(devs, limits).with_context(|| {
+    let ev = ImageEvidence::with_limits(devs, layout, limits).with_context(|| {
         format!("cannot scan {names}: not a folder, a tar archive or a UFS disk image{why}")
     })?;
     Ok((received(Box::new(ev), digests, gaps, notes), names))

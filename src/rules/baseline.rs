@@ -1,5 +1,5 @@
 //! The stock baseline: what the firmware itself puts on an appliance, per firmware family, as
-//! data (`profiles/baseline.toml`, schema `sporen.baseline/1`, documented at the top of that
+//! data (`src/appliance/netscaler/baseline.toml`, schema `sporen.baseline/1`, documented at the top of that
 //! file). Rules consult it through the `baseline` condition of `[rule.file]` instead of keeping
 //! private allowlists, so that a set-id program or a file the web server writes by design is
 //! judged the same way by every rule.
@@ -10,9 +10,10 @@
 
 use super::FileType;
 use super::diag::{Code, Diagnostic};
-use super::load::{Ctx, Tbl, parse_build, parse_file_type, parse_globs, parse_octal};
+use super::load::{Ctx, Tbl, parse_file_type, parse_globs, parse_octal};
 use crate::input::{Entry as EvEntry, EntryKind};
 use crate::scan::glob;
+use crate::util::version::parse_build;
 use globset::GlobMatcher;
 use serde::Serialize;
 use std::ops::Range;
@@ -203,18 +204,9 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    /// The baseline compiled into the binary.
+    /// The baseline of the appliance family compiled into the binary.
     pub fn embedded() -> Result<Baseline, Vec<Diagnostic>> {
-        let Some((name, src)) = super::embedded::PROFILES
-            .iter()
-            .find(|(n, _)| n.ends_with("baseline.toml"))
-        else {
-            return Err(vec![Diagnostic::whole_file(
-                Code::E011,
-                "profiles/baseline.toml",
-                "the stock baseline is not embedded in this binary",
-            )]);
-        };
+        let (name, src) = crate::appliance::Appliance::baseline_source();
         parse_source(name, src)
     }
 
@@ -389,7 +381,7 @@ fn parse_family(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Optio
             Code::E025,
             sp.clone(),
             format!("`{id}` is not a branch"),
-            Some("write the branch as in profiles/cves.toml: \"13.0\"".into()),
+            Some("write the branch as in src/appliance/netscaler/cves.toml: \"13.0\"".into()),
         );
     }
     let mut text = |key: &str| {

@@ -10,15 +10,24 @@ use std::io::{self, Read};
 /// Runs the example files of every rule through the real matcher. Returns the failures as
 /// `(rule id, origin, message)`.
 pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
+    // Examples are files of the appliance the binary examines; timeline rules judge the logs'
+    // times against its profile.
+    let appliance = match crate::appliance::Appliance::embedded() {
+        Ok(a) => a,
+        Err(e) => {
+            let why = format!("the appliance knowledge does not load: {e:#}");
+            return (0, vec![("<appliance>".into(), "<embedded>".into(), why)]);
+        }
+    };
     let scanner = Scanner::new(
         rules,
         ScanOptions {
             threads: 1,
             ..ScanOptions::default()
         },
+        appliance.family,
     );
-    // Timeline rules judge the logs' times against the appliance profile.
-    let profile = crate::verdict::Profile::embedded().ok();
+    let profile = Some(&appliance.profile);
     let mut failures = Vec::new();
     let mut count = 0;
     for (i, rule) in rules.rules.iter().enumerate() {

@@ -495,12 +495,6 @@ fn valid_cve_id(s: &str) -> bool {
     year.len() == 4 && num.len() >= 4 && year.bytes().chain(num.bytes()).all(|b| b.is_ascii_digit())
 }
 
-/// `"13.0"` or `"47.24"` → `(13, 0)`; `None` for anything else.
-pub fn parse_build(s: &str) -> Option<(u32, u32)> {
-    let (a, b) = s.split_once('.')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
-}
-
 fn parse_rule(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>, pack: &str) -> Option<Rule> {
     let before = ctx.diags.len();
     let tbl = Tbl::new(ctx, t, span.clone(), RULE_KEYS, "a [[rule]]");

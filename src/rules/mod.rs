@@ -274,7 +274,7 @@ impl HashLists {
     }
 }
 
-/// A condition on the stock baseline (`profiles/baseline.toml`), evaluated for the firmware
+/// A condition on the stock baseline (`src/appliance/netscaler/baseline.toml`), evaluated for the firmware
 /// family of the appliance (the union of every family when it is unknown).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BaselineCond {

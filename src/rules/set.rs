@@ -159,15 +159,11 @@ impl RuleSet {
         }
         rules.sort_by(|a, b| a.id.cmp(&b.id));
         packs.sort_by(|a, b| a.id.cmp(&b.id));
-        if let Some((name, src)) = embedded::PROFILES
-            .iter()
-            .find(|(n, _)| n.ends_with("baseline.toml"))
-        {
-            hasher.update((name.len() as u64).to_le_bytes());
-            hasher.update(name.as_bytes());
-            hasher.update((src.len() as u64).to_le_bytes());
-            hasher.update(src.as_bytes());
-        }
+        let (name, src) = crate::appliance::Appliance::baseline_source();
+        hasher.update((name.len() as u64).to_le_bytes());
+        hasher.update(name.as_bytes());
+        hasher.update((src.len() as u64).to_le_bytes());
+        hasher.update(src.as_bytes());
         let sources_sha256 = hex(&hasher.finalize());
         Self::compile(packs, rules, sources_sha256, baseline).map_err(|e| {
             vec![Diagnostic::whole_file(

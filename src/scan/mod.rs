@@ -18,6 +18,7 @@ pub mod time;
 pub use sketch::{LogShape, Mark, Silence};
 pub use time::{LogTimes, RelTime, YearResolver};
 
+use crate::appliance::Family;
 use crate::input::{Entry, EntryKind, Evidence, Listing};
 use crate::model::{Bytes, EvPath, Finding, Gap, GapCause, Timestamp};
 use crate::rules::{Matcher, RuleSet};
@@ -95,6 +96,8 @@ pub struct ScanOutput {
 /// The scanner for one rule set.
 pub struct Scanner<'r> {
     rules: &'r RuleSet,
+    /// What only the appliance family knows: its firmware and its time zone.
+    family: &'r dyn Family,
     /// The correlate rules, prepared once.
     corr: correlate::Plan,
     opts: ScanOptions,
@@ -177,9 +180,10 @@ impl EntryPlan {
 
 impl<'r> Scanner<'r> {
     /// A scanner for `rules`.
-    pub fn new(rules: &'r RuleSet, opts: ScanOptions) -> Self {
+    pub fn new(rules: &'r RuleSet, opts: ScanOptions, family: &'r dyn Family) -> Self {
         Scanner {
             rules,
+            family,
             corr: correlate::Plan::new(rules, opts.max_records),
             opts,
             combos: Mutex::new(HashMap::new()),
@@ -213,7 +217,7 @@ impl<'r> Scanner<'r> {
     /// Scans every entry of `evidence`.
     pub fn scan(&self, evidence: &dyn Evidence) -> ScanOutput {
         // The firmware family first: baseline conditions are judged against it.
-        let stock = Stock::new(self.rules, crate::firmware::identify(evidence).as_ref());
+        let stock = Stock::new(self.rules, self.family.identify(evidence).as_ref());
         let listing = evidence.list();
         let pool = self.pool();
         let plans = Self::par_map(pool.as_ref(), listing.entries.iter().collect(), |e| {
@@ -224,7 +228,7 @@ impl<'r> Scanner<'r> {
         let results = Self::par_map(pool.as_ref(), work, |((e, plan), ok)| {
             self.run_entry(evidence, e, &plan, ok)
         });
-        let zone = crate::zone::Zone::read(evidence, &listing);
+        let zone = self.family.zone(evidence, &listing);
         self.assemble(listing, results, zone)
     }
 

@@ -6,7 +6,7 @@
 //!    missing, unreadable or was not examined → `inconclusive`;
 //! 4. else `clean`.
 //!
-//! What counts as needed evidence comes from the appliance profile (`profiles/*.toml`), not from
+//! What counts as needed evidence comes from the appliance profile (`src/appliance/<family>/profile.toml`), not from
 //! code. Coverage problems never downgrade `compromised` or `review`; they are listed as reasons.
 
 mod windows;
@@ -14,8 +14,9 @@ mod windows;
 pub use windows::{DateArg, WindowOverrides};
 use windows::{SourceTimes, check_windows};
 
+use crate::appliance::Facts;
+use crate::appliance::profile::{Profile, SourceDef};
 use crate::continuity;
-use crate::firmware::Facts;
 use crate::input::{EntryKind, Evidence};
 use crate::model::{
     Coverage, EvPath, Finding, Gap, GapCause, Severity, SourceCoverage, SourceFile, TimeZone,
@@ -23,102 +24,8 @@ use crate::model::{
 };
 use crate::rules::RuleSet;
 use crate::scan::{ScanOutput, glob};
-use anyhow::{Context, Result};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-
-/// The shape of an appliance and the evidence sources a `clean` verdict depends on.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Profile {
-    pub profile: ProfileInfo,
-    pub markers: Markers,
-    #[serde(rename = "source")]
-    pub sources: Vec<SourceDef>,
-    pub volatile: Volatile,
-    pub continuity: ContinuityDef,
-}
-
-/// `[continuity]`: when a stretch without log lines is a hole, and the records an appliance
-/// writes when it starts and when it stops.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContinuityDef {
-    /// A stretch shorter than this is never a hole.
-    pub min_hours: u64,
-    /// ... and it must be longer than this many times the source's usual silence.
-    pub usual_factor: u64,
-    /// Regexes of boot records (one log line each).
-    pub boot: Vec<String>,
-    /// Regexes of shutdown records.
-    pub shutdown: Vec<String>,
-}
-
-/// `[profile]`
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileInfo {
-    pub id: String,
-    pub title: String,
-}
-
-/// `[markers]`: paths whose presence identifies the appliance.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Markers {
-    pub min: usize,
-    pub paths: Vec<String>,
-}
-
-/// `[[source]]`: one kind of evidence.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceDef {
-    pub id: String,
-    pub title: String,
-    pub required: bool,
-    #[serde(default)]
-    pub logs: Vec<String>,
-    #[serde(default)]
-    pub files: Vec<String>,
-}
-
-/// `[volatile]`: RAM-disk locations.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Volatile {
-    pub paths: Vec<String>,
-    /// The persistent filesystems, named when the RAM disk is missing.
-    pub persistent: Vec<String>,
-    pub note: String,
-}
-
-impl Profile {
-    /// The NetScaler profile embedded in the binary.
-    pub fn embedded() -> Result<Profile> {
-        let (name, src) = crate::rules::embedded::PROFILES
-            .iter()
-            .find(|(n, _)| n.ends_with("netscaler.toml"))
-            .context("the netscaler profile is not embedded")?;
-        Profile::parse(name, src)
-    }
-
-    /// Parses a profile file.
-    pub fn parse(name: &str, src: &str) -> Result<Profile> {
-        let p: Profile = toml::from_str(src).with_context(|| format!("invalid profile {name}"))?;
-        for s in &p.sources {
-            for g in s.logs.iter().chain(&s.files) {
-                glob::compile(g).with_context(|| format!("profile {name}: bad glob `{g}`"))?;
-            }
-        }
-        for r in p.continuity.boot.iter().chain(&p.continuity.shutdown) {
-            crate::rules::load::compile_regex(r)
-                .with_context(|| format!("profile {name}: bad pattern `{r}`"))?;
-        }
-        Ok(p)
-    }
-}
 
 /// The verdict with its reasons and the coverage it rests on.
 #[derive(Clone, Debug)]
@@ -138,7 +45,7 @@ pub fn assess(
     out: &ScanOutput,
     rules: &RuleSet,
     facts: &Facts,
-    cves: &crate::posture::CveTable,
+    cves: &crate::appliance::cves::CveTable,
     overrides: &WindowOverrides,
 ) -> Assessment {
     let cont = continuity::assess(profile, out, rules);
@@ -769,17 +676,4 @@ fn summarise(findings: &[Finding], sev: &[Severity], by_sev: &BTreeMap<Severity,
         counts.join(" and "),
         rules.join(", ")
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn embedded_profile_parses() {
-        let p = Profile::embedded().unwrap();
-        assert_eq!(p.profile.id, "netscaler");
-        assert!(p.sources.iter().any(|s| s.id == "access-log" && s.required));
-        assert!(p.markers.min >= 1 && p.markers.min <= p.markers.paths.len());
-    }
 }

@@ -5,12 +5,13 @@
 //! Reads nothing from the evidence: it works from firmware facts, the time ranges the scan
 //! measured and the holes and downtime [`crate::continuity`] found in them.
 
+use crate::appliance::cves::{CveDef, CveTable, status};
+use crate::appliance::{Facts, Sighting};
 use crate::continuity::{Continuity, duration, minute};
-use crate::firmware::{Build, Facts, Sighting, split_version};
 use crate::model::CveStatus;
 use crate::model::{Period, SourceCoverage, Timestamp, WindowCheck, WindowHole, WindowStatus};
-use crate::posture::{CveDef, CveTable, status};
 use crate::rules::{Pack, RuleSet, Window};
+use crate::util::version::{Build, split_version};
 use std::collections::HashMap;
 
 /// A date given with `--since` / `--until`: for every window, or for one window named by its
@@ -156,13 +157,13 @@ struct Firmware {
 }
 
 fn firmware(facts: &Facts) -> Option<Firmware> {
-    let version = facts.version()?;
+    let version = facts.version.clone()?;
     let (branch, build) = split_version(&version)?;
     Some(Firmware {
         version,
         branch,
         build,
-        history: facts.sightings(),
+        history: facts.history.clone(),
     })
 }
 

@@ -209,6 +209,7 @@ pub fn mock_scan(ev: &MockEvidence, rules: &RuleSet, threads: usize) -> ScanOutp
             threads,
             ..ScanOptions::default()
         },
+        &sporen::appliance::netscaler::NetScaler,
     )
     .scan(ev)
 }

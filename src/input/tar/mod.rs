@@ -15,7 +15,7 @@ pub mod header;
 pub mod index;
 
 use super::ufs::ReadAt;
-use super::{Entry, EntryKind, Evidence, Limits, Listing};
+use super::{Entry, EntryKind, Evidence, Layout, Limits, Listing};
 use crate::model::{EvPath, Gap, GapCause};
 use index::{Data, Ending, RawMember};
 use std::collections::{HashMap, HashSet};
@@ -86,37 +86,44 @@ fn clean_path(raw: &[u8]) -> (Vec<u8>, bool) {
     (parts.join(&b'/'), dotdot)
 }
 
-/// How member names map to appliance paths.
-struct Layout {
-    /// A support bundle's `collector_*` top folder, removed from every name.
+/// How member names map to appliance paths, per the family's [`Layout`].
+struct Mapping {
+    /// A support bundle's top folder, removed from every name.
     strip: Option<Vec<u8>>,
-    /// `nsconfig/` becomes `flash/nsconfig/` (no `flash/nsconfig/` in the archive).
-    nsconfig: bool,
+    /// The aliases that apply: `from/` becomes `to/` (the archive has no `to/`).
+    aliases: Vec<(&'static str, &'static str)>,
 }
 
-impl Layout {
-    fn of(members: &[RawMember]) -> Layout {
+impl Mapping {
+    fn of(members: &[RawMember], layout: &Layout) -> Mapping {
         let mut tops = members
             .iter()
             .filter(|m| !m.name.is_empty())
             .map(|m| m.name.split(|&b| b == b'/').next().unwrap_or_default());
         let first = tops.next();
-        let strip = match first {
-            Some(t) if t.starts_with(b"collector_") && tops.all(|x| x == t) => Some(t.to_vec()),
+        let strip = match (first, layout.bundle_top) {
+            (Some(t), Some(prefix)) if t.starts_with(prefix.as_bytes()) && tops.all(|x| x == t) => {
+                Some(t.to_vec())
+            }
             _ => None,
         };
-        let layout = Layout {
+        let mapping = Mapping {
             strip,
-            nsconfig: false,
+            aliases: Vec::new(),
         };
         let has = |dir: &[u8]| {
             members.iter().any(|m| {
-                let n = layout.strip_top(&m.name);
+                let n = mapping.strip_top(&m.name);
                 n == dir || (n.starts_with(dir) && n.get(dir.len()) == Some(&b'/'))
             })
         };
-        let nsconfig = has(b"nsconfig") && !has(b"flash/nsconfig");
-        Layout { nsconfig, ..layout }
+        let aliases = layout
+            .aliases
+            .iter()
+            .filter(|(from, to)| has(from.as_bytes()) && !has(to.as_bytes()))
+            .copied()
+            .collect();
+        Mapping { aliases, ..mapping }
     }
 
     fn strip_top(&self, n: &[u8]) -> Vec<u8> {
@@ -133,21 +140,26 @@ impl Layout {
 
     fn map(&self, n: &[u8]) -> Vec<u8> {
         let n = self.strip_top(n);
-        if self.nsconfig && (n == b"nsconfig" || n.starts_with(b"nsconfig/")) {
-            return [&b"flash/"[..], &n].concat();
+        for (from, to) in &self.aliases {
+            let from = from.as_bytes();
+            if n == from || (n.starts_with(from) && n.get(from.len()) == Some(&b'/')) {
+                return [to.as_bytes(), &n[from.len()..]].concat();
+            }
         }
         n
     }
 
-    fn describe(&self) -> Option<&'static str> {
-        match (self.strip.is_some(), self.nsconfig) {
-            (true, true) => {
-                Some("support bundle: top folder removed, nsconfig/ mapped to /flash/nsconfig")
-            }
-            (true, false) => Some("support bundle: top folder removed"),
-            (false, true) => Some("nsconfig/ mapped to /flash/nsconfig"),
-            (false, false) => None,
+    fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.strip.is_some() {
+            parts.push("support bundle: top folder removed".to_owned());
         }
+        parts.extend(
+            self.aliases
+                .iter()
+                .map(|(from, to)| format!("{from}/ mapped to /{to}")),
+        );
+        (!parts.is_empty()).then(|| parts.join(", "))
     }
 }
 
@@ -235,13 +247,19 @@ impl Growing {
 
     /// The evidence, once the source is complete (after `grown(len, true)`); an error when
     /// it holds no tar archive.
-    pub fn into_evidence(self, kind: &'static str, limits: &Limits) -> io::Result<TarEvidence> {
+    pub fn into_evidence(
+        self,
+        kind: &'static str,
+        layout: &Layout,
+        limits: &Limits,
+    ) -> io::Result<TarEvidence> {
         match self.state {
             GrowState::Indexing { start, ix } => Ok(TarEvidence::from_index(
                 self.src,
                 start,
                 ix.finish(),
                 kind,
+                layout,
                 limits,
             )),
             _ => Err(not_a_tar()),
@@ -265,11 +283,14 @@ impl TarEvidence {
         src: Arc<dyn ReadAt>,
         len: u64,
         kind: &'static str,
+        layout: &Layout,
         limits: &Limits,
     ) -> io::Result<TarEvidence> {
         let start = tar_start(src.as_ref(), len)?.ok_or_else(not_a_tar)?;
         let found = index::index(src.clone(), start, len, limits.max_entries);
-        Ok(TarEvidence::from_index(src, start, found, kind, limits))
+        Ok(TarEvidence::from_index(
+            src, start, found, kind, layout, limits,
+        ))
     }
 
     /// Builds the evidence from a finished pass over `src` whose archive starts at `start`.
@@ -278,6 +299,7 @@ impl TarEvidence {
         start: u64,
         found: index::Indexed,
         kind: &'static str,
+        layout: &Layout,
         limits: &Limits,
     ) -> TarEvidence {
         let mut ev = TarEvidence {
@@ -304,7 +326,7 @@ impl TarEvidence {
                 true,
             ));
         }
-        let layout = ev.place(found.members, limits);
+        let layout = ev.place(found.members, layout, limits);
         if layout.strip.is_some() && kind == "tar" {
             ev.kind = "support-bundle";
         }
@@ -312,14 +334,14 @@ impl TarEvidence {
         if start > 0 {
             notes.push(format!("{start} bytes before the archive skipped"));
         }
-        notes.extend(layout.describe().map(str::to_owned));
+        notes.extend(layout.describe());
         ev.description = notes.join("; ");
         ev
     }
 
     /// Maps names, resolves hard links, settles duplicates and the link budget, and fills the
     /// sorted index. Returns the layout applied.
-    fn place(&mut self, mut members: Vec<RawMember>, limits: &Limits) -> Layout {
+    fn place(&mut self, mut members: Vec<RawMember>, layout: &Layout, limits: &Limits) -> Mapping {
         // Names are cleaned in place; the few that climbed with `..` keep their raw form for
         // the gap.
         let mut climbed = Vec::new();
@@ -330,7 +352,7 @@ impl TarEvidence {
                 climbed.push((i, raw));
             }
         }
-        let layout = Layout::of(&members);
+        let layout = Mapping::of(&members, layout);
         let mut climbed = climbed.into_iter().peekable();
         let mut placed = Vec::with_capacity(members.len());
         for (i, mut raw) in members.into_iter().enumerate() {
@@ -376,7 +398,7 @@ impl TarEvidence {
 
     /// Gives each hard link its target's data: the latest member of that name before it (as
     /// extraction would), else one after it (a forward link), following links to links.
-    fn resolve_links(&mut self, placed: &mut [Placed], layout: &Layout) {
+    fn resolve_links(&mut self, placed: &mut [Placed], layout: &Mapping) {
         let target_of = |p: &Placed| {
             p.raw
                 .link
@@ -542,8 +564,9 @@ impl TarEvidence {
     }
 }
 
-/// Reads one member with positioned reads; sparse holes read as zeros. Stops early (a short
-/// file) where the archive ends.
+/// Reads one member with positioned reads; sparse holes read as zeros. Where the archive ends
+/// before the member does (a cut archive), the read fails: the bytes not there are a gap, not
+/// a shorter file.
 struct MemberReader<'a> {
     src: &'a dyn ReadAt,
     data: Data,
@@ -567,6 +590,15 @@ impl Read for MemberReader<'_> {
                 sparse_read(self.src, *at, runs, self.pos, &mut buf[..want])?
             }
         };
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the archive ends {} bytes into this member of {} bytes: it was cut",
+                    self.pos, self.size
+                ),
+            ));
+        }
         self.pos += n as u64;
         Ok(n)
     }

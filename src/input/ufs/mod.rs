@@ -26,7 +26,7 @@ pub use device::{ReadAt, read_exact_at};
 pub use error::UfsError;
 
 use super::partition::{self, Table};
-use super::{Entry, EntryKind, Evidence, Limits, Listing, Namespace};
+use super::{Entry, EntryKind, Evidence, Layout, Limits, Listing, Namespace};
 use crate::model::{EvPath, Gap, GapCause};
 use fs::{Probe, Ufs};
 use inode::Inode;
@@ -133,21 +133,6 @@ fn root_names(fs: &Ufs) -> Vec<Vec<u8>> {
     out.into_iter().map(|r| r.name).collect()
 }
 
-/// Where a filesystem is mounted on the appliance, judged by its root directory.
-fn mount_point(names: &[Vec<u8>]) -> Option<&'static str> {
-    let has = |n: &[u8]| names.iter().any(|x| x == n);
-    if (has(b"bin") && has(b"etc")) || (has(b"flash") && has(b"var")) {
-        // The RAM disk (md0), or a whole tree in one filesystem.
-        Some("")
-    } else if has(b"nsconfig") {
-        Some("flash")
-    } else if has(b"netscaler") && (has(b"log") || has(b"nslog") || has(b"vpn")) {
-        Some("var")
-    } else {
-        None
-    }
-}
-
 /// One filesystem to walk, where it is mounted.
 struct Mount {
     fs: Ufs,
@@ -176,15 +161,19 @@ pub struct ImageEvidence {
 
 impl ImageEvidence {
     /// Opens images (`name`, bytes) with the default [`Limits`]; every UFS found in them is
-    /// mounted by its content.
-    pub fn open(images: Vec<(String, Arc<dyn ReadAt>)>) -> io::Result<ImageEvidence> {
-        ImageEvidence::with_limits(images, &Limits::default())
+    /// mounted where `layout` says by its content.
+    pub fn open(
+        images: Vec<(String, Arc<dyn ReadAt>)>,
+        layout: &Layout,
+    ) -> io::Result<ImageEvidence> {
+        ImageEvidence::with_limits(images, layout, &Limits::default())
     }
 
     /// Opens images and lists them within `limits`. Fails when an image holds no filesystem
     /// that can be read; damage inside a filesystem is a gap, not an error.
     pub fn with_limits(
         images: Vec<(String, Arc<dyn ReadAt>)>,
+        layout: &Layout,
         limits: &Limits,
     ) -> io::Result<ImageEvidence> {
         let mut notes = Vec::new();
@@ -209,7 +198,7 @@ impl ImageEvidence {
                 )
             }));
             for (fs, what) in found.fss {
-                let at = mount_point(&root_names(&fs)).unwrap_or("");
+                let at = layout.mount_point(&root_names(&fs)).unwrap_or("");
                 let what = format!("{name}: {what}");
                 notes.push(format!(
                     "{what} mounted at /{at}, {} KiB",

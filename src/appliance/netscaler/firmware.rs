@@ -6,21 +6,13 @@
 //! [`identify`] is the small pre-scan reading: the firmware family the rules compare with the
 //! stock baseline, from three small files read with a byte cap. It never lists the evidence.
 
+use crate::appliance::Sighting;
 use crate::input::{Entry, EntryKind, Evidence};
 use crate::model::EvPath;
 use crate::rules::baseline::Firmware;
-use crate::rules::load::parse_build;
 use crate::scan::ScanOutput;
+use crate::util::version::{parse_build, split_version};
 use std::io::Read;
-
-/// A branch or build number: `13.0` → `(13, 0)`, `47.24` → `(47, 24)`.
-pub type Build = (u32, u32);
-
-/// `13.0-47.24` → branch and build.
-pub fn split_version(v: &str) -> Option<(Build, Build)> {
-    let (b, n) = v.split_once('-')?;
-    Some((parse_build(b)?, parse_build(n)?))
-}
 
 /// One saved configuration.
 #[derive(Clone, Debug)]
@@ -39,9 +31,6 @@ pub struct Save {
     pub complete: bool,
 }
 
-/// A dated sighting of a build on the appliance: branch, build, Unix time, where seen.
-pub type Sighting = (Build, Build, i64, String);
-
 /// Everything the evidence says about firmware.
 #[derive(Clone, Debug, Default)]
 pub struct Facts {
@@ -53,6 +42,9 @@ pub struct Facts {
     pub kernels: Vec<(String, i64)>,
     /// Saved configurations, newest first.
     pub saves: Vec<Save>,
+    /// `/flash/nsconfig/rc.netscaler` (at most 1 MiB), where the CTX267679 mitigation puts a
+    /// line.
+    pub rc_netscaler: Option<String>,
 }
 
 /// Most bytes of the current configuration kept.
@@ -215,7 +207,7 @@ impl Facts {
         let zone = saves
             .iter()
             .find(|s| s.file == "/flash/nsconfig/ns.conf")
-            .map(|s| crate::zone::rule_of_config(&s.text))
+            .map(|s| super::zone::rule_of_config(&s.text))
             .unwrap_or_default();
         for s in &mut saves {
             s.saved = s.saved.map(|t| zone.to_utc(t));
@@ -226,6 +218,7 @@ impl Facts {
             dot_version,
             kernels,
             saves,
+            rc_netscaler: read_small(ev, out, "flash/nsconfig/rc.netscaler", 1 << 20),
         }
     }
 

@@ -1,0 +1,128 @@
+//! Everything sporen knows about the appliances it examines, in one place. A family (for now
+//! [`netscaler`]) is one folder: its data (profile, CVE table, stock baseline) and the code that
+//! reads what only it knows (firmware, time zone, posture and mitigation, the layout of its
+//! archives, images and SSH collection). The rest of sporen (`input`, `scan`, `continuity`,
+//! `verdict`, `report`) works through [`Appliance`] and [`Family`] and names no appliance.
+//!
+//! Rule packs refer to the profile and the CVE table (a window's evidence sources and CVE);
+//! [`Appliance::check_rules`] reports every reference that does not resolve, located, before
+//! anything is scanned.
+//!
+//! Adding a family: a folder `src/appliance/<family>/` with its three data files and a type
+//! implementing [`Family`], and one line in [`FAMILIES`] (see `ARCHITECTURE.md`).
+
+pub mod cves;
+pub mod netscaler;
+pub mod profile;
+
+use crate::input::{Evidence, Layout, Listing};
+use crate::model::{Finding, Posture};
+use crate::rules::baseline::Firmware;
+use crate::rules::{Code, Diagnostic, RuleSet};
+use crate::scan::ScanOutput;
+use crate::util::version::Build;
+use crate::zone::Zone;
+use anyhow::Result;
+use cves::CveTable;
+use profile::Profile;
+use std::any::Any;
+use std::sync::Arc;
+
+/// The registered families, each as the function that loads its knowledge. The first is the
+/// one the binary examines.
+pub const FAMILIES: &[fn() -> Result<Appliance>] = &[netscaler::appliance];
+
+/// A dated sighting of a build on the appliance: branch, build, Unix time, where seen.
+pub type Sighting = (Build, Build, i64, String);
+
+/// Facts read once from the evidence after the scan. The exposure windows use the firmware
+/// history; the family's posture reads its own part back from `detail`.
+#[derive(Clone)]
+pub struct Facts {
+    /// The firmware the appliance runs (`13.0-47.24`), when the evidence says.
+    pub version: Option<String>,
+    /// Dated sightings of builds, oldest first.
+    pub history: Vec<Sighting>,
+    /// What only the family reads (for NetScaler: saved configurations, `rc.netscaler`).
+    pub detail: Arc<dyn Any + Send + Sync>,
+}
+
+/// The code side of an appliance family: what needs its knowledge of the evidence.
+pub trait Family: Send + Sync {
+    /// The firmware before the scan, from small files: the stock baseline is compared with it.
+    fn identify(&self, ev: &dyn Evidence) -> Option<Firmware>;
+    /// The time zone syslog header times were written in.
+    fn zone(&self, ev: &dyn Evidence, listing: &Listing) -> Zone;
+    /// Facts read once after the scan.
+    fn facts(&self, ev: &dyn Evidence, out: &ScanOutput) -> Facts;
+    /// The posture section (firmware, per-CVE status, mitigation, secrets to rotate), from the
+    /// facts and the scan alone.
+    fn posture(
+        &self,
+        cves: &CveTable,
+        facts: &Facts,
+        out: &ScanOutput,
+        findings: &[Finding],
+        compromised: bool,
+    ) -> Posture;
+    /// Whether the posture leaves the appliance open to a CVE (`--fail-on-vulnerable`).
+    fn exposed(&self, posture: &Posture) -> bool;
+}
+
+/// The knowledge of one appliance family, loaded once.
+#[derive(Clone)]
+pub struct Appliance {
+    pub profile: Profile,
+    pub cves: CveTable,
+    /// How its archives, images and SSH collection map onto its filesystem.
+    pub layout: Layout,
+    pub family: &'static dyn Family,
+}
+
+impl std::fmt::Debug for Appliance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Appliance")
+            .field("profile", &self.profile.profile.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Appliance {
+    /// The family compiled into the binary (the first registered).
+    pub fn embedded() -> Result<Appliance> {
+        FAMILIES[0]()
+    }
+
+    /// Name and text of the embedded family's stock baseline (rules consult it).
+    pub fn baseline_source() -> (&'static str, &'static str) {
+        netscaler::BASELINE
+    }
+
+    /// Every window reference of `rules` that the profile or the CVE table does not know.
+    pub fn check_rules(&self, rules: &RuleSet) -> Vec<Diagnostic> {
+        let sources: Vec<&str> = self.profile.sources.iter().map(|s| s.id.as_str()).collect();
+        let cves: Vec<&str> = self.cves.cve.iter().map(|c| c.id.as_str()).collect();
+        let mut out = Vec::new();
+        for w in rules.packs.iter().filter_map(|p| p.window.as_ref()) {
+            for (sid, spot) in w.sources.iter().zip(&w.source_spots) {
+                if !sources.contains(&sid.as_str()) {
+                    out.push(spot.with(
+                        Code::E013,
+                        format!("`{sid}` is not an evidence source of the appliance profile"),
+                        format!("evidence sources: {}", sources.join(", ")),
+                    ));
+                }
+            }
+            if let (Some(c), Some(spot)) = (&w.cve, &w.cve_spot)
+                && !cves.contains(&c.as_str())
+            {
+                out.push(spot.with(
+                    Code::E031,
+                    format!("{c} is not in the CVE table"),
+                    format!("CVEs in the table: {}", cves.join(", ")),
+                ));
+            }
+        }
+        out
+    }
+}

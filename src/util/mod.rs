@@ -1,0 +1,3 @@
+//! Small helpers every stage may use; they know nothing of appliances, rules or evidence.
+
+pub mod version;
