@@ -253,7 +253,7 @@ fn flagged_files(
             rules.dedup();
             Some(FlaggedFile {
                 path: path.clone(),
-                path_base64: (!path.is_utf8()).then(|| crate::model::base64(path.as_bytes())),
+                path_base64: path.base64_if_inexact(),
                 size: e.size,
                 mode: mode_string(e.mode),
                 uid: e.uid,

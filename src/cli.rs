@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive) and nothing else: parsing only, no behaviour.
 
+use crate::report::Format;
 use crate::verdict::DateArg;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -72,25 +73,6 @@ is listed, as for an appliance whose family is unknown.",
     },
 }
 
-/// Output formats of `scan`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Report for people: verdict and reasons first.
-    Text,
-    /// One JSON document (schema sporen.report/1).
-    Json,
-    /// One JSON object per line: findings, gaps, then a summary.
-    Jsonl,
-    /// SARIF 2.1.0 for code-scanning tools.
-    Sarif,
-    /// One row per finding.
-    Csv,
-    /// CSV chronology: logged findings and flagged files' times, oldest first.
-    Timeline,
-    /// The Sleuth Kit 3.x body file of flagged files (for mactime / plaso).
-    Bodyfile,
-}
-
 /// When to colour text output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorArg {
@@ -148,8 +130,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N", default_value_t = crate::input::DEFAULT_MAX_ENTRIES)]
     pub max_entries: u64,
     /// Report format.
-    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
-    pub format: FormatArg,
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Write the report to FILE instead of standard output (never inside TARGET).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -12,7 +12,7 @@
 //! `--ssh` or `-` there is no TARGET to look at, and they are checked with the rules).
 
 use crate::appliance::Appliance;
-use crate::cli::{ColorArg, FormatArg, RuleArgs, ScanArgs};
+use crate::cli::{ColorArg, RuleArgs, ScanArgs};
 use crate::input::Layout;
 use crate::input::Limits;
 use crate::input::open::{InputSpec, check_ssh_host, check_targets, check_temp_dir};
@@ -137,7 +137,7 @@ impl ScanConfig {
                     },
                     color: wants_color(a.color, &destination),
                     destination,
-                    format: format_of(a.format),
+                    format: a.format,
                     rules,
                     appliance,
                     windows,
@@ -189,19 +189,6 @@ fn check_counts(a: &ScanArgs) -> Vec<String> {
     .filter(|(_, zero)| *zero)
     .map(|(flag, _)| format!("{flag} 0: nothing could be examined (give at least 1)"))
     .collect()
-}
-
-/// The report format of a `--format` value.
-fn format_of(f: FormatArg) -> Format {
-    match f {
-        FormatArg::Text => Format::Text,
-        FormatArg::Json => Format::Json,
-        FormatArg::Jsonl => Format::Jsonl,
-        FormatArg::Sarif => Format::Sarif,
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Timeline => Format::Timeline,
-        FormatArg::Bodyfile => Format::Bodyfile,
-    }
 }
 
 /// Colour only on standard output, and with `auto` only on a terminal that wants it

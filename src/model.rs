@@ -176,6 +176,12 @@ impl EvPath {
         std::str::from_utf8(&self.0).is_ok()
     }
 
+    /// The exact bytes in base64 (a report's `path_base64`) when they are not UTF-8; `None`
+    /// when the path's string form is exact already.
+    pub fn base64_if_inexact(&self) -> Option<String> {
+        (!self.is_utf8()).then(|| base64(&self.0))
+    }
+
     /// A lossless string form: valid UTF-8 is kept, each invalid byte becomes `\xNN` and a
     /// backslash becomes `\\`... only when the bytes are not UTF-8 (so ordinary paths read as is).
     pub fn to_lossless_string(&self) -> String {
@@ -286,9 +292,8 @@ pub struct Finding {
     pub time_inferred: bool,
 }
 
-/// Why part of the evidence could not be examined.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Why part of the evidence could not be examined. Serialised as [`GapCause::as_str`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GapCause {
     /// An expected appliance location does not exist in the evidence.
     Missing,
@@ -312,6 +317,31 @@ pub enum GapCause {
     Budget,
     /// A stretch of time in which a log source wrote no line although it normally would.
     Hole,
+}
+
+impl GapCause {
+    /// The snake_case name every format writes (`unlistable_dir`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GapCause::Missing => "missing",
+            GapCause::Unreadable => "unreadable",
+            GapCause::UnlistableDir => "unlistable_dir",
+            GapCause::TooLarge => "too_large",
+            GapCause::CorruptGzip => "corrupt_gzip",
+            GapCause::Shrank => "shrank",
+            GapCause::SpecialFile => "special_file",
+            GapCause::BrokenSymlink => "broken_symlink",
+            GapCause::CorruptArchive => "corrupt_archive",
+            GapCause::Budget => "budget",
+            GapCause::Hole => "hole",
+        }
+    }
+}
+
+impl Serialize for GapCause {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// One piece of evidence that could not be (fully) examined.
@@ -489,7 +519,7 @@ impl Gap {
         detail: impl Into<String>,
         blocks_clean: bool,
     ) -> Gap {
-        let path_base64 = (!path.is_utf8()).then(|| base64(path.as_bytes()));
+        let path_base64 = path.base64_if_inexact();
         Gap {
             path,
             path_base64,

@@ -162,7 +162,7 @@ fn finding(
         pack: rule.pack.clone(),
         severity: rule.severity,
         title: rule.title.clone(),
-        path_base64: (!path.is_utf8()).then(|| crate::model::base64(path.as_bytes())),
+        path_base64: path.base64_if_inexact(),
         path,
         line: Some(here.unwrap_or(mark).line),
         excerpt: Some(Bytes(here.unwrap_or(mark).text.0.clone())).filter(|b| !b.0.is_empty()),

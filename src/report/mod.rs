@@ -16,7 +16,8 @@ pub mod sarif;
 pub mod text;
 pub mod timeline;
 
-use crate::model::{EvPath, GapCause, Report};
+use crate::model::{EvPath, Report};
+use clap::ValueEnum;
 use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Write};
@@ -24,60 +25,32 @@ use std::io::{self, Write};
 #[cfg(test)]
 pub(crate) use sample::sample_report;
 
-/// An output format for [`render`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// An output format for [`render`]. The command line takes the same names (`--format`); the
+/// variants' comments are its help.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Format {
-    /// A report for people (the default on a terminal).
+    /// Report for people: verdict and reasons first.
     Text,
-    /// The whole report as one pretty-printed JSON document.
+    /// One JSON document (schema sporen.report/1).
     Json,
-    /// JSON Lines: one line per finding, one per gap, then a summary line.
+    /// One JSON object per line: findings, gaps, then a summary.
     Jsonl,
-    /// SARIF 2.1.0, for code-scanning tools.
+    /// SARIF 2.1.0 for code-scanning tools.
     Sarif,
-    /// One CSV row per finding, safe to open in a spreadsheet.
+    /// One row per finding.
     Csv,
-    /// A CSV chronology of logged findings and flagged files' times.
+    /// CSV chronology: logged findings and flagged files' times, oldest first.
     Timeline,
-    /// The Sleuth Kit body file of the flagged files.
+    /// The Sleuth Kit 3.x body file of flagged files (for mactime / plaso).
     Bodyfile,
-}
-
-impl Format {
-    /// Every format, in the order they are listed in help texts.
-    pub const ALL: [Format; 7] = [
-        Format::Text,
-        Format::Json,
-        Format::Jsonl,
-        Format::Sarif,
-        Format::Csv,
-        Format::Timeline,
-        Format::Bodyfile,
-    ];
-
-    /// Parses a format name as written on the command line (`text`, `json`, `jsonl`, `sarif`,
-    /// `csv`). Names are lower-case; anything else is `None`.
-    pub fn parse(s: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-
-    /// The name [`Format::parse`] accepts.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Text => "text",
-            Format::Json => "json",
-            Format::Jsonl => "jsonl",
-            Format::Sarif => "sarif",
-            Format::Csv => "csv",
-            Format::Timeline => "timeline",
-            Format::Bodyfile => "bodyfile",
-        }
-    }
 }
 
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        match self.to_possible_value() {
+            Some(v) => f.write_str(v.get_name()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -98,23 +71,6 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write, color: bool)
         Format::Csv => csv::render(report, &mut w)?,
     }
     w.flush()
-}
-
-/// The snake_case name of a gap cause, the same string the model serialises it as.
-pub(crate) fn gap_cause_str(cause: GapCause) -> &'static str {
-    match cause {
-        GapCause::Missing => "missing",
-        GapCause::Unreadable => "unreadable",
-        GapCause::UnlistableDir => "unlistable_dir",
-        GapCause::TooLarge => "too_large",
-        GapCause::CorruptGzip => "corrupt_gzip",
-        GapCause::Shrank => "shrank",
-        GapCause::SpecialFile => "special_file",
-        GapCause::BrokenSymlink => "broken_symlink",
-        GapCause::CorruptArchive => "corrupt_archive",
-        GapCause::Budget => "budget",
-        GapCause::Hole => "hole",
-    }
 }
 
 /// The report as the machine formats show it: every finding and gap whose path is not valid
@@ -179,35 +135,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn format_names_round_trip() {
-        for f in Format::ALL {
-            assert_eq!(Format::parse(f.as_str()), Some(f));
-            assert_eq!(f.to_string(), f.as_str());
-        }
-        assert_eq!(Format::parse("JSON"), None);
-        assert_eq!(Format::parse("xml"), None);
-        assert_eq!(Format::parse(""), None);
-    }
-
-    #[test]
-    fn gap_cause_names_match_serde() {
-        let all = [
-            GapCause::Missing,
-            GapCause::Unreadable,
-            GapCause::UnlistableDir,
-            GapCause::TooLarge,
-            GapCause::CorruptGzip,
-            GapCause::Shrank,
-            GapCause::SpecialFile,
-            GapCause::BrokenSymlink,
-        ];
-        for c in all {
-            let v = serde_json::to_value(c).ok();
-            assert_eq!(v.as_ref().and_then(|v| v.as_str()), Some(gap_cause_str(c)));
-        }
-    }
-
-    #[test]
     fn exact_paths_are_filled_only_where_missing() {
         let r = sample_report();
         let filled = with_exact_paths(&r);
@@ -230,7 +157,7 @@ mod tests {
     #[test]
     fn every_format_is_deterministic_and_follows_report_order() {
         let r = sample_report();
-        for f in Format::ALL {
+        for &f in Format::value_variants() {
             assert_eq!(render_string(&r, f, false), render_string(&r, f, false));
         }
         // Reversing the findings in the report reverses them in the output: no re-sorting.
@@ -244,7 +171,7 @@ mod tests {
     #[test]
     fn color_only_changes_text() {
         let r = sample_report();
-        for f in Format::ALL {
+        for &f in Format::value_variants() {
             let plain = render_string(&r, f, false);
             let colored = render_string(&r, f, true);
             if f == Format::Text {

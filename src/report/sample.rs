@@ -1,11 +1,12 @@
 //! A hand-built report that exercises every awkward case the renderers must handle, for the
 //! tests of every renderer.
 
-use super::{GapCause, Report};
+use super::Report;
 
 use crate::model::{
-    Bytes, Coverage, EvPath, Finding, Gap, REPORT_SCHEMA, RuleHits, Severity, SourceCoverage,
-    SourceFile, TargetInfo, Timestamp, ToolInfo, Verdict, WindowCheck, WindowStatus, base64,
+    Bytes, Coverage, EvPath, Finding, Gap, GapCause, REPORT_SCHEMA, RuleHits, Severity,
+    SourceCoverage, SourceFile, TargetInfo, Timestamp, ToolInfo, Verdict, WindowCheck,
+    WindowStatus, base64,
 };
 
 /// A time of the sample, written as the report writes it.

@@ -5,7 +5,6 @@
 //! no host names) and must keep evidence bytes exact: paths are percent-encoded URI references,
 //! never lossy strings.
 
-use super::gap_cause_str;
 use crate::model::{
     Bytes, Finding, Gap, Report, RuleHits, Severity, TargetInfo, Timestamp, Verdict,
 };
@@ -271,7 +270,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> SarifResult<'_> {
 }
 
 fn notification(g: &Gap) -> Value {
-    let cause = gap_cause_str(g.cause);
+    let cause = g.cause.as_str();
     let mut props = serde_json::Map::new();
     props.insert("cause".into(), json!(cause));
     props.insert("blocks_clean".into(), json!(g.blocks_clean));

@@ -5,7 +5,6 @@
 //! command line goes through [`sanitize`](super::sanitize): this renderer must never write a raw
 //! control character, and writes ANSI colour only when asked to.
 
-use super::gap_cause_str;
 use super::sanitize::{escape_bytes, escape_str, escape_text};
 use crate::model::{Finding, Report, Severity, SourceCoverage, TimeGapStatus, Timestamp, Verdict};
 use std::io::{self, Write};
@@ -461,12 +460,7 @@ fn coverage_section(r: &Report, s: &mut String) {
         } else {
             "[does not block clean]"
         };
-        let text = format!(
-            "{}: {} {}",
-            gap_cause_str(g.cause),
-            escape_str(&g.detail),
-            blocks
-        );
+        let text = format!("{}: {} {}", g.cause.as_str(), escape_str(&g.detail), blocks);
         wrap_into(s, &text, "    ", "      ");
     }
     s.push('\n');

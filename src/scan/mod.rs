@@ -333,8 +333,7 @@ impl<'r> Scanner<'r> {
             None
         };
         let rule = &self.rules.rules[h.rule];
-        let path_base64 =
-            (!entry.path.is_utf8()).then(|| crate::model::base64(entry.path.as_bytes()));
+        let path_base64 = entry.path.base64_if_inexact();
         let (last_line, last_excerpt) = match h.last {
             Some((l, e)) if h.count > 1 => (Some(l), Some(Bytes(e))),
             _ => (None, None),
