@@ -177,7 +177,7 @@ pub struct ScanArgs {
 
 /// Parses a date or RFC 3339 date-time into Unix seconds.
 pub fn parse_date(s: &str) -> Result<i64, String> {
-    crate::rules::load::parse_time(s)
+    crate::util::bytes::parse_time(s)
         .ok_or_else(|| format!("`{s}` is not a date (use 2020-01-10 or 2020-01-10T08:00:00Z)"))
 }
 

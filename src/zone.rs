@@ -219,7 +219,7 @@ mod tests {
     use super::*;
 
     fn ts(s: &str) -> i64 {
-        crate::rules::load::parse_time(s).unwrap()
+        crate::util::bytes::parse_time(s).unwrap()
     }
 
     #[test]

@@ -215,7 +215,7 @@ fn entry_problems(baseline: &toml::Value, families: &[&str]) -> Vec<String> {
     for kind in ["setid", "nobody", "stock", "expected"] {
         for e in baseline[kind].as_array().unwrap() {
             let path = e["path"].as_str().unwrap();
-            if sporen::scan::glob::compile(path).is_err() || path.starts_with('/') {
+            if sporen::util::glob::compile(path).is_err() || path.starts_with('/') {
                 problems.push(format!(
                     "baseline {kind} {path}: not a glob of the rules' dialect"
                 ));
@@ -279,7 +279,7 @@ impl Stock {
         let md = std::fs::symlink_metadata(p).unwrap();
         let mode = format!("{:04o}", md.mode() & 0o7777);
         let matches = |e: &toml::Value| {
-            sporen::scan::glob::compile(e["path"].as_str().unwrap())
+            sporen::util::glob::compile(e["path"].as_str().unwrap())
                 .unwrap()
                 .compile_matcher()
                 .is_match(rel)

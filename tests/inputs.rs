@@ -369,7 +369,7 @@ fn large_files_in_images_read_through_indirect_blocks() {
     assert_eq!(data.len(), n);
     assert_eq!(sha2::Sha256::digest(&data), sha2::Sha256::digest(&want));
     assert_eq!(
-        sporen::rules::set::hex(&sha2::Sha256::digest(&data)),
+        sporen::util::bytes::hex(&sha2::Sha256::digest(&data)),
         "24d544390a89867c45a4ad847cb0b985c50231ab75a8486fbaf91529144b719d"
     );
 }

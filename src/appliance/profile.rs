@@ -2,7 +2,7 @@
 //! sources a `clean` verdict depends on, its RAM-disk locations and the records it writes when
 //! it starts and stops. Each family ships one (`src/appliance/<family>/profile.toml`).
 
-use crate::scan::glob;
+use crate::util::glob;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 

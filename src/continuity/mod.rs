@@ -21,7 +21,8 @@ pub mod track;
 use crate::appliance::profile::Profile;
 use crate::model::{Downtime, EvPath, Finding, TimeGapKind, Timestamp};
 use crate::rules::RuleSet;
-use crate::scan::{FileRead, LogShape, Mark, ScanOutput, glob};
+use crate::scan::{FileRead, LogShape, Mark, ScanOutput};
+use crate::util::glob;
 use std::collections::BTreeMap;
 use track::Track;
 

@@ -53,7 +53,7 @@ pub(super) fn findings(
 fn complete(fam: &Family<'_, '_>, out: &ScanOutput) -> bool {
     out.listing.entries.iter().all(|e| {
         let rel = e.path.relative();
-        crate::scan::glob::log_family(rel) != fam.name.as_slice()
+        crate::util::glob::log_family(rel) != fam.name.as_slice()
             || (e.kind == crate::input::EntryKind::File
                 && !out.gaps.iter().any(|g| g.path == e.path))
     })

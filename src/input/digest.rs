@@ -34,7 +34,7 @@ impl<R: Read> Hashing<R> {
         InputFile {
             path: path.to_owned(),
             bytes: self.bytes,
-            sha256: Some(crate::rules::set::hex(&self.sha.finalize())),
+            sha256: Some(crate::util::bytes::hex(&self.sha.finalize())),
             complete,
         }
     }
@@ -131,7 +131,7 @@ fn hash_file(path: &str, file: &std::fs::File) -> InputFile {
     InputFile {
         path: path.to_owned(),
         bytes: at,
-        sha256: Some(crate::rules::set::hex(&sha.finalize())),
+        sha256: Some(crate::util::bytes::hex(&sha.finalize())),
         complete: true,
     }
 }

@@ -325,7 +325,7 @@ pub fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)> {
     let mut head = vec![0u8; BANNER_MAX + 512];
     let n = read_full_at(&file, &mut head).with_context(|| format!("cannot read {name}"))?;
     let head = &head[..n];
-    if crate::scan::read::is_gzip(head) {
+    if crate::util::bytes::is_gzip(head) {
         let s = spool_file(&ctx, file, &name)?;
         if s.tar.as_ref().is_some_and(|t| !t.not_tar()) {
             let ev = tar_from_spool(a, s, "tar")
@@ -530,7 +530,7 @@ fn open_images(ctx: &Spooler<'_>, paths: &[PathBuf]) -> Result<(Box<dyn Evidence
         }
         let mut magic = [0u8; 2];
         let n = read_full_at(&f, &mut magic)?;
-        if crate::scan::read::is_gzip(&magic[..n]) {
+        if crate::util::bytes::is_gzip(&magic[..n]) {
             images.push((
                 name.clone(),
                 Image::Spooled(Box::new(spool_file(ctx, f, &name)?)),

@@ -12,7 +12,7 @@ use super::FileType;
 use super::diag::{Code, Diagnostic};
 use super::load::{Ctx, Tbl, parse_file_type, parse_globs, parse_octal};
 use crate::input::{Entry as EvEntry, EntryKind};
-use crate::scan::glob;
+use crate::util::glob;
 use crate::util::version::parse_build;
 use globset::GlobMatcher;
 use serde::Serialize;

@@ -8,8 +8,8 @@ use super::baseline::Baseline;
 use super::diag::{Code, Diagnostic};
 use super::load::{self, compile_regex};
 use super::{Matcher, Pack, Patterns, Rule, embedded};
-use crate::scan::glob;
 use crate::scan::indicators::Indicators;
+use crate::util::glob;
 use globset::GlobSet;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -164,7 +164,7 @@ impl RuleSet {
         hasher.update(name.as_bytes());
         hasher.update((src.len() as u64).to_le_bytes());
         hasher.update(src.as_bytes());
-        let sources_sha256 = hex(&hasher.finalize());
+        let sources_sha256 = crate::util::bytes::hex(&hasher.finalize());
         Self::compile(packs, rules, sources_sha256, baseline).map_err(|e| {
             vec![Diagnostic::whole_file(
                 Code::E011,
@@ -505,16 +505,6 @@ fn size(bytes: u64) -> String {
     } else {
         format!("{bytes} bytes")
     }
-}
-
-/// Lower-case hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// Compiled patterns, each distinct one once: identical patterns (the same record regex in

@@ -8,13 +8,13 @@
 //! distinct records stops collecting and says so; the scan-wide budget is applied file by
 //! file in path order, so the outcome never depends on thread scheduling.
 
-use super::glob;
 use super::lines::excerpt;
 use super::time::RelTime;
 use super::{EntryResult, Hit};
 use crate::input::Entry;
 use crate::model::{EvPath, Gap, GapCause};
 use crate::rules::{Check, Matcher, RuleSet};
+use crate::util::glob;
 use globset::GlobSet;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};

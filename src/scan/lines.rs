@@ -65,7 +65,7 @@ impl Scanner<'_> {
                 Err(e) => return Some((GapCause::Unreadable, e.to_string())),
             }
         }
-        let gz = read::is_gzip(&head[..n]);
+        let gz = crate::util::bytes::is_gzip(&head[..n]);
         let mut br = BufReader::with_capacity(read::CHUNK, (&head[..n]).chain(src));
         let combo = self.combo(line_rules);
         let mut agg = LineHits {

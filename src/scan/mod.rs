@@ -7,7 +7,6 @@
 pub mod commands;
 mod content;
 mod correlate;
-pub mod glob;
 pub mod indicators;
 mod lines;
 mod patterns;

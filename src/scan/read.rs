@@ -28,8 +28,8 @@ impl<R: Read> Hashing<R> {
 
     /// Lower-case hex SHA-256 and MD5 of everything read.
     pub fn finish(self) -> (String, Option<String>) {
-        let sha = crate::rules::set::hex(&self.sha256.finalize());
-        let md5 = self.md5.map(|m| crate::rules::set::hex(&m.finalize()));
+        let sha = crate::util::bytes::hex(&self.sha256.finalize());
+        let md5 = self.md5.map(|m| crate::util::bytes::hex(&m.finalize()));
         (sha, md5)
     }
 }
@@ -103,11 +103,6 @@ impl<R: Read> Read for Capture<R> {
         self.buf.extend_from_slice(&buf[..n.min(room)]);
         Ok(n)
     }
-}
-
-/// True when `head` starts with the gzip magic bytes.
-pub fn is_gzip(head: &[u8]) -> bool {
-    head.starts_with(&[0x1f, 0x8b])
 }
 
 /// Size of the blocks the line matcher reads.
@@ -309,7 +304,6 @@ mod tests {
             "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
         );
         assert_eq!(md5.unwrap(), "5eb63bbbe01eeed093cb22bb8f5acdc3");
-        assert!(is_gzip(&[0x1f, 0x8b, 8]));
     }
 
     #[test]

@@ -452,7 +452,7 @@ mod tests {
     use crate::zone::ZoneRule;
 
     fn ts(s: &str) -> i64 {
-        crate::rules::load::parse_time(s).unwrap()
+        crate::util::bytes::parse_time(s).unwrap()
     }
 
     fn access(t: i64) -> String {

@@ -1,3 +1,5 @@
 //! Small helpers every stage may use; they know nothing of appliances, rules or evidence.
 
+pub mod bytes;
+pub mod glob;
 pub mod version;

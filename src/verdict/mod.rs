@@ -23,7 +23,8 @@ use crate::model::{
     Timestamp, Verdict, WindowCheck, WindowStatus,
 };
 use crate::rules::RuleSet;
-use crate::scan::{ScanOutput, glob};
+use crate::scan::ScanOutput;
+use crate::util::glob;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 

@@ -218,7 +218,7 @@ pub fn mock_scan(ev: &MockEvidence, rules: &RuleSet, threads: usize) -> ScanOutp
 /// the hostile-input tests.
 pub fn mock_verdict(ev: &MockEvidence, rules: &RuleSet) -> sporen::model::Report {
     let appliance = sporen::appliance::Appliance::embedded().expect("embedded knowledge");
-    let since = sporen::rules::load::parse_time("2020-01-27").expect("date");
+    let since = sporen::util::bytes::parse_time("2020-01-27").expect("date");
     sporen::app::build_report(
         ev,
         rules,

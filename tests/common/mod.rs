@@ -132,7 +132,7 @@ pub fn load_case(name: &str) -> Case {
 }
 
 fn parse_time(s: &str) -> filetime::FileTime {
-    let t = sporen::rules::load::parse_time(s).unwrap_or_else(|| panic!("bad time {s}"));
+    let t = sporen::util::bytes::parse_time(s).unwrap_or_else(|| panic!("bad time {s}"));
     filetime::FileTime::from_unix_time(t, 0)
 }
 

@@ -104,7 +104,7 @@ pub fn names(dir: &Path) -> Vec<String> {
 
 /// The SHA-256 of `data`, in hex.
 pub fn sha256_hex(data: &[u8]) -> String {
-    sporen::rules::set::hex(&Sha256::digest(data))
+    sporen::util::bytes::hex(&Sha256::digest(data))
 }
 
 /// The SHA-256 of the file at `p`, in hex.

@@ -50,7 +50,7 @@ impl std::fmt::Debug for TarEvidence {
 
 /// True when `head` (the first bytes of a file) looks like a tar or a gzip stream.
 pub fn looks_like_archive(head: &[u8]) -> bool {
-    crate::scan::read::is_gzip(head) || find_tar_start(head).is_some()
+    crate::util::bytes::is_gzip(head) || find_tar_start(head).is_some()
 }
 
 /// Offset of the first plausible tar header (ustar magic, valid checksum) within the first
