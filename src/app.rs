@@ -161,7 +161,6 @@ pub fn build_report(
     let facts = appliance.family.facts(evidence, &out);
     let mut a = assess(
         &appliance.profile,
-        evidence,
         &out,
         rules,
         &facts,

@@ -17,7 +17,7 @@ use windows::{SourceTimes, check_windows};
 use crate::appliance::Facts;
 use crate::appliance::profile::{Profile, SourceDef};
 use crate::continuity;
-use crate::input::{EntryKind, Evidence};
+use crate::input::{Entry, EntryKind, Namespace};
 use crate::model::{
     Coverage, EvPath, Finding, Gap, GapCause, Severity, SourceCoverage, SourceFile, TimeZone,
     Timestamp, Verdict, WindowCheck, WindowStatus,
@@ -39,16 +39,37 @@ pub struct Assessment {
     pub findings: Vec<Finding>,
 }
 
+/// The evidence's paths as the appliance resolves them (links followed inside the root), from
+/// the scan's listing alone: the verdict reads nothing from the evidence.
+struct Names<'a> {
+    entries: &'a [Entry],
+    ns: Namespace,
+}
+
+impl<'a> Names<'a> {
+    fn of(out: &'a ScanOutput) -> Names<'a> {
+        Names {
+            entries: &out.listing.entries,
+            ns: Namespace::new(&out.listing.entries),
+        }
+    }
+
+    fn resolve(&self, p: &EvPath) -> Option<EvPath> {
+        self.ns.resolve(self.entries, p).ok()
+    }
+}
+
 /// Decides the verdict for one scan.
 pub fn assess(
     profile: &Profile,
-    ev: &dyn Evidence,
     out: &ScanOutput,
     rules: &RuleSet,
     facts: &Facts,
     cves: &crate::appliance::cves::CveTable,
     overrides: &WindowOverrides,
 ) -> Assessment {
+    let names = Names::of(out);
+    let ev = &names;
     let cont = continuity::assess(profile, out, rules);
     let mut findings = out.findings.clone();
     findings.extend(cont.findings.iter().cloned());
@@ -141,7 +162,7 @@ fn counted(out: &ScanOutput) -> Coverage {
 fn source_coverage(
     s: &SourceDef,
     times: &continuity::SourceTime,
-    ev: &dyn Evidence,
+    ev: &Names<'_>,
     out: &ScanOutput,
     gaps: &mut Vec<Gap>,
     problems: &mut Vec<String>,
@@ -300,7 +321,7 @@ struct Judged<'a> {
 /// The verdict and its reasons, most important first.
 fn judge(
     profile: &Profile,
-    ev: &dyn Evidence,
+    ev: &Names<'_>,
     rules: &RuleSet,
     cov: &Coverage,
     j: &Judged<'_>,
@@ -424,7 +445,7 @@ fn coverage_reasons(
 /// checked, windows that do not apply, low findings.
 fn context_reasons(
     profile: &Profile,
-    ev: &dyn Evidence,
+    ev: &Names<'_>,
     cov: &Coverage,
     windows: &[WindowCheck],
     by_sev: &BTreeMap<Severity, u64>,
@@ -557,7 +578,7 @@ fn clean_reasons(
 }
 
 /// The RAM disk is not in the evidence: say so, and which persistent filesystems were.
-fn volatile_note(profile: &Profile, ev: &dyn Evidence) -> String {
+fn volatile_note(profile: &Profile, ev: &Names<'_>) -> String {
     let here: Vec<String> = profile
         .volatile
         .persistent
@@ -583,7 +604,7 @@ fn volatile_note(profile: &Profile, ev: &dyn Evidence) -> String {
 /// it blocks `clean`. A link to a regular file inside the evidence is fine (that file is read
 /// under its own path).
 fn not_a_log(
-    ev: &dyn Evidence,
+    ev: &Names<'_>,
     out: &ScanOutput,
     e: &crate::input::Entry,
     title: &str,
