@@ -26,9 +26,9 @@ pub const HEADER: [&str; 12] = [
 
 /// Writes the header and one row per finding, in report order.
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    write_record(out, HEADER.map(str::to_owned))?;
+    write_record(out, &HEADER)?;
     for f in &report.findings {
-        write_record(out, row(f))?;
+        write_record(out, &row(f))?;
     }
     Ok(())
 }
@@ -55,8 +55,10 @@ fn row(f: &Finding) -> [String; 12] {
     ]
 }
 
-fn write_record(out: &mut dyn Write, cells: [String; 12]) -> io::Result<()> {
-    let line: Vec<String> = cells.iter().map(|c| quote(&guard(c))).collect();
+/// Writes one CSV record (RFC 4180: cells quoted where needed, CRLF at the end), every cell
+/// formula-guarded. The one record writer of the CSV formats (`csv`, `timeline`).
+pub fn write_record<S: AsRef<str>>(out: &mut dyn Write, cells: &[S]) -> io::Result<()> {
+    let line: Vec<String> = cells.iter().map(|c| quote(&guard(c.as_ref()))).collect();
     out.write_all(line.join(",").as_bytes())?;
     out.write_all(b"\r\n")
 }

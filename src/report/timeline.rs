@@ -3,10 +3,10 @@
 //! Columns `time,source,rule,severity,path,excerpt`. A finding from a log gives a row at the
 //! time its line was logged (and one for the last line when identical lines were collapsed); a
 //! flagged file gives a row at its modification time (and birth time, where known). Rows are
-//! sorted by time, then path and rule. Cells are escaped and formula-guarded like `csv`. Times
-//! with an inferred year carry a `~` suffix in the time column.
+//! sorted by time, then path and rule. Records are written like `csv` (escaped, formula-guarded,
+//! CRLF line ends). Times with an inferred year carry a `~` suffix in the time column.
 
-use super::csv::{guard, quote};
+use super::csv::write_record;
 use super::sanitize::{escape_bytes, escape_str};
 use crate::model::{Bytes, Report, Severity, Timestamp};
 use std::collections::HashMap;
@@ -84,7 +84,10 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         (a.time, a.inferred, &a.path, &a.rule, &a.source)
             .cmp(&(b.time, b.inferred, &b.path, &b.rule, &b.source))
     });
-    writeln!(out, "time,source,rule,severity,path,excerpt")?;
+    write_record(
+        out,
+        &["time", "source", "rule", "severity", "path", "excerpt"],
+    )?;
     for r in rows {
         let mark = if r.inferred { "~" } else { "" };
         let cells = [
@@ -95,8 +98,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             r.path,
             r.excerpt,
         ];
-        let line: Vec<String> = cells.iter().map(|c| quote(&guard(c))).collect();
-        writeln!(out, "{}", line.join(","))?;
+        write_record(out, &cells)?;
     }
     Ok(())
 }
