@@ -2,7 +2,7 @@
 //! callers that already hold the files (a rule example, a decoded stream). Never touches the
 //! host's filesystem, never copies bytes on read, and never lists an entry twice.
 
-use super::{Entry, EntryKind, Evidence, Listing, Lookup};
+use super::{Entry, EntryKind, Evidence, Listing, Namespace};
 use crate::model::{EvPath, Gap};
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -79,6 +79,8 @@ pub struct MemEvidence {
     /// Bytes of each entry (same index); only regular files' bytes are ever opened.
     contents: Vec<Vec<u8>>,
     index: HashMap<EvPath, usize>,
+    /// The entries indexed for link resolution.
+    names: Namespace,
     gaps: Vec<Gap>,
 }
 
@@ -117,6 +119,7 @@ impl MemEvidence {
             .map(|(i, e)| (e.path.clone(), i))
             .collect();
         MemEvidence {
+            names: Namespace::new(&entries),
             entries,
             contents,
             index,
@@ -128,17 +131,6 @@ impl MemEvidence {
     pub fn with_gap(mut self, gap: Gap) -> MemEvidence {
         self.gaps.push(gap);
         self
-    }
-
-    /// True when `p` exists only as the folder of entries below it.
-    fn implied_dir(&self, p: &EvPath) -> bool {
-        let prefix = [p.as_bytes(), b"/"].concat();
-        let i = self
-            .entries
-            .partition_point(|e| e.path.as_bytes() < prefix.as_slice());
-        self.entries
-            .get(i)
-            .is_some_and(|e| e.path.as_bytes().starts_with(&prefix))
     }
 }
 
@@ -165,17 +157,7 @@ impl Evidence for MemEvidence {
     }
 
     fn resolve(&self, path: &EvPath) -> Option<EvPath> {
-        super::resolve_in_listing(path, |p| {
-            match self.index.get(p).map(|&i| &self.entries[i]) {
-                Some(e) if e.kind == EntryKind::Symlink => {
-                    Lookup::Link(e.link_target.clone().unwrap_or_default())
-                }
-                Some(_) => Lookup::Exists,
-                None if p.as_bytes() == b"/" || self.implied_dir(p) => Lookup::Exists,
-                None => Lookup::Missing,
-            }
-        })
-        .ok()
+        self.names.resolve(&self.entries, path).ok()
     }
 
     fn describe(&self) -> Option<String> {

@@ -15,7 +15,7 @@ pub mod header;
 pub mod index;
 
 use super::ufs::ReadAt;
-use super::{Entry, EntryKind, Evidence, Layout, Limits, Listing};
+use super::{Entry, EntryKind, Evidence, Layout, Limits, Listing, Namespace};
 use crate::model::{EvPath, Gap, GapCause};
 use index::{Data, Ending, RawMember};
 use std::collections::{HashMap, HashSet};
@@ -34,6 +34,8 @@ pub struct TarEvidence {
     /// Per entry: where a regular file's bytes are, or why they are not served.
     data: Vec<Option<Result<Data, String>>>,
     gaps: Vec<Gap>,
+    /// The entries indexed for link resolution.
+    names: Namespace,
     /// What was found, for the report ("tar archive, 412 members; support bundle ...").
     pub description: String,
 }
@@ -308,6 +310,7 @@ impl TarEvidence {
             entries: Vec::new(),
             data: Vec::new(),
             gaps: Vec::new(),
+            names: Namespace::default(),
             description: String::new(),
         };
         let members = found.members.len();
@@ -327,6 +330,7 @@ impl TarEvidence {
             ));
         }
         let layout = ev.place(found.members, layout, limits);
+        ev.names = Namespace::new(&ev.entries);
         if layout.strip.is_some() && kind == "tar" {
             ev.kind = "support-bundle";
         }
@@ -552,16 +556,6 @@ impl TarEvidence {
     fn find(&self, p: &EvPath) -> Option<usize> {
         self.entries.binary_search_by(|e| e.path.cmp(p)).ok()
     }
-
-    fn implied_dir(&self, p: &EvPath) -> bool {
-        let prefix = [p.as_bytes(), b"/"].concat();
-        let i = self
-            .entries
-            .partition_point(|e| e.path.as_bytes() < prefix.as_slice());
-        self.entries
-            .get(i)
-            .is_some_and(|e| e.path.as_bytes().starts_with(&prefix))
-    }
 }
 
 /// Reads one member with positioned reads; sparse holes read as zeros. Where the archive ends
@@ -674,15 +668,7 @@ impl Evidence for TarEvidence {
     }
 
     fn resolve(&self, path: &EvPath) -> Option<EvPath> {
-        super::resolve_in_listing(path, |p| match self.find(p).map(|i| &self.entries[i]) {
-            Some(e) if e.kind == EntryKind::Symlink => {
-                super::Lookup::Link(e.link_target.clone().unwrap_or_default())
-            }
-            Some(_) => super::Lookup::Exists,
-            None if self.implied_dir(p) => super::Lookup::Exists,
-            None => super::Lookup::Missing,
-        })
-        .ok()
+        self.names.resolve(&self.entries, path).ok()
     }
 }
 
