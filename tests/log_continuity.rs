@@ -277,12 +277,25 @@ fn a_request_logged_when_it_ended_is_not_the_end_of_the_log() {
         if busy {
             busy_access_log(&root, utc(2020, 1, 5, 0, 0), utc(2020, 1, 27, 9, 50));
         }
+        let current = |r: &Value| {
+            items(&source(r, "access-log")["files"])
+                .into_iter()
+                .find(|f| f["path"] == "/var/log/httpaccess.log")
+                .map(|f| (f["from"].clone(), f["to"].clone()))
+        };
+        let before = json(&root);
         let log = root.join("var/log/httpaccess.log");
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         f.write_all(access_line(7, utc(2020, 1, 17, 20, 7)).as_bytes())
             .unwrap();
         let r = json(&root);
         assert_eq!(r["verdict"], "clean", "busy {busy}: {}", r["reasons"]);
+        // The log neither ends early nor reaches further back, and no hole appears.
+        assert_eq!(current(&r), current(&before), "busy {busy}");
+        assert_eq!(
+            r["coverage"]["gaps"], before["coverage"]["gaps"],
+            "busy {busy}"
+        );
         assert_eq!(window(&r, "cve-2019-19781")["status"], "covered");
         assert!(
             !r["findings"].to_string().contains("timeline.log-hole"),

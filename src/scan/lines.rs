@@ -436,7 +436,7 @@ impl LineHits {
                 secs,
             },
         };
-        if self.times.first.is_none_or(|f| t.earlier_than(&f)) {
+        if self.times.first.is_none() {
             self.times.first = Some(t);
         }
         if let (None, RelTime::Full(x)) = (self.times.first_full, t) {

@@ -355,11 +355,10 @@ impl Sketch {
         let near = self.prev.as_ref().map(|p| (p.time, p.approx));
         let now = approx(st, near);
         // A line older than the newest so far (a long request logged when it ended) is no
-        // point in time the log moved on to: silences are measured from the newest line.
+        // point in time the log moved on to: silences are measured from the newest line, and
+        // the log still starts at its first line (an older stamp logged later does not make
+        // it reach further back).
         if self.prev.as_ref().is_some_and(|p| now < p.approx) {
-            if let Some(f) = self.first.as_mut().filter(|f| now < f.approx) {
-                f.set(rel, now, line, text);
-            }
             return;
         }
         let mut prev = self.prev.take().unwrap_or_default();

@@ -235,10 +235,10 @@ impl RelTime {
     }
 }
 
-/// Earliest and latest dated line of a log, and its year roll-overs. A web server logs a
-/// request when it ends, stamped with the time it began: a long request puts an older time
-/// after newer ones, so the range is the earliest and the latest time, not the first and the
-/// last line.
+/// First and latest dated line of a log, and its year roll-overs. A web server logs a request
+/// when it ends, stamped with the time it began: a long request puts an older time after newer
+/// ones, so the log ends at its latest time, not at its last line; it starts at its first line
+/// (an older stamp written later does not show that the log was being written then).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LogTimes {
     pub first: Option<RelTime>,
