@@ -360,36 +360,89 @@ fn exec_baseline(build: Option<&str>, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::Clean)
 }
 
-/// True when a file declares the baseline schema (`schema = "sporen.baseline/1"`).
-fn is_baseline_file(p: &Path) -> bool {
-    use std::io::Read;
-    p.is_file()
-        && std::fs::File::open(p).is_ok_and(|f| {
-            let mut head = String::new();
-            f.take(64 * 1024).read_to_string(&mut head).is_ok()
-                && head
-                    .lines()
-                    .any(|l| l.trim_start().starts_with("schema = \"sporen.baseline/"))
-        })
+/// An appliance data file `rules check` checks on its own instead of as rules.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DataFile {
+    /// A stock baseline: it declares `schema = "sporen.baseline/1"`.
+    Baseline,
+    /// An appliance profile: it has a `[profile]` table.
+    Profile,
+    /// A CVE table: it has `[[cve]]` tables.
+    Cves,
 }
 
-/// Checks baseline files given to `rules check`; their diagnostics, all of them.
-fn check_baselines(paths: &[PathBuf]) -> Vec<Diagnostic> {
-    let (files, mut diags) = crate::rules::set::read_sources(paths);
-    for (name, src) in files {
-        if let Err(d) = crate::rules::baseline::parse_source(&name, &src) {
-            diags.extend(d);
+impl DataFile {
+    /// What `rules check` calls files of this kind when they hold no problem.
+    fn label(self) -> &'static str {
+        match self {
+            DataFile::Baseline => "baseline",
+            DataFile::Profile => "profile",
+            DataFile::Cves => "CVE table",
+        }
+    }
+
+    /// Every problem of one file of this kind.
+    fn check(self, name: &str, src: &str) -> Vec<Diagnostic> {
+        match self {
+            DataFile::Baseline => crate::rules::baseline::parse_source(name, src).err(),
+            DataFile::Profile => crate::appliance::profile::Profile::parse(name, src).err(),
+            DataFile::Cves => crate::appliance::cves::CveTable::parse(name, src).err(),
+        }
+        .unwrap_or_default()
+    }
+}
+
+/// Which data file a file is, recognised by its first 64 KiB: a baseline by its schema, a
+/// profile by its `[profile]` table, a CVE table by a `[[cve]]` table. `None` for rule files.
+fn data_file(p: &Path) -> Option<DataFile> {
+    use std::io::Read;
+    if !p.is_file() {
+        return None;
+    }
+    let mut head = String::new();
+    std::fs::File::open(p)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_string(&mut head)
+        .ok()?;
+    head.lines().map(str::trim).find_map(|l| {
+        if l.starts_with("schema = \"sporen.baseline/") {
+            Some(DataFile::Baseline)
+        } else if l.starts_with("[profile]") {
+            Some(DataFile::Profile)
+        } else if l.starts_with("[[cve]]") {
+            Some(DataFile::Cves)
+        } else {
+            None
+        }
+    })
+}
+
+/// Checks the data files given to `rules check`; their diagnostics, all of them.
+fn check_data_files(files: &[(PathBuf, DataFile)]) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for (p, kind) in files {
+        let (read, problems) = crate::rules::set::read_sources(std::slice::from_ref(p));
+        diags.extend(problems);
+        for (name, src) in read {
+            diags.extend(kind.check(&name, &src));
         }
     }
     diags
 }
 
 /// Checks rule files as `scan --rules` loads them (with the built-in packs unless
-/// `no_builtin_rules`), and baseline files on their own.
+/// `no_builtin_rules`), and baseline, profile and CVE table files on their own.
 fn exec_rules_check(paths: &[PathBuf], no_builtin_rules: bool, json: bool) -> Result<ExitCode> {
-    let (baselines, rule_paths): (Vec<PathBuf>, Vec<PathBuf>) =
-        paths.iter().cloned().partition(|p| is_baseline_file(p));
-    let mut baseline_diags = check_baselines(&baselines);
+    let mut baselines = Vec::new();
+    let mut rule_paths = Vec::new();
+    for p in paths {
+        match data_file(p) {
+            Some(kind) => baselines.push((p.clone(), kind)),
+            None => rule_paths.push(p.clone()),
+        }
+    }
+    let mut baseline_diags = check_data_files(&baselines);
     let src = RuleSources {
         embedded: !no_builtin_rules,
         paths: rule_paths.clone(),
@@ -413,8 +466,11 @@ fn exec_rules_check(paths: &[PathBuf], no_builtin_rules: bool, json: bool) -> Re
                 if json {
                     return writeln!(out, "[]");
                 }
-                if !baselines.is_empty() {
-                    writeln!(out, "ok: {} baseline file(s), no problems", baselines.len())?;
+                for kind in [DataFile::Baseline, DataFile::Profile, DataFile::Cves] {
+                    let n = baselines.iter().filter(|(_, k)| *k == kind).count();
+                    if n > 0 {
+                        writeln!(out, "ok: {n} {} file(s), no problems", kind.label())?;
+                    }
                 }
                 match &set {
                     Some(set) => writeln!(

@@ -201,13 +201,15 @@ pub enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Validate rule files and the stock baseline; report every problem, each with file:line:col.
+    /// Validate rule files, the stock baseline, the profile and the CVE table; report every problem, each with file:line:col.
     #[command(
         after_help = "Rules are checked exactly as scan loads and checks them: PATHs together with the built-in \
 packs (as scan --rules PATH), or alone with --no-builtin-rules (as scan --no-builtin-rules --rules PATH), \
 against the appliance profile and the CVE table. A set accepted here is never refused by scan. With no PATH \
 the built-in packs and the built-in stock baseline are checked. A file whose schema is \
-\"sporen.baseline/1\" is checked as a baseline (src/appliance/netscaler/baseline.toml).\n\nExamples:\n  sporen rules check\n  sporen rules check ./local-rules/ extra.toml\n  sporen rules check --no-builtin-rules ./only.toml\n  sporen rules check src/appliance/netscaler/baseline.toml\n\nExit code 0 when valid, 2 when any problem was found."
+\"sporen.baseline/1\" is checked as a baseline (src/appliance/netscaler/baseline.toml), a file with a \
+[profile] table as an appliance profile (src/appliance/netscaler/profile.toml), and a file with [[cve]] \
+tables as a CVE table (src/appliance/netscaler/cves.toml), each on its own.\n\nExamples:\n  sporen rules check\n  sporen rules check ./local-rules/ extra.toml\n  sporen rules check --no-builtin-rules ./only.toml\n  sporen rules check src/appliance/netscaler/baseline.toml\n\nExit code 0 when valid, 2 when any problem was found."
     )]
     Check {
         /// Rule files or folders, checked with the built-in packs (default: the built-in packs).

@@ -19,7 +19,7 @@ use crate::input::open::{InputSpec, check_ssh_host, check_targets, check_temp_di
 use crate::output::Destination;
 use crate::report::Format;
 use crate::rules::set::RuleSources;
-use crate::rules::{Code, Diagnostic, RuleSet};
+use crate::rules::{Diagnostic, RuleSet};
 use crate::scan::ScanOptions;
 use crate::verdict::WindowOverrides;
 use std::io::IsTerminal;
@@ -78,14 +78,10 @@ pub fn rule_sources(r: &RuleArgs) -> RuleSources {
 /// the appliance knowledge. The one check of rules: `scan`, `rules check`, `rules list` and
 /// `rules test` accept and refuse the same packs with the same diagnostics.
 pub fn check_rules(src: &RuleSources) -> Result<CheckedRules, Vec<Diagnostic>> {
-    let rules = RuleSet::load(src)?;
-    let appliance = Appliance::embedded().map_err(|e| {
-        vec![Diagnostic::whole_file(
-            Code::E011,
-            "<embedded profiles>",
-            format!("{e:#}"),
-        )]
-    })?;
+    let (rules, appliance) = match (RuleSet::load(src), Appliance::embedded()) {
+        (Ok(rules), Ok(appliance)) => (rules, appliance),
+        (r, a) => return Err(r.err().into_iter().chain(a.err()).flatten().collect()),
+    };
     let problems = appliance.check_rules(&rules);
     if problems.is_empty() {
         Ok(CheckedRules { rules, appliance })

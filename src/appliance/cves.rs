@@ -4,34 +4,32 @@
 //! table is data (for NetScaler `src/appliance/netscaler/cves.toml`, whose header documents
 //! every field); [`status`] judges a firmware build against it.
 
+use super::data::{self, context, note, present, text};
 use crate::model::CveStatus;
-use crate::util::version::{Build, parse_build};
-use anyhow::{Context, Result};
-use serde::Deserialize;
+use crate::rules::load::{Ctx, Tbl};
+use crate::rules::{Code, Diagnostic};
+use crate::util::version::Build;
+use std::ops::Range;
+use toml::de::{DeTable, DeValue};
 
 /// A CVE table. The family's file documents every field.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct CveTable {
     /// Branches whose FIPS / NDcPP builds have build numbers of their own.
-    #[serde(default)]
     pub special_lines: Vec<SpecialLine>,
     pub cve: Vec<CveDef>,
 }
 
 /// A branch whose FIPS / NDcPP builds use their own major build numbers.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct SpecialLine {
     pub branch: String,
     pub majors: Vec<u32>,
-    #[serde(default)]
     pub note: String,
 }
 
 /// One `[[cve]]`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct CveDef {
     pub id: String,
     pub title: String,
@@ -40,54 +38,39 @@ pub struct CveDef {
     /// The exposing configuration in words, as reported.
     pub requires: String,
     /// Date CISA added the CVE to its Known Exploited Vulnerabilities catalog.
-    #[serde(default)]
     pub kev_added: Option<String>,
     /// Where each fact below was checked; items name one by `source = "id"`.
-    #[serde(default)]
     pub sources: Vec<SourceDef>,
     /// First fixed build per branch and line.
-    #[serde(default)]
     pub fixed: Vec<FixedDef>,
     /// Last affected build, where the record names no fixed one.
-    #[serde(default)]
     pub affected_through: Vec<FixedDef>,
     /// Branches listed as affected without a build number.
-    #[serde(default)]
     pub affected_fix_unknown: Vec<BranchDef>,
     /// Branches whose regular line is affected and never got a fixed build.
-    #[serde(default)]
     pub vulnerable_branch_eol: Vec<String>,
     /// `vulnerable_branch_eol` parsed, filled in when the table is loaded.
-    #[serde(skip)]
     pub eol_branches: Vec<Build>,
     /// Configurations that expose the appliance, as ns.conf command prefixes.
-    #[serde(default)]
     pub exposure: Vec<ExposureDef>,
     /// Earliest published date of exploitation.
-    #[serde(default)]
     pub exploited_since: Option<ExploitedDef>,
     /// Published traces of exploitation.
-    #[serde(default)]
     pub traces: Vec<TraceDef>,
     /// Published mitigations and their parts.
-    #[serde(default)]
     pub mitigations: Vec<MitigationDef>,
     /// `(branch, major)` pairs whose builds may be regular or FIPS/NDcPP builds; filled in from
     /// the table's `special_lines` when it is loaded.
-    #[serde(skip)]
     pub special_majors: Vec<(Build, u32)>,
 }
 
 /// One source a fact was checked against.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct SourceDef {
     pub id: String,
     /// `cve-record`, `kev`, `vendor`, `restatement` or `report`.
     pub kind: String,
-    #[serde(rename = "ref")]
     pub reference: String,
-    #[serde(default)]
     pub note: String,
 }
 
@@ -98,63 +81,52 @@ pub const SOURCE_KINDS: &[&str] = &["cve-record", "kev", "vendor", "restatement"
 pub const SPECIAL_LINES: &[&str] = &["FIPS", "NDcPP", "FIPS/NDcPP"];
 
 /// One first fixed (or last affected) build.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct FixedDef {
     pub branch: String,
     pub build: String,
     /// Absent for the regular line; `FIPS`, `NDcPP` or `FIPS/NDcPP`.
     pub line: Option<String>,
-    #[serde(default)]
     pub source: Option<String>,
     /// `branch` and `build` parsed, filled in when the table is loaded.
-    #[serde(skip)]
     pub at: (Build, Build),
 }
 
 /// A branch (and line) named without a build number.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct BranchDef {
     pub branch: String,
     pub line: Option<String>,
     pub source: String,
     /// `branch` parsed, filled in when the table is loaded.
-    #[serde(skip)]
     pub parsed: Build,
 }
 
 /// A configuration that exposes the appliance.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct ExposureDef {
     pub what: String,
     /// ns.conf command prefixes; empty when ns.conf cannot tell (see `note`).
     pub ns_conf: Vec<String>,
     /// When given, the line must also hold one of these words.
-    #[serde(default)]
     pub with_any: Vec<String>,
-    #[serde(default)]
     pub note: String,
     pub source: String,
 }
 
 /// When exploitation began, as published.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct ExploitedDef {
     /// `YYYY-MM-DD`; with `precision = "month"` the first day of the month the source names.
     pub date: String,
     /// `day` or `month`.
     pub precision: String,
     pub source: String,
-    #[serde(default)]
     pub note: String,
 }
 
 /// A published trace of exploitation.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct TraceDef {
     pub what: String,
     /// `file`, `log` or `config`.
@@ -164,11 +136,9 @@ pub struct TraceDef {
 }
 
 /// A published mitigation.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct MitigationDef {
     pub what: String,
-    #[serde(default)]
     pub commands: Vec<String>,
     pub source: String,
 }
@@ -193,130 +163,386 @@ impl ExposureDef {
     }
 }
 
+const ROOT_KEYS: &[&str] = &["special_lines", "cve"];
+const SPECIAL_KEYS: &[&str] = &["branch", "majors", "note"];
+const CVE_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "advisory",
+    "requires",
+    "kev_added",
+    "sources",
+    "fixed",
+    "affected_through",
+    "affected_fix_unknown",
+    "vulnerable_branch_eol",
+    "exposure",
+    "exploited_since",
+    "traces",
+    "mitigations",
+];
+const SOURCE_KEYS: &[&str] = &["id", "kind", "ref", "note"];
+const FIXED_KEYS: &[&str] = &["branch", "build", "line", "source"];
+const BRANCH_KEYS: &[&str] = &["branch", "line", "source"];
+const EXPOSURE_KEYS: &[&str] = &["what", "ns_conf", "with_any", "note", "source"];
+const EXPLOITED_KEYS: &[&str] = &["date", "precision", "source", "note"];
+const TRACE_KEYS: &[&str] = &["what", "kind", "pattern", "source"];
+const MITIGATION_KEYS: &[&str] = &["what", "commands", "source"];
+
+/// The lists that name affected branches; a CVE needs at least one entry in one of them.
+const AFFECTED_KEYS: &[&str] = &[
+    "fixed",
+    "affected_through",
+    "affected_fix_unknown",
+    "vulnerable_branch_eol",
+];
+
 impl CveTable {
-    /// Parses and checks a CVE table.
-    pub fn parse(name: &str, src: &str) -> Result<CveTable> {
-        let mut t: CveTable = toml::from_str(src).with_context(|| format!("invalid {name}"))?;
-        let mut special = Vec::new();
-        for s in &t.special_lines {
-            let b = parse_build(&s.branch)
-                .with_context(|| format!("{name}: special_lines: bad branch {}", s.branch))?;
-            special.extend(s.majors.iter().map(|m| (b, *m)));
-        }
-        let mut ids = Vec::new();
-        for c in &mut t.cve {
-            check_cve(c).with_context(|| format!("{name}: {}", c.id))?;
-            if ids.contains(&c.id) {
-                anyhow::bail!("{name}: {} is listed twice", c.id);
-            }
-            ids.push(c.id.clone());
-            c.special_majors = special.clone();
-        }
-        Ok(t)
-    }
-}
-
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-}
-
-/// Every build parses, every line is known, every `source` names an entry of `sources`. Fills
-/// in the parsed branches and builds.
-fn check_cve(c: &mut CveDef) -> Result<()> {
-    let mut seen = Vec::new();
-    for s in &c.sources {
-        if seen.contains(&s.id.as_str()) {
-            anyhow::bail!("source {} is listed twice", s.id);
-        }
-        if !SOURCE_KINDS.contains(&s.kind.as_str()) {
-            anyhow::bail!("source {} has an unknown kind {}", s.id, s.kind);
-        }
-        seen.push(s.id.as_str());
-    }
-    let known = |id: &str| -> Result<()> {
-        if seen.contains(&id) {
-            Ok(())
-        } else {
-            anyhow::bail!("names a source {id} that `sources` does not list")
-        }
-    };
-    let line_ok = |l: &Option<String>| -> Result<()> {
-        match l {
-            Some(l) if !SPECIAL_LINES.contains(&l.as_str()) => {
-                anyhow::bail!("unknown line {l} (FIPS, NDcPP or FIPS/NDcPP)")
-            }
-            _ => Ok(()),
-        }
-    };
-    for f in c.fixed.iter_mut().chain(&mut c.affected_through) {
-        let (Some(branch), Some(build)) = (parse_build(&f.branch), parse_build(&f.build)) else {
-            anyhow::bail!("bad branch or build {}-{}", f.branch, f.build);
+    /// Parses and checks a CVE table: every problem, located. `name` is the name used in
+    /// diagnostics.
+    pub fn parse(name: &str, src: &str) -> Result<CveTable, Vec<Diagnostic>> {
+        let mut ctx = context(name, src);
+        let Some(doc) = data::document(&mut ctx, src) else {
+            return Err(ctx.diags);
         };
-        f.at = (branch, build);
-        line_ok(&f.line)?;
-        if let Some(s) = &f.source {
-            known(s)?;
+        let root = Tbl::new(
+            &mut ctx,
+            &doc,
+            0..src.len().min(1),
+            ROOT_KEYS,
+            "a CVE table",
+        );
+        let mut special = Vec::new();
+        let mut special_lines = Vec::new();
+        for (t, sp) in root.tables(&mut ctx, "special_lines") {
+            let t = Tbl::new(&mut ctx, t, sp, SPECIAL_KEYS, "a `special_lines` entry");
+            let what = "a `special_lines` entry";
+            let branch = t.req_str(&mut ctx, "branch", what);
+            let parsed = branch
+                .as_ref()
+                .and_then(|(b, sp)| data::build(&mut ctx, "branch", b, sp.clone()));
+            let majors = data::numbers(&mut ctx, &t, "majors", what);
+            if let Some(b) = parsed {
+                special.extend(majors.iter().map(|m| (b, *m)));
+            }
+            special_lines.push(SpecialLine {
+                branch: branch.map(|b| b.0).unwrap_or_default(),
+                majors,
+                note: note(&mut ctx, &t, "note"),
+            });
         }
+        let mut cve: Vec<CveDef> = Vec::new();
+        let tables = if present(&mut ctx, &root, "cve", "a CVE table") {
+            root.tables(&mut ctx, "cve")
+        } else {
+            Vec::new()
+        };
+        for (t, sp) in tables {
+            let (mut c, id_span) = parse_cve(&mut ctx, t, sp);
+            if let Some(sp) = id_span
+                && cve.iter().any(|o| o.id == c.id)
+            {
+                ctx.err(
+                    Code::E007,
+                    sp,
+                    format!("{} is listed twice", c.id),
+                    Some("give each CVE one [[cve]] entry".into()),
+                );
+            }
+            c.special_majors = special.clone();
+            cve.push(c);
+        }
+        data::finish(ctx, CveTable { special_lines, cve })
     }
-    for b in &mut c.affected_fix_unknown {
-        b.parsed = parse_build(&b.branch).with_context(|| format!("bad branch {}", b.branch))?;
-        line_ok(&b.line)?;
-        known(&b.source)?;
+}
+
+/// One `[[cve]]`, checked: every build parses, every line is known, every `source` names an
+/// entry of its `sources`. Fills in the parsed branches and builds. Returns the entry and the
+/// span of its id.
+fn parse_cve(
+    ctx: &mut Ctx<'_>,
+    t: &DeTable<'_>,
+    span: Range<usize>,
+) -> (CveDef, Option<Range<usize>>) {
+    let tbl = Tbl::new(ctx, t, span.clone(), CVE_KEYS, "a [[cve]] entry");
+    let what = "[[cve]]";
+    let id = tbl.req_str(ctx, "id", what);
+    let (title, advisory) = (
+        text(ctx, &tbl, "title", what),
+        text(ctx, &tbl, "advisory", what),
+    );
+    let requires = text(ctx, &tbl, "requires", what);
+    let kev_added = tbl.str(ctx, "kev_added");
+    if let Some((d, sp)) = &kev_added {
+        data::date(ctx, "kev_added", d, sp.clone());
     }
-    c.eol_branches = c
-        .vulnerable_branch_eol
+    let sources = parse_sources(ctx, &tbl);
+    let known: Vec<&str> = sources.iter().map(|s| s.id.as_str()).collect();
+    let fixed = parse_builds(ctx, &tbl, "fixed", &known);
+    let affected_through = parse_builds(ctx, &tbl, "affected_through", &known);
+    let affected_fix_unknown = parse_branches(ctx, &tbl, &known);
+    let eol = tbl.strs(ctx, "vulnerable_branch_eol");
+    let eol_branches = eol
         .iter()
-        .map(|b| parse_build(b).with_context(|| format!("bad branch {b}")))
-        .collect::<Result<_>>()?;
-    if c.fixed.is_empty()
-        && c.affected_through.is_empty()
-        && c.affected_fix_unknown.is_empty()
-        && c.vulnerable_branch_eol.is_empty()
+        .filter_map(|(b, sp)| data::build(ctx, "branch", b, sp.clone()))
+        .collect();
+    let all_arrays = AFFECTED_KEYS.iter().all(|k| {
+        tbl.get(k)
+            .is_none_or(|v| matches!(v.get_ref(), DeValue::Array(_)))
+    });
+    if all_arrays
+        && fixed.is_empty()
+        && affected_through.is_empty()
+        && affected_fix_unknown.is_empty()
+        && eol.is_empty()
     {
-        anyhow::bail!("lists no affected branch");
+        ctx.err(
+            Code::E033,
+            span,
+            "the CVE lists no affected branch",
+            Some(format!("give one of {}", AFFECTED_KEYS.join(", "))),
+        );
     }
-    if let Some(d) = &c.kev_added
-        && !is_date(d)
-    {
-        anyhow::bail!("kev_added {d} is not YYYY-MM-DD");
-    }
-    for e in &c.exposure {
-        known(&e.source)?;
-        if e.ns_conf.iter().any(|p| p.trim().is_empty()) {
-            anyhow::bail!("exposure {}: empty ns.conf prefix", e.what);
-        }
-        if e.ns_conf.is_empty() && e.note.is_empty() {
-            anyhow::bail!(
-                "exposure {}: no ns.conf prefix and no note saying why",
-                e.what
+    let exposure = parse_exposures(ctx, &tbl, &known);
+    let exploited_since = parse_exploited(ctx, &tbl, &known);
+    let traces = tbl
+        .tables(ctx, "traces")
+        .into_iter()
+        .map(|(t, sp)| {
+            let t = Tbl::new(ctx, t, sp, TRACE_KEYS, "a trace");
+            parse_trace(ctx, &t, &known)
+        })
+        .collect();
+    let mitigations = tbl
+        .tables(ctx, "mitigations")
+        .into_iter()
+        .map(|(t, sp)| {
+            let m = Tbl::new(ctx, t, sp, MITIGATION_KEYS, "a mitigation");
+            MitigationDef {
+                what: text(ctx, &m, "what", "a mitigation"),
+                commands: m.strs(ctx, "commands").into_iter().map(|s| s.0).collect(),
+                source: source_ref(ctx, &m, "a mitigation", &known).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let def = CveDef {
+        id: id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),
+        title,
+        advisory,
+        requires,
+        kev_added: kev_added.map(|d| d.0),
+        sources,
+        fixed,
+        affected_through,
+        affected_fix_unknown,
+        vulnerable_branch_eol: eol.into_iter().map(|b| b.0).collect(),
+        eol_branches,
+        exposure,
+        exploited_since,
+        traces,
+        mitigations,
+        special_majors: Vec::new(),
+    };
+    (def, id.map(|i| i.1))
+}
+
+/// `sources`: ids listed once, kinds known.
+fn parse_sources(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Vec<SourceDef> {
+    let mut out: Vec<SourceDef> = Vec::new();
+    for (t, sp) in tbl.tables(ctx, "sources") {
+        let what = "a source";
+        let s = Tbl::new(ctx, t, sp, SOURCE_KEYS, what);
+        let id = s.req_str(ctx, "id", what);
+        if let Some((i, sp)) = &id
+            && out.iter().any(|o| o.id == *i)
+        {
+            ctx.err(
+                Code::E007,
+                sp.clone(),
+                format!("source {i} is listed twice"),
+                Some("give each source of a CVE its own id".into()),
             );
         }
-    }
-    if let Some(x) = &c.exploited_since {
-        known(&x.source)?;
-        if !is_date(&x.date) || !["day", "month"].contains(&x.precision.as_str()) {
-            anyhow::bail!("exploited_since: date {} precision {}", x.date, x.precision);
+        let kind = s.req_str(ctx, "kind", what);
+        if let Some((k, sp)) = &kind {
+            data::one_of(ctx, "kind", k, sp.clone(), SOURCE_KINDS);
         }
-        if x.precision == "month" && !x.date.ends_with("-01") {
-            anyhow::bail!("exploited_since: a month-precision date is the first of the month");
+        out.push(SourceDef {
+            id: id.map(|i| i.0).unwrap_or_default(),
+            kind: kind.map(|k| k.0).unwrap_or_default(),
+            reference: text(ctx, &s, "ref", what),
+            note: note(ctx, &s, "note"),
+        });
+    }
+    out
+}
+
+/// The `source` of an item, which must name an entry of the CVE's `sources` (E032). `None`
+/// when absent: reported unless optional.
+fn source_ref(ctx: &mut Ctx<'_>, t: &Tbl<'_, '_>, what: &str, known: &[&str]) -> Option<String> {
+    let (s, sp) = t.req_str(ctx, "source", what)?;
+    if !known.contains(&s.as_str()) {
+        ctx.err(
+            Code::E032,
+            sp,
+            format!("source `{s}` is not listed in the CVE's `sources`"),
+            Some(format!("sources of this CVE: {}", known.join(", "))),
+        );
+    }
+    Some(s)
+}
+
+/// A `line`: absent for the regular line, else FIPS, NDcPP or FIPS/NDcPP.
+fn line(ctx: &mut Ctx<'_>, t: &Tbl<'_, '_>) -> Option<String> {
+    let (l, sp) = t.str(ctx, "line")?;
+    data::one_of(ctx, "line", &l, sp, SPECIAL_LINES);
+    Some(l)
+}
+
+/// `fixed` or `affected_through`: branches and builds parsed.
+fn parse_builds(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str, known: &[&str]) -> Vec<FixedDef> {
+    let mut out = Vec::new();
+    for (t, sp) in tbl.tables(ctx, key) {
+        let what = format!("a `{key}` entry");
+        let f = Tbl::new(ctx, t, sp, FIXED_KEYS, &what);
+        let branch = f.req_str(ctx, "branch", &what);
+        let build = f.req_str(ctx, "build", &what);
+        let b = branch
+            .as_ref()
+            .and_then(|(s, sp)| data::build(ctx, "branch", s, sp.clone()));
+        let n = build
+            .as_ref()
+            .and_then(|(s, sp)| data::build(ctx, "build", s, sp.clone()));
+        let line = line(ctx, &f);
+        let source = f
+            .get("source")
+            .is_some()
+            .then(|| source_ref(ctx, &f, &what, known))
+            .flatten();
+        out.push(FixedDef {
+            branch: branch.map(|s| s.0).unwrap_or_default(),
+            build: build.map(|s| s.0).unwrap_or_default(),
+            line,
+            source,
+            at: (b.unwrap_or_default(), n.unwrap_or_default()),
+        });
+    }
+    out
+}
+
+/// `affected_fix_unknown`: branches parsed.
+fn parse_branches(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, known: &[&str]) -> Vec<BranchDef> {
+    let mut out = Vec::new();
+    for (t, sp) in tbl.tables(ctx, "affected_fix_unknown") {
+        let what = "an `affected_fix_unknown` entry";
+        let f = Tbl::new(ctx, t, sp, BRANCH_KEYS, what);
+        let branch = f.req_str(ctx, "branch", what);
+        let parsed = branch
+            .as_ref()
+            .and_then(|(s, sp)| data::build(ctx, "branch", s, sp.clone()));
+        out.push(BranchDef {
+            branch: branch.map(|s| s.0).unwrap_or_default(),
+            line: line(ctx, &f),
+            source: source_ref(ctx, &f, what, known).unwrap_or_default(),
+            parsed: parsed.unwrap_or_default(),
+        });
+    }
+    out
+}
+
+/// `exposure`: prefixes not empty, and a note where there is none.
+fn parse_exposures(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, known: &[&str]) -> Vec<ExposureDef> {
+    let mut out = Vec::new();
+    for (t, sp) in tbl.tables(ctx, "exposure") {
+        let what = "an exposure";
+        let e = Tbl::new(ctx, t, sp.clone(), EXPOSURE_KEYS, what);
+        let name = text(ctx, &e, "what", what);
+        let ns_conf = if present(ctx, &e, "ns_conf", what) {
+            e.strs(ctx, "ns_conf")
+        } else {
+            Vec::new()
+        };
+        for (p, psp) in &ns_conf {
+            if p.trim().is_empty() {
+                let help = "write the start of an ns.conf command: \"add vpn vserver\"";
+                ctx.err(
+                    Code::E021,
+                    psp.clone(),
+                    "empty ns.conf prefix",
+                    Some(help.into()),
+                );
+            }
         }
-    }
-    for t in &c.traces {
-        known(&t.source)?;
-        if !["file", "log", "config"].contains(&t.kind.as_str()) {
-            anyhow::bail!("trace {}: unknown kind {}", t.what, t.kind);
+        let note = note(ctx, &e, "note");
+        if ns_conf.is_empty() && note.is_empty() && e.get("ns_conf").is_some() {
+            ctx.err(
+                Code::E034,
+                sp,
+                format!("exposure `{name}` has no ns.conf prefix and no note saying why"),
+                Some(
+                    "list ns.conf command prefixes, or say in `note` why ns.conf cannot tell"
+                        .into(),
+                ),
+            );
         }
+        out.push(ExposureDef {
+            what: name,
+            ns_conf: ns_conf.into_iter().map(|s| s.0).collect(),
+            with_any: e.strs(ctx, "with_any").into_iter().map(|s| s.0).collect(),
+            note,
+            source: source_ref(ctx, &e, what, known).unwrap_or_default(),
+        });
     }
-    for m in &c.mitigations {
-        known(&m.source)?;
+    out
+}
+
+/// `exploited_since`: a date, its precision, and a month-precision date on the first.
+fn parse_exploited(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, known: &[&str]) -> Option<ExploitedDef> {
+    let (t, sp) = tbl.table(ctx, "exploited_since")?;
+    let what = "`exploited_since`";
+    let x = Tbl::new(ctx, t, sp, EXPLOITED_KEYS, what);
+    let date = x.req_str(ctx, "date", what);
+    let valid = date
+        .as_ref()
+        .is_some_and(|(d, sp)| data::date(ctx, "date", d, sp.clone()));
+    let precision = x.req_str(ctx, "precision", what);
+    if let Some((p, psp)) = &precision {
+        data::one_of(ctx, "precision", p, psp.clone(), &["day", "month"]);
     }
-    Ok(())
+    if let (Some((d, dsp)), Some((p, _))) = (&date, &precision)
+        && valid
+        && p == "month"
+        && !d.ends_with("-01")
+    {
+        ctx.err(
+            Code::E019,
+            dsp.clone(),
+            format!("month-precision date {d} is not the first of its month"),
+            Some("a month-precision date is the first day of the month the source names".into()),
+        );
+    }
+    Some(ExploitedDef {
+        date: date.map(|d| d.0).unwrap_or_default(),
+        precision: precision.map(|p| p.0).unwrap_or_default(),
+        source: source_ref(ctx, &x, what, known).unwrap_or_default(),
+        note: note(ctx, &x, "note"),
+    })
+}
+
+/// One trace: its kind known.
+fn parse_trace(ctx: &mut Ctx<'_>, t: &Tbl<'_, '_>, known: &[&str]) -> TraceDef {
+    let what = "a trace";
+    let name = text(ctx, t, "what", what);
+    let kind = t.req_str(ctx, "kind", what);
+    if let Some((k, sp)) = &kind {
+        data::one_of(ctx, "kind", k, sp.clone(), &["file", "log", "config"]);
+    }
+    TraceDef {
+        what: name,
+        kind: kind.map(|k| k.0).unwrap_or_default(),
+        pattern: text(ctx, t, "pattern", what),
+        source: source_ref(ctx, t, what, known).unwrap_or_default(),
+    }
 }
 
 /// What one line (regular, or FIPS/NDcPP) of a branch says about a build.

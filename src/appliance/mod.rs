@@ -12,6 +12,7 @@
 //! implementing [`Family`], and one line in [`FAMILIES`] (see `ARCHITECTURE.md`).
 
 pub mod cves;
+pub(crate) mod data;
 pub mod netscaler;
 pub mod profile;
 
@@ -22,7 +23,6 @@ use crate::rules::{Code, Diagnostic, RuleSet};
 use crate::scan::ScanOutput;
 use crate::util::version::Build;
 use crate::zone::Zone;
-use anyhow::Result;
 use cves::CveTable;
 use profile::Profile;
 use std::any::Any;
@@ -30,7 +30,10 @@ use std::sync::Arc;
 
 /// The registered families, each as the function that loads its knowledge. The first is the
 /// one the binary examines.
-pub const FAMILIES: &[fn() -> Result<Appliance>] = &[netscaler::appliance];
+pub const FAMILIES: &[Loader] = &[netscaler::appliance];
+
+/// The function that loads a family's knowledge, or reports every problem in its data files.
+pub type Loader = fn() -> Result<Appliance, Vec<Diagnostic>>;
 
 /// A dated sighting of a build on the appliance: branch, build, Unix time, where seen.
 pub type Sighting = (Build, Build, i64, String);
@@ -88,8 +91,9 @@ impl std::fmt::Debug for Appliance {
 }
 
 impl Appliance {
-    /// The family compiled into the binary (the first registered).
-    pub fn embedded() -> Result<Appliance> {
+    /// The family compiled into the binary (the first registered), or every problem in its
+    /// profile and CVE table, located.
+    pub fn embedded() -> Result<Appliance, Vec<Diagnostic>> {
         FAMILIES[0]()
     }
 

@@ -65,6 +65,9 @@ codes! {
     E029 => "rule file too large",
     E030 => "rule files too large together",
     E031 => "unknown CVE",
+    E032 => "unknown source of a CVE fact",
+    E033 => "CVE without an affected branch",
+    E034 => "exposure that ns.conf cannot show, without a note",
 }
 
 impl fmt::Display for Code {

@@ -14,8 +14,12 @@ pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
     // times against its profile.
     let appliance = match crate::appliance::Appliance::embedded() {
         Ok(a) => a,
-        Err(e) => {
-            let why = format!("the appliance knowledge does not load: {e:#}");
+        Err(diags) => {
+            let shown: Vec<String> = diags.iter().map(ToString::to_string).collect();
+            let why = format!(
+                "the appliance knowledge does not load:\n{}",
+                shown.join("\n")
+            );
             return (0, vec![("<appliance>".into(), "<embedded>".into(), why)]);
         }
     };

@@ -117,14 +117,14 @@ const ALSO_KEYS: &[&str] = &["path", "content"];
 /// Upper bound on the compiled size of one pattern, so a rule cannot exhaust memory.
 const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
-pub(super) struct Ctx<'a> {
-    pub(super) file: &'a str,
-    pub(super) src: &'a str,
-    pub(super) diags: Vec<Diagnostic>,
+pub(crate) struct Ctx<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) src: &'a str,
+    pub(crate) diags: Vec<Diagnostic>,
 }
 
 impl Ctx<'_> {
-    pub(super) fn err(
+    pub(crate) fn err(
         &mut self,
         code: Code,
         span: Range<usize>,
@@ -135,7 +135,7 @@ impl Ctx<'_> {
             .push(Diagnostic::at(code, self.file, self.src, span, msg, help));
     }
 
-    pub(super) fn origin(&self, span: Range<usize>) -> Origin {
+    pub(crate) fn origin(&self, span: Range<usize>) -> Origin {
         let d = Diagnostic::at(Code::E001, self.file, self.src, span, "", None);
         Origin {
             file: self.file.to_owned(),
@@ -146,13 +146,13 @@ impl Ctx<'_> {
 }
 
 /// A table together with its span, checked for unknown keys once on creation.
-pub(super) struct Tbl<'t, 'i> {
+pub(crate) struct Tbl<'t, 'i> {
     t: &'t DeTable<'i>,
     span: Range<usize>,
 }
 
 impl<'t, 'i> Tbl<'t, 'i> {
-    pub(super) fn new(
+    pub(crate) fn new(
         ctx: &mut Ctx<'_>,
         t: &'t DeTable<'i>,
         span: Range<usize>,
@@ -178,18 +178,18 @@ impl<'t, 'i> Tbl<'t, 'i> {
     }
 
     /// The span of the whole table.
-    pub(super) fn span(&self) -> Range<usize> {
+    pub(crate) fn span(&self) -> Range<usize> {
         self.span.clone()
     }
 
-    pub(super) fn get(&self, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {
         self.t
             .iter()
             .find(|(k, _)| k.get_ref().as_ref() == key)
             .map(|(_, v)| v)
     }
 
-    pub(super) fn type_err(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>, want: &str) {
+    pub(crate) fn type_err(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>, want: &str) {
         ctx.err(
             Code::E003,
             v.span(),
@@ -198,7 +198,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         );
     }
 
-    pub(super) fn str(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(String, Range<usize>)> {
+    pub(crate) fn str(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(String, Range<usize>)> {
         let v = self.get(key)?;
         match v.get_ref() {
             DeValue::String(s) => Some((s.to_string(), v.span())),
@@ -209,7 +209,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         }
     }
 
-    pub(super) fn req_str(
+    pub(crate) fn req_str(
         &self,
         ctx: &mut Ctx<'_>,
         key: &str,
@@ -227,7 +227,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         self.str(ctx, key)
     }
 
-    pub(super) fn strs(&self, ctx: &mut Ctx<'_>, key: &str) -> Vec<(String, Range<usize>)> {
+    pub(crate) fn strs(&self, ctx: &mut Ctx<'_>, key: &str) -> Vec<(String, Range<usize>)> {
         let Some(v) = self.get(key) else {
             return Vec::new();
         };
@@ -245,7 +245,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         out
     }
 
-    pub(super) fn u64(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(u64, Range<usize>)> {
+    pub(crate) fn u64(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(u64, Range<usize>)> {
         let v = self.get(key)?;
         let parsed = match v.get_ref() {
             DeValue::Integer(i) => u64::from_str_radix(i.as_str(), i.radix()).ok(),
@@ -257,7 +257,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         parsed.map(|n| (n, v.span()))
     }
 
-    pub(super) fn table(
+    pub(crate) fn table(
         &self,
         ctx: &mut Ctx<'_>,
         key: &str,
@@ -272,7 +272,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         }
     }
 
-    pub(super) fn tables(
+    pub(crate) fn tables(
         &self,
         ctx: &mut Ctx<'_>,
         key: &str,
@@ -616,7 +616,7 @@ fn parse_matcher(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, span: &Range<usize>) -> O
     }
 }
 
-pub(super) fn parse_globs(ctx: &mut Ctx<'_>, globs: Vec<(String, Range<usize>)>) -> Vec<String> {
+pub(crate) fn parse_globs(ctx: &mut Ctx<'_>, globs: Vec<(String, Range<usize>)>) -> Vec<String> {
     let mut out = Vec::new();
     for (g, sp) in globs {
         if g.starts_with('/') {
@@ -654,7 +654,7 @@ pub fn compile_regex(pattern: &str) -> Result<regex::bytes::Regex, regex::Error>
     regex_builder(pattern).build()
 }
 
-fn regex_error_text(e: &regex::Error) -> String {
+pub(crate) fn regex_error_text(e: &regex::Error) -> String {
     // The regex crate's message spans several lines with its own caret; keep the last line,
     // which says what is wrong.
     let s = e.to_string();
@@ -793,7 +793,7 @@ fn parse_group(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Patterns {
     }
 }
 
-pub(super) fn parse_octal(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Option<u32> {
+pub(crate) fn parse_octal(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Option<u32> {
     match u32::from_str_radix(s, 8) {
         Ok(v) if v <= 0o7777 && !s.is_empty() => Some(v),
         _ => {
@@ -808,7 +808,7 @@ pub(super) fn parse_octal(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Opt
     }
 }
 
-pub(super) fn time_value(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>) -> Option<i64> {
+pub(crate) fn time_value(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>) -> Option<i64> {
     let text = match v.get_ref() {
         DeValue::String(s) => s.to_string(),
         DeValue::Datetime(d) => d.to_string(),
@@ -916,7 +916,7 @@ fn parse_indicators(
 }
 
 /// A `true` / `false` field; `None` when absent (or of the wrong type, which is reported).
-pub(super) fn bool_field(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str) -> Option<bool> {
+pub(crate) fn bool_field(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str) -> Option<bool> {
     let v = tbl.get(key)?;
     match v.get_ref() {
         DeValue::Boolean(b) => Some(*b),
@@ -927,7 +927,7 @@ pub(super) fn bool_field(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str) -> Opt
     }
 }
 
-pub(super) fn parse_file_type(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Option<FileType> {
+pub(crate) fn parse_file_type(ctx: &mut Ctx<'_>, s: &str, span: Range<usize>) -> Option<FileType> {
     Some(match s {
         "file" => FileType::File,
         "dir" => FileType::Dir,

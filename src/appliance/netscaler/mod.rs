@@ -17,10 +17,10 @@ use super::profile::Profile;
 use super::{Appliance, Facts, Family};
 use crate::input::{Evidence, Layout, Listing, MountRule};
 use crate::model::{CveStatus, Finding, Posture};
+use crate::rules::Diagnostic;
 use crate::rules::baseline::Firmware;
 use crate::scan::ScanOutput;
 use crate::zone::Zone;
-use anyhow::Result;
 use std::sync::Arc;
 
 /// `profile.toml`: name and text.
@@ -108,19 +108,23 @@ pub const LAYOUT: Layout = Layout {
     ],
 };
 
-/// The CVE table.
-pub fn cve_table() -> Result<CveTable> {
+/// The CVE table, or every problem in it.
+pub fn cve_table() -> Result<CveTable, Vec<Diagnostic>> {
     CveTable::parse(CVES.0, CVES.1)
 }
 
-/// The NetScaler knowledge, loaded and checked.
-pub fn appliance() -> Result<Appliance> {
-    Ok(Appliance {
-        profile: Profile::parse(PROFILE.0, PROFILE.1)?,
-        cves: cve_table()?,
-        layout: LAYOUT,
-        family: &NetScaler,
-    })
+/// The NetScaler knowledge, loaded and checked: every problem of the profile and the CVE table
+/// at once.
+pub fn appliance() -> Result<Appliance, Vec<Diagnostic>> {
+    match (Profile::parse(PROFILE.0, PROFILE.1), cve_table()) {
+        (Ok(profile), Ok(cves)) => Ok(Appliance {
+            profile,
+            cves,
+            layout: LAYOUT,
+            family: &NetScaler,
+        }),
+        (p, c) => Err(p.err().into_iter().chain(c.err()).flatten().collect()),
+    }
 }
 
 /// The NetScaler family.
