@@ -253,6 +253,6 @@ mod tests {
         assert_eq!(c.format, Format::Json);
         assert!(c.destination.is_stdout());
         assert_eq!(c.options.threads, 1);
-        assert!(!c.rules.rules.is_empty());
+        assert!(!c.rules.rules().is_empty());
     }
 }

@@ -114,9 +114,9 @@ pub(crate) struct Stock<'r> {
 
 impl<'r> Stock<'r> {
     fn new(rules: &'r RuleSet, fw: Option<&crate::rules::baseline::Firmware>) -> Stock<'r> {
-        let (firmware, unknown) = rules.baseline.effective(fw);
+        let (firmware, unknown) = rules.baseline().effective(fw);
         Stock {
-            baseline: &rules.baseline,
+            baseline: rules.baseline(),
             firmware,
             unknown,
         }
@@ -331,7 +331,7 @@ impl<'r> Scanner<'r> {
         } else {
             None
         };
-        let rule = &self.rules.rules[h.rule];
+        let rule = &self.rules.rule(h.rule);
         let path_base64 = entry.path.base64_if_inexact();
         let (last_line, last_excerpt) = match h.last {
             Some((l, e)) if h.count > 1 => (Some(l), Some(Bytes(e))),
@@ -363,7 +363,7 @@ impl<'r> Scanner<'r> {
         let rel = e.path.relative();
         let mut plan = EntryPlan::default();
         for r in self.rules.file_rules_for(rel) {
-            let Matcher::File(fm) = &self.rules.rules[r].matcher else {
+            let Matcher::File(fm) = &self.rules.rule(r).matcher else {
                 continue;
             };
             if let Some(why) = metadata_holds(fm, e, stock) {

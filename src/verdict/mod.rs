@@ -542,7 +542,7 @@ fn clean_reasons(
 ) {
     reasons.push(format!(
         "No traces of an attack were found: {} rules were applied to {} entries ({} files read, {} bytes).",
-        rules.rules.len(),
+        rules.rules().len(),
         cov.entries_seen,
         cov.files_read,
         cov.bytes_read

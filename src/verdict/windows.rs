@@ -40,7 +40,7 @@ impl WindowOverrides {
     pub fn validate(&self, rules: &RuleSet) -> Vec<String> {
         let mut problems = Vec::new();
         let windows: Vec<(&Pack, &Window)> = rules
-            .packs
+            .packs()
             .iter()
             .filter_map(|p| Some((p, p.window.as_ref()?)))
             .collect();
@@ -247,7 +247,7 @@ pub(super) fn check_windows(
     let fw = firmware(facts);
     let newest = times.ranges.values().filter_map(|r| r.1).max();
     rules
-        .packs
+        .packs()
         .iter()
         .filter_map(|p| {
             let w = p.window.as_ref()?;
