@@ -1,5 +1,5 @@
 //! Command dispatch: turns parsed arguments into library calls and an [`ExitCode`]. A scan
-//! starts only from a [`ScanConfig`], never from the parsed arguments themselves.
+//! starts only from a `ScanConfig`, never from the parsed arguments themselves.
 //! Diagnostics go to standard error, reports to standard output or `--output`. A report that
 //! could not be written is never a verdict: it is exit 2 with the reason on standard error.
 

@@ -2,7 +2,7 @@
 //! builds, exposure conditions, exploitation dates, traces and mitigations, with sources. The
 //! one place that holds them: posture and the exposure windows both read it. The family's
 //! table is data (for NetScaler `src/appliance/netscaler/cves.toml`, whose header documents
-//! every field); [`status`] judges a firmware build against it.
+//! every field); `status` judges a firmware build against it.
 
 use crate::model::CveStatus;
 use crate::util::version::{Build, parse_build};
@@ -15,16 +15,16 @@ use serde::Deserialize;
 pub struct CveTable {
     /// Branches whose FIPS / NDcPP builds have build numbers of their own.
     #[serde(default)]
-    pub special_lines: Vec<SpecialLine>,
-    pub cve: Vec<CveDef>,
+    pub(crate) special_lines: Vec<SpecialLine>,
+    pub(crate) cve: Vec<CveDef>,
 }
 
 /// A branch whose FIPS / NDcPP builds use their own major build numbers.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpecialLine {
-    pub branch: String,
-    pub majors: Vec<u32>,
+    pub(crate) branch: String,
+    pub(crate) majors: Vec<u32>,
     #[serde(default)]
     pub note: String,
 }
@@ -32,59 +32,59 @@ pub struct SpecialLine {
 /// One `[[cve]]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CveDef {
-    pub id: String,
-    pub title: String,
+pub(crate) struct CveDef {
+    pub(crate) id: String,
+    pub(crate) title: String,
     /// `CTXnnnnnn, YYYY-MM-DD`.
-    pub advisory: String,
+    pub(crate) advisory: String,
     /// The exposing configuration in words, as reported.
-    pub requires: String,
+    pub(crate) requires: String,
     /// Date CISA added the CVE to its Known Exploited Vulnerabilities catalog.
     #[serde(default)]
-    pub kev_added: Option<String>,
+    pub(crate) kev_added: Option<String>,
     /// Where each fact below was checked; items name one by `source = "id"`.
     #[serde(default)]
-    pub sources: Vec<SourceDef>,
+    pub(crate) sources: Vec<SourceDef>,
     /// First fixed build per branch and line.
     #[serde(default)]
-    pub fixed: Vec<FixedDef>,
+    pub(crate) fixed: Vec<FixedDef>,
     /// Last affected build, where the record names no fixed one.
     #[serde(default)]
-    pub affected_through: Vec<FixedDef>,
+    pub(crate) affected_through: Vec<FixedDef>,
     /// Branches listed as affected without a build number.
     #[serde(default)]
-    pub affected_fix_unknown: Vec<BranchDef>,
+    pub(crate) affected_fix_unknown: Vec<BranchDef>,
     /// Branches whose regular line is affected and never got a fixed build.
     #[serde(default)]
-    pub vulnerable_branch_eol: Vec<String>,
+    pub(crate) vulnerable_branch_eol: Vec<String>,
     /// `vulnerable_branch_eol` parsed, filled in when the table is loaded.
     #[serde(skip)]
-    pub eol_branches: Vec<Build>,
+    pub(crate) eol_branches: Vec<Build>,
     /// Configurations that expose the appliance, as ns.conf command prefixes.
     #[serde(default)]
-    pub exposure: Vec<ExposureDef>,
+    pub(crate) exposure: Vec<ExposureDef>,
     /// Earliest published date of exploitation.
     #[serde(default)]
-    pub exploited_since: Option<ExploitedDef>,
+    pub(crate) exploited_since: Option<ExploitedDef>,
     /// Published traces of exploitation.
     #[serde(default)]
-    pub traces: Vec<TraceDef>,
+    pub(crate) traces: Vec<TraceDef>,
     /// Published mitigations and their parts.
     #[serde(default)]
-    pub mitigations: Vec<MitigationDef>,
+    pub(crate) mitigations: Vec<MitigationDef>,
     /// `(branch, major)` pairs whose builds may be regular or FIPS/NDcPP builds; filled in from
     /// the table's `special_lines` when it is loaded.
     #[serde(skip)]
-    pub special_majors: Vec<(Build, u32)>,
+    pub(crate) special_majors: Vec<(Build, u32)>,
 }
 
 /// One source a fact was checked against.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceDef {
-    pub id: String,
+    pub(crate) id: String,
     /// `cve-record`, `kev`, `vendor`, `restatement` or `report`.
-    pub kind: String,
+    pub(crate) kind: String,
     #[serde(rename = "ref")]
     pub reference: String,
     #[serde(default)]
@@ -92,51 +92,51 @@ pub struct SourceDef {
 }
 
 /// The source kinds a table entry may name.
-pub const SOURCE_KINDS: &[&str] = &["cve-record", "kev", "vendor", "restatement", "report"];
+pub(crate) const SOURCE_KINDS: &[&str] = &["cve-record", "kev", "vendor", "restatement", "report"];
 
 /// The lines a fixed build may belong to besides the regular one.
-pub const SPECIAL_LINES: &[&str] = &["FIPS", "NDcPP", "FIPS/NDcPP"];
+pub(crate) const SPECIAL_LINES: &[&str] = &["FIPS", "NDcPP", "FIPS/NDcPP"];
 
 /// One first fixed (or last affected) build.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FixedDef {
-    pub branch: String,
-    pub build: String,
+pub(crate) struct FixedDef {
+    pub(crate) branch: String,
+    pub(crate) build: String,
     /// Absent for the regular line; `FIPS`, `NDcPP` or `FIPS/NDcPP`.
-    pub line: Option<String>,
+    pub(crate) line: Option<String>,
     #[serde(default)]
-    pub source: Option<String>,
+    pub(crate) source: Option<String>,
     /// `branch` and `build` parsed, filled in when the table is loaded.
     #[serde(skip)]
-    pub at: (Build, Build),
+    pub(crate) at: (Build, Build),
 }
 
 /// A branch (and line) named without a build number.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BranchDef {
-    pub branch: String,
-    pub line: Option<String>,
-    pub source: String,
+pub(crate) struct BranchDef {
+    pub(crate) branch: String,
+    pub(crate) line: Option<String>,
+    pub(crate) source: String,
     /// `branch` parsed, filled in when the table is loaded.
     #[serde(skip)]
-    pub parsed: Build,
+    pub(crate) parsed: Build,
 }
 
 /// A configuration that exposes the appliance.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExposureDef {
-    pub what: String,
+    pub(crate) what: String,
     /// ns.conf command prefixes; empty when ns.conf cannot tell (see `note`).
-    pub ns_conf: Vec<String>,
+    pub(crate) ns_conf: Vec<String>,
     /// When given, the line must also hold one of these words.
     #[serde(default)]
     pub with_any: Vec<String>,
     #[serde(default)]
-    pub note: String,
-    pub source: String,
+    pub(crate) note: String,
+    pub(crate) source: String,
 }
 
 /// When exploitation began, as published.
@@ -144,10 +144,10 @@ pub struct ExposureDef {
 #[serde(deny_unknown_fields)]
 pub struct ExploitedDef {
     /// `YYYY-MM-DD`; with `precision = "month"` the first day of the month the source names.
-    pub date: String,
+    pub(crate) date: String,
     /// `day` or `month`.
-    pub precision: String,
-    pub source: String,
+    pub(crate) precision: String,
+    pub(crate) source: String,
     #[serde(default)]
     pub note: String,
 }
@@ -156,11 +156,11 @@ pub struct ExploitedDef {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TraceDef {
-    pub what: String,
+    pub(crate) what: String,
     /// `file`, `log` or `config`.
-    pub kind: String,
+    pub(crate) kind: String,
     pub pattern: String,
-    pub source: String,
+    pub(crate) source: String,
 }
 
 /// A published mitigation.
@@ -170,7 +170,7 @@ pub struct MitigationDef {
     pub what: String,
     #[serde(default)]
     pub commands: Vec<String>,
-    pub source: String,
+    pub(crate) source: String,
 }
 
 impl ExposureDef {
@@ -450,7 +450,7 @@ fn special_verdict(def: &CveDef, branch: Build, build: Build) -> Verdict {
 /// A build whose major number the FIPS/NDcPP line of its branch also uses (`special_lines`)
 /// may be either kind of build, and nothing on disk tells which: it is `fixed` or `vulnerable`
 /// only when both lines agree, `unknown` otherwise.
-pub fn status(def: &CveDef, branch: Build, build: Build) -> (CveStatus, String) {
+pub(crate) fn status(def: &CveDef, branch: Build, build: Build) -> (CveStatus, String) {
     let v = format!("{}.{}-{}.{}", branch.0, branch.1, build.0, build.1);
     let ambiguous = def.special_majors.contains(&(branch, build.0));
     let regular = regular_verdict(def, branch, build);

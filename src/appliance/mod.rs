@@ -9,7 +9,7 @@
 //! anything is scanned.
 //!
 //! Adding a family: a folder `src/appliance/<family>/` with its three data files and a type
-//! implementing [`Family`], and one line in [`FAMILIES`] (see `ARCHITECTURE.md`).
+//! implementing [`Family`], and one line in `FAMILIES` (see `ARCHITECTURE.md`).
 
 pub mod cves;
 pub mod netscaler;
@@ -30,21 +30,21 @@ use std::sync::Arc;
 
 /// The registered families, each as the function that loads its knowledge. The first is the
 /// one the binary examines.
-pub const FAMILIES: &[fn() -> Result<Appliance>] = &[netscaler::appliance];
+pub(crate) const FAMILIES: &[fn() -> Result<Appliance>] = &[netscaler::appliance];
 
 /// A dated sighting of a build on the appliance: branch, build, Unix time, where seen.
-pub type Sighting = (Build, Build, i64, String);
+pub(crate) type Sighting = (Build, Build, i64, String);
 
 /// Facts read once from the evidence after the scan. The exposure windows use the firmware
 /// history; the family's posture reads its own part back from `detail`.
 #[derive(Clone)]
 pub struct Facts {
     /// The firmware the appliance runs (`13.0-47.24`), when the evidence says.
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// Dated sightings of builds, oldest first.
-    pub history: Vec<Sighting>,
+    pub(crate) history: Vec<Sighting>,
     /// What only the family reads (for NetScaler: saved configurations, `rc.netscaler`).
-    pub detail: Arc<dyn Any + Send + Sync>,
+    pub(crate) detail: Arc<dyn Any + Send + Sync>,
 }
 
 /// The code side of an appliance family: what needs its knowledge of the evidence.
@@ -72,11 +72,11 @@ pub trait Family: Send + Sync {
 /// The knowledge of one appliance family, loaded once.
 #[derive(Clone)]
 pub struct Appliance {
-    pub profile: Profile,
-    pub cves: CveTable,
+    pub(crate) profile: Profile,
+    pub(crate) cves: CveTable,
     /// How its archives, images and SSH collection map onto its filesystem.
-    pub layout: Layout,
-    pub family: &'static dyn Family,
+    pub(crate) layout: Layout,
+    pub(crate) family: &'static dyn Family,
 }
 
 impl std::fmt::Debug for Appliance {
@@ -94,7 +94,7 @@ impl Appliance {
     }
 
     /// Name and text of the embedded family's stock baseline (rules consult it).
-    pub fn baseline_source() -> (&'static str, &'static str) {
+    pub(crate) fn baseline_source() -> (&'static str, &'static str) {
         netscaler::BASELINE
     }
 

@@ -10,66 +10,66 @@ use serde::Deserialize;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
-    pub profile: ProfileInfo,
-    pub markers: Markers,
+    pub(crate) profile: ProfileInfo,
+    pub(crate) markers: Markers,
     #[serde(rename = "source")]
-    pub sources: Vec<SourceDef>,
-    pub volatile: Volatile,
-    pub continuity: ContinuityDef,
+    pub(crate) sources: Vec<SourceDef>,
+    pub(crate) volatile: Volatile,
+    pub(crate) continuity: ContinuityDef,
 }
 
 /// `[continuity]`: when a stretch without log lines is a hole, and the records an appliance
 /// writes when it starts and when it stops.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ContinuityDef {
+pub(crate) struct ContinuityDef {
     /// A stretch shorter than this is never a hole.
-    pub min_hours: u64,
+    pub(crate) min_hours: u64,
     /// ... and it must be longer than this many times the source's usual silence.
-    pub usual_factor: u64,
+    pub(crate) usual_factor: u64,
     /// Regexes of boot records (one log line each).
-    pub boot: Vec<String>,
+    pub(crate) boot: Vec<String>,
     /// Regexes of shutdown records.
-    pub shutdown: Vec<String>,
+    pub(crate) shutdown: Vec<String>,
 }
 
 /// `[profile]`
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ProfileInfo {
-    pub id: String,
-    pub title: String,
+pub(crate) struct ProfileInfo {
+    pub(crate) id: String,
+    pub(crate) title: String,
 }
 
 /// `[markers]`: paths whose presence identifies the appliance.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Markers {
-    pub min: usize,
-    pub paths: Vec<String>,
+pub(crate) struct Markers {
+    pub(crate) min: usize,
+    pub(crate) paths: Vec<String>,
 }
 
 /// `[[source]]`: one kind of evidence.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SourceDef {
-    pub id: String,
-    pub title: String,
-    pub required: bool,
+pub(crate) struct SourceDef {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) required: bool,
     #[serde(default)]
-    pub logs: Vec<String>,
+    pub(crate) logs: Vec<String>,
     #[serde(default)]
-    pub files: Vec<String>,
+    pub(crate) files: Vec<String>,
 }
 
 /// `[volatile]`: RAM-disk locations.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Volatile {
-    pub paths: Vec<String>,
+pub(crate) struct Volatile {
+    pub(crate) paths: Vec<String>,
     /// The persistent filesystems, named when the RAM disk is missing.
-    pub persistent: Vec<String>,
-    pub note: String,
+    pub(crate) persistent: Vec<String>,
+    pub(crate) note: String,
 }
 
 impl Profile {

@@ -265,18 +265,18 @@ impl RuleSet {
     }
 
     /// The packs the rules come from, sorted by id.
-    pub fn packs(&self) -> &[Pack] {
+    pub(crate) fn packs(&self) -> &[Pack] {
         &self.packs
     }
 
     /// SHA-256 (lower-case hex) over the sorted (name, source) pairs the rules and the stock
     /// baseline were loaded from: which rules a report was made with.
-    pub fn sources_sha256(&self) -> &str {
+    pub(crate) fn sources_sha256(&self) -> &str {
         &self.sources_sha256
     }
 
     /// The stock baseline the `baseline` conditions consult.
-    pub fn baseline(&self) -> &Baseline {
+    pub(crate) fn baseline(&self) -> &Baseline {
         &self.baseline
     }
 
@@ -311,7 +311,7 @@ impl RuleSet {
 
     /// File rules whose paths match `rel` (the path without its leading `/`), plus the rules
     /// that apply everywhere; exclusions applied. Sorted, without duplicates.
-    pub fn file_rules_for(&self, rel: &[u8]) -> Vec<usize> {
+    pub(crate) fn file_rules_for(&self, rel: &[u8]) -> Vec<usize> {
         let p = glob::as_path(rel);
         let mut out: Vec<usize> = self
             .file_globs
@@ -328,7 +328,7 @@ impl RuleSet {
 
     /// Line rules that read `rel`: its log family (rotation suffix stripped) matches a rule's
     /// `logs`. Sorted, without duplicates.
-    pub fn line_rules_for(&self, rel: &[u8]) -> Vec<usize> {
+    pub(crate) fn line_rules_for(&self, rel: &[u8]) -> Vec<usize> {
         let family = glob::as_path(glob::log_family(rel));
         let p = glob::as_path(rel);
         let mut out: Vec<usize> = self

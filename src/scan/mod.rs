@@ -67,14 +67,14 @@ pub struct FileRead {
     pub complete: bool,
     pub sha256: Option<String>,
     /// For logs read line by line: first and last dated line, Unix seconds.
-    pub from: Option<i64>,
-    pub to: Option<i64>,
+    pub(crate) from: Option<i64>,
+    pub(crate) to: Option<i64>,
     /// How the year of undated lines was found, when it was inferred.
-    pub year_inferred_from: Option<String>,
+    pub(crate) year_inferred_from: Option<String>,
     /// Raw line times, resolved into `from`/`to` once the whole evidence was read.
-    pub times: Option<LogTimes>,
+    pub(crate) times: Option<LogTimes>,
     /// For logs read line by line: how their lines are spread over time (longest silences).
-    pub shape: Option<LogShape>,
+    pub(crate) shape: Option<LogShape>,
 }
 
 /// What a scan produced, before the verdict.
@@ -89,7 +89,7 @@ pub struct ScanOutput {
     /// Every file opened, sorted by path.
     pub reads: Vec<FileRead>,
     /// The zone syslog header times were read in.
-    pub zone: Option<crate::zone::Zone>,
+    pub(crate) zone: Option<crate::zone::Zone>,
 }
 
 /// The scanner for one rule set.

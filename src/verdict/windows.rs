@@ -231,8 +231,8 @@ fn relevance(f: &Firmware, def: &CveDef, from: i64) -> Relevance {
 /// What the logs cover, per evidence source: its first and last dated line, its holes, and
 /// when the appliance was off.
 pub(super) struct SourceTimes<'a> {
-    pub ranges: &'a HashMap<String, (Option<i64>, Option<i64>)>,
-    pub cont: &'a Continuity,
+    pub(crate) ranges: &'a HashMap<String, (Option<i64>, Option<i64>)>,
+    pub(crate) cont: &'a Continuity,
 }
 
 /// One [`WindowCheck`] per pack that declares a window.

@@ -24,17 +24,17 @@ use anyhow::Result;
 use std::sync::Arc;
 
 /// `profile.toml`: name and text.
-pub const PROFILE: (&str, &str) = (
+pub(crate) const PROFILE: (&str, &str) = (
     "src/appliance/netscaler/profile.toml",
     include_str!("profile.toml"),
 );
 /// `cves.toml`: name and text.
-pub const CVES: (&str, &str) = (
+pub(crate) const CVES: (&str, &str) = (
     "src/appliance/netscaler/cves.toml",
     include_str!("cves.toml"),
 );
 /// `baseline.toml`: name and text.
-pub const BASELINE: (&str, &str) = (
+pub(crate) const BASELINE: (&str, &str) = (
     "src/appliance/netscaler/baseline.toml",
     include_str!("baseline.toml"),
 );
@@ -109,12 +109,12 @@ pub const LAYOUT: Layout = Layout {
 };
 
 /// The CVE table.
-pub fn cve_table() -> Result<CveTable> {
+pub(crate) fn cve_table() -> Result<CveTable> {
     CveTable::parse(CVES.0, CVES.1)
 }
 
 /// The NetScaler knowledge, loaded and checked.
-pub fn appliance() -> Result<Appliance> {
+pub(crate) fn appliance() -> Result<Appliance> {
     Ok(Appliance {
         profile: Profile::parse(PROFILE.0, PROFILE.1)?,
         cves: cve_table()?,
