@@ -1,5 +1,5 @@
 //! Command dispatch: turns parsed arguments into library calls and an [`ExitCode`]. A scan
-//! starts only from a [`ScanConfig`], never from the parsed arguments themselves.
+//! starts only from a `ScanConfig`, never from the parsed arguments themselves.
 //! Diagnostics go to standard error, reports to standard output or `--output`. A report that
 //! could not be written is never a verdict: it is exit 2 with the reason on standard error.
 
@@ -190,7 +190,7 @@ pub fn build_report(
         verdict: a.verdict,
         reasons: a.reasons,
         posture,
-        rules_sha256: rules.sources_sha256.clone(),
+        rules_sha256: rules.sources_sha256().to_owned(),
         coverage: a.coverage,
         windows: a.windows,
         flagged_files: flagged_files(&a.findings, &out),
@@ -214,7 +214,7 @@ fn rule_hits(rules: &RuleSet, findings: &[crate::model::Finding]) -> Vec<RuleHit
         }
     }
     rules
-        .rules
+        .rules()
         .iter()
         .map(|r| {
             let (findings, hits, first, last) =
@@ -287,7 +287,7 @@ fn exec_rules_list(r: &RuleArgs, json: bool) -> Result<ExitCode> {
 
 fn list_json(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
     let list: Vec<serde_json::Value> = rules
-        .rules
+        .rules()
         .iter()
         .map(|r| {
             serde_json::json!({
@@ -308,14 +308,14 @@ fn list_json(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
 
 fn list_table(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
     let w = rules
-        .rules
+        .rules()
         .iter()
         .map(|r| r.id.len())
         .max()
         .unwrap_or(2)
         .max(2);
     let pw = rules
-        .rules
+        .rules()
         .iter()
         .map(|r| r.pack.len())
         .max()
@@ -326,7 +326,7 @@ fn list_table(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
         "{:<w$}  {:<8}  {:<pw$}  TITLE",
         "ID", "SEVERITY", "PACK"
     )?;
-    for r in &rules.rules {
+    for r in rules.rules() {
         writeln!(
             out,
             "{:<w$}  {:<8}  {:<pw$}  {}",
@@ -339,8 +339,8 @@ fn list_table(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
     writeln!(
         out,
         "{} rules in {} packs",
-        rules.rules.len(),
-        rules.packs.len()
+        rules.rules().len(),
+        rules.packs().len()
     )
 }
 
@@ -476,10 +476,10 @@ fn exec_rules_check(paths: &[PathBuf], no_builtin_rules: bool, json: bool) -> Re
                     Some(set) => writeln!(
                         out,
                         "ok: {} rules in {} packs and the stock baseline ({} entries), no problems (rules sha256 {})",
-                        set.rules.len(),
-                        set.packs.len(),
-                        set.baseline.entries.len(),
-                        set.sources_sha256
+                        set.rules().len(),
+                        set.packs().len(),
+                        set.baseline().entries.len(),
+                        set.sources_sha256()
                     ),
                     None => Ok(()),
                 }
@@ -506,7 +506,7 @@ fn exec_rules_test(r: &RuleArgs) -> Result<ExitCode> {
     };
     let (count, failures) = run_examples(&rules);
     let without: Vec<&str> = rules
-        .rules
+        .rules()
         .iter()
         .filter(|r| {
             !r.examples.iter().any(|e| e.expect_match)
@@ -516,7 +516,7 @@ fn exec_rules_test(r: &RuleArgs) -> Result<ExitCode> {
         .collect();
     // Severity discipline: high and critical rules name their nearest legitimate look-alike.
     let unguarded: Vec<&crate::rules::Rule> = rules
-        .rules
+        .rules()
         .iter()
         .filter(|r| r.severity >= crate::model::Severity::High)
         .filter(|r| {
@@ -545,7 +545,7 @@ fn exec_rules_test(r: &RuleArgs) -> Result<ExitCode> {
             count - failures.len(),
             failures.len(),
             count,
-            rules.rules.len()
+            rules.rules().len()
         )
     })?;
     Ok(if failures.is_empty() {

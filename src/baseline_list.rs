@@ -20,7 +20,7 @@ struct Listing<'a> {
 }
 
 /// Parses BUILD (`13.1` or `13.1-49.15`); `Err` with a message for anything else.
-pub fn parse_build_arg(build: Option<&str>) -> Result<Option<Firmware>, String> {
+pub(crate) fn parse_build_arg(build: Option<&str>) -> Result<Option<Firmware>, String> {
     match build {
         None => Ok(None),
         Some(b) => Firmware::parse(b)

@@ -29,13 +29,13 @@ rules (the shipped packs are built in) and reports a verdict: clean, review, com
 with the firmware posture beside it. It never writes to the evidence.",
     after_help = concat!("Example:\n  sporen scan /mnt/netscaler\n\n", exit_codes!())
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Scan an appliance filesystem and report the verdict.
     #[command(
         long_about = "Scans TARGET (the root folder of a copied or mounted appliance filesystem, a tar archive, \
@@ -75,7 +75,7 @@ is listed, as for an appliance whose family is unknown.",
 
 /// When to colour text output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ColorArg {
+pub(crate) enum ColorArg {
     Auto,
     Always,
     Never,
@@ -83,100 +83,100 @@ pub enum ColorArg {
 
 /// Which rules are in force.
 #[derive(Debug, Args, Clone)]
-pub struct RuleArgs {
+pub(crate) struct RuleArgs {
     /// Add a rule file or folder of *.toml rules (repeatable).
     #[arg(short = 'r', long = "rules", value_name = "PATH")]
-    pub rules: Vec<PathBuf>,
+    pub(crate) rules: Vec<PathBuf>,
     /// Use only the --rules given, not the built-in packs.
     #[arg(long)]
-    pub no_builtin_rules: bool,
+    pub(crate) no_builtin_rules: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct ScanArgs {
+pub(crate) struct ScanArgs {
     /// The evidence: the appliance root folder (holding flash/ and var/), a tar archive
     /// (.tar, .tar.gz, .tgz, a collector_*.tar.gz support bundle), - for a tar on standard
     /// input, or raw disk images (da0.img [md0.img], plain or .gz).
     #[arg(value_name = "TARGET", required_unless_present = "ssh", num_args = 1..)]
-    pub targets: Vec<PathBuf>,
+    pub(crate) targets: Vec<PathBuf>,
     /// Collect the evidence from an appliance over SSH (`[user@]host`): runs the system ssh client
     /// with a read-only `shell tar -cf - ...` and scans the stream; the command is printed first.
     #[arg(long, value_name = "HOST", conflicts_with = "targets")]
-    pub ssh: Option<String>,
+    pub(crate) ssh: Option<String>,
     /// The ssh program to run for --ssh (default `ssh`).
     #[arg(long, value_name = "PROGRAM", default_value = "ssh", requires = "ssh")]
-    pub ssh_program: PathBuf,
+    pub(crate) ssh_program: PathBuf,
     /// Do not put `shell` before the remote command (for a FreeBSD shell account rather than
     /// the NetScaler CLI).
     #[arg(long, requires = "ssh")]
-    pub ssh_no_cli: bool,
+    pub(crate) ssh_no_cli: bool,
     /// Folder for the private temporary copy of a compressed or streamed input (.tar.gz,
     /// .gz image, -, --ssh): unnamed, mode 0600, gone when sporen exits; never inside TARGET.
     /// Default: $TMPDIR, else /tmp.
     #[arg(long, value_name = "DIR")]
-    pub temp_dir: Option<PathBuf>,
+    pub(crate) temp_dir: Option<PathBuf>,
     /// Most bytes unpacked or received from a compressed or streamed input; past it the input
     /// stops with a coverage gap (or an error when nothing usable was read). The default is
     /// above the 20-40 GB of a real VPX disk image. Zero blocks cost no disk.
     #[arg(long, value_name = "BYTES", default_value = "64G", value_parser = parse_size)]
-    pub max_unpacked: u64,
+    pub(crate) max_unpacked: u64,
     /// Most bytes a tar archive may serve that it does not store: a hard link's bytes again,
     /// the zeros of sparse holes. Later members past it (in path order) are listed but not
     /// read (a gap when a rule needs them).
     #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size)]
-    pub max_link_bytes: u64,
+    pub(crate) max_link_bytes: u64,
     /// Most entries listed: files, folders and links of a folder or disk image, members (and
     /// sparse map entries) of an archive. The rest is a coverage gap that blocks `clean`.
     #[arg(long, value_name = "N", default_value_t = crate::input::DEFAULT_MAX_ENTRIES)]
-    pub max_entries: u64,
+    pub(crate) max_entries: u64,
     /// Report format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    pub(crate) format: Format,
     /// Write the report to FILE instead of standard output (never inside TARGET).
     #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     #[command(flatten)]
-    pub rules: RuleArgs,
+    pub(crate) rules: RuleArgs,
     /// Most bytes read from one file for content rules and digests (logs are always read
     /// whole). Accepts K, M, G suffixes.
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_size)]
-    pub max_read: u64,
+    pub(crate) max_read: u64,
     /// Most bytes read from one file, decompressed bytes of a gzip log included. A log that
     /// holds more becomes a coverage gap that blocks `clean`.
     #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size)]
-    pub max_file_bytes: u64,
+    pub(crate) max_file_bytes: u64,
     /// Most bytes (as stored) read from the whole evidence; files past it, in path order, are
     /// not read and become coverage gaps that block `clean`.
     #[arg(long, value_name = "BYTES", default_value = "32G", value_parser = parse_size)]
-    pub max_total_bytes: u64,
+    pub(crate) max_total_bytes: u64,
     /// Most distinct records (sessions, addresses) the correlation rules keep; past it,
     /// records are no longer collected and a coverage gap blocks `clean`.
     #[arg(long, value_name = "N", default_value_t = 2_000_000)]
-    pub max_records: usize,
+    pub(crate) max_records: usize,
     /// Worker threads (0: one per core; 1: low impact on a busy machine).
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
-    pub threads: usize,
+    pub(crate) threads: usize,
     /// Colour in text output.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    pub color: ColorArg,
+    pub(crate) color: ColorArg,
     /// Exit 1 instead of 0 or 3 when the firmware is vulnerable to a known CVE without an
     /// effective mitigation (see the report's posture section).
     #[arg(long = "fail-on-vulnerable")]
-    pub fail_on_vulnerable: bool,
+    pub(crate) fail_on_vulnerable: bool,
     /// Nothing before DATE concerns the appliance (it was first exposed then): every exposure
     /// window starts at DATE or later. `--since WINDOW=DATE` sets the start of one window,
     /// named by its pack or CVE id (`--since cve-2019-19781=2020-01-05`). Repeatable; every
     /// change is written into the report's reasons. DATE is YYYY-MM-DD or RFC 3339.
     #[arg(long, value_name = "[WINDOW=]DATE", value_parser = parse_date_arg)]
-    pub since: Vec<DateArg>,
+    pub(crate) since: Vec<DateArg>,
     /// Nothing after DATE concerns the appliance (for example, it was patched then); with
     /// WINDOW= it ends one window. Repeatable; recorded like --since.
     #[arg(long, value_name = "[WINDOW=]DATE", value_parser = parse_date_arg)]
-    pub until: Vec<DateArg>,
+    pub(crate) until: Vec<DateArg>,
 }
 
 /// Parses a date or RFC 3339 date-time into Unix seconds.
-pub fn parse_date(s: &str) -> Result<i64, String> {
+pub(crate) fn parse_date(s: &str) -> Result<i64, String> {
     crate::util::bytes::parse_time(s)
         .ok_or_else(|| format!("`{s}` is not a date (use 2020-01-10 or 2020-01-10T08:00:00Z)"))
 }
@@ -191,7 +191,7 @@ pub fn parse_date_arg(s: &str) -> Result<DateArg, String> {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum RulesCommand {
+pub(crate) enum RulesCommand {
     /// List the rules in force: id, severity, pack and title.
     #[command(after_help = "Example:\n  sporen rules list --rules ./local-rules/")]
     List {
@@ -233,7 +233,7 @@ tables as a CVE table (src/appliance/netscaler/cves.toml), each on its own.\n\nE
 }
 
 /// Parses `1024`, `64K`, `64M`, `1G`, `1T` (powers of 1024).
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (num, mult) = match s.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => {

@@ -1,5 +1,5 @@
 //! The config stage: turns the parsed `scan` arguments into a validated, clap-free
-//! [`ScanConfig`] before any evidence is opened or collected, and holds the one rule check that
+//! `ScanConfig` before any evidence is opened or collected, and holds the one rule check that
 //! `scan` and the `rules` commands share ([`check_rules`]).
 //!
 //! Every problem that shows without the evidence is found here, and all of them are reported
@@ -28,46 +28,46 @@ use std::io::IsTerminal;
 /// the rules and the appliance knowledge they were checked against, the examiner's window
 /// overrides and the budgets.
 #[derive(Debug)]
-pub struct ScanConfig {
+pub(crate) struct ScanConfig {
     /// The evidence to open and the budgets of opening it.
-    pub input: InputSpec,
+    pub(crate) input: InputSpec,
     /// Where the report goes, checked and held open.
-    pub destination: Destination,
+    pub(crate) destination: Destination,
     /// The report format.
-    pub format: Format,
+    pub(crate) format: Format,
     /// Colour the text report: asked for (or `auto` on a terminal that wants it), and only on
     /// standard output.
-    pub color: bool,
+    pub(crate) color: bool,
     /// The rules in force, checked against [`ScanConfig::appliance`].
-    pub rules: RuleSet,
+    pub(crate) rules: RuleSet,
     /// What sporen knows of the appliance family.
-    pub appliance: Appliance,
+    pub(crate) appliance: Appliance,
     /// `--since` / `--until`, checked against the rules' windows.
-    pub windows: WindowOverrides,
+    pub(crate) windows: WindowOverrides,
     /// The scan's budgets and threads.
-    pub options: ScanOptions,
+    pub(crate) options: ScanOptions,
     /// Exit 1 on firmware exposed to a known CVE (`--fail-on-vulnerable`).
-    pub fail_on_vulnerable: bool,
+    pub(crate) fail_on_vulnerable: bool,
 }
 
 /// Why a scan cannot start: every problem found, none of them acted on.
 #[derive(Debug, Default)]
-pub struct ConfigError {
+pub(crate) struct ConfigError {
     /// Problems with the arguments, one sentence each.
-    pub arguments: Vec<String>,
+    pub(crate) arguments: Vec<String>,
     /// Problems in the rules, the appliance profile or the CVE table, located.
-    pub rules: Vec<Diagnostic>,
+    pub(crate) rules: Vec<Diagnostic>,
 }
 
 /// A rule set and the appliance knowledge it was checked against.
 #[derive(Debug)]
 pub struct CheckedRules {
-    pub rules: RuleSet,
-    pub appliance: Appliance,
+    pub(crate) rules: RuleSet,
+    pub(crate) appliance: Appliance,
 }
 
 /// Where the rules of `scan`, `rules list` and `rules test` come from.
-pub fn rule_sources(r: &RuleArgs) -> RuleSources {
+pub(crate) fn rule_sources(r: &RuleArgs) -> RuleSources {
     RuleSources {
         embedded: !r.no_builtin_rules,
         paths: r.rules.clone(),
@@ -95,7 +95,7 @@ impl ScanConfig {
     /// rules, the TARGETs or SSH host, the temporary folder, the output, the budgets and the
     /// window overrides. Returns every problem found, not just the first; with invalid rules,
     /// the TARGETs are not looked at.
-    pub fn from_args(a: &ScanArgs) -> Result<ScanConfig, ConfigError> {
+    pub(crate) fn from_args(a: &ScanArgs) -> Result<ScanConfig, ConfigError> {
         let mut err = ConfigError::default();
         let checked = check_rules(&rule_sources(&a.rules))
             .map_err(|d| err.rules = d)
@@ -249,6 +249,6 @@ mod tests {
         assert_eq!(c.format, Format::Json);
         assert!(c.destination.is_stdout());
         assert_eq!(c.options.threads, 1);
-        assert!(!c.rules.rules.is_empty());
+        assert!(!c.rules.rules().is_empty());
     }
 }

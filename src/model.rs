@@ -1,7 +1,7 @@
 //! The data that flows from the scanner to the verdict and the report renderers.
 //!
 //! Everything here is plain data: no I/O, no matching. Paths and excerpts that come from the
-//! evidence are kept as raw bytes ([`EvPath`], [`Bytes`]) so that nothing attacker-chosen is lost
+//! evidence are kept as raw bytes ([`EvPath`], `Bytes`) so that nothing attacker-chosen is lost
 //! or mangled before a renderer decides how to show it.
 
 use serde::{Serialize, Serializer};
@@ -34,7 +34,7 @@ impl Severity {
     ];
 
     /// The lower-case name used in rules and reports.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
             Severity::Low => "low",
@@ -79,7 +79,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The lower-case name used in reports.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verdict::Clean => "clean",
             Verdict::Review => "review",
@@ -100,7 +100,7 @@ impl fmt::Display for Verdict {
 /// Stored as bytes: file names on a compromised box may contain newlines, escape sequences or
 /// bytes that are not UTF-8. Serialised to JSON as a string when it is valid UTF-8; otherwise as
 /// a string with `\xNN` escapes for the invalid bytes, and renderers add the exact bytes in base64
-/// (see [`EvPath::is_utf8`]).
+/// (see `EvPath::is_utf8`).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EvPath(Vec<u8>);
 
@@ -115,7 +115,7 @@ impl EvPath {
     }
 
     /// The root of the evidence, `/`.
-    pub fn root() -> EvPath {
+    pub(crate) fn root() -> EvPath {
         EvPath(vec![b'/'])
     }
 
@@ -125,12 +125,12 @@ impl EvPath {
     }
 
     /// The bytes without the leading `/`, as rule globs are written (`var/log/ns.log`).
-    pub fn relative(&self) -> &[u8] {
+    pub(crate) fn relative(&self) -> &[u8] {
         &self.0[1..]
     }
 
     /// The last component (the file name), empty for the root.
-    pub fn file_name(&self) -> &[u8] {
+    pub(crate) fn file_name(&self) -> &[u8] {
         match self.0.iter().rposition(|&b| b == b'/') {
             Some(i) => &self.0[i + 1..],
             None => &self.0,
@@ -138,7 +138,7 @@ impl EvPath {
     }
 
     /// Appends one component.
-    pub fn join(&self, name: &[u8]) -> EvPath {
+    pub(crate) fn join(&self, name: &[u8]) -> EvPath {
         let mut b = self.0.clone();
         if b.last() != Some(&b'/') {
             b.push(b'/');
@@ -148,7 +148,7 @@ impl EvPath {
     }
 
     /// Appends one component in place (resolution walks paths without copying them).
-    pub fn push(&mut self, name: &[u8]) {
+    pub(crate) fn push(&mut self, name: &[u8]) {
         if self.0.last() != Some(&b'/') {
             self.0.push(b'/');
         }
@@ -156,13 +156,13 @@ impl EvPath {
     }
 
     /// Removes the last component in place; the root stays the root.
-    pub fn pop(&mut self) {
+    pub(crate) fn pop(&mut self) {
         let cut = self.0.iter().rposition(|&b| b == b'/').unwrap_or(0);
         self.0.truncate(cut.max(1));
     }
 
     /// Length in bytes, the leading `/` included.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
 
@@ -172,19 +172,19 @@ impl EvPath {
     }
 
     /// True when the bytes are valid UTF-8 (the JSON string is then exact).
-    pub fn is_utf8(&self) -> bool {
+    pub(crate) fn is_utf8(&self) -> bool {
         std::str::from_utf8(&self.0).is_ok()
     }
 
     /// The exact bytes in base64 (a report's `path_base64`) when they are not UTF-8; `None`
     /// when the path's string form is exact already.
-    pub fn base64_if_inexact(&self) -> Option<String> {
+    pub(crate) fn base64_if_inexact(&self) -> Option<String> {
         (!self.is_utf8()).then(|| base64(&self.0))
     }
 
     /// A lossless string form: valid UTF-8 is kept, each invalid byte becomes `\xNN` and a
     /// backslash becomes `\\`... only when the bytes are not UTF-8 (so ordinary paths read as is).
-    pub fn to_lossless_string(&self) -> String {
+    pub(crate) fn to_lossless_string(&self) -> String {
         bytes_to_lossless_string(&self.0)
     }
 }
@@ -203,7 +203,7 @@ impl Serialize for EvPath {
 
 /// Bytes taken from the evidence (a log line, an excerpt). Serialised like [`EvPath`].
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Bytes(pub Vec<u8>);
+pub(crate) struct Bytes(pub Vec<u8>);
 
 impl fmt::Debug for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -240,7 +240,7 @@ pub fn bytes_to_lossless_string(bytes: &[u8]) -> String {
 }
 
 /// Standard base64 of raw bytes (used next to lossy path strings so that nothing is lost).
-pub fn base64(bytes: &[u8]) -> String {
+pub(crate) fn base64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
@@ -251,48 +251,48 @@ pub struct Finding {
     /// Rule id, e.g. `cve-2019-19781.template-directive`.
     pub rule: String,
     /// Rule pack the rule belongs to.
-    pub pack: String,
+    pub(crate) pack: String,
     pub severity: Severity,
-    pub title: String,
+    pub(crate) title: String,
     /// Absolute path inside the evidence.
     pub path: EvPath,
     /// Set when `path` is not valid UTF-8: the exact path bytes, base64 (standard alphabet).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub path_base64: Option<String>,
+    pub(crate) path_base64: Option<String>,
     /// 1-based line number of the first matching line (line rules, and content rules whose
     /// match could be placed on a line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
     /// The first matching line, cut to a bounded length.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub excerpt: Option<Bytes>,
+    pub(crate) excerpt: Option<Bytes>,
     /// How many matching lines this finding stands for (identical hits collapse); 1 otherwise.
     pub count: u64,
     /// When `count > 1`: the last matching line's number and text.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_line: Option<u64>,
+    pub(crate) last_line: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_excerpt: Option<Bytes>,
+    pub(crate) last_excerpt: Option<Bytes>,
     /// What made the rule match, in words ("content matches `template.new`").
-    pub reason: String,
+    pub(crate) reason: String,
     /// SHA-256 of the whole file (lower-case hex), when the file could be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     /// Modification time of the file.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mtime: Option<Timestamp>,
+    pub(crate) mtime: Option<Timestamp>,
     /// When the (first) matching line was logged.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<Timestamp>,
+    pub(crate) time: Option<Timestamp>,
     /// When `count > 1`: when the last matching line was logged.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_time: Option<Timestamp>,
+    pub(crate) last_time: Option<Timestamp>,
     /// True when the log line had no year and sporen inferred it (see the source's coverage).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub time_inferred: bool,
+    pub(crate) time_inferred: bool,
 }
 
-/// Why part of the evidence could not be examined. Serialised as [`GapCause::as_str`].
+/// Why part of the evidence could not be examined. Serialised as `GapCause::as_str`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GapCause {
     /// An expected appliance location does not exist in the evidence.
@@ -321,7 +321,7 @@ pub enum GapCause {
 
 impl GapCause {
     /// The snake_case name every format writes (`unlistable_dir`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             GapCause::Missing => "missing",
             GapCause::Unreadable => "unreadable",
@@ -349,7 +349,7 @@ impl Serialize for GapCause {
 pub struct Gap {
     pub path: EvPath,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub path_base64: Option<String>,
+    pub(crate) path_base64: Option<String>,
     pub cause: GapCause,
     /// Human-readable detail ("Permission denied (os error 13)").
     pub detail: String,
@@ -359,43 +359,43 @@ pub struct Gap {
 
 /// A period of time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Period {
-    pub from: Timestamp,
-    pub to: Timestamp,
+pub(crate) struct Period {
+    pub(crate) from: Timestamp,
+    pub(crate) to: Timestamp,
 }
 
 /// How long one log usually goes without a line, and from how long a silence is a hole.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SilenceLimit {
+pub(crate) struct SilenceLimit {
     /// The log (`/var/log/httpaccess.log`, every rotation).
-    pub log: EvPath,
+    pub(crate) log: EvPath,
     /// The length of silence that, with all longer ones, fills half of the log's time
     /// (seconds; time the appliance was off not counted).
-    pub usual_silence_seconds: i64,
+    pub(crate) usual_silence_seconds: i64,
     /// A silence at least this long is a hole (seconds).
-    pub hole_after_seconds: i64,
+    pub(crate) hole_after_seconds: i64,
 }
 
 /// A stretch in which an evidence source wrote no line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TimeGap {
+pub(crate) struct TimeGap {
     /// The last line before and the first line after; absent when unknown (a missing rotation
     /// whose neighbours hold no dated line).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<Timestamp>,
+    pub(crate) from: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<Timestamp>,
-    pub kind: TimeGapKind,
-    pub status: TimeGapStatus,
+    pub(crate) to: Option<Timestamp>,
+    pub(crate) kind: TimeGapKind,
+    pub(crate) status: TimeGapStatus,
     /// The files around it, or the missing rotations.
-    pub paths: Vec<EvPath>,
-    pub detail: String,
+    pub(crate) paths: Vec<EvPath>,
+    pub(crate) detail: String,
 }
 
 /// Where a [`TimeGap`] lies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TimeGapKind {
+pub(crate) enum TimeGapKind {
     /// Rotations numbered in between are not in the evidence.
     MissingRotation,
     /// Between one file's last line and the next file's first.
@@ -409,7 +409,7 @@ pub enum TimeGapKind {
 /// What a [`TimeGap`] means for the verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TimeGapStatus {
+pub(crate) enum TimeGapStatus {
     /// Longer than the source usually goes without a line, or a missing rotation: inside an
     /// exposure window it keeps the verdict from `clean`.
     Hole,
@@ -421,99 +421,99 @@ pub enum TimeGapStatus {
 
 /// One log line that bounds a period, as evidence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LogRecord {
-    pub path: EvPath,
-    pub line: u64,
+pub(crate) struct LogRecord {
+    pub(crate) path: EvPath,
+    pub(crate) line: u64,
     /// When it was logged.
-    pub time: Timestamp,
+    pub(crate) time: Timestamp,
     /// The line, cut to a bounded length.
-    pub text: Bytes,
+    pub(crate) text: Bytes,
 }
 
 /// A period in which the appliance was off: every log silent, a boot record after it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Downtime {
+pub(crate) struct Downtime {
     /// The last record of any log before, and the first after.
-    pub from: Timestamp,
-    pub to: Timestamp,
-    pub last_record: LogRecord,
-    pub boot_record: LogRecord,
+    pub(crate) from: Timestamp,
+    pub(crate) to: Timestamp,
+    pub(crate) last_record: LogRecord,
+    pub(crate) boot_record: LogRecord,
     /// A shutdown record shortly before `from`, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shutdown_record: Option<LogRecord>,
+    pub(crate) shutdown_record: Option<LogRecord>,
     /// Firmware files written around it (an upgrade then), in words.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub firmware: Vec<String>,
-    pub detail: String,
+    pub(crate) firmware: Vec<String>,
+    pub(crate) detail: String,
 }
 
 /// A hole inside an exposure window.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct WindowHole {
+pub(crate) struct WindowHole {
     /// Evidence source id.
-    pub source: String,
+    pub(crate) source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<Timestamp>,
+    pub(crate) from: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<Timestamp>,
-    pub detail: String,
+    pub(crate) to: Option<Timestamp>,
+    pub(crate) detail: String,
 }
 
 /// One file of an evidence source.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SourceFile {
-    pub path: EvPath,
+pub(crate) struct SourceFile {
+    pub(crate) path: EvPath,
     /// Size as stored.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// SHA-256 of the whole file, when it was read completely.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    pub(crate) sha256: Option<String>,
     /// First and last dated line.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<Timestamp>,
+    pub(crate) from: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<Timestamp>,
+    pub(crate) to: Option<Timestamp>,
     /// How the year of undated (syslog) lines was found, when it had to be inferred.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub year_inferred_from: Option<String>,
+    pub(crate) year_inferred_from: Option<String>,
 }
 
 /// One evidence source a `clean` verdict depends on (access log, shell history, ...).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SourceCoverage {
+pub(crate) struct SourceCoverage {
     /// Short id, e.g. `access-log`.
-    pub id: String,
+    pub(crate) id: String,
     /// What it is, e.g. `Apache access log (httpaccess.log)`.
-    pub title: String,
+    pub(crate) title: String,
     /// True when a clean verdict needs this source.
-    pub required: bool,
+    pub(crate) required: bool,
     /// Earliest and latest dated line across all its files.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<Timestamp>,
+    pub(crate) from: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<Timestamp>,
+    pub(crate) to: Option<Timestamp>,
     /// True when some of those times rest on an inferred year.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub year_inferred: bool,
+    pub(crate) year_inferred: bool,
     /// Per log of the source: how long it usually goes without a line, and from how long a
     /// silence is a hole.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub silence_limits: Vec<SilenceLimit>,
+    pub(crate) silence_limits: Vec<SilenceLimit>,
     /// Holes, stretches in which the appliance was off, and silences of more than a day, oldest
     /// first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub time_gaps: Vec<TimeGap>,
+    pub(crate) time_gaps: Vec<TimeGap>,
     /// Files found for this source (all rotations), oldest first when dated, else by path.
-    pub files: Vec<SourceFile>,
+    pub(crate) files: Vec<SourceFile>,
     /// Files of this source that were read completely.
-    pub files_read: u64,
+    pub(crate) files_read: u64,
     /// Total bytes of these files as stored (compressed size for `.gz`).
-    pub bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 impl Gap {
     /// Builds a gap; the base64 form of the path is added when the path is not UTF-8.
-    pub fn new(
+    pub(crate) fn new(
         path: EvPath,
         cause: GapCause,
         detail: impl Into<String>,
@@ -532,81 +532,81 @@ impl Gap {
 
 /// What the scan saw and what it could not see.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Coverage {
+pub(crate) struct Coverage {
     /// True when the tree has the markers of a Citrix ADC / NetScaler filesystem.
-    pub looks_like_appliance: bool,
+    pub(crate) looks_like_appliance: bool,
     /// Directory entries of any kind that were visited.
-    pub entries_seen: u64,
-    pub files_seen: u64,
+    pub(crate) entries_seen: u64,
+    pub(crate) files_seen: u64,
     /// Files whose content was read (completely or up to the cap).
-    pub files_read: u64,
+    pub(crate) files_read: u64,
     /// Bytes read from files (as stored, before decompression).
-    pub bytes_read: u64,
-    pub dirs_seen: u64,
-    pub symlinks_seen: u64,
+    pub(crate) bytes_read: u64,
+    pub(crate) dirs_seen: u64,
+    pub(crate) symlinks_seen: u64,
     /// FIFOs, sockets and devices seen and deliberately not opened.
-    pub special_files_skipped: u64,
+    pub(crate) special_files_skipped: u64,
     /// Evidence sources and their files.
-    pub sources: Vec<SourceCoverage>,
+    pub(crate) sources: Vec<SourceCoverage>,
     /// Everything that could not be examined, sorted by path then cause.
-    pub gaps: Vec<Gap>,
+    pub(crate) gaps: Vec<Gap>,
     /// What reading may have changed or could not guarantee (access times), in words.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// The zone syslog header times were read in.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<TimeZone>,
+    pub(crate) timezone: Option<TimeZone>,
     /// When the appliance was off, oldest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub downtime: Vec<Downtime>,
+    pub(crate) downtime: Vec<Downtime>,
 }
 
 /// The time zone syslog headers (which carry no zone) were read in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TimeZone {
+pub(crate) struct TimeZone {
     /// As `ns.conf` sets it (`GMT+01:00-CET-Europe/Amsterdam`), or `UTC`.
-    pub zone: String,
+    pub(crate) zone: String,
     /// Standard offset (`+01:00`).
-    pub utc_offset: String,
+    pub(crate) utc_offset: String,
     /// Daylight saving as applied, in words.
-    pub daylight_saving: String,
+    pub(crate) daylight_saving: String,
     /// The configuration the zone was read from; absent when it is assumed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub(crate) source: Option<String>,
     /// True when no configuration states the zone and UTC was assumed.
-    pub assumed: bool,
-    pub note: String,
+    pub(crate) assumed: bool,
+    pub(crate) note: String,
 }
 
 /// Whether the logs cover the period in which a pack's campaign could have left traces.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct WindowCheck {
+pub(crate) struct WindowCheck {
     /// Rule pack, e.g. `cve-2019-19781`.
-    pub pack: String,
+    pub(crate) pack: String,
     /// What the window is (`CVE-2019-19781 exploitation`).
-    pub title: String,
+    pub(crate) title: String,
     /// Start of the period that must be covered.
-    pub from: Timestamp,
+    pub(crate) from: Timestamp,
     /// End of that period, when known (`--until`, or when fixed firmware was installed).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub until: Option<Timestamp>,
+    pub(crate) until: Option<Timestamp>,
     /// `covered`, `not_covered` or `not_relevant`.
-    pub status: WindowStatus,
+    pub(crate) status: WindowStatus,
     /// Why, in one sentence.
-    pub detail: String,
+    pub(crate) detail: String,
     /// What the examiner changed (`--since`, `--until`), in words; empty when nothing.
-    pub examiner: Vec<String>,
+    pub(crate) examiner: Vec<String>,
     /// Holes of the window's sources inside it (they make it not covered).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub holes: Vec<WindowHole>,
+    pub(crate) holes: Vec<WindowHole>,
     /// Periods inside it in which the appliance was off (counted as covered).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub appliance_off: Vec<Period>,
+    pub(crate) appliance_off: Vec<Period>,
 }
 
 /// Outcome of a [`WindowCheck`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum WindowStatus {
+pub(crate) enum WindowStatus {
     /// Every source the pack needs has dated lines from before the window opened.
     Covered,
     /// Some source the pack needs is missing or starts after the window opened.
@@ -618,30 +618,30 @@ pub enum WindowStatus {
 
 /// Metadata of a file some finding points at (for timelines and bodyfiles).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FlaggedFile {
-    pub path: EvPath,
+pub(crate) struct FlaggedFile {
+    pub(crate) path: EvPath,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub path_base64: Option<String>,
-    pub size: u64,
+    pub(crate) path_base64: Option<String>,
+    pub(crate) size: u64,
     /// `st_mode` as `ls -l` shows it (`-rwsr-xr-x`).
-    pub mode: String,
-    pub uid: u32,
-    pub gid: u32,
+    pub(crate) mode: String,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
     /// Inode number, when the input has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub inode: Option<u64>,
+    pub(crate) inode: Option<u64>,
     /// Modification and (where the input keeps it) birth time.
-    pub mtime: Timestamp,
+    pub(crate) mtime: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub btime: Option<Timestamp>,
+    pub(crate) btime: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    pub(crate) sha256: Option<String>,
     /// Rules with findings on this file, sorted.
-    pub rules: Vec<String>,
+    pub(crate) rules: Vec<String>,
 }
 
 /// `ls -l` style mode string of a full `st_mode`.
-pub fn mode_string(mode: u32) -> String {
+pub(crate) fn mode_string(mode: u32) -> String {
     let kind = match mode & 0o170_000 {
         0o040_000 => 'd',
         0o120_000 => 'l',
@@ -673,45 +673,45 @@ pub fn mode_string(mode: u32) -> String {
 pub struct Posture {
     /// Running firmware (`13.0-47.24`), from loader.conf or else the ns.conf header.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub firmware: Option<String>,
+    pub(crate) firmware: Option<String>,
     /// Where the version was read.
-    pub firmware_evidence: Vec<String>,
+    pub(crate) firmware_evidence: Vec<String>,
     /// Sources that disagree (a stale ns.conf header after an upgrade).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub disagreements: Vec<String>,
+    pub(crate) disagreements: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
+    pub(crate) hostname: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nsip: Option<String>,
+    pub(crate) nsip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
+    pub(crate) timezone: Option<String>,
     /// Per CVE of `src/appliance/netscaler/cves.toml`.
-    pub cves: Vec<CvePosture>,
+    pub(crate) cves: Vec<CvePosture>,
     /// The CVE-2019-19781 mitigation (CTX267679).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mitigation: Option<Mitigation>,
+    pub(crate) mitigation: Option<Mitigation>,
     /// When the verdict is `compromised`: secrets in the configuration to rotate.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub secrets_to_rotate: Vec<String>,
+    pub(crate) secrets_to_rotate: Vec<String>,
 }
 
 /// One CVE's state for the running firmware.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CvePosture {
-    pub id: String,
-    pub title: String,
-    pub advisory: String,
-    pub status: CveStatus,
+pub(crate) struct CvePosture {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) advisory: String,
+    pub(crate) status: CveStatus,
     /// Why, in words (`13.0-47.22 is below the first fixed build 13.0-47.24`).
-    pub evidence: String,
+    pub(crate) evidence: String,
     /// The configuration that makes the appliance exposed (reported, not checked).
-    pub requires: String,
+    pub(crate) requires: String,
 }
 
 /// Vulnerable, fixed, unknown or never affected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum CveStatus {
+pub(crate) enum CveStatus {
     Vulnerable,
     Fixed,
     Unknown,
@@ -720,106 +720,106 @@ pub enum CveStatus {
 
 /// The CTX267679 mitigation for CVE-2019-19781.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Mitigation {
-    pub cve: String,
+pub(crate) struct Mitigation {
+    pub(crate) cve: String,
     /// The responder action and policy (`/vpns/` and `/../`) bound globally in ns.conf;
     /// `null` when no saved configuration is in the evidence.
-    pub responder_policy: Option<bool>,
+    pub(crate) responder_policy: Option<bool>,
     /// The `nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0` line in rc.netscaler; `null`
     /// when rc.netscaler is not in the evidence.
-    pub rc_netscaler_line: Option<bool>,
+    pub(crate) rc_netscaler_line: Option<bool>,
     /// Policy present and the build one on which it works; `null` when unknown.
-    pub effective: Option<bool>,
+    pub(crate) effective: Option<bool>,
     /// Save time of the oldest ns.conf that has the policy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub since: Option<Timestamp>,
+    pub(crate) since: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub since_source: Option<String>,
+    pub(crate) since_source: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Per-rule summary, including rules that did not fire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RuleHits {
-    pub id: String,
-    pub pack: String,
-    pub severity: Severity,
-    pub title: String,
+pub(crate) struct RuleHits {
+    pub(crate) id: String,
+    pub(crate) pack: String,
+    pub(crate) severity: Severity,
+    pub(crate) title: String,
     /// Number of findings (a collapsed finding counts once).
-    pub findings: u64,
+    pub(crate) findings: u64,
     /// Number of matching lines or files behind those findings.
-    pub hits: u64,
+    pub(crate) hits: u64,
     /// Earliest and latest logged time of its findings.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_seen: Option<Timestamp>,
+    pub(crate) first_seen: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_seen: Option<Timestamp>,
+    pub(crate) last_seen: Option<Timestamp>,
 }
 
 /// Name and version of the tool that wrote the report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ToolInfo {
-    pub name: String,
-    pub version: String,
+pub(crate) struct ToolInfo {
+    pub(crate) name: String,
+    pub(crate) version: String,
 }
 
 /// What was scanned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TargetInfo {
+pub(crate) struct TargetInfo {
     /// The target as given on the command line (host path).
-    pub path: String,
+    pub(crate) path: String,
     /// How the evidence was read: `directory`, `tar`, `support-bundle`, `tar-stdin`, `ssh`.
-    pub input: String,
+    pub(crate) input: String,
     /// What the input held ("gzip-compressed tar archive, 412 members; ...").
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    pub(crate) detail: Option<String>,
     /// Every input file or stream with its size and SHA-256 as received (empty for a folder).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub inputs: Vec<InputFile>,
+    pub(crate) inputs: Vec<InputFile>,
 }
 
 /// One input (archive, disk image, the standard-input or SSH stream) as sporen received it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct InputFile {
     /// As given on the command line (`-` for standard input, `ssh://host` for SSH).
-    pub path: String,
+    pub(crate) path: String,
     /// Bytes received and hashed.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// SHA-256 of those bytes; absent when reading failed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    pub(crate) sha256: Option<String>,
     /// False when sporen stopped reading before the input ended (a budget, an error).
-    pub complete: bool,
+    pub(crate) complete: bool,
 }
 
 /// A complete scan report; every renderer works from this.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// Always [`REPORT_SCHEMA`].
-    pub schema: String,
-    pub tool: ToolInfo,
-    pub target: TargetInfo,
+    pub(crate) schema: String,
+    pub(crate) tool: ToolInfo,
+    pub(crate) target: TargetInfo,
     pub verdict: Verdict,
     /// Why this verdict, in sentences, most important first.
     pub reasons: Vec<String>,
     /// Firmware, vulnerability and mitigation: beside the verdict, not part of it.
-    pub posture: Posture,
+    pub(crate) posture: Posture,
     /// SHA-256 over the rule sources that were in force (order-independent).
-    pub rules_sha256: String,
-    pub coverage: Coverage,
+    pub(crate) rules_sha256: String,
+    pub(crate) coverage: Coverage,
     /// Per rule pack with an exposure window: are its logs there for that period?
-    pub windows: Vec<WindowCheck>,
+    pub(crate) windows: Vec<WindowCheck>,
     /// Sorted: severity (most severe first), rule id, path, line.
-    pub findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
     /// Every file a finding points at, sorted by path.
-    pub flagged_files: Vec<FlaggedFile>,
+    pub(crate) flagged_files: Vec<FlaggedFile>,
     /// Every rule in force, sorted by id, with its hit counts (zeros included).
-    pub rules: Vec<RuleHits>,
+    pub(crate) rules: Vec<RuleHits>,
 }
 
 /// Schema identifier written into every JSON report.
-pub const REPORT_SCHEMA: &str = "sporen.report/1";
+pub(crate) const REPORT_SCHEMA: &str = "sporen.report/1";
 
 /// A moment in time: whole seconds since the Unix epoch, UTC.
 ///
@@ -828,29 +828,29 @@ pub const REPORT_SCHEMA: &str = "sporen.report/1";
 /// text report and the reasons use by [`Timestamp::date`] and [`Timestamp::minute`]. A moment
 /// outside the calendar's range (a hostile file time) is written as its number of seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(i64);
+pub(crate) struct Timestamp(i64);
 
 impl Timestamp {
     /// The moment `secs` seconds after 1970-01-01T00:00:00Z (before it when negative).
-    pub const fn from_unix(secs: i64) -> Timestamp {
+    pub(crate) const fn from_unix(secs: i64) -> Timestamp {
         Timestamp(secs)
     }
 
     /// Seconds since 1970-01-01T00:00:00Z.
-    pub const fn unix(self) -> i64 {
+    pub(crate) const fn unix(self) -> i64 {
         self.0
     }
 
     /// Parses an RFC 3339 time with any offset (`2020-01-11T23:41:07Z`,
     /// `2020-01-12T00:41:07+01:00`); fractions of a second are dropped.
-    pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+    pub(crate) fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         chrono::DateTime::parse_from_rfc3339(s)
             .ok()
             .map(|t| Timestamp(t.timestamp()))
     }
 
     /// The day, `2020-01-11` (the first ten characters of the RFC 3339 form).
-    pub fn date(self) -> String {
+    pub(crate) fn date(self) -> String {
         let mut s = self.to_string();
         s.truncate(10);
         s
@@ -858,7 +858,7 @@ impl Timestamp {
 
     /// Day, hour and minute, `2020-01-11 23:41`: how the text report and the reasons write a
     /// time (the first sixteen characters of the RFC 3339 form, `T` as a space).
-    pub fn minute(self) -> String {
+    pub(crate) fn minute(self) -> String {
         let mut s = self.to_string();
         s.truncate(16);
         s.replace('T', " ")

@@ -142,7 +142,7 @@ impl std::error::Error for OutputError {
 }
 
 /// What a non-regular file is, for messages.
-pub fn file_kind(ft: &FileType) -> &'static str {
+pub(crate) fn file_kind(ft: &FileType) -> &'static str {
     if ft.is_file() {
         "a regular file"
     } else if ft.is_dir() {
@@ -183,12 +183,12 @@ impl Destination {
     }
 
     /// True when the report goes to standard output.
-    pub fn is_stdout(&self) -> bool {
+    pub(crate) fn is_stdout(&self) -> bool {
         matches!(self, Destination::Stdout)
     }
 
     /// The file the report goes to, as the user named it.
-    pub fn path(&self) -> Option<&Path> {
+    pub(crate) fn path(&self) -> Option<&Path> {
         match self {
             Destination::Stdout => None,
             Destination::File(f) => Some(&f.shown),
@@ -208,7 +208,7 @@ impl Destination {
 }
 
 /// Writes to standard output and flushes; any failure (a closed pipe included) is an error.
-pub fn write_stdout(
+pub(crate) fn write_stdout(
     render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), OutputError> {
     let mut out = BufWriter::new(io::stdout().lock());

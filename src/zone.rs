@@ -14,9 +14,9 @@ use chrono::{Datelike, NaiveDate, Weekday};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ZoneRule {
     /// Standard (winter) offset east of UTC, seconds.
-    pub std_offset: i32,
+    pub(crate) std_offset: i32,
     /// Summer time (one hour more) by the EU rule.
-    pub eu_dst: bool,
+    pub(crate) eu_dst: bool,
 }
 
 /// Zone names of Europe that follow the EU rule, by the abbreviation NetScaler writes in them,
@@ -49,7 +49,7 @@ impl ZoneRule {
     /// UTC seconds of a local wall-clock time given as if it were UTC. In the hour the clocks
     /// go back, the first (summer-time) reading is taken; a time the clocks skipped in spring
     /// is read with the standard offset.
-    pub fn to_utc(self, local: i64) -> i64 {
+    pub(crate) fn to_utc(self, local: i64) -> i64 {
         let std = local - i64::from(self.std_offset);
         if self.eu_dst {
             let summer = std - 3600;
@@ -100,19 +100,19 @@ fn in_eu_summer(utc: i64) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Zone {
     /// As configured (`GMT+01:00-CET-Europe/Amsterdam`), or `UTC` when none is.
-    pub name: String,
-    pub rule: ZoneRule,
+    pub(crate) name: String,
+    pub(crate) rule: ZoneRule,
     /// The configuration it was read from; `None` when UTC is assumed.
-    pub source: Option<String>,
+    pub(crate) source: Option<String>,
     /// Daylight saving as applied, in words.
-    pub daylight_saving: String,
+    pub(crate) daylight_saving: String,
     /// What the examiner should know about this choice.
-    pub note: String,
+    pub(crate) note: String,
 }
 
 impl Zone {
     /// UTC, assumed for the reason given.
-    pub fn assumed_utc(why: &str) -> Zone {
+    pub(crate) fn assumed_utc(why: &str) -> Zone {
         Zone {
             name: "UTC".to_owned(),
             rule: ZoneRule::default(),
@@ -185,7 +185,7 @@ impl Zone {
     }
 
     /// `+01:00`: the standard offset.
-    pub fn utc_offset(&self) -> String {
+    pub(crate) fn utc_offset(&self) -> String {
         hhmm(self.rule.std_offset)
     }
 }

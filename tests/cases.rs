@@ -235,7 +235,7 @@ fn every_shipped_rule_fires_in_some_fixture() {
         .map(|e| e.rule)
         .collect();
     let silent: Vec<&str> = rules
-        .rules
+        .rules()
         .iter()
         .map(|r| r.id.as_str())
         .filter(|id| !fired.contains(*id) && !NO_DIRECTORY_FIXTURE.iter().any(|(x, _)| x == id))

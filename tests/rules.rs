@@ -23,13 +23,13 @@ fn rules_test(file: &Path) -> Output {
 fn every_shipped_example_behaves() {
     let rules = shipped_rules();
     let (count, failures) = sporen::rules::examples::run_examples(&rules);
-    assert!(count >= 2 * rules.rules.len());
+    assert!(count >= 2 * rules.rules().len());
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
 #[test]
 fn every_shipped_rule_has_a_positive_and_a_negative_example() {
-    for r in &shipped_rules().rules {
+    for r in shipped_rules().rules() {
         assert!(
             r.examples.iter().any(|e| e.expect_match),
             "{} has no match example",
@@ -57,7 +57,7 @@ fn every_high_or_critical_rule_names_its_nearest_lookalike() {
     use sporen::model::Severity;
     let rules = shipped_rules();
     let missing: Vec<&str> = rules
-        .rules
+        .rules()
         .iter()
         .filter(|r| r.severity >= Severity::High)
         .filter(|r| {
@@ -73,7 +73,7 @@ fn every_high_or_critical_rule_names_its_nearest_lookalike() {
     );
     assert!(
         rules
-            .rules
+            .rules()
             .iter()
             .flat_map(|r| &r.examples)
             .all(|e| e.lookalike.is_none() || !e.expect_match)

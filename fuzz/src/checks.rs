@@ -35,19 +35,19 @@ pub fn rules_load(data: &[u8]) {
 }
 
 fn check_rule_set(set: &RuleSet, src: &str) {
-    assert!(!set.rules.is_empty(), "a rule set without rules");
+    assert!(!set.rules().is_empty(), "a rule set without rules");
     assert!(
-        set.rules.windows(2).all(|w| w[0].id < w[1].id),
+        set.rules().windows(2).all(|w| w[0].id < w[1].id),
         "rule ids not sorted and unique"
     );
-    for (rule, ids) in set.rules.iter().zip(&set.pattern_ids) {
+    for (r, rule) in set.rules().iter().enumerate() {
         assert_eq!(rule.origin.file, RULE_FILE);
         assert_inside(src, rule.origin.line, rule.origin.column, "rule origin");
-        for &i in ids.any.iter().chain(&ids.all).chain(&ids.none) {
-            assert!(i < set.patterns.len(), "pattern id {i} out of range");
+        for i in set.patterns_of(r).iter() {
+            assert!(i < set.pattern_count(), "pattern id {i} out of range");
         }
     }
-    let examples: usize = set.rules.iter().map(|r| r.examples.len()).sum();
+    let examples: usize = set.rules().iter().map(|r| r.examples.len()).sum();
     let (count, _failures) = sporen::rules::examples::run_examples(set);
     assert_eq!(count, examples, "every example runs");
 }
@@ -377,7 +377,7 @@ fn citrixbleed_rules() -> &'static RuleSet {
 
 /// The rules' own LOGIN record pattern.
 fn login_pattern(rules: &RuleSet) -> regex::bytes::Regex {
-    let first = rules.rules.iter().find_map(|r| match &r.matcher {
+    let first = rules.rules().iter().find_map(|r| match &r.matcher {
         sporen::rules::Matcher::Correlate(c) => c.first.clone(),
         _ => None,
     });

@@ -2,7 +2,7 @@
 //! builds, exposure conditions, exploitation dates, traces and mitigations, with sources. The
 //! one place that holds them: posture and the exposure windows both read it. The family's
 //! table is data (for NetScaler `src/appliance/netscaler/cves.toml`, whose header documents
-//! every field); [`status`] judges a firmware build against it.
+//! every field); `status` judges a firmware build against it.
 
 use super::data::{self, context, note, present, text};
 use crate::model::CveStatus;
@@ -676,7 +676,7 @@ fn special_verdict(def: &CveDef, branch: Build, build: Build) -> Verdict {
 /// A build whose major number the FIPS/NDcPP line of its branch also uses (`special_lines`)
 /// may be either kind of build, and nothing on disk tells which: it is `fixed` or `vulnerable`
 /// only when both lines agree, `unknown` otherwise.
-pub fn status(def: &CveDef, branch: Build, build: Build) -> (CveStatus, String) {
+pub(crate) fn status(def: &CveDef, branch: Build, build: Build) -> (CveStatus, String) {
     let v = format!("{}.{}-{}.{}", branch.0, branch.1, build.0, build.1);
     let ambiguous = def.special_majors.contains(&(branch, build.0));
     let regular = regular_verdict(def, branch, build);

@@ -107,7 +107,7 @@ impl Appliance {
         let sources: Vec<&str> = self.profile.sources.iter().map(|s| s.id.as_str()).collect();
         let cves: Vec<&str> = self.cves.cve.iter().map(|c| c.id.as_str()).collect();
         let mut out = Vec::new();
-        for w in rules.packs.iter().filter_map(|p| p.window.as_ref()) {
+        for w in rules.packs().iter().filter_map(|p| p.window.as_ref()) {
             for (sid, spot) in w.sources.iter().zip(&w.source_spots) {
                 if !sources.contains(&sid.as_str()) {
                     out.push(spot.with(

@@ -18,11 +18,11 @@ use regex::bytes::Regex;
 /// What [`detect`] found.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Found {
-    pub downtime: Vec<Downtime>,
+    pub(crate) downtime: Vec<Downtime>,
     /// The downtime periods, oldest first.
-    pub periods: Vec<(i64, i64)>,
+    pub(crate) periods: Vec<(i64, i64)>,
     /// Silences every log shares that no boot record ends.
-    pub shared: Vec<(i64, i64)>,
+    pub(crate) shared: Vec<(i64, i64)>,
 }
 
 fn patterns(list: &[String]) -> Vec<Regex> {

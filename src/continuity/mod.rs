@@ -43,11 +43,11 @@ const LIST_QUIET: i64 = 86_400;
 #[derive(Clone, Debug, Default)]
 pub struct Continuity {
     /// When the appliance was off, oldest first.
-    pub downtime: Vec<Downtime>,
+    pub(crate) downtime: Vec<Downtime>,
     /// Per profile source, in profile order.
-    pub sources: Vec<SourceTime>,
+    pub(crate) sources: Vec<SourceTime>,
     /// Findings of timeline rules, unsorted.
-    pub findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 /// One dated log file of a profile source.
@@ -218,13 +218,13 @@ fn log_files<'a>(profile: &Profile, out: &'a ScanOutput) -> Vec<LogFile<'a>> {
 /// Rotations of one log that are not in the evidence though older and newer ones are: the
 /// missing numbers and the times of the nearest dated neighbours.
 #[derive(Clone, Debug)]
-pub struct MissingRotations {
-    pub family: Vec<u8>,
-    pub paths: Vec<EvPath>,
+pub(crate) struct MissingRotations {
+    pub(crate) family: Vec<u8>,
+    pub(crate) paths: Vec<EvPath>,
     /// Last line of the nearest older dated rotation, first line of the nearest newer one.
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    pub source: usize,
+    pub(crate) from: Option<i64>,
+    pub(crate) to: Option<i64>,
+    pub(crate) source: usize,
 }
 
 /// Missing rotation numbers of every family, from the names in the listing (a rotation that

@@ -30,7 +30,7 @@ pub(super) fn findings(
     ctx: &Ctx<'_>,
 ) -> Vec<Finding> {
     let mut found = Vec::new();
-    for (i, rule) in rules.rules.iter().enumerate() {
+    for (i, rule) in rules.rules().iter().enumerate() {
         let Matcher::Timeline(t) = &rule.matcher else {
             continue;
         };

@@ -11,37 +11,37 @@ use crate::model::{EvPath, SilenceLimit, TimeGap, TimeGapKind, TimeGapStatus, Ti
 /// What the judging of every source shares.
 pub(super) struct Ctx<'c> {
     /// Where each log's activity starts and ends.
-    pub index: &'c super::Index<'c, 'c>,
-    pub def: &'c ContinuityDef,
+    pub(crate) index: &'c super::Index<'c, 'c>,
+    pub(crate) def: &'c ContinuityDef,
     /// Newest dated line of any log.
-    pub end: i64,
+    pub(crate) end: i64,
     /// When the appliance was off, oldest first.
-    pub off: &'c [(i64, i64)],
+    pub(crate) off: &'c [(i64, i64)],
     /// Silences every log shares that no boot record ends.
-    pub shared: &'c [(i64, i64)],
+    pub(crate) shared: &'c [(i64, i64)],
 }
 
 /// A hole of one source.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceHole {
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    pub kind: TimeGapKind,
+    pub(crate) from: Option<i64>,
+    pub(crate) to: Option<i64>,
+    pub(crate) kind: TimeGapKind,
     /// The missing rotations, or the file holding the last line before the hole.
-    pub paths: Vec<EvPath>,
+    pub(crate) paths: Vec<EvPath>,
     /// Why it is a hole, without its dates.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 /// The time facts of one evidence source.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SourceTime {
-    pub id: String,
+    pub(crate) id: String,
     /// Usual silence and hole threshold of each of its logs.
-    pub limits: Vec<SilenceLimit>,
+    pub(crate) limits: Vec<SilenceLimit>,
     /// Holes, downtime and silences longer than a day, oldest first.
-    pub gaps: Vec<TimeGap>,
-    pub holes: Vec<SourceHole>,
+    pub(crate) gaps: Vec<TimeGap>,
+    pub(crate) holes: Vec<SourceHole>,
 }
 
 /// Sources when no log holds a dated line: only missing rotations can be said.

@@ -5,16 +5,16 @@
 /// Where logs wrote lines: sorted, disjoint, closed intervals of Unix seconds. A silence shorter
 /// than `floor` may have been taken for activity (its file kept only its longest silences).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Track {
-    pub active: Vec<(i64, i64)>,
-    pub floor: i64,
+pub(crate) struct Track {
+    pub(crate) active: Vec<(i64, i64)>,
+    pub(crate) floor: i64,
 }
 
 impl Track {
     /// One file: active from its first to its last dated line, except in its silences (each
     /// between two neighbouring lines). Silences outside the file's range (a stray line with an
     /// old date) are ignored.
-    pub fn file(from: i64, to: i64, silences: &[(i64, i64)], floor: i64) -> Track {
+    pub(crate) fn file(from: i64, to: i64, silences: &[(i64, i64)], floor: i64) -> Track {
         let mut quiet: Vec<(i64, i64)> = silences
             .iter()
             .copied()
@@ -38,7 +38,7 @@ impl Track {
     }
 
     /// Where any of `tracks` was active.
-    pub fn union<'t>(tracks: impl IntoIterator<Item = &'t Track>) -> Track {
+    pub(crate) fn union<'t>(tracks: impl IntoIterator<Item = &'t Track>) -> Track {
         let mut all = Vec::new();
         let mut floor = 0;
         for t in tracks {
@@ -57,12 +57,12 @@ impl Track {
     }
 
     /// First and last active second.
-    pub fn span(&self) -> Option<(i64, i64)> {
+    pub(crate) fn span(&self) -> Option<(i64, i64)> {
         Some((self.active.first()?.0, self.active.last()?.1))
     }
 
     /// The silences between stretches of activity, oldest first.
-    pub fn silences(&self) -> Vec<(i64, i64)> {
+    pub(crate) fn silences(&self) -> Vec<(i64, i64)> {
         self.active
             .windows(2)
             .map(|w| (w[0].1, w[1].0))
@@ -72,7 +72,7 @@ impl Track {
 
     /// True when the logs wrote a line strictly inside `(a, b)`. A track whose unrecorded
     /// silences could be as long as the stretch cannot tell, and says no.
-    pub fn active_within(&self, a: i64, b: i64) -> bool {
+    pub(crate) fn active_within(&self, a: i64, b: i64) -> bool {
         if self.floor >= b - a {
             return false;
         }
@@ -84,7 +84,7 @@ impl Track {
 
 /// `silences` minus the periods in `off` (sorted, disjoint): what remains of each, oldest
 /// first.
-pub fn minus(silences: &[(i64, i64)], off: &[(i64, i64)]) -> Vec<(i64, i64)> {
+pub(crate) fn minus(silences: &[(i64, i64)], off: &[(i64, i64)]) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
     for &(a, b) in silences {
         let mut at = a;
@@ -109,7 +109,7 @@ pub fn minus(silences: &[(i64, i64)], off: &[(i64, i64)]) -> Vec<(i64, i64)> {
 /// the time, as far as silences of `floor` can tell, usually goes at most `floor`). Nights and
 /// weekends of a quiet log fill much of its time and raise it; a few hours deleted from a busy
 /// log do not.
-pub fn usual_silence(silences: &[(i64, i64)], total: i64, floor: i64) -> i64 {
+pub(crate) fn usual_silence(silences: &[(i64, i64)], total: i64, floor: i64) -> i64 {
     let mut lens: Vec<i64> = silences
         .iter()
         .map(|&(a, b)| b - a)

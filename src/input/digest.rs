@@ -9,14 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// A reader that hashes and counts every byte that passes through it.
-pub struct Hashing<R> {
+pub(crate) struct Hashing<R> {
     inner: R,
     sha: Sha256,
     bytes: u64,
 }
 
 impl<R: Read> Hashing<R> {
-    pub fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         Hashing {
             inner,
             sha: Sha256::new(),
@@ -25,12 +25,12 @@ impl<R: Read> Hashing<R> {
     }
 
     /// Bytes hashed so far.
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.bytes
     }
 
     /// The digest of what was read; `complete` says whether that was the whole input.
-    pub fn finish(self, path: &str, complete: bool) -> InputFile {
+    pub(crate) fn finish(self, path: &str, complete: bool) -> InputFile {
         InputFile {
             path: path.to_owned(),
             bytes: self.bytes,
@@ -58,25 +58,25 @@ enum Slot {
 /// The digests of a run's inputs, in the order the inputs were given; some may still be
 /// computed on their own thread.
 #[derive(Default)]
-pub struct InputDigests {
+pub(crate) struct InputDigests {
     slots: Mutex<Vec<Slot>>,
 }
 
 impl InputDigests {
     /// Adds a digest computed while reading.
-    pub fn push(&self, f: InputFile) {
+    pub(crate) fn push(&self, f: InputFile) {
         self.lock().push(Slot::Ready(f));
     }
 
     /// Hashes `file` from its first to its last byte with positioned reads (so it does not
     /// disturb other readers) on a thread of its own.
-    pub fn hash_in_background(&self, path: String, file: Arc<std::fs::File>) {
+    pub(crate) fn hash_in_background(&self, path: String, file: Arc<std::fs::File>) {
         let handle = std::thread::spawn(move || hash_file(&path, &file));
         self.lock().push(Slot::Running(handle));
     }
 
     /// Every digest, waiting for those still being computed.
-    pub fn collect(&self) -> Vec<InputFile> {
+    pub(crate) fn collect(&self) -> Vec<InputFile> {
         let mut slots = self.lock();
         for s in slots.iter_mut() {
             if let Slot::Running(_) = s

@@ -7,7 +7,7 @@
 //! `noatime`), checked with `fstat` to still be the regular file that was listed, and read
 //! sequentially (no mmap). Symbolic links are listed, never followed by the walk, and resolved
 //! only inside the root: against the listing once it is made (the tree the scan saw, no system
-//! call per name), against the folder before ([`resolve_in_root`]).
+//! call per name), against the folder before (`resolve_in_root`).
 
 use super::{Entry, EntryKind, Evidence, Limits, Listing, Lookup, Namespace, ResolveError};
 use crate::model::{EvPath, Gap, GapCause};
@@ -309,7 +309,7 @@ fn unescape_mount_point(s: &str) -> PathBuf {
 
 /// Opens a file read-only without following a final symlink, without blocking on FIFOs, and
 /// without updating its access time where the kernel allows that.
-pub fn open_read_only(path: &Path) -> io::Result<File> {
+pub(crate) fn open_read_only(path: &Path) -> io::Result<File> {
     open_no_atime(path).map(|(f, _)| f)
 }
 
@@ -328,7 +328,7 @@ fn open_no_atime(path: &Path) -> io::Result<(File, bool)> {
 /// absolute link targets restart at `root`, `..` never climbs above `root`. The returned path
 /// is absolute inside the evidence and free of links; nothing outside `root` is ever touched.
 /// One `lstat` per name: [`DirEvidence`] uses its listing instead once it has one.
-pub fn resolve_in_root(root: &Path, rel: &[u8]) -> Result<EvPath, ResolveError> {
+pub(crate) fn resolve_in_root(root: &Path, rel: &[u8]) -> Result<EvPath, ResolveError> {
     super::resolve_in_listing(&EvPath::new(rel.to_vec()), |p| {
         let host = root.join(OsStr::from_bytes(p.relative()));
         match std::fs::symlink_metadata(&host) {

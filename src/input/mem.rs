@@ -10,17 +10,17 @@ use std::io::{self, Read};
 /// The metadata of one in-memory entry: everything an [`Entry`] holds but its path and size.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Meta {
-    pub kind: EntryKind,
+    pub(crate) kind: EntryKind,
     /// Permission bits; the file type bits are added from `kind`.
-    pub perm: u32,
-    pub uid: u32,
-    pub gid: u32,
+    pub(crate) perm: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
     /// Modification time, Unix seconds.
-    pub mtime: i64,
+    pub(crate) mtime: i64,
     /// Birth time, Unix seconds, when the evidence is to keep one.
-    pub btime: Option<i64>,
+    pub(crate) btime: Option<i64>,
     /// For symbolic links: the target as stored.
-    pub link_target: Option<Vec<u8>>,
+    pub(crate) link_target: Option<Vec<u8>>,
 }
 
 impl Meta {

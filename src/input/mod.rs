@@ -15,7 +15,7 @@ pub mod spool;
 pub mod tar;
 pub mod ufs;
 
-pub use resolve::{Lookup, Namespace, ResolveError, resolve_in_listing};
+pub(crate) use resolve::{Lookup, Namespace, ResolveError, resolve_in_listing};
 
 use crate::model::{EvPath, Gap, InputFile};
 use std::io::Read;
@@ -26,36 +26,36 @@ use std::io::Read;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Layout {
     /// The paths an SSH collection asks the appliance for.
-    pub ssh_paths: &'static [&'static str],
+    pub(crate) ssh_paths: &'static [&'static str],
     /// Paths under those left out of an SSH collection.
-    pub ssh_exclude: &'static [&'static str],
+    pub(crate) ssh_exclude: &'static [&'static str],
     /// The command of the appliance's own CLI that runs a Unix shell command (`--ssh` without
     /// `--ssh-no-cli`), if it has such a CLI.
-    pub ssh_shell: Option<&'static str>,
+    pub(crate) ssh_shell: Option<&'static str>,
     /// A support bundle puts everything under one top folder whose name starts with this; the
     /// folder is removed from every name.
-    pub bundle_top: Option<&'static str>,
+    pub(crate) bundle_top: Option<&'static str>,
     /// `(from, to)`: an archive's top folder `from/` is `to/` when the archive has no `to/`.
-    pub aliases: &'static [(&'static str, &'static str)],
+    pub(crate) aliases: &'static [(&'static str, &'static str)],
     /// Where a filesystem image is mounted, judged by the names in its root directory: the
     /// first rule that holds.
-    pub mounts: &'static [MountRule],
+    pub(crate) mounts: &'static [MountRule],
 }
 
 /// One way to recognise a filesystem by its root directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MountRule {
+pub(crate) struct MountRule {
     /// Where it is mounted (`""`: the root).
-    pub at: &'static str,
+    pub(crate) at: &'static str,
     /// Names that must all be in its root.
-    pub all: &'static [&'static str],
+    pub(crate) all: &'static [&'static str],
     /// Names of which at least one must be in its root (none: no such condition).
-    pub any: &'static [&'static str],
+    pub(crate) any: &'static [&'static str],
 }
 
 impl Layout {
     /// Where a filesystem whose root holds `names` is mounted; `None` when no rule holds.
-    pub fn mount_point(&self, names: &[Vec<u8>]) -> Option<&'static str> {
+    pub(crate) fn mount_point(&self, names: &[Vec<u8>]) -> Option<&'static str> {
         let has = |n: &str| names.iter().any(|x| x == n.as_bytes());
         self.mounts
             .iter()
@@ -84,7 +84,7 @@ pub struct Limits {
 
 /// Default `--max-entries`: a full appliance holds about 100,000 entries; a scan of this many
 /// peaks under 300 MiB.
-pub const DEFAULT_MAX_ENTRIES: u64 = 250_000;
+pub(crate) const DEFAULT_MAX_ENTRIES: u64 = 250_000;
 
 impl Default for Limits {
     fn default() -> Limits {
@@ -110,7 +110,7 @@ pub enum EntryKind {
 
 impl EntryKind {
     /// FIFOs, sockets and devices: never opened.
-    pub fn is_special(self) -> bool {
+    pub(crate) fn is_special(self) -> bool {
         matches!(
             self,
             EntryKind::Fifo

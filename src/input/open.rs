@@ -19,23 +19,23 @@ use std::sync::Arc;
 
 /// What to open: target paths, or an SSH host.
 #[derive(Clone, Debug)]
-pub struct InputSpec {
+pub(crate) struct InputSpec {
     /// Folders, archives, images or `-`.
-    pub targets: Vec<PathBuf>,
+    pub(crate) targets: Vec<PathBuf>,
     /// `[user@]host` to collect from over SSH instead.
-    pub ssh: Option<String>,
+    pub(crate) ssh: Option<String>,
     /// The ssh client to run.
-    pub ssh_program: PathBuf,
+    pub(crate) ssh_program: PathBuf,
     /// Run the remote command through the appliance's CLI (the layout's `ssh_shell`).
-    pub ssh_cli: bool,
+    pub(crate) ssh_cli: bool,
     /// Where spool files go (`--temp-dir`); `None`: `$TMPDIR`, else `/tmp`.
-    pub temp_dir: Option<PathBuf>,
+    pub(crate) temp_dir: Option<PathBuf>,
     /// Most bytes unpacked or received into a spool (`--max-unpacked`).
-    pub max_unpacked: u64,
+    pub(crate) max_unpacked: u64,
     /// Budgets of a tar archive (`--max-entries`, `--max-link-bytes`).
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     /// How the appliance family's archives, images and SSH collection map onto its tree.
-    pub layout: Layout,
+    pub(crate) layout: Layout,
 }
 
 impl Default for InputSpec {
@@ -237,7 +237,7 @@ fn stat_target(target: &Path, failed: &str) -> Result<(PathBuf, Metadata)> {
 }
 
 /// Refuses an SSH host that is empty or that ssh would read as an option.
-pub fn check_ssh_host(host: &str) -> Result<()> {
+pub(crate) fn check_ssh_host(host: &str) -> Result<()> {
     if host.is_empty() || host.starts_with('-') {
         bail!(
             "--ssh host `{host}` is empty or starts with `-`: refused (ssh would read it as an option)"
@@ -249,7 +249,7 @@ pub fn check_ssh_host(host: &str) -> Result<()> {
 /// Why the temporary folder cannot be used, when one is given (`--temp-dir`) or will surely be
 /// needed (`-`, `--ssh`); the default folder of other inputs is checked only once a compressed
 /// input needs it. [`open_evidence`] checks again as it opens.
-pub fn check_temp_dir(spec: &InputSpec) -> Option<String> {
+pub(crate) fn check_temp_dir(spec: &InputSpec) -> Option<String> {
     let streamed =
         spec.ssh.is_some() || matches!(spec.targets.as_slice(), [t] if t.as_os_str() == "-");
     if spec.temp_dir.is_none() && !streamed {
@@ -262,7 +262,7 @@ pub fn check_temp_dir(spec: &InputSpec) -> Option<String> {
 /// a path that does not exist, one that is neither a folder nor a file (a FIFO, a device), `-`
 /// among several TARGETs, a folder among disk images. [`open_evidence`] checks again as it
 /// opens, since the filesystem may change in between.
-pub fn check_targets(targets: &[PathBuf]) -> Vec<String> {
+pub(crate) fn check_targets(targets: &[PathBuf]) -> Vec<String> {
     let message = |e: anyhow::Error| format!("{e:#}");
     match targets {
         [t] if t.as_os_str() == "-" => Vec::new(),
@@ -288,7 +288,7 @@ pub fn check_targets(targets: &[PathBuf]) -> Vec<String> {
 }
 
 /// Opens the evidence an [`InputSpec`] names; returns it and the name the report gives it.
-pub fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)> {
+pub(crate) fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)> {
     // A --temp-dir given is checked at once; the default only when a spool is needed (a
     // folder scan of `/` must not fail because /tmp lies inside it).
     let temp = temp_dir(a).map_err(|e| format!("{e:#}"));

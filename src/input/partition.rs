@@ -24,24 +24,24 @@ const GPT_FREEBSD_UFS: [u8; 16] = [
 
 /// A part of the image that should hold a UFS filesystem.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Region {
+pub(crate) struct Region {
     /// Byte offset in the image.
-    pub offset: u64,
+    pub(crate) offset: u64,
     /// Bytes the table gives it, cut to what the image holds (`None`: the image size is unknown).
-    pub len: Option<u64>,
+    pub(crate) len: Option<u64>,
     /// For the report: `slice 1 partition e`, `GPT partition 2`.
-    pub what: String,
+    pub(crate) what: String,
 }
 
 /// What a partition table holds, and what is wrong with it.
 #[derive(Debug, Default)]
 pub struct Table {
-    pub regions: Vec<Region>,
+    pub(crate) regions: Vec<Region>,
     /// Damage that may hide a filesystem: each becomes a gap that blocks `clean` (or the
     /// error, when no filesystem is found at all).
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
     /// Oddities that hide nothing.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 fn le16(b: &[u8], o: usize) -> u16 {

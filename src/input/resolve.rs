@@ -2,12 +2,12 @@
 //! consults anything outside the evidence and never does unbounded work.
 //!
 //! Absolute targets restart at the evidence root and `..` never climbs above it. A resolution
-//! follows at most [`MAX_LINKS`] links (Linux's MAXSYMLINKS), reads targets of at most
-//! [`MAX_TARGET`] bytes (PATH_MAX), looks up at most [`MAX_STEPS`] names and never builds a
-//! path longer than [`MAX_PATH`] bytes: anything beyond is "not resolved", never a guess.
+//! follows at most `MAX_LINKS` links (Linux's MAXSYMLINKS), reads targets of at most
+//! `MAX_TARGET` bytes (PATH_MAX), looks up at most `MAX_STEPS` names and never builds a
+//! path longer than `MAX_PATH` bytes: anything beyond is "not resolved", never a guess.
 //!
-//! Two ways to look names up: [`resolve_in_listing`] asks a closure about whole paths (inputs
-//! without an index), [`Namespace`] indexes a sorted listing once so that each name costs a
+//! Two ways to look names up: `resolve_in_listing` asks a closure about whole paths (inputs
+//! without an index), `Namespace` indexes a sorted listing once so that each name costs a
 //! binary search, independent of how deep the path is.
 
 use super::{Entry, EntryKind};
@@ -15,17 +15,17 @@ use crate::model::{EvPath, Gap, GapCause};
 use std::collections::HashMap;
 
 /// Links followed per resolution before it counts as a loop (Linux's MAXSYMLINKS).
-pub const MAX_LINKS: u32 = 40;
+pub(crate) const MAX_LINKS: u32 = 40;
 /// Longest link target read (Linux's PATH_MAX; FreeBSD's MAXPATHLEN is 1024).
-pub const MAX_TARGET: usize = 4096;
+pub(crate) const MAX_TARGET: usize = 4096;
 /// Names looked up per resolution.
-pub const MAX_STEPS: u32 = 4096;
+pub(crate) const MAX_STEPS: u32 = 4096;
 /// Longest path a resolution may build.
-pub const MAX_PATH: usize = 4096;
+pub(crate) const MAX_PATH: usize = 4096;
 
 /// Why a path could not be resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ResolveError {
+pub(crate) enum ResolveError {
     /// A component does not exist.
     NotFound,
     /// More than [`MAX_LINKS`] symbolic links (a loop).
@@ -38,7 +38,7 @@ pub enum ResolveError {
 
 impl ResolveError {
     /// Why, in words, for a gap.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             ResolveError::NotFound => "points to nothing inside the evidence",
             ResolveError::Loop => "symbolic link loops (more than 40 links)",
@@ -51,7 +51,7 @@ impl ResolveError {
 }
 
 /// What a path is, for [`resolve_in_listing`].
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// A symbolic link, with its target as stored.
     Link(Vec<u8>),
     /// Anything else that exists (a directory may exist only through the entries below it).
@@ -192,7 +192,7 @@ impl<F: FnMut(&EvPath) -> Lookup> Cursor for PathCursor<F> {
 ///
 /// Each look-up is given the whole path so far; inputs that can index their listing should use
 /// [`Namespace`], whose look-ups do not grow with the depth of the path.
-pub fn resolve_in_listing(
+pub(crate) fn resolve_in_listing(
     path: &EvPath,
     lookup: impl FnMut(&EvPath) -> Lookup,
 ) -> Result<EvPath, ResolveError> {
@@ -222,7 +222,7 @@ struct Node {
 /// An index of a listing sorted by path, for resolving links in time that depends on the
 /// number of names looked up, not on how long the paths are.
 #[derive(Debug, Default)]
-pub struct Namespace {
+pub(crate) struct Namespace {
     nodes: Vec<Node>,
     /// Node ids sorted by (parent, name).
     by_name: Vec<usize>,
@@ -230,7 +230,7 @@ pub struct Namespace {
 
 impl Namespace {
     /// Indexes `entries`. Later look-ups must be given the same slice.
-    pub fn new(entries: &[Entry]) -> Namespace {
+    pub(crate) fn new(entries: &[Entry]) -> Namespace {
         let mut nodes = vec![Node {
             parent: ROOT,
             entry: usize::MAX,
@@ -303,7 +303,7 @@ impl Namespace {
     }
 
     /// Resolves `path` the way the appliance would (see [`resolve_in_listing`]).
-    pub fn resolve(&self, entries: &[Entry], path: &EvPath) -> Result<EvPath, ResolveError> {
+    pub(crate) fn resolve(&self, entries: &[Entry], path: &EvPath) -> Result<EvPath, ResolveError> {
         self.resolve_with(entries, path, &mut HashMap::new())
     }
 
@@ -327,7 +327,7 @@ impl Namespace {
     /// A gap (never blocking) for every symbolic link that loops or cannot be resolved within
     /// the bounds; links that point to nothing are common and not reported. Each link's
     /// target is followed once for all of them.
-    pub fn link_gaps(&self, entries: &[Entry]) -> Vec<Gap> {
+    pub(crate) fn link_gaps(&self, entries: &[Entry]) -> Vec<Gap> {
         let mut memo = HashMap::new();
         entries
             .iter()

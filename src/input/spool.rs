@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Default `--max-unpacked`: above the 20-40 GB of a real VPX disk image.
-pub const DEFAULT_MAX_UNPACKED: u64 = 64 << 30;
+pub(crate) const DEFAULT_MAX_UNPACKED: u64 = 64 << 30;
 
 /// Granularity of the hole check: a filesystem block.
 const HOLE: usize = 4096;
@@ -26,7 +26,7 @@ const AFTER_END: u64 = 1 << 20;
 
 /// Why the copy into the spool ended before its source did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// `--max-unpacked` was reached.
     Budget(u64),
     /// Reading or decompressing failed after this many bytes.
@@ -39,7 +39,7 @@ pub enum Stop {
 
 impl Stop {
     /// The sentence the report's gap carries.
-    pub fn detail(&self) -> String {
+    pub(crate) fn detail(&self) -> String {
         match self {
             Stop::Budget(n) => format!(
                 "sporen stopped unpacking after {n} bytes (--max-unpacked): the rest of the input was not read"
@@ -58,7 +58,7 @@ impl Stop {
 }
 
 /// A spool being written.
-pub struct Spool {
+pub(crate) struct Spool {
     file: Arc<File>,
     len: u64,
     max: u64,
@@ -69,16 +69,16 @@ pub struct Spool {
 }
 
 /// A spool written to the end (or to where it stopped).
-pub struct Filled {
-    pub file: Arc<File>,
-    pub len: u64,
-    pub stop: Option<Stop>,
+pub(crate) struct Filled {
+    pub(crate) file: Arc<File>,
+    pub(crate) len: u64,
+    pub(crate) stop: Option<Stop>,
     /// The archive indexed while copying, when the spool was watched for one.
-    pub tar: Option<Growing>,
+    pub(crate) tar: Option<Growing>,
 }
 
 /// Creates an anonymous read-write file in `dir`.
-pub fn create(dir: &Path) -> io::Result<File> {
+pub(crate) fn create(dir: &Path) -> io::Result<File> {
     let tmpfile = OpenOptions::new()
         .read(true)
         .write(true)
@@ -128,7 +128,7 @@ fn named_then_unlinked(dir: &Path) -> io::Result<File> {
 
 impl Spool {
     /// A new, empty spool in `dir` that takes at most `max` bytes.
-    pub fn new(dir: &Path, max: u64) -> io::Result<Spool> {
+    pub(crate) fn new(dir: &Path, max: u64) -> io::Result<Spool> {
         Ok(Spool {
             file: Arc::new(create(dir)?),
             len: 0,
@@ -141,7 +141,7 @@ impl Spool {
 
     /// Indexes a tar archive as the bytes arrive (at most `max_entries` entries). For a
     /// `stream`, copying stops as soon as the first bytes show there is no archive.
-    pub fn watch_tar(&mut self, max_entries: u64, stream: bool) {
+    pub(crate) fn watch_tar(&mut self, max_entries: u64, stream: bool) {
         self.tar = Some(Growing::new(self.file.clone(), max_entries));
         self.stream = stream;
     }
@@ -168,25 +168,15 @@ impl Spool {
         true
     }
 
-    /// Bytes written so far.
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    /// True when nothing was written.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Why copying stopped early, if it did.
-    pub fn stop(&self) -> Option<&Stop> {
+    pub(crate) fn stop(&self) -> Option<&Stop> {
         self.stop.as_ref()
     }
 
     /// Copies `src` to the end of the spool until it ends, fails, or the budget is reached.
     /// Returns false when copying must not go on (budget or failure). A failure to write the
     /// spool itself (disk full) is an error of the run, not of the evidence.
-    pub fn copy_from(&mut self, src: &mut dyn Read) -> io::Result<bool> {
+    pub(crate) fn copy_from(&mut self, src: &mut dyn Read) -> io::Result<bool> {
         if self.stop.is_some() {
             return Ok(false);
         }
@@ -215,7 +205,7 @@ impl Spool {
     }
 
     /// Records a failure found by the caller (a damaged stream around the copy).
-    pub fn fail(&mut self, why: String) {
+    pub(crate) fn fail(&mut self, why: String) {
         if self.stop.is_none() {
             self.stop = Some(Stop::Failed(self.len, why));
         }
@@ -251,7 +241,7 @@ impl Spool {
 
     /// Ends writing: the file gets its full length (trailing holes included), and the
     /// archive being indexed sees its last bytes.
-    pub fn finish(mut self) -> io::Result<Filled> {
+    pub(crate) fn finish(mut self) -> io::Result<Filled> {
         self.file.set_len(self.len)?;
         if let Some(g) = &mut self.tar {
             g.grown(self.len, true);
@@ -267,11 +257,11 @@ impl Spool {
 
 /// What followed the last gzip member, when it was not gzip.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Trailing(pub u64);
+pub(crate) struct Trailing(pub u64);
 
 /// Decompresses every gzip member of `src` into `spool`. Bytes after the last member that are
 /// not gzip (the `Done.` the NetScaler CLI prints after `shell dd`) are counted and dropped.
-pub fn gunzip_into(spool: &mut Spool, src: impl Read) -> io::Result<Trailing> {
+pub(crate) fn gunzip_into(spool: &mut Spool, src: impl Read) -> io::Result<Trailing> {
     let mut r = io::BufReader::with_capacity(256 << 10, src);
     let mut members = 0u64;
     loop {
@@ -299,7 +289,7 @@ pub fn gunzip_into(spool: &mut Spool, src: impl Read) -> io::Result<Trailing> {
 
 /// Reads `r` to its end (or first error), returning the byte count. For trailing bytes of a
 /// file, so that the input's digest covers the whole file.
-pub fn drain(r: &mut dyn Read) -> u64 {
+pub(crate) fn drain(r: &mut dyn Read) -> u64 {
     let mut buf = vec![0u8; 1 << 16];
     let mut n = 0u64;
     loop {

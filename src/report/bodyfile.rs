@@ -11,7 +11,7 @@ use crate::model::{Report, Timestamp};
 use std::io::{self, Write};
 
 /// Writes one body-file line per flagged file.
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for f in &report.flagged_files {
         let name = escape_bytes(f.path.as_bytes()).replace('|', "\\x7c");
         writeln!(

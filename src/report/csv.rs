@@ -9,7 +9,7 @@ use crate::model::{Finding, Report};
 use std::io::{self, Write};
 
 /// The header row's column names, in order.
-pub const HEADER: [&str; 12] = [
+pub(crate) const HEADER: [&str; 12] = [
     "severity",
     "rule",
     "pack",
@@ -25,7 +25,7 @@ pub const HEADER: [&str; 12] = [
 ];
 
 /// Writes the header and one row per finding, in report order.
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     write_record(out, &HEADER)?;
     for f in &report.findings {
         write_record(out, &row(f))?;
@@ -57,14 +57,14 @@ fn row(f: &Finding) -> [String; 12] {
 
 /// Writes one CSV record (RFC 4180: cells quoted where needed, CRLF at the end), every cell
 /// formula-guarded. The one record writer of the CSV formats (`csv`, `timeline`).
-pub fn write_record<S: AsRef<str>>(out: &mut dyn Write, cells: &[S]) -> io::Result<()> {
+pub(crate) fn write_record<S: AsRef<str>>(out: &mut dyn Write, cells: &[S]) -> io::Result<()> {
     let line: Vec<String> = cells.iter().map(|c| quote(&guard(c.as_ref()))).collect();
     out.write_all(line.join(",").as_bytes())?;
     out.write_all(b"\r\n")
 }
 
 /// Prefixes `'` to a cell that a spreadsheet would read as a formula.
-pub fn guard(cell: &str) -> String {
+pub(crate) fn guard(cell: &str) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")
     } else {
@@ -74,7 +74,7 @@ pub fn guard(cell: &str) -> String {
 
 /// RFC 4180 quoting: a cell holding `,` `"` CR or LF is put in double quotes, with inner
 /// double quotes doubled; other cells are written as they are.
-pub fn quote(cell: &str) -> String {
+pub(crate) fn quote(cell: &str) -> String {
     if cell.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", cell.replace('"', "\"\""))
     } else {

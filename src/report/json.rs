@@ -10,7 +10,7 @@ use crate::model::Report;
 use std::io::{self, Write};
 
 /// Writes the report as one pretty JSON document followed by a newline.
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let report = with_exact_paths(report);
     serde_json::to_writer_pretty(&mut *out, report.as_ref())?;
     out.write_all(b"\n")

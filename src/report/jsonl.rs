@@ -70,7 +70,7 @@ impl<'a> CoverageSummary<'a> {
 }
 
 /// Writes one line per finding, one per gap, then the summary line, each compact JSON.
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let report = with_exact_paths(report);
     let r = report.as_ref();
     for f in &r.findings {

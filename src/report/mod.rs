@@ -28,7 +28,7 @@ pub(crate) use sample::sample_report;
 /// An output format for [`render`]. The command line takes the same names (`--format`); the
 /// variants' comments are its help.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Report for people: verdict and reasons first.
     Text,
     /// One JSON document (schema sporen.report/1).
@@ -59,7 +59,12 @@ impl fmt::Display for Format {
 /// `color` only affects [`Format::Text`]: when true the verdict line and severities get ANSI
 /// colours; when false the output holds no escape sequence at all. Output is buffered here and
 /// flushed before returning; the only errors are those of `out`.
-pub fn render(report: &Report, format: Format, out: &mut dyn Write, color: bool) -> io::Result<()> {
+pub(crate) fn render(
+    report: &Report,
+    format: Format,
+    out: &mut dyn Write,
+    color: bool,
+) -> io::Result<()> {
     let mut w = io::BufWriter::new(out);
     match format {
         Format::Text => text::render(report, &mut w, color)?,

@@ -13,7 +13,7 @@
 /// Escapes bytes from the evidence so they can be printed on a terminal, in a text report or in
 /// a CSV cell. Printable ASCII and printable UTF-8 are kept; see the module documentation for
 /// the escapes.
-pub fn escape_bytes(b: &[u8]) -> String {
+pub(crate) fn escape_bytes(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len() + b.len() / 8);
     for chunk in b.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -27,7 +27,7 @@ pub fn escape_bytes(b: &[u8]) -> String {
 }
 
 /// [`escape_bytes`] for a string (reasons, details and other text that may carry evidence).
-pub fn escape_str(s: &str) -> String {
+pub(crate) fn escape_str(s: &str) -> String {
     escape_bytes(s.as_bytes())
 }
 
@@ -35,7 +35,7 @@ pub fn escape_str(s: &str) -> String {
 /// rule patterns): controls and hidden characters are escaped as in [`escape_bytes`], but a
 /// backslash stays a single backslash so that quoted regexes read as written. Never use this for
 /// bytes taken from the evidence.
-pub fn escape_text(s: &str) -> String {
+pub(crate) fn escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c == '\\' {

@@ -15,16 +15,16 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 /// The SARIF schema the output claims to follow.
-pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub(crate) const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// The SARIF version written.
-pub const SARIF_VERSION: &str = "2.1.0";
+pub(crate) const SARIF_VERSION: &str = "2.1.0";
 
 /// Name of the partial fingerprint each result carries.
-pub const FINGERPRINT_KEY: &str = "sporen/v1";
+pub(crate) const FINGERPRINT_KEY: &str = "sporen/v1";
 
 /// Writes the report as one pretty SARIF document followed by a newline.
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &log(report))?;
     out.write_all(b"\n")
 }
@@ -304,7 +304,7 @@ pub fn fingerprint(f: &Finding) -> String {
 
 /// Percent-encodes path bytes as an RFC 3986 URI reference: every byte other than the
 /// unreserved characters (`A-Z a-z 0-9 - . _ ~`) and `/` becomes `%XX`.
-pub fn uri_reference(path: &[u8]) -> String {
+pub(crate) fn uri_reference(path: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(path.len());
     for &b in path {

@@ -17,7 +17,7 @@ const WIDTH: usize = 100;
 const LABEL: usize = 9;
 
 /// Writes the text report. With `color` false the output contains no escape sequence.
-pub fn render(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
+pub(crate) fn render(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
     let p = Painter { color };
     let mut s = String::new();
     verdict_section(report, &p, &mut s);

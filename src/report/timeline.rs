@@ -24,7 +24,7 @@ struct Row {
 }
 
 /// Writes the timeline CSV.
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let source_of: HashMap<&[u8], &str> = report
         .coverage
         .sources

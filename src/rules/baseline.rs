@@ -20,10 +20,10 @@ use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 
 /// The schema this loader reads.
-pub const SCHEMA: &str = "sporen.baseline/1";
+pub(crate) const SCHEMA: &str = "sporen.baseline/1";
 
 /// The uid of the web server user.
-pub const NOBODY: u32 = 65534;
+pub(crate) const NOBODY: u32 = 65534;
 
 const ROOT_KEYS: &[&str] = &["schema", "family", "setid", "nobody", "stock", "expected"];
 const FAMILY_KEYS: &[&str] = &[
@@ -38,7 +38,7 @@ const EXPECTED_KEYS: &[&str] = &["who", "persistent", "holds"];
 /// What kind of fact an entry states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A set-uid or set-gid file the firmware ships.
     Setid,
     /// A file or folder the firmware writes as `nobody` by design.
@@ -51,7 +51,7 @@ pub enum Kind {
 
 impl Kind {
     /// The table name in the baseline file.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Setid => "setid",
             Kind::Nobody => "nobody",
@@ -64,17 +64,17 @@ impl Kind {
 /// One firmware branch.
 #[derive(Clone, Debug, Serialize)]
 pub struct Family {
-    pub id: String,
-    pub title: String,
-    pub os: String,
-    pub python: String,
-    pub passwd: String,
-    pub tarball: String,
-    pub builds: Vec<String>,
-    pub source: String,
-    pub status: String,
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) os: String,
+    pub(crate) python: String,
+    pub(crate) passwd: String,
+    pub(crate) tarball: String,
+    pub(crate) builds: Vec<String>,
+    pub(crate) source: String,
+    pub(crate) status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 /// The branch and build number from which an entry holds: `((13, 0), (47, 24))`.
@@ -82,17 +82,17 @@ type FirstBuild = ((u32, u32), (u32, u32));
 
 /// One stated fact about stock firmware.
 #[derive(Clone, Debug, Serialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub kind: Kind,
     pub path: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub families: Vec<String>,
+    pub(crate) families: Vec<String>,
     /// First build (`13.0-47.24`) from which the entry holds, within the listed branches.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// `file`, `dir` or `any`.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub file_type: Option<&'static str>,
+    pub(crate) file_type: Option<&'static str>,
     /// Accepted permission bits (all 12), as octal strings; empty means any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mode: Vec<String>,
@@ -103,13 +103,13 @@ pub struct Entry {
     pub gid: Vec<u32>,
     /// Who writes it (`nobody`), who leaves files there (`expected`), or what it holds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub what: Option<String>,
-    pub source: String,
-    pub status: String,
+    pub(crate) what: Option<String>,
+    pub(crate) source: String,
+    pub(crate) status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
     /// Line of the entry in its file.
-    pub line: usize,
+    pub(crate) line: usize,
     #[serde(skip)]
     modes: Vec<u32>,
     #[serde(skip)]
@@ -124,10 +124,10 @@ pub struct Entry {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Firmware {
     /// `None`: the family is unknown, every family's entries apply (their union).
-    pub branch: Option<(u32, u32)>,
-    pub build: Option<(u32, u32)>,
+    pub(crate) branch: Option<(u32, u32)>,
+    pub(crate) build: Option<(u32, u32)>,
     /// Where the version was read (`/flash/boot/loader.conf`).
-    pub source: String,
+    pub(crate) source: String,
 }
 
 impl Firmware {
@@ -145,7 +145,7 @@ impl Firmware {
     }
 
     /// `13.0-47.24`, `13.0` or `unknown`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match (self.branch, self.build) {
             (Some((a, b)), Some((c, d))) => format!("{a}.{b}-{c}.{d}"),
             (Some((a, b)), None) => format!("{a}.{b}"),
@@ -157,7 +157,7 @@ impl Firmware {
 impl Entry {
     /// True when the entry holds for `fw`: its branch is listed (or none is) and the build is
     /// at or after `from`. An unknown family or build takes every entry (the union).
-    pub fn applies(&self, fw: &Firmware) -> bool {
+    pub(crate) fn applies(&self, fw: &Firmware) -> bool {
         let Some(branch) = fw.branch else {
             return true;
         };
@@ -173,7 +173,7 @@ impl Entry {
     }
 
     /// True when the glob matches `rel` (a path relative to the appliance root).
-    pub fn matches_path(&self, rel: &[u8]) -> bool {
+    pub(crate) fn matches_path(&self, rel: &[u8]) -> bool {
         self.matcher
             .as_ref()
             .is_some_and(|m| m.is_match(glob::as_path(rel)))
@@ -197,10 +197,10 @@ impl Entry {
 #[derive(Clone, Debug, Default)]
 pub struct Baseline {
     /// The file it was read from.
-    pub file: String,
-    pub families: Vec<Family>,
+    pub(crate) file: String,
+    pub(crate) families: Vec<Family>,
     /// Every entry, in file order.
-    pub entries: Vec<Entry>,
+    pub(crate) entries: Vec<Entry>,
 }
 
 impl Baseline {
@@ -219,7 +219,7 @@ impl Baseline {
 
     /// The firmware to compare with: `fw` when the baseline describes its branch, else the
     /// unknown family (every entry applies), with the reason.
-    pub fn effective(&self, fw: Option<&Firmware>) -> (Firmware, Option<String>) {
+    pub(crate) fn effective(&self, fw: Option<&Firmware>) -> (Firmware, Option<String>) {
         match fw {
             Some(f) if f.branch.is_some_and(|b| self.family(b).is_some()) => (f.clone(), None),
             Some(f) => (
@@ -237,14 +237,14 @@ impl Baseline {
     }
 
     /// Entries of one kind that apply to `fw`.
-    pub fn applicable(&self, kind: Kind, fw: &Firmware) -> impl Iterator<Item = &Entry> {
+    pub(crate) fn applicable(&self, kind: Kind, fw: &Firmware) -> impl Iterator<Item = &Entry> {
         self.entries
             .iter()
             .filter(move |e| e.kind == kind && e.applies(fw))
     }
 
     /// The set-id entry listing this file (path, mode and owner), if any.
-    pub fn stock_setid(&self, e: &EvEntry, fw: &Firmware) -> Option<&Entry> {
+    pub(crate) fn stock_setid(&self, e: &EvEntry, fw: &Firmware) -> Option<&Entry> {
         let rel = e.path.relative();
         self.applicable(Kind::Setid, fw).find(|b| {
             b.kind_ok(e)
@@ -257,7 +257,7 @@ impl Baseline {
 
     /// The `nobody` entry listing this file (path, type, group and mode), if any. Only files
     /// owned by nobody can be nobody's by design.
-    pub fn nobody_by_design(&self, e: &EvEntry, fw: &Firmware) -> Option<&Entry> {
+    pub(crate) fn nobody_by_design(&self, e: &EvEntry, fw: &Firmware) -> Option<&Entry> {
         if e.uid != NOBODY {
             return None;
         }

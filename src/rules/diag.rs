@@ -91,12 +91,12 @@ pub struct Diagnostic {
     /// Width of the underlined span on that line, in characters (at least 1).
     pub width: usize,
     /// What to do about it.
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
 }
 
 impl Diagnostic {
     /// Locates `span` (byte offsets) in `src` and builds a diagnostic.
-    pub fn at(
+    pub(crate) fn at(
         code: Code,
         file: &str,
         src: &str,
@@ -125,7 +125,7 @@ impl Diagnostic {
 
     /// The same place with another code, message and hint (for problems found after
     /// parsing, against what the rules refer to).
-    pub fn with(
+    pub(crate) fn with(
         &self,
         code: Code,
         message: impl Into<String>,
@@ -192,7 +192,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// Suggests the closest candidate for a misspelt name (edit distance ≤ 2).
-pub fn did_you_mean<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (levenshtein(name, c), *c))

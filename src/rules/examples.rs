@@ -34,7 +34,7 @@ pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
     let profile = Some(&appliance.profile);
     let mut failures = Vec::new();
     let mut count = 0;
-    for (i, rule) in rules.rules.iter().enumerate() {
+    for (i, rule) in rules.rules().iter().enumerate() {
         for ex in &rule.examples {
             count += 1;
             let ev = ExampleEvidence::new(ex);
@@ -70,7 +70,7 @@ pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
 
 fn describe_example_miss(rules: &RuleSet, i: usize, ex: &crate::rules::Example) -> String {
     let rel = ex.path.relative();
-    let rule = &rules.rules[i];
+    let rule = &rules.rule(i);
     let applies = match &rule.matcher {
         Matcher::File(_) => rules.file_rules_for(rel).contains(&i),
         Matcher::Lines(_) | Matcher::Correlate(_) | Matcher::Timeline(_) => {

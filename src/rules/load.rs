@@ -18,10 +18,10 @@ type Spanned<T> = toml::Spanned<T>;
 
 /// The result of reading one rule source.
 #[derive(Debug, Default)]
-pub struct Parsed {
-    pub pack: Option<Pack>,
-    pub rules: Vec<Rule>,
-    pub diagnostics: Vec<Diagnostic>,
+pub(crate) struct Parsed {
+    pub(crate) pack: Option<Pack>,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
 const PACK_KEYS: &[&str] = &["id", "title", "description", "window"];
@@ -296,7 +296,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
 }
 
 /// Parses one rule file. `file` is the name used in diagnostics.
-pub fn parse_source(file: &str, src: &str) -> Parsed {
+pub(crate) fn parse_source(file: &str, src: &str) -> Parsed {
     let mut ctx = Ctx {
         file,
         src,

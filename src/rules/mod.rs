@@ -1,7 +1,7 @@
 //! Indicator rules: the TOML schema, loading with located diagnostics, and the compiled,
 //! immutable [`RuleSet`] the scanner uses.
 //!
-//! Data flow: rule sources (embedded packs and `--rules` paths) → [`load::parse_source`] per file
+//! Data flow: rule sources (embedded packs and `--rules` paths) → `load::parse_source` per file
 //! (collects *every* problem as a [`Diagnostic`]) → [`RuleSet::from_sources`] (cross-file checks such as
 //! duplicate ids, then the global glob and pattern tables). A rule set is never built while any
 //! diagnostic exists: a scan cannot run with a rule silently dropped.
@@ -35,34 +35,34 @@ impl std::fmt::Display for Origin {
 /// A rule pack: one TOML file's `[pack]` table.
 #[derive(Clone, Debug)]
 pub struct Pack {
-    pub id: String,
+    pub(crate) id: String,
     pub title: String,
     pub description: String,
     /// The period in which the pack's campaign could leave traces, if it has one.
-    pub window: Option<Window>,
-    pub origin: Origin,
+    pub(crate) window: Option<Window>,
+    pub(crate) origin: Origin,
 }
 
 /// `[pack.window]`: when exploitation could have happened, and which logs must reach back to
 /// then for a `clean` verdict.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     /// What the window is ("CVE-2019-19781 exploitation").
-    pub title: String,
+    pub(crate) title: String,
     /// Date of the vendor advisory (context), Unix seconds.
-    pub advisory: Option<i64>,
+    pub(crate) advisory: Option<i64>,
     /// Logs must have dated lines from this time on, Unix seconds.
-    pub from: i64,
+    pub(crate) from: i64,
     /// Evidence sources (profile ids) that would show exploitation.
-    pub sources: Vec<String>,
+    pub(crate) sources: Vec<String>,
     /// Where each of `sources` was written, for diagnostics found against the profile.
-    pub source_spots: Vec<Diagnostic>,
+    pub(crate) source_spots: Vec<Diagnostic>,
     /// The CVE whose affected branches and first fixed builds (the CVE table, one place for
     /// them) decide whether the window concerns an appliance. Without it the firmware is not
     /// considered.
-    pub cve: Option<String>,
+    pub(crate) cve: Option<String>,
     /// Where `cve` was written.
-    pub cve_spot: Option<Diagnostic>,
+    pub(crate) cve_spot: Option<Diagnostic>,
 }
 
 /// One indicator rule, validated and ready to compile into a [`RuleSet`].
@@ -70,10 +70,10 @@ pub struct Window {
 pub struct Rule {
     pub id: String,
     pub pack: String,
-    pub title: String,
+    pub(crate) title: String,
     pub description: String,
     pub severity: Severity,
-    pub cves: Vec<String>,
+    pub(crate) cves: Vec<String>,
     pub campaign: Option<String>,
     pub references: Vec<String>,
     pub matcher: Matcher,
@@ -98,7 +98,7 @@ pub enum Matcher {
 
 impl Matcher {
     /// The kind as written in rule files: `file`, `lines` or `correlate`.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Matcher::File(_) => "file",
             Matcher::Lines(_) => "lines",
@@ -110,7 +110,7 @@ impl Matcher {
 
 /// How the records of a correlate rule are compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Check {
+pub(crate) enum Check {
     /// A `then` record whose `value` is outside the network of every `first` record with the
     /// same `key` (a session used from elsewhere than it was opened).
     ValueChanges,
@@ -125,7 +125,7 @@ pub enum Check {
 
 impl Check {
     /// The name used in rule files.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Check::ValueChanges => "value-changes",
             Check::FirstMissing => "first-missing",
@@ -138,25 +138,25 @@ impl Check {
 #[derive(Clone, Debug)]
 pub struct CorrelateMatch {
     /// Logs whose lines are captured (every rotation), as for line rules.
-    pub logs: Vec<String>,
-    pub exclude_paths: Vec<String>,
+    pub(crate) logs: Vec<String>,
+    pub(crate) exclude_paths: Vec<String>,
     /// Opening record (e.g. a login), with named captures `key` and `value`.
     pub first: Option<Pattern>,
     /// Later record (e.g. a connection), with named captures `key`, `value` and `actor` as the
     /// check needs.
-    pub then: Pattern,
-    pub check: Check,
+    pub(crate) then: Pattern,
+    pub(crate) check: Check,
     /// IPv4 prefix length under which two `value`s count as the same network.
-    pub network_prefix: Option<u8>,
+    pub(crate) network_prefix: Option<u8>,
     /// IPv6 prefix length under which two `value`s count as the same network (without it, /64
     /// when `network_prefix` is given, else equal addresses only).
-    pub network_prefix_v6: Option<u8>,
+    pub(crate) network_prefix_v6: Option<u8>,
     /// For `value-shared`: how many different actors make a value suspicious.
-    pub min_actors: usize,
+    pub(crate) min_actors: usize,
     /// Globs limiting which files `first` records are taken from (empty: all `logs`).
-    pub first_paths: Vec<String>,
+    pub(crate) first_paths: Vec<String>,
     /// Globs limiting which files `then` records are taken from (empty: all `logs`).
-    pub then_paths: Vec<String>,
+    pub(crate) then_paths: Vec<String>,
 }
 
 /// What a timeline rule looks for.
@@ -172,20 +172,20 @@ pub enum TimelineCheck {
 pub struct TimelineMatch {
     pub check: TimelineCheck,
     /// Logs judged (every rotation), as for line rules.
-    pub logs: Vec<String>,
-    pub exclude_paths: Vec<String>,
+    pub(crate) logs: Vec<String>,
+    pub(crate) exclude_paths: Vec<String>,
     /// A stretch shorter than this many hours is never a hole.
-    pub min_hours: u64,
+    pub(crate) min_hours: u64,
     /// ... and it must be longer than this many times the log's usual silence (the length of
     /// silence that, with all longer ones, fills half of the log's time).
-    pub usual_factor: u64,
+    pub(crate) usual_factor: u64,
     /// How many other logs must have written lines during the stretch.
-    pub others: u64,
+    pub(crate) others: u64,
 }
 
 /// Which kind of filesystem entry a file rule applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileType {
+pub(crate) enum FileType {
     File,
     Dir,
     Symlink,
@@ -194,7 +194,7 @@ pub enum FileType {
 
 /// A condition on permission bits (the low 12 bits of `st_mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModeCond {
+pub(crate) enum ModeCond {
     /// Permission bits equal this value exactly.
     Exact(u32),
     /// At least one of these bits is set.
@@ -207,7 +207,7 @@ pub enum ModeCond {
 
 impl ModeCond {
     /// True when `mode` (permission bits) satisfies the condition.
-    pub fn holds(self, mode: u32) -> bool {
+    pub(crate) fn holds(self, mode: u32) -> bool {
         let m = mode & 0o7777;
         match self {
             ModeCond::Exact(v) => m == v,
@@ -220,14 +220,14 @@ impl ModeCond {
 
 /// An inclusive range; either end may be open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Bounds<T> {
-    pub min: Option<T>,
-    pub max: Option<T>,
+pub(crate) struct Bounds<T> {
+    pub(crate) min: Option<T>,
+    pub(crate) max: Option<T>,
 }
 
 impl<T: PartialOrd + Copy> Bounds<T> {
     /// True when `v` lies inside the bounds.
-    pub fn holds(&self, v: T) -> bool {
+    pub(crate) fn holds(&self, v: T) -> bool {
         self.min.is_none_or(|m| v >= m) && self.max.is_none_or(|m| v <= m)
     }
 }
@@ -236,10 +236,10 @@ impl<T: PartialOrd + Copy> Bounds<T> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pattern {
     /// The text as written (for reports: "content matches `template.new`").
-    pub source: String,
+    pub(crate) source: String,
     /// True for `{ regex = ... }`, false for literals.
-    pub is_regex: bool,
-    pub ignore_case: bool,
+    pub(crate) is_regex: bool,
+    pub(crate) ignore_case: bool,
     /// The pattern in the engine's syntax (literals escaped, flags applied).
     pub compiled: String,
 }
@@ -247,29 +247,29 @@ pub struct Pattern {
 /// Pattern groups: a haystack matches when any `any` (or there are none), every `all` and no
 /// `none` pattern matches.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Patterns {
-    pub any: Vec<Pattern>,
-    pub all: Vec<Pattern>,
-    pub none: Vec<Pattern>,
+pub(crate) struct Patterns {
+    pub(crate) any: Vec<Pattern>,
+    pub(crate) all: Vec<Pattern>,
+    pub(crate) none: Vec<Pattern>,
 }
 
 impl Patterns {
     /// True when there is nothing to match.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.any.is_empty() && self.all.is_empty() && self.none.is_empty()
     }
 }
 
 /// Known-bad and known-good digests (lower-case hex).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HashLists {
-    pub bad: Vec<String>,
-    pub good: Vec<String>,
+pub(crate) struct HashLists {
+    pub(crate) bad: Vec<String>,
+    pub(crate) good: Vec<String>,
 }
 
 impl HashLists {
     /// True when no digest is listed.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.bad.is_empty() && self.good.is_empty()
     }
 }
@@ -277,7 +277,7 @@ impl HashLists {
 /// A condition on the stock baseline (`src/appliance/netscaler/baseline.toml`), evaluated for the firmware
 /// family of the appliance (the union of every family when it is unknown).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BaselineCond {
+pub(crate) enum BaselineCond {
     /// The file is not a set-id file the firmware ships (path, mode and owner).
     NotStockSetid,
     /// The file is one of the set-id files the firmware ships.
@@ -290,7 +290,7 @@ pub enum BaselineCond {
 
 impl BaselineCond {
     /// Every name, as written in rule files.
-    pub const NAMES: [&'static str; 4] = [
+    pub(crate) const NAMES: [&'static str; 4] = [
         "not-stock-setid",
         "stock-setid",
         "not-nobody-by-design",
@@ -312,53 +312,53 @@ impl BaselineCond {
 /// `[rule.file.indicators]`: does the file hold indicators as data, like a detection tool or
 /// its output does?
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IndicatorCond {
+pub(crate) struct IndicatorCond {
     /// The rule's own list; empty: the literal indicators of every rule in force.
-    pub list: Vec<String>,
+    pub(crate) list: Vec<String>,
     /// Distinct indicators needed.
-    pub min: usize,
+    pub(crate) min: usize,
     /// Rules they must come from (with the rules' indicators).
-    pub min_rules: usize,
+    pub(crate) min_rules: usize,
     /// `true`: the rule fires on files that hold indicators as data; `false`: on every other.
-    pub as_data: bool,
+    pub(crate) as_data: bool,
 }
 
 /// Conditions of a file rule. Every condition that is set must hold.
 #[derive(Clone, Debug)]
 pub struct FileMatch {
     /// Globs relative to the appliance root; empty means "everywhere".
-    pub paths: Vec<String>,
-    pub exclude_paths: Vec<String>,
+    pub(crate) paths: Vec<String>,
+    pub(crate) exclude_paths: Vec<String>,
     /// Regex on the file name (last component), as written and compiled.
-    pub name: Option<(String, regex::bytes::Regex)>,
-    pub file_type: FileType,
-    pub size: Option<Bounds<u64>>,
-    pub mode: Vec<ModeCond>,
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
+    pub(crate) name: Option<(String, regex::bytes::Regex)>,
+    pub(crate) file_type: FileType,
+    pub(crate) size: Option<Bounds<u64>>,
+    pub(crate) mode: Vec<ModeCond>,
+    pub(crate) uid: Option<u32>,
+    pub(crate) gid: Option<u32>,
     /// Unix seconds.
-    pub mtime: Option<Bounds<i64>>,
+    pub(crate) mtime: Option<Bounds<i64>>,
     /// The modification time is earlier than the birth time (timestomping). Holds only where
     /// the input preserves birth times.
-    pub timestomp: bool,
-    pub content: Patterns,
+    pub(crate) timestomp: bool,
+    pub(crate) content: Patterns,
     /// Bytes of content this rule examines; `None` means the scan-wide cap.
-    pub max_bytes: Option<u64>,
-    pub sha256: HashLists,
-    pub md5: HashLists,
+    pub(crate) max_bytes: Option<u64>,
+    pub(crate) sha256: HashLists,
+    pub(crate) md5: HashLists,
     /// A condition on the stock baseline.
-    pub baseline: Option<BaselineCond>,
+    pub(crate) baseline: Option<BaselineCond>,
     /// `Some(true)`: the file can run (an execute bit is set, or it starts with an ELF header
     /// or `#!`); `Some(false)`: it cannot.
-    pub executable: Option<bool>,
+    pub(crate) executable: Option<bool>,
     /// Detection-tool recognition.
-    pub indicators: Option<IndicatorCond>,
+    pub(crate) indicators: Option<IndicatorCond>,
 }
 
 impl FileMatch {
     /// True when the rule needs the file's bytes (content, digests, or the first bytes to tell
     /// whether it can run).
-    pub fn needs_read(&self) -> bool {
+    pub(crate) fn needs_read(&self) -> bool {
         !self.content.is_empty()
             || !self.sha256.is_empty()
             || !self.md5.is_empty()
@@ -369,7 +369,7 @@ impl FileMatch {
 
 /// What a line rule treats as one unit of a log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RecordMode {
+pub(crate) enum RecordMode {
     /// Every physical line on its own.
     Line,
     /// A syslog record: a line that starts with a syslog time stamp plus the lines that follow
@@ -380,39 +380,39 @@ pub enum RecordMode {
 /// Conditions of a line rule.
 #[derive(Clone, Debug)]
 pub struct LineMatch {
-    pub records: RecordMode,
+    pub(crate) records: RecordMode,
     /// Log paths relative to the root (globs allowed); every rotation (`name.N`, `name.N.gz`,
     /// `name.gz`) of a matching log is read.
-    pub logs: Vec<String>,
-    pub exclude_paths: Vec<String>,
-    pub patterns: Patterns,
+    pub(crate) logs: Vec<String>,
+    pub(crate) exclude_paths: Vec<String>,
+    pub(crate) patterns: Patterns,
     /// Match `any` and `all` against what the logged, scheduled or scripted command does
     /// instead of the raw record (`none` still sees the raw record).
-    pub commands: Option<crate::scan::commands::View>,
+    pub(crate) commands: Option<crate::scan::commands::View>,
 }
 
 /// An embedded test case: a virtual file the rule must (or must not) match.
 #[derive(Clone, Debug)]
 pub struct Example {
     pub expect_match: bool,
-    pub path: EvPath,
-    pub file_type: FileType,
-    pub content: Vec<u8>,
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
+    pub(crate) path: EvPath,
+    pub(crate) file_type: FileType,
+    pub(crate) content: Vec<u8>,
+    pub(crate) mode: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
     /// Unix seconds.
-    pub mtime: i64,
+    pub(crate) mtime: i64,
     /// Birth time, Unix seconds, if the example states one.
-    pub btime: Option<i64>,
+    pub(crate) btime: Option<i64>,
     /// Pretend digests (for hash rules, whose real inputs are malware).
-    pub sha256: Option<String>,
-    pub md5: Option<String>,
+    pub(crate) sha256: Option<String>,
+    pub(crate) md5: Option<String>,
     /// Further files of the same virtual appliance (path, content), for rules that compare
     /// files (an older ns.conf save next to the current one).
-    pub also: Vec<(EvPath, Vec<u8>)>,
+    pub(crate) also: Vec<(EvPath, Vec<u8>)>,
     /// For a no-match example: why this benign thing looks like the trace (its nearest
     /// legitimate look-alike). Every high or critical shipped rule has at least one.
     pub lookalike: Option<String>,
-    pub origin: Origin,
+    pub(crate) origin: Origin,
 }

@@ -24,34 +24,45 @@ pub struct RuleSources {
     pub paths: Vec<PathBuf>,
 }
 
-/// Pattern ids (into [`RuleSet::patterns`]) of one rule, by group.
+/// Pattern ids (for [`RuleSet::pattern`]) of one rule, by group.
 #[derive(Clone, Debug, Default)]
 pub struct PatternIds {
-    pub any: Vec<usize>,
-    pub all: Vec<usize>,
-    pub none: Vec<usize>,
+    /// One of them must match (when there are any).
+    pub(crate) any: Vec<usize>,
+    /// Every one must match.
+    pub(crate) all: Vec<usize>,
+    /// None may match.
+    pub(crate) none: Vec<usize>,
+}
+
+impl PatternIds {
+    /// Every id, groups in order (`any`, `all`, `none`).
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.any.iter().chain(&self.all).chain(&self.none).copied()
+    }
 }
 
 /// The compiled rules of a run. Immutable and shareable across threads.
 #[derive(Debug)]
 pub struct RuleSet {
-    pub packs: Vec<Pack>,
     /// Sorted by id.
-    pub rules: Vec<Rule>,
+    packs: Vec<Pack>,
+    /// Sorted by id.
+    rules: Vec<Rule>,
     /// SHA-256 over the sorted (name, source) pairs the rules were loaded from.
-    pub sources_sha256: String,
+    sources_sha256: String,
     /// Every distinct content and line pattern, compiled once.
-    pub patterns: Vec<regex::bytes::Regex>,
+    patterns: Vec<regex::bytes::Regex>,
     /// Per rule (same index as `rules`): its pattern ids.
-    pub pattern_ids: Vec<PatternIds>,
+    pattern_ids: Vec<PatternIds>,
     /// Per rule: its exclusion globs, if any.
-    pub excludes: Vec<Option<GlobSet>>,
+    excludes: Vec<Option<GlobSet>>,
     /// The stock baseline the `baseline` conditions consult.
-    pub baseline: Baseline,
+    baseline: Baseline,
     /// The literal indicators of every rule in force (detection-tool recognition).
-    pub indicators: Indicators,
+    indicators: Indicators,
     /// Per rule: its own indicator list, if it gives one.
-    pub rule_indicators: Vec<Option<Indicators>>,
+    rule_indicators: Vec<Option<Indicators>>,
     file_globs: GlobSet,
     file_glob_rule: Vec<usize>,
     file_everywhere: Vec<usize>,
@@ -240,9 +251,67 @@ impl RuleSet {
         })
     }
 
+    /// The rules, sorted by id. A rule's index here is the `rule` every other query takes.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The rule at index `rule` of [`RuleSet::rules`].
+    ///
+    /// # Panics
+    /// When `rule` is out of range.
+    pub fn rule(&self, rule: usize) -> &Rule {
+        &self.rules[rule]
+    }
+
+    /// The packs the rules come from, sorted by id.
+    pub(crate) fn packs(&self) -> &[Pack] {
+        &self.packs
+    }
+
+    /// SHA-256 (lower-case hex) over the sorted (name, source) pairs the rules and the stock
+    /// baseline were loaded from: which rules a report was made with.
+    pub(crate) fn sources_sha256(&self) -> &str {
+        &self.sources_sha256
+    }
+
+    /// The stock baseline the `baseline` conditions consult.
+    pub(crate) fn baseline(&self) -> &Baseline {
+        &self.baseline
+    }
+
+    /// The ids of the content or line patterns of rule `rule` (a correlate rule's records are
+    /// `any` patterns, `[first, then]` or `[then]`), for [`RuleSet::pattern`].
+    pub fn patterns_of(&self, rule: usize) -> &PatternIds {
+        &self.pattern_ids[rule]
+    }
+
+    /// The compiled pattern with id `id`; rules with the same pattern share one id.
+    ///
+    /// # Panics
+    /// When `id` is not below [`RuleSet::pattern_count`].
+    pub fn pattern(&self, id: usize) -> &regex::bytes::Regex {
+        &self.patterns[id]
+    }
+
+    /// How many distinct patterns the rules have.
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// The indicators the `[rule.file.indicators]` condition of rule `rule` counts, and whose
+    /// they are: the rule's own list (`Some(rule)`), or the literal indicators of every rule
+    /// in force (`None`, the same set for every rule without a list).
+    pub(crate) fn indicators_for(&self, rule: usize) -> (Option<usize>, &Indicators) {
+        match &self.rule_indicators[rule] {
+            Some(own) => (Some(rule), own),
+            None => (None, &self.indicators),
+        }
+    }
+
     /// File rules whose paths match `rel` (the path without its leading `/`), plus the rules
     /// that apply everywhere; exclusions applied. Sorted, without duplicates.
-    pub fn file_rules_for(&self, rel: &[u8]) -> Vec<usize> {
+    pub(crate) fn file_rules_for(&self, rel: &[u8]) -> Vec<usize> {
         let p = glob::as_path(rel);
         let mut out: Vec<usize> = self
             .file_globs
@@ -259,7 +328,7 @@ impl RuleSet {
 
     /// Line rules that read `rel`: its log family (rotation suffix stripped) matches a rule's
     /// `logs`. Sorted, without duplicates.
-    pub fn line_rules_for(&self, rel: &[u8]) -> Vec<usize> {
+    pub(crate) fn line_rules_for(&self, rel: &[u8]) -> Vec<usize> {
         let family = glob::as_path(glob::log_family(rel));
         let p = glob::as_path(rel);
         let mut out: Vec<usize> = self
@@ -606,7 +675,7 @@ mode = { any = "6000" }
         let set = RuleSet::from_sources(vec![pack("p", RULES)], vec![]).unwrap();
         let ids = |v: Vec<usize>| {
             v.into_iter()
-                .map(|i| set.rules[i].id.clone())
+                .map(|i| set.rule(i).id.clone())
                 .collect::<Vec<_>>()
         };
         assert_eq!(ids(set.line_rules_for(b"var/log/cron.3.gz")), ["p.cron"]);
@@ -616,8 +685,8 @@ mode = { any = "6000" }
             ["p.suid", "p.tab"]
         );
         assert_eq!(ids(set.file_rules_for(b"var/cron/tabs/root")), ["p.suid"]);
-        assert_eq!(set.sources_sha256.len(), 64);
-        assert!(set.rules.iter().any(|r| r.id == "p.tab"));
+        assert_eq!(set.sources_sha256().len(), 64);
+        assert!(set.rules().iter().any(|r| r.id == "p.tab"));
     }
 
     #[test]

@@ -24,7 +24,7 @@ const MAX_INLINE: usize = 2;
 
 /// What a line rule's patterns are matched against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum View {
+pub(crate) enum View {
     /// The record with its residue commands blanked out (offsets and line ends kept). Blanking
     /// never creates a match, so only records whose raw text matched need this view.
     Acting,
@@ -38,7 +38,7 @@ pub enum View {
 
 impl View {
     /// Every name, as written in rule files.
-    pub const NAMES: [&'static str; 3] = ["acting", "residue", "run"];
+    pub(crate) const NAMES: [&'static str; 3] = ["acting", "residue", "run"];
 
     /// Parses the name used in rule files.
     pub fn parse(s: &str) -> Option<View> {
@@ -54,7 +54,7 @@ impl View {
 /// The text a rule's patterns see for `record` in `view`. `system_crontab`: crontab lines carry
 /// a user field (`/etc/crontab`). A record that holds no command (a comment, a log line that is
 /// not a command) gives an empty text.
-pub fn view(record: &[u8], view: View, system_crontab: bool) -> Vec<u8> {
+pub(crate) fn view(record: &[u8], view: View, system_crontab: bool) -> Vec<u8> {
     let Some(at) = locate(record, system_crontab) else {
         return Vec::new();
     };
@@ -88,7 +88,7 @@ pub fn view(record: &[u8], view: View, system_crontab: bool) -> Vec<u8> {
 
 /// The command of a record (see the module documentation), as bytes: the run view of a record
 /// depends on nothing else, so callers can keep its result per command.
-pub fn command(record: &[u8], system_crontab: bool) -> Option<&[u8]> {
+pub(crate) fn command(record: &[u8], system_crontab: bool) -> Option<&[u8]> {
     locate(record, system_crontab).map(|r| &record[r])
 }
 

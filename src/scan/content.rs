@@ -43,7 +43,7 @@ struct ReadOutcome {
 
 impl Scanner<'_> {
     fn file_rule(&self, r: usize) -> Option<&FileMatch> {
-        match &self.rules.rules[r].matcher {
+        match &self.rules.rule(r).matcher {
             Matcher::File(f) => Some(f),
             _ => None,
         }
@@ -354,7 +354,7 @@ impl Scanner<'_> {
     /// Reads a log through the line rules (gunzipping when the first two bytes say gzip), then
     /// to its end for the digest. Returns what stopped the read early, if anything.
     fn describe_patterns(&self, r: usize, matched: &[usize], local: &PatternIds) -> Vec<String> {
-        let Matcher::File(f) = &self.rules.rules[r].matcher else {
+        let Matcher::File(f) = &self.rules.rule(r).matcher else {
             return Vec::new();
         };
         let names: Vec<&str> = f
@@ -377,12 +377,12 @@ impl Scanner<'_> {
 
     /// Line number and text of the first match of the rule's first matching pattern.
     fn locate(&self, r: usize, hay: &[u8]) -> Option<(u64, Vec<u8>)> {
-        let ids = &self.rules.pattern_ids[r];
+        let ids = self.rules.patterns_of(r);
         let m = ids
             .any
             .iter()
             .chain(&ids.all)
-            .filter_map(|&g| self.rules.patterns[g].find(hay))
+            .filter_map(|&g| self.rules.pattern(g).find(hay))
             .min_by_key(|m| m.start())?;
         let start = memchr::memrchr(b'\n', &hay[..m.start()]).map_or(0, |i| i + 1);
         let end = memchr::memchr(b'\n', &hay[m.start()..]).map_or(hay.len(), |i| m.start() + i);
@@ -404,12 +404,11 @@ struct Assessed(Vec<((Option<usize>, usize), Assessment)>);
 
 impl Assessed {
     fn get(&mut self, sc: &Scanner<'_>, rule: usize, hay: &[u8]) -> &Assessment {
-        let own = sc.rules.rule_indicators[rule].as_ref();
-        let key = (own.map(|_| rule), hay.len());
+        let (whose, set) = sc.rules.indicators_for(rule);
+        let key = (whose, hay.len());
         let at = match self.0.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
-                let set = own.unwrap_or(&sc.rules.indicators);
                 self.0.push((key, set.assess(hay)));
                 self.0.len() - 1
             }

@@ -197,11 +197,11 @@ impl Plan {
             max_records,
             ..Plan::default()
         };
-        for (i, r) in rules.rules.iter().enumerate() {
+        for (i, r) in rules.rules().iter().enumerate() {
             let Matcher::Correlate(c) = &r.matcher else {
                 continue;
             };
-            let ids = &rules.pattern_ids[i].any;
+            let ids = &rules.patterns_of(i).any;
             let (Some(&then), first_id) = (ids.last(), c.first.as_ref().and(ids.first())) else {
                 continue;
             };

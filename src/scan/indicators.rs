@@ -30,7 +30,7 @@ const DATA_SHARE: (usize, usize) = (3, 4);
 
 /// A set of indicator strings and the rules each comes from.
 #[derive(Debug)]
-pub struct Indicators {
+pub(crate) struct Indicators {
     lits: Vec<Vec<u8>>,
     /// Per indicator: the rules (indices) that name it; empty for a rule-given list.
     owners: Vec<Vec<usize>>,
@@ -39,29 +39,29 @@ pub struct Indicators {
 
 /// What a file holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Assessment {
+pub(crate) struct Assessment {
     /// Distinct indicators found.
-    pub distinct: usize,
+    pub(crate) distinct: usize,
     /// Rules they come from.
-    pub rules: usize,
+    pub(crate) rules: usize,
     /// Distinct indicators found only in data contexts.
-    pub as_data: usize,
+    pub(crate) as_data: usize,
     /// Code that runs on the web server or as a CGI (PHP tag, Perl CGI), outside quotes.
-    pub code: Option<&'static str>,
+    pub(crate) code: Option<&'static str>,
     /// Line number and text of the first occurrence.
-    pub first: Option<(u64, Vec<u8>)>,
+    pub(crate) first: Option<(u64, Vec<u8>)>,
 }
 
 /// How many indicators make a detection tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Thresholds {
-    pub min: usize,
-    pub min_rules: usize,
+pub(crate) struct Thresholds {
+    pub(crate) min: usize,
+    pub(crate) min_rules: usize,
 }
 
 impl Assessment {
     /// True when the file holds its indicators as data (a detection tool or its output).
-    pub fn is_tool(&self, t: Thresholds) -> bool {
+    pub(crate) fn is_tool(&self, t: Thresholds) -> bool {
         self.code.is_none()
             && self.distinct >= t.min
             && self.rules >= t.min_rules
@@ -69,7 +69,7 @@ impl Assessment {
     }
 
     /// Why the file does, or does not, look like a detection tool.
-    pub fn describe(&self, t: Thresholds) -> String {
+    pub(crate) fn describe(&self, t: Thresholds) -> String {
         let counts = format!(
             "{} distinct indicators of {} rules, {} of them only as data (quoted, listed, commented, or on report lines)",
             self.distinct, self.rules, self.as_data
@@ -134,7 +134,7 @@ impl Indicators {
     }
 
     /// A rule-given list: every indicator counts as its own source.
-    pub fn from_list(list: &[String]) -> Indicators {
+    pub(crate) fn from_list(list: &[String]) -> Indicators {
         let mut lits: Vec<Vec<u8>> = list.iter().map(|s| s.as_bytes().to_vec()).collect();
         lits.sort();
         lits.dedup();
@@ -156,18 +156,8 @@ impl Indicators {
         Indicators { lits, owners, set }
     }
 
-    /// How many indicators there are.
-    pub fn len(&self) -> usize {
-        self.lits.len()
-    }
-
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.lits.is_empty()
-    }
-
     /// What `hay` holds.
-    pub fn assess(&self, hay: &[u8]) -> Assessment {
+    pub(crate) fn assess(&self, hay: &[u8]) -> Assessment {
         let present: Vec<usize> = match &self.set {
             Some(set) => set.matches(hay).into_iter().collect(),
             None => (0..self.lits.len())

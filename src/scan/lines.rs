@@ -175,7 +175,7 @@ impl Scanner<'_> {
             let mut views = Views::default();
             let mut captured = Vec::new();
             for (r, ids) in &combo.rules {
-                if let Matcher::Correlate(_) = &self.rules.rules[*r].matcher {
+                if let Matcher::Correlate(_) = &self.rules.rule(*r).matcher {
                     if raw {
                         self.capture(*r, ids, |i| m.matched(i), (no, t), line, &mut captured, agg);
                     }
@@ -209,7 +209,7 @@ impl Scanner<'_> {
 
     /// "log line matches `a`, `b`": the rule's patterns that matched (local ids of `ids`).
     fn line_reason(&self, r: usize, ids: &PatternIds, matched: &[usize]) -> String {
-        let Matcher::Lines(l) = &self.rules.rules[r].matcher else {
+        let Matcher::Lines(l) = &self.rules.rule(r).matcher else {
             return String::new();
         };
         let shown: Vec<String> = ids
@@ -287,13 +287,13 @@ impl Scanner<'_> {
         cache: &mut Vec<usize>,
         agg: &mut LineHits,
     ) {
-        let global = &self.rules.pattern_ids[r].any;
+        let global = &self.rules.patterns_of(r).any;
         for (&l, &g) in local.any.iter().zip(global) {
             if !matched(l) || cache.contains(&g) {
                 continue;
             }
             cache.push(g);
-            let Some(caps) = self.rules.patterns[g].captures(line) else {
+            let Some(caps) = self.rules.pattern(g).captures(line) else {
                 continue;
             };
             let field = |name: &str| caps.name(name).map_or(&b""[..], |m| m.as_bytes());

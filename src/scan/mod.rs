@@ -67,14 +67,14 @@ pub struct FileRead {
     pub complete: bool,
     pub sha256: Option<String>,
     /// For logs read line by line: first and last dated line, Unix seconds.
-    pub from: Option<i64>,
-    pub to: Option<i64>,
+    pub(crate) from: Option<i64>,
+    pub(crate) to: Option<i64>,
     /// How the year of undated lines was found, when it was inferred.
-    pub year_inferred_from: Option<String>,
+    pub(crate) year_inferred_from: Option<String>,
     /// Raw line times, resolved into `from`/`to` once the whole evidence was read.
-    pub times: Option<LogTimes>,
+    pub(crate) times: Option<LogTimes>,
     /// For logs read line by line: how their lines are spread over time (longest silences).
-    pub shape: Option<LogShape>,
+    pub(crate) shape: Option<LogShape>,
 }
 
 /// What a scan produced, before the verdict.
@@ -89,7 +89,7 @@ pub struct ScanOutput {
     /// Every file opened, sorted by path.
     pub reads: Vec<FileRead>,
     /// The zone syslog header times were read in.
-    pub zone: Option<crate::zone::Zone>,
+    pub(crate) zone: Option<crate::zone::Zone>,
 }
 
 /// The scanner for one rule set.
@@ -114,9 +114,9 @@ pub(crate) struct Stock<'r> {
 
 impl<'r> Stock<'r> {
     fn new(rules: &'r RuleSet, fw: Option<&crate::rules::baseline::Firmware>) -> Stock<'r> {
-        let (firmware, unknown) = rules.baseline.effective(fw);
+        let (firmware, unknown) = rules.baseline().effective(fw);
         Stock {
-            baseline: &rules.baseline,
+            baseline: rules.baseline(),
             firmware,
             unknown,
         }
@@ -331,7 +331,7 @@ impl<'r> Scanner<'r> {
         } else {
             None
         };
-        let rule = &self.rules.rules[h.rule];
+        let rule = &self.rules.rule(h.rule);
         let path_base64 = entry.path.base64_if_inexact();
         let (last_line, last_excerpt) = match h.last {
             Some((l, e)) if h.count > 1 => (Some(l), Some(Bytes(e))),
@@ -363,7 +363,7 @@ impl<'r> Scanner<'r> {
         let rel = e.path.relative();
         let mut plan = EntryPlan::default();
         for r in self.rules.file_rules_for(rel) {
-            let Matcher::File(fm) = &self.rules.rules[r].matcher else {
+            let Matcher::File(fm) = &self.rules.rule(r).matcher else {
                 continue;
             };
             if let Some(why) = metadata_holds(fm, e, stock) {

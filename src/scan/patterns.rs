@@ -139,15 +139,15 @@ impl Scanner<'_> {
         let mut global_to_local: HashMap<usize, usize> = HashMap::new();
         for &r in rules {
             // Timeline rules read the log for its times only: they have no patterns.
-            if let Matcher::Timeline(_) = &self.rules.rules[r].matcher {
+            if let Matcher::Timeline(_) = &self.rules.rule(r).matcher {
                 continue;
             }
-            let ids = &self.rules.pattern_ids[r];
+            let ids = self.rules.patterns_of(r);
             let mut map = |g: &Vec<usize>| -> Vec<usize> {
                 g.iter()
                     .map(|&gid| {
                         *global_to_local.entry(gid).or_insert_with(|| {
-                            sources.push(self.rules.patterns[gid].as_str().to_owned());
+                            sources.push(self.rules.pattern(gid).as_str().to_owned());
                             globals.push(gid);
                             sources.len() - 1
                         })
@@ -161,7 +161,7 @@ impl Scanner<'_> {
             };
             local_rules.push((r, local));
         }
-        let set = PatternSet::new(&sources, &|i| self.rules.patterns[globals[i]].clone());
+        let set = PatternSet::new(&sources, &|i| self.rules.pattern(globals[i]).clone());
         let has_records = rules.iter().any(|&r| self.is_record_rule(r));
         let has_run = rules
             .iter()
@@ -178,14 +178,14 @@ impl Scanner<'_> {
 
     /// The command view a line rule matches against, if any.
     pub(super) fn commands_of(&self, r: usize) -> Option<crate::scan::commands::View> {
-        match &self.rules.rules[r].matcher {
+        match &self.rules.rule(r).matcher {
             Matcher::Lines(l) => l.commands,
             _ => None,
         }
     }
 
     pub(super) fn is_record_rule(&self, r: usize) -> bool {
-        matches!(&self.rules.rules[r].matcher, Matcher::Lines(l) if l.records == RecordMode::Syslog)
+        matches!(&self.rules.rule(r).matcher, Matcher::Lines(l) if l.records == RecordMode::Syslog)
     }
 }
 

@@ -7,17 +7,17 @@ use sha2::{Digest, Sha256};
 use std::io::{self, Read};
 
 /// Counts and hashes every byte read through it (the file as stored, before decompression).
-pub struct Hashing<R> {
+pub(crate) struct Hashing<R> {
     inner: R,
     sha256: Sha256,
     md5: Option<Md5>,
     /// Bytes read so far.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 impl<R: Read> Hashing<R> {
     /// Wraps `inner`; MD5 is computed only when a rule needs it.
-    pub fn new(inner: R, with_md5: bool) -> Self {
+    pub(crate) fn new(inner: R, with_md5: bool) -> Self {
         Hashing {
             inner,
             sha256: Sha256::new(),
@@ -27,7 +27,7 @@ impl<R: Read> Hashing<R> {
     }
 
     /// Lower-case hex SHA-256 and MD5 of everything read.
-    pub fn finish(self) -> (String, Option<String>) {
+    pub(crate) fn finish(self) -> (String, Option<String>) {
         let sha = crate::util::bytes::hex(&self.sha256.finalize());
         let md5 = self.md5.map(|m| crate::util::bytes::hex(&m.finalize()));
         (sha, md5)
@@ -52,15 +52,15 @@ impl<R: Read> Read for Hashing<R> {
 }
 
 /// Counts the bytes read through it.
-pub struct Counting<R> {
+pub(crate) struct Counting<R> {
     inner: R,
     /// Bytes read so far.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 impl<R: Read> Counting<R> {
     /// Wraps `inner`.
-    pub fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         Counting { inner, bytes: 0 }
     }
 }
@@ -74,15 +74,15 @@ impl<R: Read> Read for Counting<R> {
 }
 
 /// Keeps a copy of the first `cap` bytes that pass through it.
-pub struct Capture<R> {
-    pub inner: R,
-    pub buf: Vec<u8>,
+pub(crate) struct Capture<R> {
+    pub(crate) inner: R,
+    pub(crate) buf: Vec<u8>,
     cap: usize,
 }
 
 impl<R: Read> Capture<R> {
     /// Wraps `inner`, keeping at most `cap` bytes.
-    pub fn new(inner: R, cap: usize) -> Self {
+    pub(crate) fn new(inner: R, cap: usize) -> Self {
         Capture {
             inner,
             buf: Vec::new(),
@@ -91,7 +91,7 @@ impl<R: Read> Capture<R> {
     }
 
     /// Makes room for `n` bytes at once (at most the cap).
-    pub fn reserve(&mut self, n: usize) {
+    pub(crate) fn reserve(&mut self, n: usize) {
         self.buf.reserve_exact(n.min(self.cap));
     }
 }
@@ -106,24 +106,24 @@ impl<R: Read> Read for Capture<R> {
 }
 
 /// Size of the blocks the line matcher reads.
-pub const CHUNK: usize = 256 * 1024;
+pub(crate) const CHUNK: usize = 256 * 1024;
 /// A "line" longer than this is cut into pieces rather than buffered without bound; the cut is
 /// reported (see [`ChunkStats::cut_lines`]) because a match across it can be missed.
-pub const MAX_LINE: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// What [`for_each_chunk`] saw.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ChunkStats {
+pub(crate) struct ChunkStats {
     /// Lines read (a last line without a newline counts).
-    pub lines: u64,
+    pub(crate) lines: u64,
     /// Lines longer than [`MAX_LINE`] that had to be cut.
-    pub cut_lines: u64,
+    pub(crate) cut_lines: u64,
 }
 
 /// Reads `r` in blocks and calls `f(chunk, first_line_number)` with runs of complete lines
 /// (the last chunk may end without a newline). Returns what was seen, or the error that
 /// stopped the read together with what was seen before it.
-pub fn for_each_chunk(
+pub(crate) fn for_each_chunk(
     r: &mut dyn Read,
     mut f: impl FnMut(&[u8], u64),
 ) -> Result<ChunkStats, (io::Error, ChunkStats)> {
@@ -190,7 +190,7 @@ pub fn for_each_chunk(
 }
 
 /// Iterates the lines of a chunk with their numbers, without the line terminator.
-pub fn lines(chunk: &[u8], first: u64) -> impl Iterator<Item = (u64, &[u8])> {
+pub(crate) fn lines(chunk: &[u8], first: u64) -> impl Iterator<Item = (u64, &[u8])> {
     let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
     let mut ends = memchr::memchr_iter(b'\n', body);
     let mut start = Some(0);
@@ -213,7 +213,7 @@ pub fn lines(chunk: &[u8], first: u64) -> impl Iterator<Item = (u64, &[u8])> {
 }
 
 /// The lines of a chunk from last to first, split and trimmed exactly as [`lines`] does.
-pub fn lines_rev(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn lines_rev(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
     let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
     let mut starts = memchr::memrchr_iter(b'\n', body);
     let mut end = Some(body.len());

@@ -2,13 +2,13 @@
 //! its longest silences (stretches between two consecutive dated lines), each with the line
 //! before and the line after it, and its first and last dated lines.
 //!
-//! Not every line is dated. In every chunk the first dated line after each [`STRIDE`] bytes is
+//! Not every line is dated. In every chunk the first dated line after each `STRIDE` bytes is
 //! (and the chunk's first and last dated lines); only where two such samples lie more than
-//! [`MIN_SILENCE`] apart are the lines between them dated one by one, to find where the
-//! silence really is. So every silence of at least [`MIN_SILENCE`] is found exactly, between
-//! two neighbouring dated lines, while a busy log costs one time stamp per [`STRIDE`] bytes.
-//! At most [`KEEP`] silences are kept (the longest), the [`KEEP_TEXT`] longest of them with
-//! excerpts of at most [`TEXT`] bytes of the lines around them: the state per file is bounded
+//! `MIN_SILENCE` apart are the lines between them dated one by one, to find where the
+//! silence really is. So every silence of at least `MIN_SILENCE` is found exactly, between
+//! two neighbouring dated lines, while a busy log costs one time stamp per `STRIDE` bytes.
+//! At most `KEEP` silences are kept (the longest), the `KEEP_TEXT` longest of them with
+//! excerpts of at most `TEXT` bytes of the lines around them: the state per file is bounded
 //! whatever the log holds. Never reads or writes anything itself.
 
 use super::read;
@@ -16,22 +16,22 @@ use super::time::{self, RelTime, Stamp, YearResolver, YearTracker};
 use crate::model::Bytes;
 
 /// Bytes between two sampled lines of a busy log.
-pub const STRIDE: u64 = 16 * 1024;
+pub(crate) const STRIDE: u64 = 16 * 1024;
 /// The shortest silence that is kept, seconds.
-pub const MIN_SILENCE: i64 = 15 * 60;
+pub(crate) const MIN_SILENCE: i64 = 15 * 60;
 /// Most silences kept per file (the longest ones).
-pub const KEEP: usize = 256;
+pub(crate) const KEEP: usize = 256;
 /// Most silences per file kept with the text of the lines around them (the longest ones).
-pub const KEEP_TEXT: usize = 16;
+pub(crate) const KEEP_TEXT: usize = 16;
 /// Longest excerpt kept of a line around a silence.
-pub const TEXT: usize = 240;
+pub(crate) const TEXT: usize = 240;
 /// Lines looked at after a sampling point for one that carries a time.
 const LOOK: usize = 64;
 /// Bytes of every log in which every stretch between samples that spans a silence is dated
 /// line by line (all of a small or quiet log).
-pub const REFINE_FREE: u64 = 1 << 20;
+pub(crate) const REFINE_FREE: u64 = 1 << 20;
 /// Beyond [`REFINE_FREE`], at most one byte in this many is dated line by line.
-pub const REFINE_SHARE: u64 = 8;
+pub(crate) const REFINE_SHARE: u64 = 8;
 
 /// The time of a line that the log itself wrote. newsyslog's own first line of a fresh rotation
 /// (`newsyslog[123]: logfile turned over`) says when the file was started, not that the log
@@ -74,7 +74,7 @@ struct Found {
 
 /// The summary of one log, built while it is read in order.
 #[derive(Clone, Debug, Default)]
-pub struct Sketch {
+pub(crate) struct Sketch {
     tracker: YearTracker,
     first: Option<Point>,
     prev: Option<Point>,
@@ -98,25 +98,25 @@ pub struct Sketch {
 /// A dated line around a silence, resolved: Unix time, line number, excerpt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mark {
-    pub time: i64,
-    pub line: u64,
-    pub text: Bytes,
+    pub(crate) time: i64,
+    pub(crate) line: u64,
+    pub(crate) text: Bytes,
 }
 
 /// A stretch between two neighbouring dated lines of one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Silence {
-    pub before: Mark,
-    pub after: Mark,
+    pub(crate) before: Mark,
+    pub(crate) after: Mark,
 }
 
 impl Silence {
     /// Length in seconds.
-    pub fn len(&self) -> i64 {
+    pub(crate) fn len(&self) -> i64 {
         self.after.time - self.before.time
     }
 
-    /// Never true: a silence spans at least [`MIN_SILENCE`].
+    /// Never true: a silence spans at least `MIN_SILENCE`.
     pub fn is_empty(&self) -> bool {
         self.len() <= 0
     }
@@ -126,15 +126,15 @@ impl Silence {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogShape {
     /// The longest silences, oldest first.
-    pub silences: Vec<Silence>,
+    pub(crate) silences: Vec<Silence>,
     /// A silence shorter than this may be missing from `silences` (more were seen than kept).
-    pub floor: i64,
-    pub first: Option<Mark>,
-    pub last: Option<Mark>,
+    pub(crate) floor: i64,
+    pub(crate) first: Option<Mark>,
+    pub(crate) last: Option<Mark>,
     /// Bytes of text (after decompression).
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// Lines dated to find the silences (the work it took).
-    pub dated: u64,
+    pub(crate) dated: u64,
 }
 
 /// `m`/`d` at `secs` in the year that puts it nearest to `near`.
@@ -228,7 +228,7 @@ fn rel(st: Stamp) -> RelTime {
 
 impl Sketch {
     /// Takes one chunk of whole lines (as [`read::for_each_chunk`] hands them out), in order.
-    pub fn chunk(&mut self, chunk: &[u8], first: u64) {
+    pub(crate) fn chunk(&mut self, chunk: &[u8], first: u64) {
         let base = self.bytes;
         self.bytes += chunk.len() as u64;
         let mut samples = std::mem::take(&mut self.samples);
@@ -400,7 +400,8 @@ impl Sketch {
     }
 
     /// Roll-overs counted by this summary's own year tracker.
-    pub fn rollovers(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn rollovers(&self) -> u32 {
         self.tracker.rollovers
     }
 

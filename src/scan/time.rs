@@ -170,7 +170,7 @@ impl YearTracker {
 }
 
 /// Unix seconds of a no-year stamp in `year`.
-pub fn with_year(year: i32, month: u32, day: u32, secs: u32) -> Option<i64> {
+pub(crate) fn with_year(year: i32, month: u32, day: u32, secs: u32) -> Option<i64> {
     let d = NaiveDate::from_ymd_opt(year, month, day)?;
     let t: NaiveDateTime = d.and_hms_opt(secs / 3600, secs / 60 % 60, secs % 60)?;
     Some(t.and_utc().timestamp())
@@ -184,7 +184,7 @@ const PLAUSIBLE_ANCHORS: std::ops::Range<i64> = 631_152_000..4_102_444_800;
 /// than (the file's modification time, or the newest dated event): the anchor's year, or the
 /// year before when the stamp would fall more than a day after the anchor. `None` when the
 /// anchor is not a possible date of an appliance (1990 to 2100).
-pub fn year_of_last(anchor: i64, month: u32, day: u32, secs: u32) -> Option<i32> {
+pub(crate) fn year_of_last(anchor: i64, month: u32, day: u32, secs: u32) -> Option<i32> {
     use chrono::Datelike;
     if !PLAUSIBLE_ANCHORS.contains(&anchor) {
         return None;
@@ -259,7 +259,7 @@ pub struct YearResolver {
     /// The zone syslog headers are written in.
     zone: ZoneRule,
     /// How the year was found, when it was inferred.
-    pub inferred_from: Option<String>,
+    pub(crate) inferred_from: Option<String>,
 }
 
 impl YearResolver {

@@ -11,7 +11,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// True when `head` starts with the gzip magic bytes.
-pub fn is_gzip(head: &[u8]) -> bool {
+pub(crate) fn is_gzip(head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b])
 }
 

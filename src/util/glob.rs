@@ -16,7 +16,9 @@ pub fn compile(glob: &str) -> Result<Glob, globset::Error> {
 }
 
 /// Builds a set from globs that were already validated by the rule loader.
-pub fn set<'a>(globs: impl IntoIterator<Item = &'a String>) -> Result<GlobSet, globset::Error> {
+pub(crate) fn set<'a>(
+    globs: impl IntoIterator<Item = &'a String>,
+) -> Result<GlobSet, globset::Error> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
         b.add(compile(g)?);
@@ -25,13 +27,13 @@ pub fn set<'a>(globs: impl IntoIterator<Item = &'a String>) -> Result<GlobSet, g
 }
 
 /// Views path bytes as a `Path` for globset (lossless on Unix).
-pub fn as_path(bytes: &[u8]) -> &Path {
+pub(crate) fn as_path(bytes: &[u8]) -> &Path {
     Path::new(OsStr::from_bytes(bytes))
 }
 
 /// The log a rotated file belongs to: strips `.gz`, then a numeric `.N` suffix
 /// (`var/log/bash.log.3.gz` → `var/log/bash.log`). Other names are returned unchanged.
-pub fn log_family(rel: &[u8]) -> &[u8] {
+pub(crate) fn log_family(rel: &[u8]) -> &[u8] {
     let mut p = rel;
     if let Some(s) = p.strip_suffix(b".gz") {
         p = s;

@@ -2,16 +2,16 @@
 //! (`13.0-47.24` → branch `(13, 0)`, build `(47, 24)`).
 
 /// A branch or build number: `13.0` → `(13, 0)`, `47.24` → `(47, 24)`.
-pub type Build = (u32, u32);
+pub(crate) type Build = (u32, u32);
 
 /// `"13.0"` or `"47.24"` → `(13, 0)`; `None` for anything else.
-pub fn parse_build(s: &str) -> Option<Build> {
+pub(crate) fn parse_build(s: &str) -> Option<Build> {
     let (a, b) = s.split_once('.')?;
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
 /// `13.0-47.24` → branch and build.
-pub fn split_version(v: &str) -> Option<(Build, Build)> {
+pub(crate) fn split_version(v: &str) -> Option<(Build, Build)> {
     let (b, n) = v.split_once('-')?;
     Some((parse_build(b)?, parse_build(n)?))
 }

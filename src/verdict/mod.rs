@@ -30,13 +30,13 @@ use std::collections::HashMap;
 
 /// The verdict with its reasons and the coverage it rests on.
 #[derive(Clone, Debug)]
-pub struct Assessment {
-    pub verdict: Verdict,
-    pub reasons: Vec<String>,
-    pub coverage: Coverage,
-    pub windows: Vec<WindowCheck>,
+pub(crate) struct Assessment {
+    pub(crate) verdict: Verdict,
+    pub(crate) reasons: Vec<String>,
+    pub(crate) coverage: Coverage,
+    pub(crate) windows: Vec<WindowCheck>,
     /// Every finding, those of the scan and those about the logs' continuity, sorted.
-    pub findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 /// The evidence's paths as the appliance resolves them (links followed inside the root), from
@@ -60,7 +60,7 @@ impl<'a> Names<'a> {
 }
 
 /// Decides the verdict for one scan.
-pub fn assess(
+pub(crate) fn assess(
     profile: &Profile,
     out: &ScanOutput,
     rules: &RuleSet,
@@ -542,7 +542,7 @@ fn clean_reasons(
 ) {
     reasons.push(format!(
         "No traces of an attack were found: {} rules were applied to {} entries ({} files read, {} bytes).",
-        rules.rules.len(),
+        rules.rules().len(),
         cov.entries_seen,
         cov.files_read,
         cov.bytes_read

@@ -40,7 +40,7 @@ impl WindowOverrides {
     pub fn validate(&self, rules: &RuleSet) -> Vec<String> {
         let mut problems = Vec::new();
         let windows: Vec<(&Pack, &Window)> = rules
-            .packs
+            .packs()
             .iter()
             .filter_map(|p| Some((p, p.window.as_ref()?)))
             .collect();
@@ -231,8 +231,8 @@ fn relevance(f: &Firmware, def: &CveDef, from: i64) -> Relevance {
 /// What the logs cover, per evidence source: its first and last dated line, its holes, and
 /// when the appliance was off.
 pub(super) struct SourceTimes<'a> {
-    pub ranges: &'a HashMap<String, (Option<i64>, Option<i64>)>,
-    pub cont: &'a Continuity,
+    pub(crate) ranges: &'a HashMap<String, (Option<i64>, Option<i64>)>,
+    pub(crate) cont: &'a Continuity,
 }
 
 /// One [`WindowCheck`] per pack that declares a window.
@@ -247,7 +247,7 @@ pub(super) fn check_windows(
     let fw = firmware(facts);
     let newest = times.ranges.values().filter_map(|r| r.1).max();
     rules
-        .packs
+        .packs()
         .iter()
         .filter_map(|p| {
             let w = p.window.as_ref()?;

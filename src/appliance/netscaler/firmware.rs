@@ -3,7 +3,7 @@
 //! put there), and every saved configuration `ns.conf*` (header version, save time, text).
 //! The exposure windows and the posture section both work from these.
 //!
-//! [`identify`] is the small pre-scan reading: the firmware family the rules compare with the
+//! `identify` is the small pre-scan reading: the firmware family the rules compare with the
 //! stock baseline, from three small files read with a byte cap. It never lists the evidence.
 
 use crate::appliance::Sighting;
@@ -16,35 +16,35 @@ use std::io::Read;
 
 /// One saved configuration.
 #[derive(Clone, Debug)]
-pub struct Save {
+pub(crate) struct Save {
     /// `/flash/nsconfig/ns.conf` or `/flash/nsconfig/ns.conf.N`.
-    pub file: String,
+    pub(crate) file: String,
     /// Version in its header (`#NS13.0 Build 47.24`).
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// When it was saved (`# Last modified by `save config`, <date>`, local time converted with
     /// the zone the current configuration sets), Unix seconds.
-    pub saved: Option<i64>,
+    pub(crate) saved: Option<i64>,
     /// The text, or only its header when the saves together exceed the budget (see
     /// `complete`).
-    pub text: String,
+    pub(crate) text: String,
     /// False when only the header was kept.
-    pub complete: bool,
+    pub(crate) complete: bool,
 }
 
 /// Everything the evidence says about firmware.
 #[derive(Clone, Debug, Default)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// Version `loader.conf` boots (`13.0-47.24`).
-    pub loader: Option<String>,
+    pub(crate) loader: Option<String>,
     /// Content of `/flash/.version`.
-    pub dot_version: Option<String>,
+    pub(crate) dot_version: Option<String>,
     /// Kernel images on `/flash`: version and modification time.
-    pub kernels: Vec<(String, i64)>,
+    pub(crate) kernels: Vec<(String, i64)>,
     /// Saved configurations, newest first.
-    pub saves: Vec<Save>,
+    pub(crate) saves: Vec<Save>,
     /// `/flash/nsconfig/rc.netscaler` (at most 1 MiB), where the CTX267679 mitigation puts a
     /// line.
-    pub rc_netscaler: Option<String>,
+    pub(crate) rc_netscaler: Option<String>,
 }
 
 /// Most bytes of the current configuration kept.
@@ -55,7 +55,7 @@ const MAX_OLDER_CONFIGS: u64 = 64 << 20;
 const HEADER_BYTES: u64 = 4096;
 
 /// `kernel="/ns-13.0-47.24"` (or `/ns-13.0-47.24.gz`) in a loader.conf → `13.0-47.24`.
-pub fn parse_loader(text: &str) -> Option<String> {
+pub(crate) fn parse_loader(text: &str) -> Option<String> {
     text.lines().find_map(|l| {
         let v = l.trim().strip_prefix("kernel=")?;
         let v = v.trim_matches(|c| c == '"' || c == '/' || c == ' ');
@@ -64,7 +64,7 @@ pub fn parse_loader(text: &str) -> Option<String> {
 }
 
 /// `#NS13.0 Build 47.24` (the first line of a saved configuration) → `13.0-47.24`.
-pub fn parse_header(line: &str) -> Option<String> {
+pub(crate) fn parse_header(line: &str) -> Option<String> {
     let (b, n) = line.strip_prefix("#NS")?.split_once(" Build ")?;
     Some(format!("{}-{}", b.trim(), n.trim()))
 }
@@ -102,7 +102,7 @@ fn read_head(ev: &dyn Evidence, rel: &str, max: u64) -> Option<String> {
 /// The firmware the appliance runs, before the scan: what `/flash/boot/loader.conf` boots, else
 /// the header of `/flash/nsconfig/ns.conf` (which can be stale after an upgrade), else the
 /// branch in `/flash/.version`. Reads at most 16 KiB of each. `None` when none of them says.
-pub fn identify(ev: &dyn Evidence) -> Option<Firmware> {
+pub(crate) fn identify(ev: &dyn Evidence) -> Option<Firmware> {
     let full = |rel: &str, v: Option<String>| {
         let (b, n) = split_version(&v?)?;
         Some(Firmware {
@@ -133,7 +133,12 @@ pub fn identify(ev: &dyn Evidence) -> Option<Firmware> {
 }
 
 /// Reads at most `max` bytes of a small evidence file (links resolved inside the evidence).
-pub fn read_small(ev: &dyn Evidence, out: &ScanOutput, rel: &str, max: u64) -> Option<String> {
+pub(crate) fn read_small(
+    ev: &dyn Evidence,
+    out: &ScanOutput,
+    rel: &str,
+    max: u64,
+) -> Option<String> {
     let p = EvPath::new(rel.as_bytes().to_vec());
     let p = ev.resolve(&p).unwrap_or(p);
     let entries = &out.listing.entries;
@@ -149,7 +154,7 @@ pub fn read_small(ev: &dyn Evidence, out: &ScanOutput, rel: &str, max: u64) -> O
 
 impl Facts {
     /// Reads the facts from the evidence.
-    pub fn read(ev: &dyn Evidence, out: &ScanOutput) -> Facts {
+    pub(crate) fn read(ev: &dyn Evidence, out: &ScanOutput) -> Facts {
         let loader =
             read_small(ev, out, "flash/boot/loader.conf", 16 * 1024).and_then(|t| parse_loader(&t));
         let dot_version = read_small(ev, out, "flash/.version", 4096).map(|t| t.trim().to_owned());
@@ -223,21 +228,21 @@ impl Facts {
     }
 
     /// The current `/flash/nsconfig/ns.conf`.
-    pub fn current(&self) -> Option<&Save> {
+    pub(crate) fn current(&self) -> Option<&Save> {
         self.saves
             .iter()
             .find(|s| s.file == "/flash/nsconfig/ns.conf")
     }
 
     /// The running firmware: what `loader.conf` boots, else the current configuration's header.
-    pub fn version(&self) -> Option<String> {
+    pub(crate) fn version(&self) -> Option<String> {
         self.loader
             .clone()
             .or_else(|| self.current().and_then(|c| c.version.clone()))
     }
 
     /// Dated sightings of builds (kernel images and configuration saves), oldest first.
-    pub fn sightings(&self) -> Vec<Sighting> {
+    pub(crate) fn sightings(&self) -> Vec<Sighting> {
         let mut seen: Vec<Sighting> = Vec::new();
         for (v, t) in &self.kernels {
             if let Some((b, n)) = split_version(v) {

@@ -4,7 +4,7 @@
 //! only "are there traces of an attack".
 //!
 //! The affected-build table is data (`cves.toml`); everything else comes from the facts read
-//! once after the scan ([`Facts`]): `/flash/boot/loader.conf`, `/flash/.version`, the kernel
+//! once after the scan (`Facts`): `/flash/boot/loader.conf`, `/flash/.version`, the kernel
 //! images on `/flash`, every `ns.conf*` save (header, date, content) and `rc.netscaler`. No
 //! evidence is read here.
 
@@ -55,7 +55,7 @@ fn mitigation_broken(branch: Build, build: Build) -> bool {
 }
 
 /// Builds the posture section.
-pub fn assess(
+pub(crate) fn assess(
     table: &CveTable,
     facts: &Facts,
     out: &ScanOutput,

@@ -11,7 +11,7 @@ const MAX_CONFIG: u64 = 16 << 20;
 
 /// The zone of the appliance: the `-timezone` of the current configuration, else of the
 /// newest older save, else UTC (assumed, with the reason).
-pub fn read(ev: &dyn Evidence, listing: &Listing) -> Zone {
+pub(crate) fn read(ev: &dyn Evidence, listing: &Listing) -> Zone {
     let mut looked = Vec::new();
     for rel in ["flash/nsconfig/ns.conf", "flash/nsconfig/ns.conf.0"] {
         let path = EvPath::new(rel.as_bytes().to_vec());

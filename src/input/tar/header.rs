@@ -6,11 +6,11 @@
 use std::fmt;
 
 /// Size of a tar block.
-pub const BLOCK: u64 = 512;
+pub(crate) const BLOCK: u64 = 512;
 
 /// Why a header block cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeaderError {
+pub(crate) enum HeaderError {
     /// The stored checksum does not match the block.
     Checksum,
     /// A numeric field is not octal or base-256, or does not fit.
@@ -28,27 +28,27 @@ impl fmt::Display for HeaderError {
 
 /// The fields of a header block sporen uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    pub name: Vec<u8>,
-    pub mode: u32,
-    pub uid: u64,
-    pub gid: u64,
+pub(crate) struct Header {
+    pub(crate) name: Vec<u8>,
+    pub(crate) mode: u32,
+    pub(crate) uid: u64,
+    pub(crate) gid: u64,
     /// Bytes of data stored after the header (for old GNU sparse members: the stored bytes).
-    pub size: u64,
-    pub mtime: i64,
-    pub typeflag: u8,
-    pub link: Vec<u8>,
+    pub(crate) size: u64,
+    pub(crate) mtime: i64,
+    pub(crate) typeflag: u8,
+    pub(crate) link: Vec<u8>,
     /// Old GNU format (`ustar  \0`): no name prefix; sparse fields at 386.
-    pub gnu: bool,
+    pub(crate) gnu: bool,
 }
 
 /// True when every byte of the block is zero (the end-of-archive marker).
-pub fn is_zero_block(b: &[u8]) -> bool {
+pub(crate) fn is_zero_block(b: &[u8]) -> bool {
     b.iter().all(|&x| x == 0)
 }
 
 /// True when the block's stored checksum matches (unsigned, or the signed sum old tars wrote).
-pub fn checksum_ok(b: &[u8; 512]) -> bool {
+pub(crate) fn checksum_ok(b: &[u8; 512]) -> bool {
     let Ok(stored) = octal(&b[148..156]) else {
         return false;
     };
@@ -151,14 +151,14 @@ impl Header {
 
 /// One stretch of data in a sparse file: `len` bytes at `offset` of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SparseRun {
-    pub offset: u64,
-    pub len: u64,
+pub(crate) struct SparseRun {
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
 }
 
 /// The sparse runs of an old GNU header block (`S`, four at 386) or of an extension block
 /// (21 at 0); and whether another extension block follows.
-pub fn gnu_sparse_runs(
+pub(crate) fn gnu_sparse_runs(
     b: &[u8; 512],
     extension: bool,
 ) -> Result<(Vec<SparseRun>, bool), HeaderError> {
@@ -183,19 +183,19 @@ pub fn gnu_sparse_runs(
 }
 
 /// The real size of an old GNU sparse member (`realsize` at 483).
-pub fn gnu_sparse_real_size(b: &[u8; 512]) -> Result<u64, HeaderError> {
+pub(crate) fn gnu_sparse_real_size(b: &[u8; 512]) -> Result<u64, HeaderError> {
     unsigned(&b[483..495], "realsize")
 }
 
 /// One `length key=value\n` PAX record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaxRecord<'a> {
-    pub key: &'a [u8],
-    pub value: &'a [u8],
+pub(crate) struct PaxRecord<'a> {
+    pub(crate) key: &'a [u8],
+    pub(crate) value: &'a [u8],
 }
 
 /// Splits a PAX extended header into records, in order (GNU sparse 0.0 repeats keys).
-pub fn pax_records(mut b: &[u8]) -> Result<Vec<PaxRecord<'_>>, String> {
+pub(crate) fn pax_records(mut b: &[u8]) -> Result<Vec<PaxRecord<'_>>, String> {
     let mut out = Vec::new();
     while !b.is_empty() && b[0] != 0 {
         let sp = memchr::memchr(b' ', b).ok_or("PAX record without a length")?;
@@ -218,7 +218,7 @@ pub fn pax_records(mut b: &[u8]) -> Result<Vec<PaxRecord<'_>>, String> {
 }
 
 /// A decimal PAX number; a fraction (`mtime=1578786067.5`) is cut off.
-pub fn pax_number(v: &[u8]) -> Option<i128> {
+pub(crate) fn pax_number(v: &[u8]) -> Option<i128> {
     let s = std::str::from_utf8(v).ok()?;
     let int = s.split('.').next()?;
     if int.is_empty() || int.len() > 30 {

@@ -13,15 +13,15 @@ use std::sync::Arc;
 
 /// The largest PAX header or GNU long name / link read (bigger ones are a gap, not an
 /// allocation).
-pub const MAX_EXTENDED: u64 = 1 << 20;
+pub(crate) const MAX_EXTENDED: u64 = 1 << 20;
 
 /// The longest member name or link target kept. Linux's PATH_MAX; FreeBSD's MAXPATHLEN is 1024,
 /// so no appliance file has a longer one.
-pub const MAX_NAME: usize = 4096;
+pub(crate) const MAX_NAME: usize = 4096;
 
 /// Where a regular file's bytes are in the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Data {
+pub(crate) enum Data {
     /// `size` bytes stored contiguously at this archive offset.
     Contiguous(u64),
     /// Runs stored one after another from `at`; everything between runs reads as zeros.
@@ -30,44 +30,44 @@ pub enum Data {
 
 /// A sparse run and where its bytes start, counted from the first stored byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoredRun {
-    pub offset: u64,
-    pub len: u64,
-    pub stored: u64,
+pub(crate) struct StoredRun {
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+    pub(crate) stored: u64,
 }
 
 /// One member as the archive states it.
 #[derive(Debug, Clone)]
 pub struct RawMember {
     /// The name as stored (after PAX and GNU long names), not yet cleaned.
-    pub name: Vec<u8>,
-    pub kind: EntryKind,
+    pub(crate) name: Vec<u8>,
+    pub(crate) kind: EntryKind,
     /// Logical size of a regular file (the real size of a sparse one).
-    pub size: u64,
+    pub(crate) size: u64,
     /// Bytes stored in the archive for it (less than `size` for sparse members).
     pub stored: u64,
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub mtime: i64,
+    pub(crate) mode: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) mtime: i64,
     /// Symbolic link target, or the member a hard link names.
-    pub link: Option<Vec<u8>>,
-    pub hard_link: bool,
-    pub data: Option<Data>,
+    pub(crate) link: Option<Vec<u8>>,
+    pub(crate) hard_link: bool,
+    pub(crate) data: Option<Data>,
     /// Archive offset of the header (of its first extended header when it had one).
-    pub header_at: u64,
+    pub(crate) header_at: u64,
 }
 
 /// A problem found while indexing, tied to a member name when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub name: Option<Vec<u8>>,
-    pub detail: String,
+pub(crate) struct Problem {
+    pub(crate) name: Option<Vec<u8>>,
+    pub(crate) detail: String,
 }
 
 /// How the pass ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     /// The end-of-archive marker.
     Marker,
     /// The pass stopped early for the reason given; members before it were kept.
@@ -77,9 +77,9 @@ pub enum Ending {
 /// Everything the pass found.
 #[derive(Debug)]
 pub struct Indexed {
-    pub members: Vec<RawMember>,
-    pub problems: Vec<Problem>,
-    pub ending: Ending,
+    pub(crate) members: Vec<RawMember>,
+    pub(crate) problems: Vec<Problem>,
+    pub(crate) ending: Ending,
 }
 
 /// Attributes set by extended headers for the next member.
@@ -123,7 +123,7 @@ impl From<&str> for Halt {
 
 /// The pass over an archive that may still be growing (a spool being written): it indexes as
 /// far as the bytes that have arrived allow, and goes on when more have.
-pub struct Indexer {
+pub(crate) struct Indexer {
     src: Arc<dyn ReadAt>,
     /// Bytes of `src` that may be read.
     available: u64,
@@ -205,7 +205,7 @@ impl Indexer {
 
     /// Indexes what the first `available` bytes hold; `eof` says no more will come. Returns
     /// true once the pass is over (end marker, damage, a budget, or the end of the input).
-    pub fn advance(&mut self, available: u64, eof: bool) -> bool {
+    pub(crate) fn advance(&mut self, available: u64, eof: bool) -> bool {
         if self.over {
             return true;
         }
@@ -245,12 +245,12 @@ impl Indexer {
     }
 
     /// The offset just after the end-of-archive marker, once met.
-    pub fn end(&self) -> Option<u64> {
+    pub(crate) fn end(&self) -> Option<u64> {
         self.end
     }
 
     /// Everything found.
-    pub fn finish(self) -> Indexed {
+    pub(crate) fn finish(self) -> Indexed {
         self.out
     }
 

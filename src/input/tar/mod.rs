@@ -23,7 +23,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 /// How far into the input the first tar header is looked for.
-pub const BANNER_MAX: usize = 64 * 1024;
+pub(crate) const BANNER_MAX: usize = 64 * 1024;
 
 /// An archive indexed in place.
 pub struct TarEvidence {
@@ -37,7 +37,7 @@ pub struct TarEvidence {
     /// The entries indexed for link resolution.
     names: Namespace,
     /// What was found, for the report ("tar archive, 412 members; support bundle ...").
-    pub description: String,
+    pub(crate) description: String,
 }
 
 impl std::fmt::Debug for TarEvidence {
@@ -57,7 +57,7 @@ pub fn looks_like_archive(head: &[u8]) -> bool {
 
 /// Offset of the first plausible tar header (ustar magic, valid checksum) within the first
 /// [`BANNER_MAX`] bytes, on any byte offset (a CLI banner need not be 512-byte aligned).
-pub fn find_tar_start(b: &[u8]) -> Option<usize> {
+pub(crate) fn find_tar_start(b: &[u8]) -> Option<usize> {
     let limit = b.len().min(BANNER_MAX);
     (0..limit).find(|&off| {
         let Some(h) = b.get(off..off + 512) else {
@@ -191,7 +191,7 @@ fn tar_start(src: &dyn ReadAt, len: u64) -> io::Result<Option<u64>> {
 /// An archive indexed while it is still being written (a spool being filled): it looks for
 /// the first header once enough has arrived, then indexes as far as the bytes allow. Knowing
 /// where the archive ends lets a stream that goes on after it be cut there.
-pub struct Growing {
+pub(crate) struct Growing {
     src: Arc<dyn ReadAt>,
     max_entries: u64,
     state: GrowState,
@@ -213,7 +213,7 @@ impl Growing {
     }
 
     /// The source now holds `len` bytes; `eof`: no more will come.
-    pub fn grown(&mut self, len: u64, eof: bool) {
+    pub(crate) fn grown(&mut self, len: u64, eof: bool) {
         if let GrowState::Sniffing = self.state
             && (eof || len >= BANNER_MAX as u64 + 512)
         {
@@ -235,12 +235,12 @@ impl Growing {
     }
 
     /// True once the first bytes were seen to hold no tar archive.
-    pub fn not_tar(&self) -> bool {
+    pub(crate) fn not_tar(&self) -> bool {
         matches!(self.state, GrowState::NotTar)
     }
 
     /// The offset just after the end-of-archive marker, once met.
-    pub fn end(&self) -> Option<u64> {
+    pub(crate) fn end(&self) -> Option<u64> {
         match &self.state {
             GrowState::Indexing { ix, .. } => ix.end(),
             _ => None,
@@ -249,7 +249,7 @@ impl Growing {
 
     /// The evidence, once the source is complete (after `grown(len, true)`); an error when
     /// it holds no tar archive.
-    pub fn into_evidence(
+    pub(crate) fn into_evidence(
         self,
         kind: &'static str,
         layout: &Layout,
@@ -296,7 +296,7 @@ impl TarEvidence {
     }
 
     /// Builds the evidence from a finished pass over `src` whose archive starts at `start`.
-    pub fn from_index(
+    pub(crate) fn from_index(
         src: Arc<dyn ReadAt>,
         start: u64,
         found: index::Indexed,

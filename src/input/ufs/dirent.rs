@@ -3,25 +3,25 @@
 //! listing goes on at the next chunk. Nothing after damage is ever dropped without a word.
 
 /// FreeBSD's `DIRBLKSIZ`.
-pub const DIRBLKSIZ: usize = 512;
+pub(crate) const DIRBLKSIZ: usize = 512;
 /// Damage descriptions kept per directory (the count is always exact).
 const KEPT: usize = 3;
 
 /// A name in a directory.
-pub struct Record {
-    pub name: Vec<u8>,
-    pub ino: u64,
+pub(crate) struct Record {
+    pub(crate) name: Vec<u8>,
+    pub(crate) ino: u64,
 }
 
 /// What was wrong with one directory.
 #[derive(Default)]
-pub struct Damage {
-    pub count: u64,
+pub(crate) struct Damage {
+    pub(crate) count: u64,
     first: Vec<String>,
 }
 
 impl Damage {
-    pub fn add(&mut self, what: String) {
+    pub(crate) fn add(&mut self, what: String) {
         self.count += 1;
         if self.first.len() < KEPT {
             self.first.push(what);
@@ -29,7 +29,7 @@ impl Damage {
     }
 
     /// `3 problems (byte 0: record length 0; ...)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let more = if self.count > self.first.len() as u64 {
             "; ..."
         } else {

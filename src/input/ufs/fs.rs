@@ -12,18 +12,18 @@ use super::superblock::{self, Geometry, NDADDR, SB_READ, SBLOCK_SEARCH};
 use std::sync::Arc;
 
 /// One UFS filesystem inside an image.
-pub struct Ufs {
+pub(crate) struct Ufs {
     dev: Arc<dyn ReadAt>,
     /// Byte offset of the filesystem in the image.
     base: u64,
     /// Bytes readable from `base`: the partition, or what is left of the image (`None`:
     /// unknown, reads find the end).
     avail: Option<u64>,
-    pub g: Geometry,
+    pub(crate) g: Geometry,
 }
 
 /// What is at a place where a filesystem may start.
-pub enum Probe {
+pub(crate) enum Probe {
     Found(Ufs),
     /// A superblock with a UFS magic number that does not add up.
     Damaged(UfsError),
@@ -64,7 +64,7 @@ impl Ufs {
     }
 
     /// Bytes of the filesystem the image does not hold (a truncated copy): `(claimed, held)`.
-    pub fn truncated(&self) -> Option<(u64, u64)> {
+    pub(crate) fn truncated(&self) -> Option<(u64, u64)> {
         let held = self.avail?;
         (held < self.g.bytes()).then_some((self.g.bytes(), held))
     }
@@ -91,7 +91,7 @@ impl Ufs {
     }
 
     /// Reads inode `ino`.
-    pub fn inode(&self, ino: u64) -> Result<Inode, UfsError> {
+    pub(crate) fn inode(&self, ino: u64) -> Result<Inode, UfsError> {
         let g = &self.g;
         if ino >= g.inodes() {
             return Err(UfsError::InodeRange {
@@ -156,7 +156,7 @@ impl Ufs {
 
     /// Fragment address of logical block `lbn` of a file (0 for a hole), every pointer on the
     /// way checked.
-    pub fn block_addr(&self, ino: &Inode, lbn: u64) -> Result<u64, UfsError> {
+    pub(crate) fn block_addr(&self, ino: &Inode, lbn: u64) -> Result<u64, UfsError> {
         if lbn < NDADDR {
             return Ok(ino.db[lbn as usize]);
         }
@@ -206,7 +206,7 @@ impl Ufs {
     }
 
     /// Fails for a size no file of this filesystem can have.
-    pub fn check_size(&self, ino: &Inode) -> Result<(), UfsError> {
+    pub(crate) fn check_size(&self, ino: &Inode) -> Result<(), UfsError> {
         if ino.size > self.g.max_file {
             return Err(UfsError::Size {
                 ino: ino.ino,
@@ -219,7 +219,7 @@ impl Ufs {
 
     /// Reads file bytes at `pos`, at most to the end of the block; 0 at the end of the file.
     /// Holes read as zeros.
-    pub fn read_at(&self, ino: &Inode, pos: u64, buf: &mut [u8]) -> Result<usize, UfsError> {
+    pub(crate) fn read_at(&self, ino: &Inode, pos: u64, buf: &mut [u8]) -> Result<usize, UfsError> {
         self.check_size(ino)?;
         if pos >= ino.size || buf.is_empty() {
             return Ok(0);
@@ -245,7 +245,7 @@ impl Ufs {
     }
 
     /// Block `lbn` of a directory: its fragment address (0 for a hole) and bytes.
-    pub fn dir_block(&self, ino: &Inode, lbn: u64) -> Result<(u64, Vec<u8>), UfsError> {
+    pub(crate) fn dir_block(&self, ino: &Inode, lbn: u64) -> Result<(u64, Vec<u8>), UfsError> {
         let start = lbn.saturating_mul(self.g.bsize);
         let len = ino.size.saturating_sub(start).min(self.g.bsize);
         let addr = self.block_addr(ino, lbn)?;
@@ -264,7 +264,7 @@ impl Ufs {
     }
 
     /// Target of a symbolic link of at most `max` bytes (the caller checks the size).
-    pub fn link_target(&self, ino: &Inode) -> Result<Vec<u8>, UfsError> {
+    pub(crate) fn link_target(&self, ino: &Inode) -> Result<Vec<u8>, UfsError> {
         if let Some(t) = ino.inline_target() {
             return Ok(t.to_vec());
         }

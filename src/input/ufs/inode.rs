@@ -9,19 +9,19 @@ const INLINE_MAX: usize = 120;
 
 /// The parts of an inode sporen needs.
 #[derive(Clone, Debug)]
-pub struct Inode {
+pub(crate) struct Inode {
     /// Its number, for errors that name it.
-    pub ino: u64,
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub size: u64,
-    pub mtime: i64,
-    pub btime: Option<i64>,
+    pub(crate) ino: u64,
+    pub(crate) mode: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) size: u64,
+    pub(crate) mtime: i64,
+    pub(crate) btime: Option<i64>,
     /// Allocated storage in 512-byte sectors.
-    pub blocks: u64,
-    pub db: [u64; NDADDR as usize],
-    pub ib: [u64; 3],
+    pub(crate) blocks: u64,
+    pub(crate) db: [u64; NDADDR as usize],
+    pub(crate) ib: [u64; 3],
     inline: [u8; INLINE_MAX],
     inline_len: usize,
 }
@@ -88,7 +88,7 @@ impl Inode {
     }
 
     /// What the mode's file type bits say it is.
-    pub fn kind(&self) -> EntryKind {
+    pub(crate) fn kind(&self) -> EntryKind {
         match self.mode & 0o170_000 {
             0o100_000 => EntryKind::File,
             0o040_000 => EntryKind::Dir,
@@ -102,12 +102,12 @@ impl Inode {
     }
 
     /// True when the mode has no file type: the inode is free.
-    pub fn is_free(&self) -> bool {
+    pub(crate) fn is_free(&self) -> bool {
         self.mode & 0o170_000 == 0
     }
 
     /// A short symbolic link target kept in the inode itself, when it is one.
-    pub fn inline_target(&self) -> Option<&[u8]> {
+    pub(crate) fn inline_target(&self) -> Option<&[u8]> {
         let len = usize::try_from(self.size).ok()?;
         (self.blocks == 0 && len <= self.inline_len).then(|| &self.inline[..len])
     }

@@ -7,11 +7,11 @@ use super::error::UfsError;
 const UFS1_MAGIC: u32 = 0x0001_1954;
 const UFS2_MAGIC: u32 = 0x1954_0119;
 /// Where FreeBSD looks for a superblock, in its order (UFS2, UFS1, floppy, piggy).
-pub const SBLOCK_SEARCH: [u64; 4] = [65_536, 8_192, 0, 262_144];
+pub(crate) const SBLOCK_SEARCH: [u64; 4] = [65_536, 8_192, 0, 262_144];
 /// Bytes of a superblock read: the fields used end with the magic number at 1372.
-pub const SB_READ: usize = 1376;
+pub(crate) const SB_READ: usize = 1376;
 /// Direct block pointers in an inode.
-pub const NDADDR: u64 = 12;
+pub(crate) const NDADDR: u64 = 12;
 /// Largest filesystem accepted: 1 PiB (an appliance disk holds tens of GB).
 const MAX_FS_BYTES: u64 = 1 << 50;
 /// Inode numbers are 32 bits in directory records.
@@ -21,51 +21,51 @@ const MAX_FRAG: u64 = 8;
 
 /// The geometry of one filesystem, consistent by construction (see [`parse`]).
 #[derive(Clone, Debug)]
-pub struct Geometry {
-    pub ufs2: bool,
-    pub bsize: u64,
-    pub fsize: u64,
+pub(crate) struct Geometry {
+    pub(crate) ufs2: bool,
+    pub(crate) bsize: u64,
+    pub(crate) fsize: u64,
     /// Fragments per block.
-    pub frag: u64,
+    pub(crate) frag: u64,
     /// Per cylinder group, in fragments from the group's start: superblock copy, inode table.
-    pub sblkno: u64,
-    pub iblkno: u64,
+    pub(crate) sblkno: u64,
+    pub(crate) iblkno: u64,
     /// Inodes per group, fragments per group, groups.
-    pub ipg: u64,
-    pub fpg: u64,
-    pub ncg: u64,
-    pub inopb: u64,
+    pub(crate) ipg: u64,
+    pub(crate) fpg: u64,
+    pub(crate) ncg: u64,
+    pub(crate) inopb: u64,
     /// UFS1 only: where each group's metadata starts (a rotation of old disks).
-    pub cgoffset: u64,
-    pub cgmask: u64,
+    pub(crate) cgoffset: u64,
+    pub(crate) cgmask: u64,
     /// Fragments in the filesystem.
-    pub frags: u64,
+    pub(crate) frags: u64,
     /// Block pointers per indirect block.
-    pub nindir: u64,
+    pub(crate) nindir: u64,
     /// Fragments of one group's inode table.
-    pub itable: u64,
+    pub(crate) itable: u64,
     /// Largest file size the block pointers address.
-    pub max_file: u64,
+    pub(crate) max_file: u64,
 }
 
 impl Geometry {
     /// Bytes of an on-disk inode.
-    pub fn inode_size(&self) -> u64 {
+    pub(crate) fn inode_size(&self) -> u64 {
         if self.ufs2 { 256 } else { 128 }
     }
 
     /// Bytes of the filesystem (at most 1 PiB, so this never overflows).
-    pub fn bytes(&self) -> u64 {
+    pub(crate) fn bytes(&self) -> u64 {
         self.frags * self.fsize
     }
 
     /// Inode numbers in use run below this (at most 2^32).
-    pub fn inodes(&self) -> u64 {
+    pub(crate) fn inodes(&self) -> u64 {
         self.ncg * self.ipg
     }
 
     /// First fragment of group `cg`'s metadata (`cgstart`), if it fits in 64 bits.
-    pub fn cg_start(&self, cg: u64) -> Option<u64> {
+    pub(crate) fn cg_start(&self, cg: u64) -> Option<u64> {
         let base = self.fpg.checked_mul(cg)?;
         if self.ufs2 {
             return Some(base);

@@ -14,13 +14,13 @@ use crate::model::{EvPath, Gap, GapCause};
 use std::collections::{HashMap, VecDeque};
 
 /// What a walk may still spend, shared by the filesystems of one evidence.
-pub struct Budget {
+pub(crate) struct Budget {
     max_entries: u64,
     entries: u64,
     dir_bytes: u64,
     path_bytes: u64,
     /// Set once spent: the walk stops.
-    pub stopped: bool,
+    pub(crate) stopped: bool,
 }
 
 impl Budget {
@@ -63,19 +63,19 @@ impl Budget {
 }
 
 /// An entry listed, with the inode it came from.
-pub struct Listed {
-    pub entry: Entry,
-    pub ino: u64,
+pub(crate) struct Listed {
+    pub(crate) entry: Entry,
+    pub(crate) ino: u64,
 }
 
 /// The walk of one filesystem.
-pub struct Walk<'a> {
+pub(crate) struct Walk<'a> {
     fs: &'a Ufs,
     fsi: usize,
     what: &'a str,
     budget: &'a mut Budget,
-    pub listed: Vec<Listed>,
-    pub gaps: Vec<Gap>,
+    pub(crate) listed: Vec<Listed>,
+    pub(crate) gaps: Vec<Gap>,
     /// Directory inode → the path it was walked as.
     dirs: HashMap<u64, EvPath>,
     /// Directory block (fragment address) → the directory inode it was read for.
@@ -85,7 +85,7 @@ pub struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     /// Walks filesystem `fsi` mounted at `mount`; `what` names it in gaps.
-    pub fn run(
+    pub(crate) fn run(
         fs: &'a Ufs,
         fsi: usize,
         mount: &EvPath,
