@@ -1134,7 +1134,7 @@ fn parse_line_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
         }
     };
     let commands = tbl.str(ctx, "commands").and_then(|(s, sp)| {
-        let v = crate::scan::commands::View::parse(&s);
+        let v = crate::rules::View::parse(&s);
         if v.is_none() {
             ctx.err(
                 Code::E009,
@@ -1142,7 +1142,7 @@ fn parse_line_match(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> O
                 format!("unknown command view `{s}`"),
                 Some(format!(
                     "commands is one of {}",
-                    crate::scan::commands::View::NAMES.join(", ")
+                    crate::rules::View::NAMES.join(", ")
                 )),
             );
         }

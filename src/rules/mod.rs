@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod diag;
 pub mod embedded;
 pub mod examples;
+pub mod indicators;
 pub mod load;
 pub mod set;
 
@@ -388,7 +389,7 @@ pub struct LineMatch {
     pub(crate) patterns: Patterns,
     /// Match `any` and `all` against what the logged, scheduled or scripted command does
     /// instead of the raw record (`none` still sees the raw record).
-    pub(crate) commands: Option<crate::scan::commands::View>,
+    pub(crate) commands: Option<View>,
 }
 
 /// An embedded test case: a virtual file the rule must (or must not) match.
@@ -415,4 +416,34 @@ pub struct Example {
     /// legitimate look-alike). Every high or critical shipped rule has at least one.
     pub lookalike: Option<String>,
     pub(crate) origin: Origin,
+}
+
+/// What a line rule's patterns are matched against (`commands = "..."`; the views are
+/// computed by the scanner's command reader).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum View {
+    /// The record with its residue commands blanked out (offsets and line ends kept). Blanking
+    /// never creates a match, so only records whose raw text matched need this view.
+    Acting,
+    /// The record with its acting commands blanked out.
+    Residue,
+    /// One line per acting command, starting with the program it runs: wrappers (`nohup`,
+    /// `env`, ...) and interpreters (`sh`, `perl`, `python`, ...) are skipped, so a script run
+    /// with `sh /tmp/x` reads `/tmp/x`; quotes and redirections are removed.
+    Run,
+}
+
+impl View {
+    /// Every name, as written in rule files.
+    pub(crate) const NAMES: [&'static str; 3] = ["acting", "residue", "run"];
+
+    /// Parses the name used in rule files.
+    pub fn parse(s: &str) -> Option<View> {
+        Some(match s {
+            "acting" => View::Acting,
+            "residue" => View::Residue,
+            "run" => View::Run,
+            _ => return None,
+        })
+    }
 }

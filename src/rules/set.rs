@@ -8,7 +8,7 @@ use super::baseline::Baseline;
 use super::diag::{Code, Diagnostic};
 use super::load::{self, compile_regex};
 use super::{Matcher, Pack, Patterns, Rule, embedded};
-use crate::scan::indicators::Indicators;
+use crate::rules::indicators::Indicators;
 use crate::util::glob;
 use globset::GlobSet;
 use sha2::{Digest, Sha256};

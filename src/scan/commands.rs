@@ -14,6 +14,7 @@
 //! This module only reads bytes it is given; it never runs anything. Work is bounded: records are
 //! at most 64 KiB (the line reader's cap), substitutions nest at most `MAX_DEPTH` deep.
 
+pub(crate) use crate::rules::View;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -21,35 +22,6 @@ use std::sync::OnceLock;
 const MAX_DEPTH: usize = 16;
 /// How deep `sh -c "…"` is followed for the run view.
 const MAX_INLINE: usize = 2;
-
-/// What a line rule's patterns are matched against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum View {
-    /// The record with its residue commands blanked out (offsets and line ends kept). Blanking
-    /// never creates a match, so only records whose raw text matched need this view.
-    Acting,
-    /// The record with its acting commands blanked out.
-    Residue,
-    /// One line per acting command, starting with the program it runs: wrappers (`nohup`,
-    /// `env`, ...) and interpreters (`sh`, `perl`, `python`, ...) are skipped, so a script run
-    /// with `sh /tmp/x` reads `/tmp/x`; quotes and redirections are removed.
-    Run,
-}
-
-impl View {
-    /// Every name, as written in rule files.
-    pub(crate) const NAMES: [&'static str; 3] = ["acting", "residue", "run"];
-
-    /// Parses the name used in rule files.
-    pub fn parse(s: &str) -> Option<View> {
-        Some(match s {
-            "acting" => View::Acting,
-            "residue" => View::Residue,
-            "run" => View::Run,
-            _ => return None,
-        })
-    }
-}
 
 /// The text a rule's patterns see for `record` in `view`. `system_crontab`: crontab lines carry
 /// a user field (`/etc/crontab`). A record that holds no command (a comment, a log line that is

@@ -2,13 +2,13 @@
 //! known-bad / known-good digests. A file is read once, sequentially; what could not be read
 //! becomes a gap, never a silent "no match".
 
-use super::indicators::{Assessment, Thresholds};
 use super::lines::excerpt;
 use super::patterns::group_holds;
 use super::read::{Capture, Hashing};
 use super::{EntryResult, FileRead, Hit, Scanner, Stock};
 use crate::input::{Entry, EntryKind, Evidence};
 use crate::model::{Gap, GapCause, Timestamp};
+use crate::rules::indicators::{Assessment, Thresholds};
 use crate::rules::set::PatternIds;
 use crate::rules::{BaselineCond, FileMatch, FileType, Matcher, ModeCond};
 use std::collections::HashMap;

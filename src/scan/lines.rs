@@ -13,14 +13,13 @@ use crate::model::Gap;
 use crate::model::{EvPath, GapCause};
 use crate::rules::set::PatternIds;
 use crate::rules::{Matcher, RecordMode};
+pub(super) use crate::util::bytes::excerpt;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufReader, Read};
 
 /// Most distinct findings one rule produces for one file; further matching lines are counted
 /// into the last one.
 const MAX_DISTINCT_PER_FILE: usize = 50;
-/// Longest excerpt kept, in bytes.
-const EXCERPT_LEN: usize = 400;
 /// Longest syslog record assembled from continuation lines; the rest is not matched as part
 /// of the record (its lines are still matched one by one).
 const MAX_RECORD: usize = 64 * 1024;
@@ -310,25 +309,6 @@ impl Scanner<'_> {
     }
 }
 
-/// Cuts a line to at most [`EXCERPT_LEN`] bytes around position `at`.
-pub(super) fn excerpt(line: &[u8], at: usize) -> Vec<u8> {
-    if line.len() <= EXCERPT_LEN {
-        return line.to_vec();
-    }
-    let start = at
-        .saturating_sub(EXCERPT_LEN / 4)
-        .min(line.len() - EXCERPT_LEN);
-    let mut out = Vec::with_capacity(EXCERPT_LEN + 6);
-    if start > 0 {
-        out.extend_from_slice(b"...");
-    }
-    out.extend_from_slice(&line[start..start + EXCERPT_LEN]);
-    if start + EXCERPT_LEN < line.len() {
-        out.extend_from_slice(b"...");
-    }
-    out
-}
-
 /// True when one of a rule's own `any` / `all` patterns matched the raw text: the blanked
 /// command views can only remove matches, so without one they need not be computed.
 fn own_match(ids: &PatternIds, m: &Matched) -> bool {
@@ -585,14 +565,5 @@ mod tests {
         let c = normalise(b"1.2.3.4 - - [13/Jan/2020:08:16:30 +0000] \"GET /a HTTP/1.1\" 200");
         let d = normalise(b"1.2.3.4 - - [14/Jan/2020:09:16:30 +0000] \"GET /a HTTP/1.1\" 200");
         assert_eq!(c, d);
-    }
-
-    #[test]
-    fn excerpts_are_bounded() {
-        let long = vec![b'a'; 5000];
-        let e = excerpt(&long, 2500);
-        assert!(e.len() <= EXCERPT_LEN + 6);
-        assert!(e.starts_with(b"...") && e.ends_with(b"..."));
-        assert_eq!(excerpt(b"short", 0), b"short");
     }
 }

@@ -7,7 +7,6 @@
 pub mod commands;
 mod content;
 mod correlate;
-pub mod indicators;
 mod lines;
 mod patterns;
 pub mod read;

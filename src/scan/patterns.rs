@@ -165,7 +165,7 @@ impl Scanner<'_> {
         let has_records = rules.iter().any(|&r| self.is_record_rule(r));
         let has_run = rules
             .iter()
-            .any(|&r| self.commands_of(r) == Some(crate::scan::commands::View::Run));
+            .any(|&r| self.commands_of(r) == Some(crate::rules::View::Run));
         let combo = Arc::new(Combo {
             set,
             rules: local_rules,
@@ -177,7 +177,7 @@ impl Scanner<'_> {
     }
 
     /// The command view a line rule matches against, if any.
-    pub(super) fn commands_of(&self, r: usize) -> Option<crate::scan::commands::View> {
+    pub(super) fn commands_of(&self, r: usize) -> Option<crate::rules::View> {
         match &self.rules.rule(r).matcher {
             Matcher::Lines(l) => l.commands,
             _ => None,

@@ -1,4 +1,4 @@
-//! Byte helpers: digests as hex, format sniffing.
+//! Byte helpers: digests as hex, format sniffing, dates, excerpts of long lines.
 
 /// Lower-case hex of a digest.
 pub fn hex(bytes: &[u8]) -> String {
@@ -31,6 +31,28 @@ pub fn parse_time(s: &str) -> Option<i64> {
         .map(|dt| dt.and_utc().timestamp())
 }
 
+/// Longest excerpt kept, in bytes.
+const EXCERPT_LEN: usize = 400;
+
+/// Cuts a line to at most [`EXCERPT_LEN`] bytes around position `at`.
+pub(crate) fn excerpt(line: &[u8], at: usize) -> Vec<u8> {
+    if line.len() <= EXCERPT_LEN {
+        return line.to_vec();
+    }
+    let start = at
+        .saturating_sub(EXCERPT_LEN / 4)
+        .min(line.len() - EXCERPT_LEN);
+    let mut out = Vec::with_capacity(EXCERPT_LEN + 6);
+    if start > 0 {
+        out.extend_from_slice(b"...");
+    }
+    out.extend_from_slice(&line[start..start + EXCERPT_LEN]);
+    if start + EXCERPT_LEN < line.len() {
+        out.extend_from_slice(b"...");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +67,14 @@ mod tests {
         assert_eq!(parse_time("2020-01-10T00:00:00Z"), Some(1_578_614_400));
         assert_eq!(parse_time("10 Jan 2020"), None);
         assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn excerpts_are_bounded() {
+        let long = vec![b'a'; 5000];
+        let e = excerpt(&long, 2500);
+        assert!(e.len() <= EXCERPT_LEN + 6);
+        assert!(e.starts_with(b"...") && e.ends_with(b"..."));
+        assert_eq!(excerpt(b"short", 0), b"short");
     }
 }

@@ -209,7 +209,7 @@ fn line_at(hay: &[u8], at: usize) -> (u64, Vec<u8>) {
     let (start, end) = line_bounds(hay, at);
     let no = memchr::memchr_iter(b'\n', &hay[..at]).count() as u64 + 1;
     let text = &hay[start..end];
-    (no, super::lines::excerpt(text, at - start))
+    (no, crate::util::bytes::excerpt(text, at - start))
 }
 
 /// True when `pos` on its line sits inside a single- or double-quoted string.
