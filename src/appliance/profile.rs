@@ -29,6 +29,12 @@ pub struct ContinuityDef {
     pub boot: Vec<String>,
     /// Regexes of shutdown records.
     pub shutdown: Vec<String>,
+    /// Globs of the files firmware installation writes (kernel images, version files): their
+    /// modification times date an upgrade around a downtime.
+    pub firmware_files: Vec<String>,
+    /// Globs of other files whose modification time is the appliance's own doing (saved
+    /// configurations): with the firmware files, the signs of life read during a silence.
+    pub saved_files: Vec<String>,
 }
 
 /// `[profile]`
@@ -167,12 +173,21 @@ fn parse_volatile(ctx: &mut Ctx<'_>, root: &Tbl<'_, '_>) -> Volatile {
 
 /// `[continuity]`; its record patterns compiled.
 fn parse_continuity(ctx: &mut Ctx<'_>, root: &Tbl<'_, '_>) -> ContinuityDef {
-    let keys = &["min_hours", "usual_factor", "boot", "shutdown"];
+    let keys = &[
+        "min_hours",
+        "usual_factor",
+        "boot",
+        "shutdown",
+        "firmware_files",
+        "saved_files",
+    ];
     let mut c = ContinuityDef {
         min_hours: 0,
         usual_factor: 0,
         boot: Vec::new(),
         shutdown: Vec::new(),
+        firmware_files: Vec::new(),
+        saved_files: Vec::new(),
     };
     let Some(t) = table(ctx, root, "continuity", keys, "a profile") else {
         return c;
@@ -184,6 +199,16 @@ fn parse_continuity(ctx: &mut Ctx<'_>, root: &Tbl<'_, '_>) -> ContinuityDef {
         if present(ctx, &t, key, what) {
             let found = t.strs(ctx, key);
             data::regexes(ctx, &found);
+            *list = found.into_iter().map(|s| s.0).collect();
+        }
+    }
+    for (key, list) in [
+        ("firmware_files", &mut c.firmware_files),
+        ("saved_files", &mut c.saved_files),
+    ] {
+        if present(ctx, &t, key, what) {
+            let found = t.strs(ctx, key);
+            data::globs(ctx, &found);
             *list = found.into_iter().map(|s| s.0).collect();
         }
     }

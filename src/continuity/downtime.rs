@@ -11,8 +11,10 @@ use super::track::Track;
 use super::{BOOT_SLACK, Index, LogFile, MIN_DOWNTIME, MIN_OFF, SHUTDOWN_SLACK, duration};
 use crate::appliance::profile::ContinuityDef;
 use crate::input::{Entry, Listing};
-use crate::model::{Downtime, LogRecord, Timestamp};
+use crate::model::{Downtime, EvPath, LogRecord, Timestamp};
 use crate::scan::Mark;
+use crate::util::glob;
+use globset::GlobSet;
 use regex::bytes::Regex;
 
 /// What [`detect`] found.
@@ -58,6 +60,7 @@ pub(super) fn detect(
     global: &Track,
     listing: &Listing,
 ) -> Found {
+    let files = OwnFiles::of(def);
     let boot = patterns(&def.boot);
     let shutdown = patterns(&def.shutdown);
     let hit = |res: &[Regex], m: &Mark| res.iter().any(|r| r.is_match(&m.text.0));
@@ -65,7 +68,7 @@ pub(super) fn detect(
     let own: Vec<&Entry> = listing
         .entries
         .iter()
-        .filter(|e| written_by_appliance(e.path.as_bytes()))
+        .filter(|e| files.written_by_appliance(&e.path))
         .collect();
     let mut found = Found::default();
     for (a, b) in global.silences() {
@@ -108,7 +111,7 @@ pub(super) fn detect(
             boot: record(bf, bm),
             shutdown: down.map(|x| record(x.1, x.2)),
         };
-        let firmware = firmware_written(listing, from - 3600, b + 2 * 3600);
+        let firmware = firmware_written(&files, listing, from - 3600, b + 2 * 3600);
         found.periods.push((from, b));
         found
             .downtime
@@ -155,26 +158,38 @@ fn downtime(a: i64, b: i64, r: Records, alive: Option<&Entry>, firmware: Vec<Str
     }
 }
 
-/// Kernel images, `/flash/.version` and `/flash/boot/loader.conf`: written when firmware is
-/// installed.
-fn firmware_file(p: &[u8]) -> bool {
-    p == b"/flash/.version"
-        || p == b"/flash/boot/loader.conf"
-        || (p.starts_with(b"/flash/ns-") && p.ends_with(b".gz") && !p[7..].contains(&b'/'))
+/// The profile's files whose modification times are the appliance's own doing: firmware
+/// installed, configuration saved (unlike files unpacked from an archive, which keep the
+/// archive's times).
+struct OwnFiles {
+    firmware: GlobSet,
+    saved: GlobSet,
 }
 
-/// Files whose modification time is the appliance's own doing (firmware installed, the
-/// configuration saved), unlike files unpacked from an archive, which keep the archive's times.
-fn written_by_appliance(p: &[u8]) -> bool {
-    firmware_file(p) || p.starts_with(b"/flash/nsconfig/ns.conf")
+impl OwnFiles {
+    fn of(def: &ContinuityDef) -> OwnFiles {
+        let set = |g: &Vec<String>| glob::set(g).unwrap_or_else(|_| GlobSet::empty());
+        OwnFiles {
+            firmware: set(&def.firmware_files),
+            saved: set(&def.saved_files),
+        }
+    }
+
+    fn firmware(&self, p: &EvPath) -> bool {
+        self.firmware.is_match(glob::as_path(p.relative()))
+    }
+
+    fn written_by_appliance(&self, p: &EvPath) -> bool {
+        self.firmware(p) || self.saved.is_match(glob::as_path(p.relative()))
+    }
 }
 
 /// Firmware files modified between `from` and `to`: an upgrade around a downtime.
-fn firmware_written(listing: &Listing, from: i64, to: i64) -> Vec<String> {
+fn firmware_written(files: &OwnFiles, listing: &Listing, from: i64, to: i64) -> Vec<String> {
     listing
         .entries
         .iter()
-        .filter(|e| firmware_file(e.path.as_bytes()) && e.mtime >= from && e.mtime <= to)
+        .filter(|e| files.firmware(&e.path) && e.mtime >= from && e.mtime <= to)
         .map(|e| {
             format!(
                 "{} written {}",
