@@ -28,12 +28,19 @@ use profile::Profile;
 use std::any::Any;
 use std::sync::Arc;
 
-/// The registered families, each as the function that loads its knowledge. The first is the
-/// one the binary examines.
-pub const FAMILIES: &[Loader] = &[netscaler::appliance];
+/// The registered families. The first is the one the binary examines.
+pub const FAMILIES: &[Registered] = &[netscaler::REGISTERED];
 
 /// The function that loads a family's knowledge, or reports every problem in its data files.
 pub type Loader = fn() -> Result<Appliance, Vec<Diagnostic>>;
+
+/// A family as registered: how its knowledge loads, and its stock baseline (name and text),
+/// which the rules consult before any appliance is loaded.
+#[derive(Clone, Copy)]
+pub struct Registered {
+    pub load: Loader,
+    pub baseline: (&'static str, &'static str),
+}
 
 /// A dated sighting of a build on the appliance: branch, build, Unix time, where seen.
 pub type Sighting = (Build, Build, i64, String);
@@ -94,12 +101,12 @@ impl Appliance {
     /// The family compiled into the binary (the first registered), or every problem in its
     /// profile and CVE table, located.
     pub fn embedded() -> Result<Appliance, Vec<Diagnostic>> {
-        FAMILIES[0]()
+        (FAMILIES[0].load)()
     }
 
     /// Name and text of the embedded family's stock baseline (rules consult it).
     pub fn baseline_source() -> (&'static str, &'static str) {
-        netscaler::BASELINE
+        FAMILIES[0].baseline
     }
 
     /// Every window reference of `rules` that the profile or the CVE table does not know.

@@ -108,6 +108,12 @@ pub const LAYOUT: Layout = Layout {
     ],
 };
 
+/// NetScaler as registered in `FAMILIES`.
+pub const REGISTERED: super::Registered = super::Registered {
+    load: appliance,
+    baseline: BASELINE,
+};
+
 /// The CVE table, or every problem in it.
 pub fn cve_table() -> Result<CveTable, Vec<Diagnostic>> {
     CveTable::parse(CVES.0, CVES.1)
