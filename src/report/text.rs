@@ -307,9 +307,9 @@ fn target_section(r: &Report, s: &mut String) {
     ));
     let blocking = c.gaps.iter().filter(|g| g.blocks_clean).count();
     let layout = if c.looks_like_appliance {
-        "NetScaler layout recognised"
+        "appliance layout recognised"
     } else {
-        "NOT a recognised NetScaler layout"
+        "NOT a recognised appliance layout"
     };
     s.push_str(&format!(
         "Coverage: {}/{} files read ({}), {}, {} blocking clean; {}\n\n",
