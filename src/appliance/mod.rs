@@ -34,12 +34,19 @@ pub const FAMILIES: &[Registered] = &[netscaler::REGISTERED];
 /// The function that loads a family's knowledge, or reports every problem in its data files.
 pub type Loader = fn() -> Result<Appliance, Vec<Diagnostic>>;
 
-/// A family as registered: how its knowledge loads, and its stock baseline (name and text),
-/// which the rules consult before any appliance is loaded.
+/// A family as registered: how its knowledge loads, its stock baseline (name and text), which
+/// the rules consult before any appliance is loaded, and its logs' own time stamp formats,
+/// which the scanner tries before the generic ones.
 #[derive(Clone, Copy)]
 pub struct Registered {
     pub load: Loader,
     pub baseline: (&'static str, &'static str),
+    pub stamps: &'static [crate::scan::time::StampFormat],
+}
+
+/// The time stamp formats of the embedded family's logs.
+pub fn stamp_formats() -> &'static [crate::scan::time::StampFormat] {
+    FAMILIES[0].stamps
 }
 
 /// A dated sighting of a build on the appliance: branch, build, Unix time, where seen.

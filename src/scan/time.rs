@@ -2,7 +2,7 @@
 //!
 //! Formats, tried in this order (the first one found wins, so ns.log's embedded GMT time beats
 //! its syslog prefix in local time):
-//! * ns.log: `01/27/2020:08:14:09 GMT` (month first; day first when the first field is > 12);
+//! * the appliance family's own (for NetScaler, ns.log's `01/27/2020:08:14:09 GMT`);
 //! * Apache access log: `[13/Jan/2020:08:16:30 +0000]`;
 //! * Apache error log: `[Mon Jan 27 08:14:02 2020]`, `[Wed Jul 02 01:55:02.318842 2025]`;
 //! * syslog without a year: `Jan 19 23:00:06 ` (optionally after `<pri>`).
@@ -34,7 +34,8 @@ fn month(b: &[u8]) -> Option<u32> {
         .map(|i| i as u32 + 1)
 }
 
-fn num(b: &[u8]) -> Option<u32> {
+/// Decimal digits → their value (`None` for anything else).
+pub(crate) fn num(b: &[u8]) -> Option<u32> {
     if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -42,7 +43,7 @@ fn num(b: &[u8]) -> Option<u32> {
 }
 
 /// `HH:MM:SS` → seconds of the day, rejecting impossible values.
-fn hms(b: &[u8]) -> Option<u32> {
+pub(crate) fn hms(b: &[u8]) -> Option<u32> {
     if b.len() < 8 || b[2] != b':' || b[5] != b':' {
         return None;
     }
@@ -50,25 +51,11 @@ fn hms(b: &[u8]) -> Option<u32> {
     (h < 24 && m < 60 && s < 61).then_some(h * 3600 + m * 60 + s.min(59))
 }
 
-fn full(y: u32, mo: u32, d: u32, secs: u32, offset_secs: i64) -> Option<Stamp> {
+/// A complete stamp from its parts, `offset_secs` east of UTC; `None` for an impossible date.
+pub(crate) fn full(y: u32, mo: u32, d: u32, secs: u32, offset_secs: i64) -> Option<Stamp> {
     let date = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, mo, d)?;
     let t = date.and_hms_opt(secs / 3600, secs / 60 % 60, secs % 60)?;
     Some(Stamp::Full(t.and_utc().timestamp() - offset_secs))
-}
-
-/// `MM/DD/YYYY:HH:MM:SS GMT` anywhere in the line.
-fn nslog(line: &[u8]) -> Option<Stamp> {
-    let i = memchr::memmem::find(line, b" GMT")?;
-    if i < 19 {
-        return None;
-    }
-    let b = &line[i - 19..i];
-    if b[2] != b'/' || b[5] != b'/' || b[10] != b':' {
-        return None;
-    }
-    let (a, c, y) = (num(&b[0..2])?, num(&b[3..5])?, num(&b[6..10])?);
-    let (mo, d) = if a > 12 { (c, a) } else { (a, c) };
-    full(y, mo, d, hms(&b[11..19])?, 0)
 }
 
 /// `[13/Jan/2020:08:16:30 +0000]` anywhere in the line.
@@ -139,9 +126,15 @@ fn syslog(line: &[u8]) -> Option<Stamp> {
     })
 }
 
-/// The time stamp of a log line, if it has one.
+/// A reader of one appliance family's own stamp format (see `crate::appliance`).
+pub type StampFormat = fn(&[u8]) -> Option<Stamp>;
+
+/// The time stamp of a log line, if it has one: the appliance family's own formats first,
+/// then the generic ones.
 pub fn parse(line: &[u8]) -> Option<Stamp> {
-    nslog(line)
+    crate::appliance::stamp_formats()
+        .iter()
+        .find_map(|f| f(line))
         .or_else(|| apache_access(line))
         .or_else(|| apache_error(line))
         .or_else(|| syslog(line))

@@ -5,11 +5,13 @@
 //! Its data: `profile.toml` (markers, evidence sources, RAM disk, boot records), `cves.toml`
 //! (the CVE table) and `baseline.toml` (the stock baseline per firmware family). Its code:
 //! [`firmware`] (what the appliance runs, read from small files), [`zone`] (the configured time
-//! zone), [`posture`] (per-CVE status, the CTX267679 mitigation, secrets to rotate) and the
+//! zone), [`posture`] (per-CVE status, the CTX267679 mitigation, secrets to rotate), [`stamps`]
+//! (ns.log's own time stamp) and the
 //! [`LAYOUT`] of its support bundles, disk images and SSH collection.
 
 pub mod firmware;
 pub mod posture;
+pub mod stamps;
 pub mod zone;
 
 use super::cves::CveTable;
@@ -112,6 +114,7 @@ pub const LAYOUT: Layout = Layout {
 pub const REGISTERED: super::Registered = super::Registered {
     load: appliance,
     baseline: BASELINE,
+    stamps: stamps::FORMATS,
 };
 
 /// The CVE table, or every problem in it.
