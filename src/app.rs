@@ -201,24 +201,34 @@ pub fn build_report(
 
 /// Every rule in force with its findings, hits and first and last logged time.
 fn rule_hits(rules: &RuleSet, findings: &[crate::model::Finding]) -> Vec<RuleHits> {
-    // (findings, hits, first seen, last seen) per rule.
-    type Seen = (u64, u64, Option<Timestamp>, Option<Timestamp>);
+    /// What one rule's findings add up to.
+    #[derive(Clone, Copy, Default)]
+    struct Seen {
+        findings: u64,
+        hits: u64,
+        first: Option<Timestamp>,
+        last: Option<Timestamp>,
+    }
     let mut per_rule: BTreeMap<&str, Seen> = BTreeMap::new();
     for f in findings {
         let e = per_rule.entry(&f.rule).or_default();
-        e.0 += 1;
-        e.1 += f.count;
+        e.findings += 1;
+        e.hits += f.count;
         for t in [f.time, f.last_time].into_iter().flatten() {
-            e.2 = Some(e.2.map_or(t, |x| x.min(t)));
-            e.3 = Some(e.3.map_or(t, |x| x.max(t)));
+            e.first = Some(e.first.map_or(t, |x| x.min(t)));
+            e.last = Some(e.last.map_or(t, |x| x.max(t)));
         }
     }
     rules
         .rules()
         .iter()
         .map(|r| {
-            let (findings, hits, first, last) =
-                per_rule.get(r.id.as_str()).copied().unwrap_or_default();
+            let Seen {
+                findings,
+                hits,
+                first,
+                last,
+            } = per_rule.get(r.id.as_str()).copied().unwrap_or_default();
             RuleHits {
                 id: r.id.clone(),
                 pack: r.pack.clone(),
@@ -526,8 +536,8 @@ fn exec_rules_test(r: &RuleArgs) -> Result<ExitCode> {
         })
         .collect();
     write_stdout(|out| {
-        for (id, origin, msg) in &failures {
-            writeln!(out, "FAIL {id} ({origin}): {msg}")?;
+        for f in &failures {
+            writeln!(out, "FAIL {} ({}): {}", f.rule, f.origin, f.message)?;
         }
         for id in &without {
             writeln!(out, "note: {id} lacks a `match` or a `no-match` example")?;

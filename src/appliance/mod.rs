@@ -49,8 +49,17 @@ pub fn stamp_formats() -> &'static [crate::scan::time::StampFormat] {
     FAMILIES[0].stamps
 }
 
-/// A dated sighting of a build on the appliance: branch, build, Unix time, where seen.
-pub type Sighting = (Build, Build, i64, String);
+/// A build seen on the appliance at a time: from a kernel image put on disk, a configuration
+/// saved by that build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sighting {
+    pub branch: Build,
+    pub build: Build,
+    /// Unix seconds.
+    pub at: i64,
+    /// Where it was seen ("kernel image /flash/ns-13.0-47.24.gz").
+    pub what: String,
+}
 
 /// Facts read once from the evidence after the scan. The exposure windows use the firmware
 /// history; the family's posture reads its own part back from `detail`.

@@ -7,9 +7,20 @@ use crate::rules::{FileType, Matcher, RuleSet};
 use crate::scan::{ScanOptions, Scanner};
 use std::io::{self, Read};
 
+/// A rule example that did not behave as its rule says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExampleFailure {
+    /// The rule's id.
+    pub rule: String,
+    /// Where the example is written (`file:line:col`).
+    pub origin: String,
+    /// What happened ("example did not match", with what the other rules did).
+    pub message: String,
+}
+
 /// Runs the example files of every rule through the real matcher. Returns the failures as
 /// `(rule id, origin, message)`.
-pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
+pub fn run_examples(rules: &RuleSet) -> (usize, Vec<ExampleFailure>) {
     // Examples are files of the appliance the binary examines; timeline rules judge the logs'
     // times against its profile.
     let appliance = match crate::appliance::Appliance::embedded() {
@@ -20,7 +31,12 @@ pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
                 "the appliance knowledge does not load:\n{}",
                 shown.join("\n")
             );
-            return (0, vec![("<appliance>".into(), "<embedded>".into(), why)]);
+            let failure = ExampleFailure {
+                rule: "<appliance>".into(),
+                origin: "<embedded>".into(),
+                message: why,
+            };
+            return (0, vec![failure]);
         }
     };
     let scanner = Scanner::new(
@@ -57,11 +73,11 @@ pub fn run_examples(rules: &RuleSet) -> (usize, Vec<(String, String, String)>) {
                     "matched"
                 };
                 let others = describe_example_miss(rules, i, ex);
-                failures.push((
-                    rule.id.clone(),
-                    ex.origin.to_string(),
-                    format!("example {what}{others}"),
-                ));
+                failures.push(ExampleFailure {
+                    rule: rule.id.clone(),
+                    origin: ex.origin.to_string(),
+                    message: format!("example {what}{others}"),
+                });
             }
         }
     }

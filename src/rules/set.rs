@@ -286,6 +286,17 @@ impl RuleSet {
         &self.pattern_ids[rule]
     }
 
+    /// The record pattern ids of correlate rule `rule`: its `first` record (when it has one)
+    /// and its `then` record. `None` for a rule of another kind.
+    pub(crate) fn records_of(&self, rule: usize) -> Option<(Option<usize>, usize)> {
+        let Matcher::Correlate(c) = &self.rules[rule].matcher else {
+            return None;
+        };
+        let ids = &self.pattern_ids[rule].any;
+        let then = *ids.last()?;
+        Some((c.first.as_ref().and(ids.first().copied()), then))
+    }
+
     /// The compiled pattern with id `id`; rules with the same pattern share one id.
     ///
     /// # Panics

@@ -201,11 +201,10 @@ impl Plan {
             let Matcher::Correlate(c) = &r.matcher else {
                 continue;
             };
-            let ids = &rules.patterns_of(i).any;
-            let (Some(&then), first_id) = (ids.last(), c.first.as_ref().and(ids.first())) else {
+            let Some((first_id, then)) = rules.records_of(i) else {
                 continue;
             };
-            let first = first_id.map(|&pattern| plan.first_source(pattern, &c.first_paths));
+            let first = first_id.map(|pattern| plan.first_source(pattern, &c.first_paths));
             plan.rules.push(CorrRule {
                 rule: i,
                 check: c.check,

@@ -187,18 +187,23 @@ fn relevance(f: &Firmware, def: &CveDef, from: i64) -> Relevance {
         CveStatus::Vulnerable | CveStatus::Unknown => Relevance::Relevant,
         CveStatus::Fixed => {
             // Fixed now. Was a build that was not (known to be) fixed ever seen here?
-            let exposed = |(b, n, _, _): &&Sighting| {
-                !matches!(st(*b, *n), CveStatus::Fixed | CveStatus::NotAffected)
+            let exposed = |s: &&Sighting| {
+                !matches!(
+                    st(s.branch, s.build),
+                    CveStatus::Fixed | CveStatus::NotAffected
+                )
             };
             if !f.history.iter().any(|s| exposed(&s)) {
-                let first = f.history.first().map_or(String::new(), |(b, n, t, what)| {
+                let first = f.history.first().map_or(String::new(), |s| {
+                    let (b, n) = (s.branch, s.build);
                     format!(
-                        " (first: {}.{}-{}.{} on {}, {what})",
+                        " (first: {}.{}-{}.{} on {}, {})",
                         b.0,
                         b.1,
                         n.0,
                         n.1,
-                        day(*t)
+                        day(s.at),
+                        s.what
                     )
                 });
                 return Relevance::NotRelevant(format!(
@@ -210,18 +215,19 @@ fn relevance(f: &Firmware, def: &CveDef, from: i64) -> Relevance {
             let since = f
                 .history
                 .iter()
-                .find(|(b, n, _, _)| *b == f.branch && st(*b, *n) == CveStatus::Fixed);
+                .find(|s| s.branch == f.branch && st(s.branch, s.build) == CveStatus::Fixed);
             match since {
-                Some((_, n, t, what)) if *t <= from => Relevance::NotRelevant(format!(
-                    "a fixed build ({}.{}-{}.{}) ran from {} at the latest ({what}), before the window opened {}",
+                Some(s) if s.at <= from => Relevance::NotRelevant(format!(
+                    "a fixed build ({}.{}-{}.{}) ran from {} at the latest ({}), before the window opened {}",
                     f.branch.0,
                     f.branch.1,
-                    n.0,
-                    n.1,
-                    day(*t),
+                    s.build.0,
+                    s.build.1,
+                    day(s.at),
+                    s.what,
                     day(from)
                 )),
-                Some((_, _, t, _)) => Relevance::Until(*t),
+                Some(s) => Relevance::Until(s.at),
                 None => Relevance::Relevant,
             }
         }

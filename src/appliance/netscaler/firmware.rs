@@ -246,16 +246,26 @@ impl Facts {
         let mut seen: Vec<Sighting> = Vec::new();
         for (v, t) in &self.kernels {
             if let Some((b, n)) = split_version(v) {
-                seen.push((b, n, *t, format!("kernel image /flash/ns-{v}.gz")));
+                seen.push(Sighting {
+                    branch: b,
+                    build: n,
+                    at: *t,
+                    what: format!("kernel image /flash/ns-{v}.gz"),
+                });
             }
         }
         for s in &self.saves {
             if let (Some((b, n)), Some(t)) = (s.version.as_deref().and_then(split_version), s.saved)
             {
-                seen.push((b, n, t, format!("configuration {} saved", s.file)));
+                seen.push(Sighting {
+                    branch: b,
+                    build: n,
+                    at: t,
+                    what: format!("configuration {} saved", s.file),
+                });
             }
         }
-        seen.sort_by_key(|x| x.2);
+        seen.sort_by_key(|x| x.at);
         seen
     }
 }
