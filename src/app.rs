@@ -127,7 +127,7 @@ fn exec_scan(config: &ScanConfig) -> Result<ExitCode> {
         && config.appliance.family.exposed(&report.posture)
     {
         note(
-            "sporen: --fail-on vulnerable: the appliance runs firmware vulnerable to a CVE without an effective mitigation",
+            "sporen: --fail-on-vulnerable: the appliance runs firmware vulnerable to a CVE without an effective mitigation",
         );
         return Ok(ExitCode::Traces);
     }

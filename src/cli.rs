@@ -153,8 +153,14 @@ pub(crate) struct ScanArgs {
     /// records are no longer collected and a coverage gap blocks `clean`.
     #[arg(long, value_name = "N", default_value_t = 2_000_000)]
     pub(crate) max_records: usize,
-    /// Worker threads (0: one per core; 1: low impact on a busy machine).
-    #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
+    /// Worker threads (0: one per core; 1: low impact on a busy machine; at most 256).
+    #[arg(
+        short = 'j',
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=256)
+    )]
     pub(crate) threads: usize,
     /// Colour in text output.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]

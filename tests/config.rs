@@ -282,3 +282,18 @@ fn invalid_rules_are_reported_with_the_other_arguments_but_no_target_is_looked_a
     );
     assert!(!r.stderr.contains("/nonexistent/"), "{}", r.stderr);
 }
+
+/// A thread count no machine needs (`-j 10000` once spent two minutes starting threads) is
+/// refused before anything runs; 0 (one per core) and 256 are accepted.
+#[test]
+fn thread_counts_beyond_256_are_refused() {
+    let ev = Evidence::new();
+    let root = ev.root.to_str().expect("UTF-8 path");
+    let r = sporen(&["scan", root, "-j", "10000"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("0..=256"), "{}", r.stderr);
+    for ok in ["0", "256"] {
+        let r = sporen(&["scan", root, "-j", ok, "--format", "json"]);
+        assert_ne!(r.code, Some(2), "-j {ok}: {}", r.stderr);
+    }
+}
