@@ -413,10 +413,7 @@ fn coverage_reasons(
         for g in blocking {
             *by_cause.entry(g.cause).or_default() += 1;
         }
-        let parts: Vec<String> = by_cause
-            .iter()
-            .map(|(c, n)| format!("{n} {}", cause_words(*c)))
-            .collect();
+        let parts: Vec<String> = by_cause.iter().map(|(c, n)| cause_words(*c, *n)).collect();
         let prefix = if context {
             "Coverage is incomplete"
         } else {
@@ -658,20 +655,34 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-fn cause_words(c: GapCause) -> &'static str {
-    match c {
-        GapCause::Missing => "expected locations missing",
-        GapCause::Unreadable => "files could not be read",
-        GapCause::UnlistableDir => "directories could not be listed",
-        GapCause::TooLarge => "files were too large to examine whole",
-        GapCause::CorruptGzip => "compressed logs are damaged",
-        GapCause::Shrank => "files shrank while being read",
-        GapCause::SpecialFile => "special files were skipped",
-        GapCause::BrokenSymlink => "symbolic links could not be resolved",
-        GapCause::CorruptArchive => "archives are damaged",
-        GapCause::Budget => "reads stopped by a budget",
-        GapCause::Hole => "logs have holes",
-    }
+/// "1 file could not be read", "3 files could not be read".
+fn cause_words(c: GapCause, n: usize) -> String {
+    let (one, many) = match c {
+        GapCause::Missing => ("expected location missing", "expected locations missing"),
+        GapCause::Unreadable => ("file could not be read", "files could not be read"),
+        GapCause::UnlistableDir => (
+            "directory could not be listed",
+            "directories could not be listed",
+        ),
+        GapCause::TooLarge => (
+            "file was too large to examine whole",
+            "files were too large to examine whole",
+        ),
+        GapCause::CorruptGzip => ("compressed log is damaged", "compressed logs are damaged"),
+        GapCause::Shrank => (
+            "file shrank while being read",
+            "files shrank while being read",
+        ),
+        GapCause::SpecialFile => ("special file was skipped", "special files were skipped"),
+        GapCause::BrokenSymlink => (
+            "symbolic link could not be resolved",
+            "symbolic links could not be resolved",
+        ),
+        GapCause::CorruptArchive => ("archive is damaged", "archives are damaged"),
+        GapCause::Budget => ("read stopped by a budget", "reads stopped by a budget"),
+        GapCause::Hole => ("log has holes", "logs have holes"),
+    };
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn count_by_severity(f: &[Finding]) -> BTreeMap<Severity, u64> {
@@ -693,9 +704,28 @@ fn summarise(findings: &[Finding], sev: &[Severity], by_sev: &BTreeMap<Severity,
         *per_rule.entry(&f.rule).or_default() += 1;
     }
     let rules: Vec<String> = per_rule.iter().map(|(r, n)| format!("{r} ({n})")).collect();
-    format!(
-        "{} findings from {}",
-        counts.join(" and "),
-        rules.join(", ")
-    )
+    let total: u64 = sev.iter().filter_map(|s| by_sev.get(s)).sum();
+    let noun = if total == 1 { "finding" } else { "findings" };
+    format!("{} {noun} from {}", counts.join(" and "), rules.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(
+            cause_words(GapCause::Unreadable, 1),
+            "1 file could not be read"
+        );
+        assert_eq!(
+            cause_words(GapCause::Unreadable, 3),
+            "3 files could not be read"
+        );
+        assert_eq!(
+            cause_words(GapCause::CorruptArchive, 1),
+            "1 archive is damaged"
+        );
+    }
 }
