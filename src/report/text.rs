@@ -379,10 +379,10 @@ fn finding(f: &Finding, p: &Painter, s: &mut String) {
     if let Some(e) = &f.excerpt {
         detail(s, "excerpt", &escape_bytes(&e.0));
     }
-    if f.count > 1 {
-        if let Some(e) = &f.last_excerpt {
-            detail(s, "last", &escape_bytes(&e.0));
-        }
+    if f.count > 1
+        && let Some(e) = &f.last_excerpt
+    {
+        detail(s, "last", &escape_bytes(&e.0));
     }
     let reason = escape_text(&f.reason);
     wrap_into(s, &reason, &label("reason"), &" ".repeat(4 + LABEL));

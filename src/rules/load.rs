@@ -1458,7 +1458,9 @@ fn example_bytes(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, span: Range<usize>) -> Ve
     let line = tbl.str(ctx, "line").map(|c| c.0);
     let hex = tbl.str(ctx, "hex").and_then(|(h, sp)| {
         let clean: String = h.chars().filter(|c| !c.is_whitespace()).collect();
-        let bytes: Option<Vec<u8>> = (clean.len() % 2 == 0)
+        let bytes: Option<Vec<u8>> = clean
+            .len()
+            .is_multiple_of(2)
             .then(|| {
                 (0..clean.len())
                     .step_by(2)

@@ -580,7 +580,7 @@ fn read_bounded(p: &Path, budget: &mut Budget) -> Result<Vec<u8>, ReadError> {
 }
 
 fn size(bytes: u64) -> String {
-    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else {
         format!("{bytes} bytes")

@@ -439,7 +439,7 @@ impl<'r> Scanner<'r> {
 /// `67108864` → `64 MiB`; exact byte counts otherwise.
 pub(crate) fn human_bytes(n: u64) -> String {
     for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if n >= 1 << shift && n % (1 << shift) == 0 {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
             return format!("{} {unit}", n >> shift);
         }
     }

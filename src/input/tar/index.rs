@@ -438,7 +438,7 @@ impl Indexer {
             }
             b"GNU.sparse.map" => {
                 let nums: Vec<&[u8]> = value.split(|&c| c == b',').collect();
-                if nums.len() % 2 != 0 {
+                if !nums.len().is_multiple_of(2) {
                     return Err("GNU.sparse.map has an odd number of fields".into());
                 }
                 for pair in nums.chunks(2) {

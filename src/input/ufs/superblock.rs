@@ -168,13 +168,13 @@ fn check_blocks(fs: &mut Geometry) -> Result<(), String> {
 
 /// Cylinder groups, the inode table within each, and the size they add up to.
 fn check_groups(fs: &mut Geometry, size: u64) -> Result<(), String> {
-    if fs.ipg == 0 || fs.ipg % fs.inopb != 0 {
+    if fs.ipg == 0 || !fs.ipg.is_multiple_of(fs.inopb) {
         return Err(format!(
             "inodes per group {} (must be a non-zero multiple of the {} inodes per block)",
             fs.ipg, fs.inopb
         ));
     }
-    if fs.fpg == 0 || fs.fpg % fs.frag != 0 {
+    if fs.fpg == 0 || !fs.fpg.is_multiple_of(fs.frag) {
         return Err(format!(
             "fragments per group {} (must be a non-zero multiple of the {} fragments per block)",
             fs.fpg, fs.frag
