@@ -92,11 +92,10 @@ pub fn count(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str, what: &str) -> u64
 
 /// A required array of integers that fit in 32 bits.
 pub fn numbers(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str, what: &str) -> Vec<u32> {
-    let Some(v) = present(ctx, tbl, key, what).then(|| tbl.get(key)).flatten() else {
+    if !present(ctx, tbl, key, what) {
         return Vec::new();
-    };
-    let DeValue::Array(arr) = v.get_ref() else {
-        Tbl::type_err(ctx, key, v, "an array of integers");
+    }
+    let Some(arr) = tbl.array(ctx, key, "an array of integers") else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -536,11 +536,7 @@ fn id_value(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str) -> Option<u32> {
 }
 
 fn id_list(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str) -> Vec<u32> {
-    let Some(v) = tbl.get(key) else {
-        return Vec::new();
-    };
-    let DeValue::Array(arr) = v.get_ref() else {
-        Tbl::type_err(ctx, key, v, "an array of ids");
+    let Some(arr) = tbl.array(ctx, key, "an array of ids") else {
         return Vec::new();
     };
     let mut out = Vec::new();

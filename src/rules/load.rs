@@ -189,6 +189,22 @@ impl<'t, 'i> Tbl<'t, 'i> {
             .map(|(_, v)| v)
     }
 
+    /// The array under `key`: `None` when absent, and when not an array (reported as E003,
+    /// `want` naming what was expected).
+    pub(crate) fn array(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &str,
+        want: &str,
+    ) -> Option<&'t toml::de::DeArray<'i>> {
+        let v = self.get(key)?;
+        let DeValue::Array(arr) = v.get_ref() else {
+            Self::type_err(ctx, key, v, want);
+            return None;
+        };
+        Some(arr)
+    }
+
     pub(crate) fn type_err(ctx: &mut Ctx<'_>, key: &str, v: &Spanned<DeValue<'_>>, want: &str) {
         ctx.err(
             Code::E003,
@@ -228,11 +244,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
     }
 
     pub(crate) fn strs(&self, ctx: &mut Ctx<'_>, key: &str) -> Vec<(String, Range<usize>)> {
-        let Some(v) = self.get(key) else {
-            return Vec::new();
-        };
-        let DeValue::Array(arr) = v.get_ref() else {
-            Self::type_err(ctx, key, v, "an array of strings");
+        let Some(arr) = self.array(ctx, key, "an array of strings") else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -277,11 +289,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         ctx: &mut Ctx<'_>,
         key: &str,
     ) -> Vec<(&'t DeTable<'i>, Range<usize>)> {
-        let Some(v) = self.get(key) else {
-            return Vec::new();
-        };
-        let DeValue::Array(arr) = v.get_ref() else {
-            Self::type_err(ctx, key, v, "an array of tables ([[...]])");
+        let Some(arr) = self.array(ctx, key, "an array of tables ([[...]])") else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -773,11 +781,7 @@ fn parse_pattern(ctx: &mut Ctx<'_>, v: &Spanned<DeValue<'_>>, key: &str) -> Opti
 }
 
 fn parse_pattern_list(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, key: &str) -> Vec<Pattern> {
-    let Some(v) = tbl.get(key) else {
-        return Vec::new();
-    };
-    let DeValue::Array(arr) = v.get_ref() else {
-        Tbl::type_err(ctx, key, v, "an array of patterns");
+    let Some(arr) = tbl.array(ctx, key, "an array of patterns") else {
         return Vec::new();
     };
     arr.iter()
