@@ -3,9 +3,9 @@
 //! Diagnostics go to standard error, reports to standard output or `--output`. A report that
 //! could not be written is never a verdict: it is exit 2 with the reason on standard error.
 
-use crate::appliance::Appliance;
+use crate::appliance::{Appliance, Registered};
 use crate::cli::{Cli, Command, RuleArgs, RulesCommand};
-use crate::config::{ConfigError, ScanConfig, check_rules, rule_sources};
+use crate::config::{CheckedRules, ConfigError, ScanConfig, check_rules, rule_sources};
 use crate::exit::ExitCode;
 use crate::input::Evidence;
 use crate::input::open::open_evidence;
@@ -15,10 +15,10 @@ use crate::model::{
 };
 use crate::output::{OutputError, write_stdout};
 use crate::report;
-use crate::rules::examples::run_examples;
 use crate::rules::set::RuleSources;
 use crate::rules::{Diagnostic, RuleSet};
 use crate::scan::{ScanOptions, Scanner};
+use crate::selftest::run_examples;
 use crate::verdict::{WindowOverrides, assess};
 use anyhow::{Result, bail};
 use clap::Parser;
@@ -44,19 +44,20 @@ where
             };
         }
     };
+    let family = Registered::named(&cli.appliance).unwrap_or(Registered::default_family());
     let result = match cli.command {
-        Command::Scan(a) => match ScanConfig::from_args(&a) {
+        Command::Scan(a) => match ScanConfig::from_args(&a, family) {
             Ok(config) => exec_scan(&config),
             Err(problems) => Ok(refuse(&problems)),
         },
-        Command::Rules(RulesCommand::List { rules, json }) => exec_rules_list(&rules, json),
+        Command::Rules(RulesCommand::List { rules, json }) => exec_rules_list(&rules, family, json),
         Command::Rules(RulesCommand::Check {
             paths,
             no_builtin_rules,
             json,
-        }) => exec_rules_check(&paths, no_builtin_rules, json),
-        Command::Rules(RulesCommand::Test { rules }) => exec_rules_test(&rules),
-        Command::Baseline { build, json } => exec_baseline(build.as_deref(), json),
+        }) => exec_rules_check(&paths, no_builtin_rules, family, json),
+        Command::Rules(RulesCommand::Test { rules }) => exec_rules_test(&rules, family),
+        Command::Baseline { build, json } => exec_baseline(build.as_deref(), family, json),
     };
     match result {
         Ok(code) => code,
@@ -74,9 +75,9 @@ fn note(line: &str) {
 }
 
 /// Loads and checks rules as `scan` does, or prints every diagnostic and returns `None`.
-fn load_rules(r: &RuleArgs) -> Option<RuleSet> {
-    match check_rules(&rule_sources(r)) {
-        Ok(checked) => Some(checked.rules),
+fn load_rules(r: &RuleArgs, family: &'static Registered) -> Option<CheckedRules> {
+    match check_rules(&rule_sources(r, family), family) {
+        Ok(checked) => Some(checked),
         Err(diags) => {
             print_diagnostics(&diags);
             None
@@ -281,8 +282,8 @@ fn flagged_files(
         .collect()
 }
 
-fn exec_rules_list(r: &RuleArgs, json: bool) -> Result<ExitCode> {
-    let Some(rules) = load_rules(r) else {
+fn exec_rules_list(r: &RuleArgs, family: &'static Registered, json: bool) -> Result<ExitCode> {
+    let Some(CheckedRules { rules, .. }) = load_rules(r, family) else {
         return Ok(ExitCode::Error);
     };
     write_stdout(|out| {
@@ -354,12 +355,12 @@ fn list_table(out: &mut dyn Write, rules: &RuleSet) -> io::Result<()> {
     )
 }
 
-fn exec_baseline(build: Option<&str>, json: bool) -> Result<ExitCode> {
+fn exec_baseline(build: Option<&str>, family: &'static Registered, json: bool) -> Result<ExitCode> {
     let fw = match crate::baseline_list::parse_build_arg(build) {
         Ok(fw) => fw,
         Err(msg) => bail!(msg),
     };
-    let baseline = match crate::rules::baseline::Baseline::embedded() {
+    let baseline = match crate::rules::baseline::Baseline::from_text(family.baseline) {
         Ok(b) => b,
         Err(diags) => {
             print_diagnostics(&diags);
@@ -443,7 +444,12 @@ fn check_data_files(files: &[(PathBuf, DataFile)]) -> Vec<Diagnostic> {
 
 /// Checks rule files as `scan --rules` loads them (with the built-in packs unless
 /// `no_builtin_rules`), and baseline, profile and CVE table files on their own.
-fn exec_rules_check(paths: &[PathBuf], no_builtin_rules: bool, json: bool) -> Result<ExitCode> {
+fn exec_rules_check(
+    paths: &[PathBuf],
+    no_builtin_rules: bool,
+    family: &'static Registered,
+    json: bool,
+) -> Result<ExitCode> {
     let mut baselines = Vec::new();
     let mut rule_paths = Vec::new();
     for p in paths {
@@ -456,11 +462,12 @@ fn exec_rules_check(paths: &[PathBuf], no_builtin_rules: bool, json: bool) -> Re
     let src = RuleSources {
         embedded: !no_builtin_rules,
         paths: rule_paths.clone(),
+        baseline: family.baseline,
     };
     let loaded = if rule_paths.is_empty() && !baselines.is_empty() {
         None
     } else {
-        Some(check_rules(&src).map(|c| c.rules))
+        Some(check_rules(&src, family).map(|c| c.rules))
     };
     let result = match loaded {
         Some(Err(mut diags)) => {
@@ -510,11 +517,11 @@ fn exec_rules_check(paths: &[PathBuf], no_builtin_rules: bool, json: bool) -> Re
     }
 }
 
-fn exec_rules_test(r: &RuleArgs) -> Result<ExitCode> {
-    let Some(rules) = load_rules(r) else {
+fn exec_rules_test(r: &RuleArgs, family: &'static Registered) -> Result<ExitCode> {
+    let Some(CheckedRules { rules, appliance }) = load_rules(r, family) else {
         return Ok(ExitCode::Error);
     };
-    let (count, failures) = run_examples(&rules);
+    let (count, failures) = run_examples(&rules, &appliance);
     let without: Vec<&str> = rules
         .rules()
         .iter()

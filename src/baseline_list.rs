@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn a_build_lists_its_family_only_and_no_build_lists_every_family() {
-        let b = Baseline::embedded().unwrap();
+        let b = Baseline::from_text(crate::appliance::netscaler::BASELINE).unwrap();
         let fw = parse_build_arg(Some("10.5-70.12")).unwrap();
         let mut text = Vec::new();
         write(&mut text, &b, fw.as_ref(), false).unwrap();

@@ -32,6 +32,16 @@ with the firmware posture beside it. It never writes to the evidence.",
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// The appliance family examined: its profile, CVE table, stock baseline and the layout of
+    /// its archives, images and SSH collection.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FAMILY",
+        default_value = crate::appliance::Registered::default_family().id,
+        value_parser = clap::builder::PossibleValuesParser::new(crate::appliance::Registered::ids()),
+    )]
+    pub(crate) appliance: String,
 }
 
 #[derive(Debug, Subcommand)]

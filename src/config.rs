@@ -11,7 +11,7 @@
 //! `--temp-dir` that are checked against them, are checked once the rules are valid (with
 //! `--ssh` or `-` there is no TARGET to look at, and they are checked with the rules).
 
-use crate::appliance::Appliance;
+use crate::appliance::{Appliance, Registered};
 use crate::cli::{ColorArg, RuleArgs, ScanArgs};
 use crate::input::Layout;
 use crate::input::Limits;
@@ -67,8 +67,9 @@ pub struct CheckedRules {
 }
 
 /// Where the rules of `scan`, `rules list` and `rules test` come from.
-pub(crate) fn rule_sources(r: &RuleArgs) -> RuleSources {
+pub(crate) fn rule_sources(r: &RuleArgs, family: &'static Registered) -> RuleSources {
     RuleSources {
+        baseline: family.baseline,
         embedded: !r.no_builtin_rules,
         paths: r.rules.clone(),
     }
@@ -77,8 +78,11 @@ pub(crate) fn rule_sources(r: &RuleArgs) -> RuleSources {
 /// Loads the rules and checks what they refer to (windows' evidence sources and CVEs) against
 /// the appliance knowledge. The one check of rules: `scan`, `rules check`, `rules list` and
 /// `rules test` accept and refuse the same packs with the same diagnostics.
-pub fn check_rules(src: &RuleSources) -> Result<CheckedRules, Vec<Diagnostic>> {
-    let (rules, appliance) = match (RuleSet::load(src), Appliance::embedded()) {
+pub fn check_rules(
+    src: &RuleSources,
+    family: &'static Registered,
+) -> Result<CheckedRules, Vec<Diagnostic>> {
+    let (rules, appliance) = match (RuleSet::load(src), Appliance::load(family)) {
         (Ok(rules), Ok(appliance)) => (rules, appliance),
         (r, a) => return Err(r.err().into_iter().chain(a.err()).flatten().collect()),
     };
@@ -95,9 +99,12 @@ impl ScanConfig {
     /// rules, the TARGETs or SSH host, the temporary folder, the output, the budgets and the
     /// window overrides. Returns every problem found, not just the first; with invalid rules,
     /// the TARGETs are not looked at.
-    pub(crate) fn from_args(a: &ScanArgs) -> Result<ScanConfig, ConfigError> {
+    pub(crate) fn from_args(
+        a: &ScanArgs,
+        family: &'static Registered,
+    ) -> Result<ScanConfig, ConfigError> {
         let mut err = ConfigError::default();
-        let checked = check_rules(&rule_sources(&a.rules))
+        let checked = check_rules(&rule_sources(&a.rules, family), family)
             .map_err(|d| err.rules = d)
             .ok();
         let input = input_spec(a);
@@ -227,7 +234,7 @@ mod tests {
             "--since",
             "no-such-window=2020-01-01",
         ]);
-        let err = ScanConfig::from_args(&a).expect_err("refused");
+        let err = ScanConfig::from_args(&a, Registered::default_family()).expect_err("refused");
         assert!(err.rules.is_empty(), "{:?}", err.rules);
         let all = err.arguments.join("\n");
         for part in [
@@ -245,7 +252,7 @@ mod tests {
     fn a_valid_scan_is_configured_without_touching_the_target() {
         let dir = std::env::temp_dir();
         let a = scan_args(&[dir.to_str().expect("utf-8"), "-f", "json", "-j", "1"]);
-        let c = ScanConfig::from_args(&a).expect("valid");
+        let c = ScanConfig::from_args(&a, Registered::default_family()).expect("valid");
         assert_eq!(c.format, Format::Json);
         assert!(c.destination.is_stdout());
         assert_eq!(c.options.threads, 1);

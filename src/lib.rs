@@ -56,6 +56,7 @@ pub mod output;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod selftest;
 pub mod util;
 pub mod verdict;
 pub mod zone;

@@ -416,7 +416,7 @@ line = "*/5 * * * * /usr/bin/true > /tmp/x"
 #[test]
 fn every_condition_matches_and_rejects_as_documented() {
     let rules = rule_set("conditions.toml", PACK);
-    let (count, failures) = sporen::rules::examples::run_examples(&rules);
+    let (count, failures) = common::run_examples(&rules);
     assert_eq!(count, 49);
     assert!(failures.is_empty(), "{failures:#?}");
 }

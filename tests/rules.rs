@@ -22,7 +22,7 @@ fn rules_test(file: &Path) -> Output {
 #[test]
 fn every_shipped_example_behaves() {
     let rules = shipped_rules();
-    let (count, failures) = sporen::rules::examples::run_examples(&rules);
+    let (count, failures) = common::run_examples(&rules);
     assert!(count >= 2 * rules.rules().len());
     assert!(failures.is_empty(), "{failures:#?}");
 }

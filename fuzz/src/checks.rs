@@ -16,6 +16,9 @@ use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+/// The stock baseline the rules are compiled with: the default family's.
+const BASELINE: (&str, &str) = sporen::appliance::netscaler::BASELINE;
+
 const MIB: usize = 1 << 20;
 
 /// The name a fuzzed rule file is loaded under.
@@ -26,7 +29,7 @@ const RULE_FILE: &str = "fuzz.toml";
 pub fn rules_load(data: &[u8]) {
     let src = String::from_utf8_lossy(data).into_owned();
     let files = vec![(RULE_FILE.to_owned(), src.clone())];
-    let (loaded, peak) = peak::measure(|| RuleSet::from_sources(files, Vec::new()));
+    let (loaded, peak) = peak::measure(|| RuleSet::from_sources(files, Vec::new(), BASELINE));
     peak::assert_within("loading a rule file", peak, 256 * MIB + 1024 * data.len());
     match loaded {
         Ok(set) => check_rule_set(&set, &src),
@@ -48,7 +51,8 @@ fn check_rule_set(set: &RuleSet, src: &str) {
         }
     }
     let examples: usize = set.rules().iter().map(|r| r.examples.len()).sum();
-    let (count, _failures) = sporen::rules::examples::run_examples(set);
+    let appliance = sporen::appliance::Appliance::embedded().expect("embedded knowledge");
+    let (count, _failures) = sporen::selftest::run_examples(set, &appliance);
     assert_eq!(count, examples, "every example runs");
 }
 
@@ -105,7 +109,8 @@ pub fn log_time(data: &[u8]) {
     let mut times = LogTimes::default();
     let mut seen = Vec::new();
     for line in text.split(|&b| b == b'\n') {
-        let Some(stamp) = time::parse(line) else {
+        let stamps = time::Stamps(sporen::appliance::netscaler::stamps::FORMATS);
+        let Some(stamp) = stamps.parse(line) else {
             continue;
         };
         let t = match stamp {
@@ -175,6 +180,7 @@ fn shipped_rules() -> &'static RuleSet {
         let sources = sporen::rules::set::RuleSources {
             embedded: true,
             paths: Vec::new(),
+            baseline: BASELINE,
         };
         RuleSet::load(&sources).expect("the shipped rules load")
     })
@@ -370,8 +376,12 @@ fn citrixbleed_rules() -> &'static RuleSet {
             .iter()
             .find(|(n, _)| n.ends_with("cve-2023-4966.toml"))
             .expect("the CitrixBleed pack is shipped");
-        RuleSet::from_sources(vec![((*name).to_owned(), (*src).to_owned())], Vec::new())
-            .expect("the CitrixBleed pack loads")
+        RuleSet::from_sources(
+            vec![((*name).to_owned(), (*src).to_owned())],
+            Vec::new(),
+            BASELINE,
+        )
+        .expect("the CitrixBleed pack loads")
     })
 }
 

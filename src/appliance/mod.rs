@@ -21,6 +21,7 @@ use crate::model::{Finding, Posture};
 use crate::rules::baseline::Firmware;
 use crate::rules::{Code, Diagnostic, RuleSet};
 use crate::scan::ScanOutput;
+use crate::scan::time::StampFormat;
 use crate::util::version::Build;
 use crate::zone::Zone;
 use cves::CveTable;
@@ -28,25 +29,37 @@ use profile::Profile;
 use std::any::Any;
 use std::sync::Arc;
 
-/// The registered families. The first is the one the binary examines.
+/// The registered families, by the name `--appliance` takes. The first is the default.
 pub const FAMILIES: &[Registered] = &[netscaler::REGISTERED];
 
 /// The function that loads a family's knowledge, or reports every problem in its data files.
 pub type Loader = fn() -> Result<Appliance, Vec<Diagnostic>>;
 
-/// A family as registered: how its knowledge loads, its stock baseline (name and text), which
-/// the rules consult before any appliance is loaded, and its logs' own time stamp formats,
-/// which the scanner tries before the generic ones.
-#[derive(Clone, Copy)]
+/// A family as registered: its name, how its knowledge loads, and its stock baseline (name and
+/// text), which the rules are compiled with.
+#[derive(Clone, Copy, Debug)]
 pub struct Registered {
+    /// The name `--appliance` takes (`netscaler`).
+    pub id: &'static str,
     pub load: Loader,
     pub baseline: (&'static str, &'static str),
-    pub stamps: &'static [crate::scan::time::StampFormat],
 }
 
-/// The time stamp formats of the embedded family's logs.
-pub fn stamp_formats() -> &'static [crate::scan::time::StampFormat] {
-    FAMILIES[0].stamps
+impl Registered {
+    /// The default family (the first registered).
+    pub fn default_family() -> &'static Registered {
+        &FAMILIES[0]
+    }
+
+    /// The family registered as `id`.
+    pub fn named(id: &str) -> Option<&'static Registered> {
+        FAMILIES.iter().find(|r| r.id == id)
+    }
+
+    /// The names of the registered families, for `--appliance`.
+    pub fn ids() -> Vec<&'static str> {
+        FAMILIES.iter().map(|r| r.id).collect()
+    }
 }
 
 /// A build seen on the appliance at a time: from a kernel image put on disk, a configuration
@@ -93,11 +106,20 @@ pub trait Family: Send + Sync {
     ) -> Posture;
     /// Whether the posture leaves the appliance open to a CVE (`--fail-on-vulnerable`).
     fn exposed(&self, posture: &Posture) -> bool;
+    /// The time stamp formats its logs write beyond the generic syslog and Apache ones; the
+    /// scanner tries them first.
+    fn stamps(&self) -> &'static [StampFormat];
+    /// Regular expressions (bytes, `(?-u)`) that match the start of its own log records beyond
+    /// the BSD syslog head (`Jan 19 23:26:52 `): a line that matches none of them continues
+    /// the record before it.
+    fn record_heads(&self) -> &'static [&'static str];
 }
 
 /// The knowledge of one appliance family, loaded once.
 #[derive(Clone)]
 pub struct Appliance {
+    /// How it is registered (name, stock baseline).
+    pub registered: &'static Registered,
     pub profile: Profile,
     pub cves: CveTable,
     /// How its archives, images and SSH collection map onto its filesystem.
@@ -114,15 +136,15 @@ impl std::fmt::Debug for Appliance {
 }
 
 impl Appliance {
-    /// The family compiled into the binary (the first registered), or every problem in its
-    /// profile and CVE table, located.
+    /// The default family's knowledge, or every problem in its profile and CVE table, located.
     pub fn embedded() -> Result<Appliance, Vec<Diagnostic>> {
-        (FAMILIES[0].load)()
+        Self::load(Registered::default_family())
     }
 
-    /// Name and text of the embedded family's stock baseline (rules consult it).
-    pub fn baseline_source() -> (&'static str, &'static str) {
-        FAMILIES[0].baseline
+    /// The knowledge of a registered family, or every problem in its profile and CVE table,
+    /// located.
+    pub fn load(family: &'static Registered) -> Result<Appliance, Vec<Diagnostic>> {
+        (family.load)()
     }
 
     /// Every window reference of `rules` that the profile or the CVE table does not know.

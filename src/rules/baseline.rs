@@ -204,9 +204,8 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    /// The baseline of the appliance family compiled into the binary.
-    pub fn embedded() -> Result<Baseline, Vec<Diagnostic>> {
-        let (name, src) = crate::appliance::Appliance::baseline_source();
+    /// Parses a baseline given as (file name, text), as registered by an appliance family.
+    pub fn from_text((name, src): (&str, &str)) -> Result<Baseline, Vec<Diagnostic>> {
         parse_source(name, src)
     }
 
@@ -697,7 +696,8 @@ mod tests {
 
     #[test]
     fn the_embedded_baseline_loads() {
-        let b = Baseline::embedded().unwrap_or_else(|d| panic!("{d:#?}"));
+        let b = Baseline::from_text(crate::appliance::netscaler::BASELINE)
+            .unwrap_or_else(|d| panic!("{d:#?}"));
         assert!(b.families.iter().any(|f| f.id == "13.1"));
         assert!(b.entries.iter().all(|e| !e.source.is_empty()));
         let fw131 = Firmware::parse("13.1-49.15").unwrap();
@@ -776,7 +776,7 @@ colour = "red"
 
     #[test]
     fn from_limits_an_entry_within_its_branch() {
-        let b = Baseline::embedded().unwrap();
+        let b = Baseline::from_text(crate::appliance::netscaler::BASELINE).unwrap();
         let bm = entry("/var/vpn/bookmark/bm_prefix_amRvZQ==", 0o644, NOBODY, 0);
         assert!(
             b.nobody_by_design(&bm, &Firmware::parse("13.0-47.24").unwrap())

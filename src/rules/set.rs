@@ -22,6 +22,9 @@ pub struct RuleSources {
     pub embedded: bool,
     /// Extra rule files or folders (folders: every `*.toml` below, sorted).
     pub paths: Vec<PathBuf>,
+    /// The stock baseline the rules' `baseline` conditions consult: (file name, text), the
+    /// examined appliance family's.
+    pub baseline: (&'static str, &'static str),
 }
 
 /// Pattern ids (for [`RuleSet::pattern`]) of one rule, by group.
@@ -102,16 +105,18 @@ impl RuleSet {
                 "no rule files given: a scan without rules would prove nothing",
             ));
         }
-        Self::from_sources(files, diags)
+        Self::from_sources(files, diags, sources.baseline)
     }
 
-    /// Compiles named rule sources (name, TOML text) with the embedded stock baseline. Problems
-    /// in the baseline are reported with the rules' problems: nothing runs with either broken.
+    /// Compiles named rule sources (name, TOML text) with a stock baseline (name, text).
+    /// Problems in the baseline are reported with the rules' problems: nothing runs with
+    /// either broken.
     pub fn from_sources(
         mut files: Vec<(String, String)>,
         mut diags: Vec<Diagnostic>,
+        baseline_text: (&str, &str),
     ) -> Result<RuleSet, Vec<Diagnostic>> {
-        let baseline = match Baseline::embedded() {
+        let baseline = match Baseline::from_text(baseline_text) {
             Ok(b) => b,
             Err(d) => {
                 diags.extend(d);
@@ -170,7 +175,7 @@ impl RuleSet {
         }
         rules.sort_by(|a, b| a.id.cmp(&b.id));
         packs.sort_by(|a, b| a.id.cmp(&b.id));
-        let (name, src) = crate::appliance::Appliance::baseline_source();
+        let (name, src) = baseline_text;
         hasher.update((name.len() as u64).to_le_bytes());
         hasher.update(name.as_bytes());
         hasher.update((src.len() as u64).to_le_bytes());
@@ -683,7 +688,12 @@ mode = { any = "6000" }
 
     #[test]
     fn dispatch_by_path_and_family() {
-        let set = RuleSet::from_sources(vec![pack("p", RULES)], vec![]).unwrap();
+        let set = RuleSet::from_sources(
+            vec![pack("p", RULES)],
+            vec![],
+            crate::appliance::netscaler::BASELINE,
+        )
+        .unwrap();
         let ids = |v: Vec<usize>| {
             v.into_iter()
                 .map(|i| set.rule(i).id.clone())
@@ -744,10 +754,15 @@ mode = { any = "6000" }
 
     #[test]
     fn duplicate_ids_across_files_are_errors() {
-        let err =
-            RuleSet::from_sources(vec![pack("p", RULES), pack("q", RULES)], vec![]).unwrap_err();
+        let err = RuleSet::from_sources(
+            vec![pack("p", RULES), pack("q", RULES)],
+            vec![],
+            crate::appliance::netscaler::BASELINE,
+        )
+        .unwrap_err();
         assert_eq!(err.iter().filter(|d| d.code == Code::E007).count(), 3);
-        let err = RuleSet::from_sources(vec![], vec![]).unwrap_err();
+        let err = RuleSet::from_sources(vec![], vec![], crate::appliance::netscaler::BASELINE)
+            .unwrap_err();
         assert_eq!(err[0].code, Code::E028);
     }
 }

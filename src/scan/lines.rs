@@ -7,7 +7,7 @@ use super::correlate::{Captured, FileRecords};
 use super::patterns::{Combo, Matched, group_holds};
 use super::read;
 use super::sketch::Sketch;
-use super::time::{self, LogTimes, RelTime};
+use super::time::{self, LogTimes, RelTime, Stamps};
 use super::{EntryResult, Hit, Scanner};
 use crate::model::Gap;
 use crate::model::{EvPath, GapCause};
@@ -24,25 +24,14 @@ const MAX_DISTINCT_PER_FILE: usize = 50;
 /// of the record (its lines are still matched one by one).
 const MAX_RECORD: usize = 64 * 1024;
 
-/// True when a line opens a new syslog record: a BSD time stamp (`Jan 19 23:26:52 `), optionally
-/// after a `<pri>` or with the `<facility.level>` framing first, or an ns.log time
-/// (`01/27/2020:08:14:09 `).
-fn starts_syslog_record(line: &[u8]) -> bool {
-    use std::sync::OnceLock;
-    if !line
-        .first()
-        .is_some_and(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'<')
-    {
-        return false;
-    }
-    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        regex::bytes::Regex::new(
-            r"(?-u)^(?:<[0-9]{1,3}>)?(?:[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} |<[A-Za-z0-9]+\.[A-Za-z]+> |[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} )",
-        )
-        .expect("static regex")
-    })
-    .is_match(line)
+/// The pattern of a line that opens a new syslog record: a BSD time stamp
+/// (`Jan 19 23:26:52 `), optionally after a `<pri>`, or one of the appliance family's own
+/// record heads ([`crate::appliance::Family::record_heads`]).
+pub(super) fn record_head(family_heads: &[&str]) -> regex::bytes::Regex {
+    let mut alts = vec![r"[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} "];
+    alts.extend_from_slice(family_heads);
+    let re = format!(r"(?-u)^(?:<[0-9]{{1,3}}>)?(?:{})", alts.join("|"));
+    regex::bytes::Regex::new(&re).expect("record heads are checked by the appliance tests")
 }
 
 impl Scanner<'_> {
@@ -68,13 +57,14 @@ impl Scanner<'_> {
         let mut br = BufReader::with_capacity(read::CHUNK, (&head[..n]).chain(src));
         let combo = self.combo(line_rules);
         let mut agg = LineHits {
+            stamps: self.stamps,
             records: self.corr.for_file(path),
             system_crontab: path.file_name() == b"crontab",
             ..LineHits::default()
         };
         let cap = self.opts.max_file_bytes;
         let mut inflated = 0;
-        let mut sketch = Sketch::default();
+        let mut sketch = Sketch::new(self.stamps);
         let outcome = if gz {
             let dec = flate2::read::MultiGzDecoder::new(&mut br);
             let mut dec = read::Counting::new(dec.take(cap.saturating_add(1)));
@@ -148,7 +138,7 @@ impl Scanner<'_> {
             // Every line of a chunk that is examined is dated (for the findings' times).
             let t = if full { agg.stamp(line) } else { None };
             if combo.has_records {
-                if agg.pending.is_none() || starts_syslog_record(line) {
+                if agg.pending.is_none() || self.record_head.is_match(line) {
                     self.flush_record(combo, agg);
                     agg.pending = Some((no, line.to_vec(), false, t));
                 } else if let Some((_, text, _, _)) = &mut agg.pending
@@ -374,6 +364,8 @@ fn run_matches(
 /// become one finding with a count, first and last line.
 #[derive(Default)]
 pub(super) struct LineHits {
+    /// The stamp formats of the appliance's logs.
+    stamps: Stamps,
     /// rule → normalised line → aggregate; BTreeMap keeps the output deterministic.
     by_rule: BTreeMap<usize, RuleLines>,
     /// Records captured for correlate rules, compared after every file was read.
@@ -407,7 +399,7 @@ struct Agg {
 impl LineHits {
     /// Dates one line and feeds the year tracker and the file's first/last times.
     fn stamp(&mut self, line: &[u8]) -> Option<RelTime> {
-        let t = match time::parse(line)? {
+        let t = match self.stamps.parse(line)? {
             time::Stamp::Full(x) => RelTime::Full(x),
             time::Stamp::NoYear { month, day, secs } => RelTime::NoYear {
                 rollovers: self.tracker.see(month),
@@ -434,15 +426,16 @@ impl LineHits {
     /// enough for the file's time range and for counting year roll-overs between chunks.
     fn sample_times(&mut self, chunk: &[u8], first: u64) {
         const LOOK: usize = 64;
+        let stamps = self.stamps;
         if let Some((_, l)) = read::lines(chunk, first)
             .take(LOOK)
-            .find(|(_, l)| time::parse(l).is_some())
+            .find(|(_, l)| stamps.parse(l).is_some())
         {
             self.stamp(l);
         }
         let tail: Vec<&[u8]> = read::lines_rev(chunk)
             .take(LOOK)
-            .filter(|l| time::parse(l).is_some())
+            .filter(|l| stamps.parse(l).is_some())
             .collect();
         for l in tail.into_iter().rev() {
             self.stamp(l);
@@ -531,6 +524,10 @@ fn normalise(line: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn starts_syslog_record(line: &[u8]) -> bool {
+        record_head(crate::appliance::netscaler::stamps::RECORD_HEADS).is_match(line)
+    }
 
     #[test]
     fn syslog_record_starts() {

@@ -98,6 +98,10 @@ pub struct Scanner<'r> {
     family: &'r dyn Family,
     /// The correlate rules, prepared once.
     corr: correlate::Plan,
+    /// The stamp formats of the family's logs.
+    stamps: time::Stamps,
+    /// Where a syslog record starts in the family's logs.
+    record_head: regex::bytes::Regex,
     opts: ScanOptions,
     combos: Mutex<HashMap<Vec<usize>, Arc<Combo>>>,
 }
@@ -183,6 +187,8 @@ impl<'r> Scanner<'r> {
             rules,
             family,
             corr: correlate::Plan::new(rules, opts.max_records),
+            stamps: time::Stamps(family.stamps()),
+            record_head: lines::record_head(family.record_heads()),
             opts,
             combos: Mutex::new(HashMap::new()),
         }

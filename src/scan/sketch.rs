@@ -12,7 +12,7 @@
 //! whatever the log holds. Never reads or writes anything itself.
 
 use super::read;
-use super::time::{self, RelTime, Stamp, YearResolver, YearTracker};
+use super::time::{self, RelTime, Stamp, Stamps, YearResolver, YearTracker};
 use crate::model::Bytes;
 
 /// Bytes between two sampled lines of a busy log.
@@ -37,8 +37,8 @@ pub(crate) const REFINE_SHARE: u64 = 8;
 /// (`newsyslog[123]: logfile turned over`) says when the file was started, not that the log
 /// was writing then: a rotation started at midnight and quiet until morning has no silence
 /// before its first entry, and a silence across a rotation runs from entry to entry.
-fn stamp(line: &[u8]) -> Option<Stamp> {
-    let st = time::parse(line)?;
+fn stamp(stamps: Stamps, line: &[u8]) -> Option<Stamp> {
+    let st = stamps.parse(line)?;
     let own = memchr::memmem::find(line, b"]: logfile turned over")
         .is_some_and(|i| memchr::memmem::find(&line[..i], b" newsyslog[").is_some());
     (!own).then_some(st)
@@ -75,6 +75,8 @@ struct Found {
 /// The summary of one log, built while it is read in order.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Sketch {
+    /// The stamp formats of the appliance's logs.
+    stamps: Stamps,
     tracker: YearTracker,
     first: Option<Point>,
     prev: Option<Point>,
@@ -227,6 +229,14 @@ fn rel(st: Stamp) -> RelTime {
 }
 
 impl Sketch {
+    /// An empty summary of a log whose lines carry `stamps`.
+    pub(crate) fn new(stamps: Stamps) -> Sketch {
+        Sketch {
+            stamps,
+            ..Sketch::default()
+        }
+    }
+
     /// Takes one chunk of whole lines (as [`read::for_each_chunk`] hands them out), in order.
     pub(crate) fn chunk(&mut self, chunk: &[u8], first: u64) {
         let base = self.bytes;
@@ -252,7 +262,7 @@ impl Sketch {
             at = start;
             if let Some((n, l, st)) = read::lines(&chunk[start..], no)
                 .take(LOOK)
-                .find_map(|(n, l)| Some((n, l, stamp(l)?)))
+                .find_map(|(n, l)| Some((n, l, stamp(self.stamps, l)?)))
             {
                 let s = l.as_ptr() as usize - chunk.as_ptr() as usize;
                 samples.push((n, s, s + l.len(), st));
@@ -269,7 +279,9 @@ impl Sketch {
         let (after, newest) = (samples.last().map(|s| s.1), samples.last().map(|s| s.3));
         let mut tail: Vec<(u64, usize, usize, Stamp)> = Vec::new();
         for (back, line) in read::lines_rev(chunk).take(LOOK).enumerate() {
-            let Some(st) = stamp(line) else { continue };
+            let Some(st) = stamp(self.stamps, line) else {
+                continue;
+            };
             let start = line.as_ptr() as usize - chunk.as_ptr() as usize;
             if after.is_some_and(|a| start <= a) {
                 break;
@@ -331,7 +343,7 @@ impl Sketch {
                 let from =
                     memchr::memchr(b'\n', &chunk[pend..start]).map_or(start, |k| pend + k + 1);
                 for (n, l) in read::lines(&chunk[from..start], pno + 1) {
-                    if let Some(x) = stamp(l) {
+                    if let Some(x) = stamp(self.stamps, l) {
                         self.see(x, n, l);
                     }
                 }

@@ -129,15 +129,22 @@ fn syslog(line: &[u8]) -> Option<Stamp> {
 /// A reader of one appliance family's own stamp format (see `crate::appliance`).
 pub type StampFormat = fn(&[u8]) -> Option<Stamp>;
 
-/// The time stamp of a log line, if it has one: the appliance family's own formats first,
-/// then the generic ones.
-pub fn parse(line: &[u8]) -> Option<Stamp> {
-    crate::appliance::stamp_formats()
-        .iter()
-        .find_map(|f| f(line))
-        .or_else(|| apache_access(line))
-        .or_else(|| apache_error(line))
-        .or_else(|| syslog(line))
+/// The stamp formats a scan reads: the appliance family's own (see [`crate::appliance::Family`])
+/// before the generic ones.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stamps(pub &'static [StampFormat]);
+
+impl Stamps {
+    /// The time stamp of a log line, if it has one: the family's own formats first, then the
+    /// generic ones.
+    pub fn parse(self, line: &[u8]) -> Option<Stamp> {
+        self.0
+            .iter()
+            .find_map(|f| f(line))
+            .or_else(|| apache_access(line))
+            .or_else(|| apache_error(line))
+            .or_else(|| syslog(line))
+    }
 }
 
 /// Resolves no-year stamps of one file. Feed stamps in file order with [`YearTracker::see`];
@@ -348,6 +355,11 @@ mod tests {
 
     fn ts(s: &str) -> i64 {
         crate::util::bytes::parse_time(s).unwrap()
+    }
+
+    /// With the NetScaler's own format, as a scan of a NetScaler reads its logs.
+    fn parse(line: &[u8]) -> Option<Stamp> {
+        Stamps(crate::appliance::netscaler::stamps::FORMATS).parse(line)
     }
 
     #[test]

@@ -221,14 +221,28 @@ pub fn shipped_rules() -> sporen::rules::RuleSet {
     sporen::rules::RuleSet::load(&sporen::rules::set::RuleSources {
         embedded: true,
         paths: vec![],
+        baseline: sporen::appliance::Registered::default_family().baseline,
     })
     .unwrap_or_else(|d| panic!("shipped rules invalid: {d:#?}"))
 }
 
 /// The rule pack `text` (named `name` in diagnostics), compiled; fails listing its problems.
 pub fn rule_set(name: &str, text: &str) -> sporen::rules::RuleSet {
-    sporen::rules::RuleSet::from_sources(vec![(name.to_owned(), text.to_owned())], vec![])
-        .unwrap_or_else(|d| panic!("{name} invalid: {d:#?}"))
+    sporen::rules::RuleSet::from_sources(
+        vec![(name.to_owned(), text.to_owned())],
+        vec![],
+        sporen::appliance::Registered::default_family().baseline,
+    )
+    .unwrap_or_else(|d| panic!("{name} invalid: {d:#?}"))
+}
+
+/// Runs every example of `rules` through the scanner with the default appliance family's
+/// knowledge: the number of examples and the failures.
+pub fn run_examples(
+    rules: &sporen::rules::RuleSet,
+) -> (usize, Vec<sporen::rules::examples::ExampleFailure>) {
+    let appliance = sporen::appliance::Appliance::embedded().expect("embedded knowledge");
+    sporen::selftest::run_examples(rules, &appliance)
 }
 
 /// Runs the sporen binary (no time limit: see [`run`] for runs that must not hang).

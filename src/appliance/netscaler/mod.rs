@@ -22,6 +22,7 @@ use crate::model::{CveStatus, Finding, Posture};
 use crate::rules::Diagnostic;
 use crate::rules::baseline::Firmware;
 use crate::scan::ScanOutput;
+use crate::scan::time::StampFormat;
 use crate::zone::Zone;
 use std::sync::Arc;
 
@@ -112,9 +113,9 @@ pub const LAYOUT: Layout = Layout {
 
 /// NetScaler as registered in `FAMILIES`.
 pub const REGISTERED: super::Registered = super::Registered {
+    id: "netscaler",
     load: appliance,
     baseline: BASELINE,
-    stamps: stamps::FORMATS,
 };
 
 /// The CVE table, or every problem in it.
@@ -127,6 +128,7 @@ pub fn cve_table() -> Result<CveTable, Vec<Diagnostic>> {
 pub fn appliance() -> Result<Appliance, Vec<Diagnostic>> {
     match (Profile::parse(PROFILE.0, PROFILE.1), cve_table()) {
         (Ok(profile), Ok(cves)) => Ok(Appliance {
+            registered: &REGISTERED,
             profile,
             cves,
             layout: LAYOUT,
@@ -183,6 +185,14 @@ impl Family for NetScaler {
                         .as_ref()
                         .is_some_and(|m| m.effective == Some(true)))
         })
+    }
+
+    fn stamps(&self) -> &'static [StampFormat] {
+        stamps::FORMATS
+    }
+
+    fn record_heads(&self) -> &'static [&'static str] {
+        stamps::RECORD_HEADS
     }
 }
 

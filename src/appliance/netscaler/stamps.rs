@@ -7,6 +7,13 @@ use crate::scan::time::{Stamp, StampFormat, full, hms, num};
 /// The stamp formats NetScaler logs write beyond the generic syslog and Apache ones.
 pub const FORMATS: &[StampFormat] = &[nslog];
 
+/// How ns.log records start beyond the BSD syslog head: the `<facility.level>` framing
+/// (`<local0.info> 10.0.0.1 ...`), or the ns.log time itself (`01/27/2020:08:14:09 `).
+pub const RECORD_HEADS: &[&str] = &[
+    r"<[A-Za-z0-9]+\.[A-Za-z]+> ",
+    r"[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} ",
+];
+
 /// `MM/DD/YYYY:HH:MM:SS GMT` anywhere in the line.
 fn nslog(line: &[u8]) -> Option<Stamp> {
     let i = memchr::memmem::find(line, b" GMT")?;
