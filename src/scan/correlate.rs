@@ -8,7 +8,6 @@
 //! distinct records stops collecting and says so; the scan-wide budget is applied file by
 //! file in path order, so the outcome never depends on thread scheduling.
 
-use super::lines::excerpt;
 use super::time::RelTime;
 use super::{EntryResult, Hit};
 use crate::input::Entry;
@@ -134,12 +133,13 @@ impl Opened {
     }
 }
 
-/// One logged line kept for a finding.
-#[derive(Clone, Debug)]
+/// One logged line kept for a finding: its number and time. Its text is read again only for
+/// the few records that become findings ([`Hit::excerpt`] is filled by the scanner), so a
+/// session costs a few numbers, not a copy of its lines.
+#[derive(Clone, Copy, Debug)]
 struct Line {
     no: u64,
     time: Option<RelTime>,
-    text: Box<[u8]>,
 }
 
 /// Use records of one (key, value, actor) in one file.
@@ -281,7 +281,6 @@ pub(super) struct Captured<'l> {
     pub(super) actor: &'l [u8],
     pub(super) no: u64,
     pub(super) time: Option<RelTime>,
-    pub(super) line: &'l [u8],
 }
 
 impl FileRecords {
@@ -352,7 +351,6 @@ impl FileRecords {
             u.last = Some(Line {
                 no: c.no,
                 time: c.time.or(u.last.as_ref().map_or(u.first.time, |l| l.time)),
-                text: excerpt(c.line, 0).into(),
             });
             return;
         }
@@ -370,7 +368,6 @@ impl FileRecords {
                 first: Line {
                     no: c.no,
                     time: c.time,
-                    text: excerpt(c.line, 0).into(),
                 },
                 last: None,
             },
@@ -622,12 +619,13 @@ fn hit(r: &CorrRule, g: &Group<'_>) -> Hit {
             named(g.actors.iter().cloned(), g.actors.len())
         ),
     };
+    // The excerpts are read again by the scanner (see `Scanner::fill_excerpts`).
     Hit {
         rule: r.rule,
         line: Some(g.first.no),
-        excerpt: Some(g.first.text.to_vec()),
+        excerpt: None,
         count: g.count,
-        last: Some((g.last.no, g.last.text.to_vec())),
+        last: Some((g.last.no, Vec::new())),
         time: g.first.time,
         last_time: g.last.time,
         reason: format!("{} check: {reason}", r.check.as_str()),

@@ -20,6 +20,9 @@ use std::io::{self, BufReader, Read};
 /// Most distinct findings one rule produces for one file; further matching lines are counted
 /// into the last one.
 const MAX_DISTINCT_PER_FILE: usize = 50;
+/// Lines looked at, at the start and at the end of a stretch of lines that is not examined line
+/// by line, for the dated lines that give the file's time range and its year roll-overs.
+const SAMPLE: usize = 64;
 /// Longest syslog record assembled from continuation lines; the rest is not matched as part
 /// of the record (its lines are still matched one by one).
 const MAX_RECORD: usize = 64 * 1024;
@@ -120,8 +123,16 @@ impl Scanner<'_> {
             .map(|e| (GapCause::Unreadable, e.to_string()))
     }
 
-    /// The compiled pattern set for a group of rules (built once per distinct group).
+    /// Matches the lines of one chunk against the rules of `combo`.
     fn match_lines(&self, combo: &Combo, chunk: &[u8], first: u64, agg: &mut LineHits) {
+        // Without record or `run` rules, only the lines the combined pattern finds are looked
+        // at (ripgrep's way): one search over the chunk, the lines around its matches.
+        if !combo.has_records
+            && !combo.has_run
+            && let Some(finder) = combo.set.finder(chunk)
+        {
+            return self.match_candidates(combo, finder, chunk, first, agg);
+        }
         // Records can span chunks, so with record rules every line is still assembled into
         // its record; only the matching is skipped for chunks in which nothing matches. Rules
         // on the programs commands run see every line: that view can match where the raw text
@@ -129,7 +140,7 @@ impl Scanner<'_> {
         let chunk_hit = combo.set.is_match(chunk);
         let full = chunk_hit || combo.has_run;
         if !full {
-            agg.sample_times(chunk, first);
+            agg.sample_times(chunk);
             if !combo.has_records {
                 return;
             }
@@ -148,50 +159,104 @@ impl Scanner<'_> {
                     text.extend_from_slice(&line[..line.len().min(MAX_RECORD - text.len())]);
                 }
             }
-            if !full {
+            if full {
+                self.match_line(combo, no, line, t, agg);
+            }
+        }
+    }
+
+    /// The lines of a chunk in which `finder` (every pattern of `combo` in one regex) matches,
+    /// each matched and dated; of the others only the first and the last dated lines are
+    /// dated, for the file's time range and its year roll-overs. The chunk ends with a line end
+    /// or is the file's last line, so each search ends at a line.
+    fn match_candidates(
+        &self,
+        combo: &Combo,
+        finder: &regex::bytes::Regex,
+        chunk: &[u8],
+        first: u64,
+        agg: &mut LineHits,
+    ) {
+        let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
+        let (mut pos, mut no, mut counted) = (0, first, 0);
+        let mut head_dated = false;
+        while pos <= body.len() {
+            // The end of the match that ends first is enough: a match within a line ends in
+            // that line, so no line before the one holding this end has one.
+            let Some(e) = finder.shortest_match_at(body, pos) else {
+                break;
+            };
+            let at = if e > pos { e - 1 } else { pos };
+            let start = memchr::memrchr(b'\n', &body[..at]).map_or(0, |i| i + 1);
+            let end = memchr::memchr(b'\n', &body[at..]).map_or(body.len(), |i| at + i);
+            no += memchr::memchr_iter(b'\n', &body[counted..start]).count() as u64;
+            counted = start;
+            if !head_dated {
+                agg.date_head(&body[..start]);
+                head_dated = true;
+            }
+            let line = &body[start..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let t = agg.stamp(line);
+            self.match_line(combo, no, line, t, agg);
+            pos = end + 1;
+        }
+        if head_dated {
+            agg.date_tail(body.get(pos..).unwrap_or_default());
+        } else {
+            agg.sample_times(chunk);
+        }
+    }
+
+    /// Matches one line (dated `t`) against the rules of `combo`.
+    fn match_line(
+        &self,
+        combo: &Combo,
+        no: u64,
+        line: &[u8],
+        t: Option<RelTime>,
+        agg: &mut LineHits,
+    ) {
+        let m = combo.set.matches(line);
+        let raw = m.matched_any();
+        // A record is examined only if one of its lines matched some pattern (or a rule
+        // judges its commands).
+        if let Some((_, _, hit, _)) = &mut agg.pending {
+            *hit |= raw || combo.has_run;
+        }
+        if !raw && !combo.has_run {
+            return;
+        }
+        let mut views = Views::default();
+        let mut captured = Vec::new();
+        for (r, ids) in &combo.rules {
+            if let Matcher::Correlate(_) = &self.rules.rule(*r).matcher {
+                if raw {
+                    self.capture(*r, ids, |i| m.matched(i), (no, t), line, &mut captured, agg);
+                }
                 continue;
             }
-            let m = combo.set.matches(line);
-            let raw = m.matched_any();
-            // A record is examined only if one of its lines matched some pattern (or a rule
-            // judges its commands).
-            if let Some((_, _, hit, _)) = &mut agg.pending {
-                *hit |= raw || combo.has_run;
-            }
-            if !raw && !combo.has_run {
+            if self.is_record_rule(*r) {
                 continue;
             }
-            let mut views = Views::default();
-            let mut captured = Vec::new();
-            for (r, ids) in &combo.rules {
-                if let Matcher::Correlate(_) = &self.rules.rule(*r).matcher {
-                    if raw {
-                        self.capture(*r, ids, |i| m.matched(i), (no, t), line, &mut captured, agg);
-                    }
-                    continue;
+            let hit = match self.commands_of(*r) {
+                None if raw => group_holds(ids, |i| m.matched(i)),
+                None => None,
+                Some(v) if v != View::Run && !own_match(ids, &m) => None,
+                Some(v) => {
+                    let sys = agg.system_crontab;
+                    let vm = views.get(combo, v, line, sys, &mut agg.run_cache);
+                    group_holds(ids, |i| {
+                        if ids.none.contains(&i) {
+                            m.matched(i)
+                        } else {
+                            vm.matched(i)
+                        }
+                    })
                 }
-                if self.is_record_rule(*r) {
-                    continue;
-                }
-                let hit = match self.commands_of(*r) {
-                    None if raw => group_holds(ids, |i| m.matched(i)),
-                    None => None,
-                    Some(v) if v != View::Run && !own_match(ids, &m) => None,
-                    Some(v) => {
-                        let sys = agg.system_crontab;
-                        let vm = views.get(combo, v, line, sys, &mut agg.run_cache);
-                        group_holds(ids, |i| {
-                            if ids.none.contains(&i) {
-                                m.matched(i)
-                            } else {
-                                vm.matched(i)
-                            }
-                        })
-                    }
-                };
-                if let Some(hit) = hit {
-                    agg.add(*r, no, t, line, || self.line_reason(*r, ids, &hit));
-                }
+            };
+            if let Some(hit) = hit {
+                agg.add(*r, no, t, line, || self.line_reason(*r, ids, &hit));
             }
         }
     }
@@ -292,7 +357,6 @@ impl Scanner<'_> {
                 actor: field("actor"),
                 no,
                 time,
-                line,
             };
             agg.records.capture(&self.corr, g, &c);
         }
@@ -421,20 +485,30 @@ impl LineHits {
         Some(t)
     }
 
-    /// For a chunk nothing matched in: dates only its first dated line and the dated lines among
-    /// its last 64 (in order, so that a request logged late does not end the range),
-    /// enough for the file's time range and for counting year roll-overs between chunks.
-    fn sample_times(&mut self, chunk: &[u8], first: u64) {
-        const LOOK: usize = 64;
+    /// For a chunk not examined line by line: dates only its first dated line and the dated
+    /// lines among its last [`SAMPLE`] (in order, so that a request logged late does not end
+    /// the range), enough for the file's time range and for counting year roll-overs.
+    fn sample_times(&mut self, chunk: &[u8]) {
+        self.date_head(chunk);
+        self.date_tail(chunk);
+    }
+
+    /// Dates the first dated line among the first [`SAMPLE`] lines of `text`.
+    fn date_head(&mut self, text: &[u8]) {
         let stamps = self.stamps;
-        if let Some((_, l)) = read::lines(chunk, first)
-            .take(LOOK)
+        if let Some((_, l)) = read::lines(text, 0)
+            .take(SAMPLE)
             .find(|(_, l)| stamps.parse(l).is_some())
         {
             self.stamp(l);
         }
-        let tail: Vec<&[u8]> = read::lines_rev(chunk)
-            .take(LOOK)
+    }
+
+    /// Dates the dated lines among the last [`SAMPLE`] lines of `text`, in order.
+    fn date_tail(&mut self, text: &[u8]) {
+        let stamps = self.stamps;
+        let tail: Vec<&[u8]> = read::lines_rev(text)
+            .take(SAMPLE)
             .filter(|l| stamps.parse(l).is_some())
             .collect();
         for l in tail.into_iter().rev() {

@@ -7,6 +7,7 @@
 pub mod commands;
 mod content;
 mod correlate;
+mod excerpts;
 mod lines;
 mod patterns;
 pub mod read;
@@ -180,6 +181,21 @@ impl EntryPlan {
     }
 }
 
+/// What reading an entry is expected to cost, for scheduling only: its stored size, eight
+/// times that for a gzip rotation (which inflates to about that much text).
+fn read_cost(e: &Entry, plan: &EntryPlan, allowed: bool) -> u64 {
+    if !allowed || !plan.reads(e) {
+        return 0;
+    }
+    let name = e.path.file_name();
+    let gz = name.ends_with(b".gz") || name.ends_with(b".tgz");
+    if gz && !plan.line_rules.is_empty() {
+        e.size.saturating_mul(8)
+    } else {
+        e.size
+    }
+}
+
 impl<'r> Scanner<'r> {
     /// A scanner for `rules`.
     pub fn new(rules: &'r RuleSet, opts: ScanOptions, family: &'r dyn Family) -> Self {
@@ -218,6 +234,35 @@ impl<'r> Scanner<'r> {
         }
     }
 
+    /// Maps `f` over `items` on `pool`, the costliest first: every worker takes the next item
+    /// from one queue sorted by `cost`, so the largest logs start at once and no core idles
+    /// while another reads a large file last. Results come back in the items' order.
+    fn par_map_costliest_first<T: Sync, R: Send>(
+        pool: Option<&rayon::ThreadPool>,
+        items: &[T],
+        cost: impl Fn(&T) -> u64,
+        f: impl Fn(&T) -> R + Sync + Send,
+    ) -> Vec<R> {
+        let Some(pool) = pool else {
+            return items.iter().map(f).collect();
+        };
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(cost(&items[i])), i));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let parts = pool.broadcast(|_| {
+            let mut mine = Vec::new();
+            loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = order.get(k) else { break };
+                mine.push((i, f(&items[i])));
+            }
+            mine
+        });
+        let mut all: Vec<(usize, R)> = parts.into_iter().flatten().collect();
+        all.sort_unstable_by_key(|(i, _)| *i);
+        all.into_iter().map(|(_, r)| r).collect()
+    }
+
     /// Scans every entry of `evidence`.
     pub fn scan(&self, evidence: &dyn Evidence) -> ScanOutput {
         // The firmware family first: baseline conditions are judged against it.
@@ -229,11 +274,14 @@ impl<'r> Scanner<'r> {
         });
         let allowed = self.within_budget(&listing.entries, &plans);
         let work: Vec<_> = listing.entries.iter().zip(plans).zip(allowed).collect();
-        let results = Self::par_map(pool.as_ref(), work, |((e, plan), ok)| {
-            self.run_entry(evidence, e, &plan, ok)
-        });
+        let results = Self::par_map_costliest_first(
+            pool.as_ref(),
+            &work,
+            |((e, plan), ok)| read_cost(e, plan, *ok),
+            |((e, plan), ok)| self.run_entry(evidence, e, plan, *ok),
+        );
         let zone = self.family.zone(evidence, &listing);
-        self.assemble(listing, results, zone)
+        self.assemble(evidence, listing, results, zone)
     }
 
     /// Which entries may be read: the files that need reading, in path order, until their
@@ -261,7 +309,13 @@ impl<'r> Scanner<'r> {
 
     /// Turns per-entry results into the scan output: years resolved, correlations compared,
     /// everything sorted.
-    fn assemble(&self, listing: Listing, results: Vec<EntryResult>, zone: Zone) -> ScanOutput {
+    fn assemble(
+        &self,
+        evidence: &dyn Evidence,
+        listing: Listing,
+        results: Vec<EntryResult>,
+        zone: Zone,
+    ) -> ScanOutput {
         let mut out = ScanOutput {
             gaps: listing.gaps.clone(),
             ..ScanOutput::default()
@@ -305,7 +359,10 @@ impl<'r> Scanner<'r> {
             digests.push(sha);
             resolvers.push(resolver);
         }
-        for (i, hit) in correlate(&self.corr, &merged, &listing.entries) {
+        let mut hits = correlate(&self.corr, &merged, &listing.entries);
+        drop(merged);
+        self.fill_excerpts(evidence, &listing.entries, &mut hits);
+        for (i, hit) in hits {
             out.findings.push(self.finding(
                 &listing.entries[i],
                 hit,

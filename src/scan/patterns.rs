@@ -27,6 +27,10 @@ pub(super) struct PatternSet {
     /// (first pattern id, shard)
     shards: Vec<(usize, Shard)>,
     len: usize,
+    /// Every pattern in one regex, to find the lines worth matching in a chunk; `None` when
+    /// a pattern's meaning depends on where the haystack starts or ends (`\A`, `\z`, `(?-m)`)
+    /// or the joined regex is too large.
+    finder: Option<Regex>,
 }
 
 /// Which patterns of a [`PatternSet`] matched a haystack.
@@ -52,6 +56,60 @@ fn build_set(sources: &[String]) -> Result<RegexSet, regex::Error> {
         .build()
 }
 
+/// Joins `sources` into one regex with the options of the sets (multi-line, bytes), capture
+/// names removed (two patterns may use one name).
+fn build_finder(sources: &[String]) -> Option<Regex> {
+    if sources.is_empty() {
+        return None;
+    }
+    let bound = |s: &String| s.contains("\\A") || s.contains("\\z") || s.contains("-m");
+    if sources.iter().any(bound) {
+        return None;
+    }
+    let joined: Vec<String> = sources
+        .iter()
+        .map(|s| format!("(?:{})", unnamed(s)))
+        .collect();
+    regex::bytes::RegexBuilder::new(&joined.join("|"))
+        .unicode(false)
+        .multi_line(true)
+        .size_limit(SET_SIZE_LIMIT)
+        .dfa_size_limit(SET_DFA_LIMIT)
+        .build()
+        .ok()
+}
+
+/// `src` with its named groups (`(?P<name>`, `(?<name>`) made plain groups `(?:`. An escaped
+/// parenthesis (`\(`) is left alone.
+fn unnamed(src: &str) -> String {
+    let b = src.as_bytes();
+    let mut out = String::with_capacity(src.len());
+    let mut i = 0;
+    while i < b.len() {
+        let escaped = b[..i].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1;
+        let rest = &src[i..];
+        let name_at = if rest.starts_with("(?P<") {
+            Some(4)
+        } else if rest.starts_with("(?<") && !rest.starts_with("(?<=") && !rest.starts_with("(?<!")
+        {
+            Some(3)
+        } else {
+            None
+        };
+        if let (false, Some(skip)) = (escaped, name_at)
+            && let Some(close) = rest[skip..].find('>')
+        {
+            out.push_str("(?:");
+            i += skip + close + 1;
+            continue;
+        }
+        let ch = rest.chars().next().unwrap_or_default();
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
 impl PatternSet {
     /// Compiles `sources`; `single(i)` is pattern `i` compiled on its own, used when even a
     /// one-pattern set is refused.
@@ -61,7 +119,17 @@ impl PatternSet {
         PatternSet {
             shards,
             len: sources.len(),
+            finder: build_finder(sources),
         }
+    }
+
+    /// The regex that finds, in `chunk`, every line in which some pattern matches, when it can
+    /// be trusted to: not where a carriage return ends a line (a `$` before `\r\n` matches in
+    /// the line, which is matched without it, and not in the chunk).
+    pub(super) fn finder(&self, chunk: &[u8]) -> Option<&Regex> {
+        self.finder
+            .as_ref()
+            .filter(|_| memchr::memchr(b'\r', chunk).is_none())
     }
 
     fn split(
@@ -219,6 +287,33 @@ mod tests {
         assert_eq!(group_holds(&ids, |i| i == 1 || i == 2), Some(vec![1, 2]));
         assert_eq!(group_holds(&ids, |i| i == 1), None);
         assert_eq!(group_holds(&ids, |i| i != 0), None);
+    }
+
+    #[test]
+    fn capture_names_are_removed_but_escaped_parentheses_kept() {
+        assert_eq!(unnamed(r"a(?P<key>\S+) (?<v>x)"), r"a(?:\S+) (?:x)");
+        assert_eq!(unnamed(r"\(?P<x"), r"\(?P<x");
+        assert_eq!(unnamed(r"(?<=a)b(?<!c)"), r"(?<=a)b(?<!c)");
+        assert_eq!(unnamed(r"\\(?P<k>y)"), r"\\(?:y)");
+    }
+
+    #[test]
+    fn the_finder_is_withheld_where_it_could_miss_a_line() {
+        let single = |_: usize| Regex::new("x").unwrap();
+        let set = |s: &[&str]| {
+            let v: Vec<String> = s.iter().map(|x| (*x).to_owned()).collect();
+            PatternSet::new(&v, &single)
+        };
+        let both = set(&[r"(?P<k>a+)b", r"c(?P<k>d)"]);
+        assert!(
+            both.finder(b"xx\naab\n")
+                .is_some_and(|f| f.is_match(b"xx\ncd"))
+        );
+        // A carriage return: `$` would not match before it in the chunk.
+        assert!(both.finder(b"aab\r\n").is_none());
+        // Patterns tied to the haystack's start or end, or single-line mode.
+        assert!(set(&[r"\A#!"]).finder(b"x").is_none());
+        assert!(set(&[r"(?-m)^x"]).finder(b"x").is_none());
     }
 
     #[test]
