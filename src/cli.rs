@@ -110,6 +110,15 @@ pub(crate) struct ScanArgs {
     /// the NetScaler CLI).
     #[arg(long, requires = "ssh")]
     pub(crate) ssh_no_cli: bool,
+    /// Never prompt for a password, passphrase or host key (`ssh -o BatchMode=yes`), for
+    /// automation. Without it ssh asks on the terminal, as when an administrator logs in.
+    #[arg(long, requires = "ssh")]
+    pub(crate) ssh_batch: bool,
+    /// Pass `-o KEY=VALUE` to ssh (repeatable), e.g. `--ssh-option Port=2222` or
+    /// `--ssh-option UserKnownHostsFile=./known_hosts`. Host keys are otherwise checked as the
+    /// user's ssh configuration says.
+    #[arg(long, value_name = "KEY=VALUE", requires = "ssh")]
+    pub(crate) ssh_option: Vec<String>,
     /// Folder for the private temporary copy of a compressed or streamed input (.tar.gz,
     /// .gz image, -, --ssh): unnamed, mode 0600, gone when sporen exits; never inside TARGET.
     /// Default: $TMPDIR, else /tmp.
