@@ -262,7 +262,11 @@ fn error_row(v: &Value, base: RowBase) -> Result<Row, String> {
         .ok_or_else(|| format!("a {ERROR_SCHEMA} record without an \"error\""))?;
     let mut row = empty_row(base, Status::Failed);
     row.target = string_at(v, &["host"]);
-    if let Some(code) = v.get("exit_code").and_then(Value::as_i64) {
+    let code = v.get("exit_code").and_then(|c| {
+        c.as_i64()
+            .or_else(|| c.as_str().and_then(|s| s.trim().parse().ok()))
+    });
+    if let Some(code) = code {
         row.reasons.push(format!(
             "sporen scan exited with {code}; no report was written"
         ));
