@@ -125,7 +125,7 @@ fn posture_section(r: &Report, s: &mut String) {
             let st = cve_status(c.status);
             let _ = writeln!(
                 s,
-                "<tr><td>{}</td><td>{}</td><td class=\"{st}\">{}</td><td>{}</td></tr>",
+                "<tr><td class=\"nowrap\">{}</td><td>{}</td><td class=\"{st} nowrap\">{}</td><td>{}</td></tr>",
                 esc(&c.id),
                 esc(&c.title),
                 st.replace('_', " "),

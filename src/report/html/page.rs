@@ -48,7 +48,7 @@ code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em;word
 .sev-critical,.sev-high{color:#b00020;font-weight:bold}.sev-medium{color:#b26a00;font-weight:bold}
 .sev-low,.sev-info{color:#555}
 .vulnerable{color:#b00020;font-weight:bold}.fixed,.not_affected{color:#2e7d32}.unknown{color:#6a3d9a}
-.muted{color:#666;font-size:.9em}
+.muted{color:#666;font-size:.9em}.nowrap{white-space:nowrap}
 .reasons li{margin:.2em 0}
 svg{max-width:100%;height:auto;font-family:system-ui,sans-serif}
 section{page-break-inside:avoid}
