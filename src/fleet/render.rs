@@ -189,9 +189,14 @@ fn html(f: &Fleet) -> String {
     for (i, r) in f.rows.iter().enumerate() {
         let _ = writeln!(
             s,
-            "<tr><td><a href=\"#appliance-{i}\">{}</a></td><td><span class=\"verdict {}\">{}</span></td>\
-<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"#appliance-{i}\">{}</a>{}</td><td><span class=\"verdict {}\">{}</span></td>\
+<td>{}</td><td class=\"nowrap\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&r.name),
+            r.hostname
+                .as_deref()
+                .filter(|h| *h != r.name)
+                .map(|h| format!("<br><span class=\"muted\">{}</span>", esc(h)))
+                .unwrap_or_default(),
             r.status.as_str(),
             r.status.as_str(),
             esc(or_dash(r.nsip.as_deref())),
