@@ -65,7 +65,7 @@ fn or_dash(s: Option<&str>) -> &str {
     s.unwrap_or("-")
 }
 
-/// The name the row shows: the report's host name where it differs from the file's.
+/// What the table shows as the reason: the error of a host not scanned, else the first reason.
 fn first_reason(r: &Row) -> &str {
     r.error
         .as_deref()
