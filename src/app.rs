@@ -4,7 +4,7 @@
 //! could not be written is never a verdict: it is exit 2 with the reason on standard error.
 
 use crate::appliance::{Appliance, Registered};
-use crate::cli::{Cli, Command, RuleArgs, RulesCommand};
+use crate::cli::{Cli, Command, FleetArgs, RuleArgs, RulesCommand};
 use crate::config::{CheckedRules, ConfigError, ScanConfig, check_rules, rule_sources};
 use crate::exit::ExitCode;
 use crate::input::Evidence;
@@ -33,7 +33,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -47,7 +48,7 @@ where
     let family = Registered::named(&cli.appliance).unwrap_or(Registered::default_family());
     let result = match cli.command {
         Command::Scan(a) => match ScanConfig::from_args(&a, family) {
-            Ok(config) => exec_scan(&config),
+            Ok(config) => exec_scan(&config, &args),
             Err(problems) => Ok(refuse(&problems)),
         },
         Command::Rules(RulesCommand::List { rules, json }) => exec_rules_list(&rules, family, json),
@@ -58,6 +59,7 @@ where
         }) => exec_rules_check(&paths, no_builtin_rules, family, json),
         Command::Rules(RulesCommand::Test { rules }) => exec_rules_test(&rules, family),
         Command::Baseline { build, json } => exec_baseline(build.as_deref(), family, json),
+        Command::Fleet(a) => exec_fleet(&a),
     };
     match result {
         Ok(code) => code,
@@ -110,10 +112,41 @@ fn print_diagnostics(diags: &[Diagnostic]) {
     );
 }
 
+/// Reads the reports, merges them and writes the fleet report; every refused report is named.
+fn exec_fleet(a: &FleetArgs) -> Result<ExitCode> {
+    let destination = crate::output::Destination::prepare(a.output.as_deref(), &a.reports);
+    let rows = crate::fleet::load::report_files(&a.reports)
+        .and_then(|files| crate::fleet::load::load_rows(&files));
+    let (rows, destination) = match (rows, destination) {
+        (Ok(rows), Ok(d)) => (rows, d),
+        (rows, d) => {
+            for p in rows.err().unwrap_or_default() {
+                note(&format!("sporen: error: {p}"));
+            }
+            if let Err(e) = d {
+                note(&format!("sporen: error: {:#}", anyhow::Error::new(e)));
+            }
+            note("sporen: no fleet report was written");
+            return Ok(ExitCode::Error);
+        }
+    };
+    let fleet = crate::fleet::Fleet::new(rows);
+    destination.write(|w| crate::fleet::render::render(&fleet, a.format, w))?;
+    if let Some(path) = destination.path() {
+        note(&format!(
+            "sporen: {} appliances, worst {}; fleet report written to {}",
+            fleet.totals.appliances,
+            fleet.worst.as_str(),
+            crate::report::sanitize::escape_bytes(path.as_os_str().as_encoded_bytes())
+        ));
+    }
+    Ok(fleet.exit_code())
+}
+
 /// Opens the evidence, scans it and writes the report, with everything checked beforehand.
-fn exec_scan(config: &ScanConfig) -> Result<ExitCode> {
+fn exec_scan(config: &ScanConfig, args: &[OsString]) -> Result<ExitCode> {
     let (evidence, target_name) = open_evidence(&config.input)?;
-    let report = build_report(
+    let mut report = build_report(
         evidence.as_ref(),
         &config.rules,
         &config.appliance,
@@ -121,6 +154,10 @@ fn exec_scan(config: &ScanConfig) -> Result<ExitCode> {
         &config.options,
         &config.windows,
     );
+    report.arguments = args
+        .iter()
+        .map(|a| crate::report::sanitize::escape_bytes(a.as_encoded_bytes()))
+        .collect();
     write_report(&report, config)?;
     let code = ExitCode::for_verdict(report.verdict);
     if config.fail_on_vulnerable
@@ -197,6 +234,7 @@ pub fn build_report(
         flagged_files: flagged_files(&a.findings, &out),
         rules: rule_hits(rules, &a.findings),
         findings: a.findings,
+        arguments: Vec::new(),
     }
 }
 

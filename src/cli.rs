@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive) and nothing else: parsing only, no behaviour.
 
+use crate::fleet::render::FleetFormat;
 use crate::report::Format;
 use crate::verdict::DateArg;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -81,6 +82,35 @@ is listed, as for an appliance whose family is unknown.",
         #[arg(long)]
         json: bool,
     },
+    /// Merge the reports of many appliances into one fleet report, worst first.
+    #[command(
+        long_about = "Merges JSON scan reports (sporen scan --format json, schema sporen.report/1) into one \
+fleet report: a row per appliance with its host, NSIP, firmware, verdict, first reason, per-CVE status, \
+mitigation, coverage gaps and the SHA-256 of its report file, sorted worst first (compromised, review, \
+failed, inconclusive, clean), with totals. A REPORT is a file or a folder (its *.json files). A \
+sporen.fleet-error/1 record ({\"schema\",\"host\",\"error\"}) stands for a host that could not be scanned \
+and is a failed row. Reports of another tool or schema are refused, every one named, with exit code 2. \
+Each file is read up to 64 MiB.",
+        after_help = "Examples:\n  sporen fleet reports/\n  sporen fleet reports/ --format html -o fleet.html\n  sporen fleet gw01.json gw02.json --format csv\n\n\
+Exit code: the worst row's, as scan gives it: 1 when any appliance is compromised or in review, else 2 when \
+any host could not be scanned, else 3 when any is inconclusive, else 0. 2 also for a refused report."
+    )]
+    Fleet(FleetArgs),
+}
+
+/// Arguments of `sporen fleet`.
+#[derive(Debug, Args)]
+pub(crate) struct FleetArgs {
+    /// JSON scan reports, or folders holding them (`*.json`, not their subfolders).
+    #[arg(value_name = "REPORT", required = true)]
+    pub(crate) reports: Vec<PathBuf>,
+    /// Report format.
+    #[arg(short, long, value_enum, default_value_t = FleetFormat::Text)]
+    pub(crate) format: FleetFormat,
+    /// Write the fleet report to FILE instead of standard output (never one of the REPORTs
+    /// or inside a REPORT folder).
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
 }
 
 /// When to colour text output.
@@ -120,6 +150,15 @@ pub(crate) struct ScanArgs {
     /// the NetScaler CLI).
     #[arg(long, requires = "ssh")]
     pub(crate) ssh_no_cli: bool,
+    /// Never prompt for a password, passphrase or host key (`ssh -o BatchMode=yes`), for
+    /// automation. Without it ssh asks on the terminal, as when an administrator logs in.
+    #[arg(long, requires = "ssh")]
+    pub(crate) ssh_batch: bool,
+    /// Pass `-o KEY=VALUE` to ssh (repeatable), e.g. `--ssh-option Port=2222` or
+    /// `--ssh-option UserKnownHostsFile=./known_hosts`. Host keys are otherwise checked as the
+    /// user's ssh configuration says.
+    #[arg(long, value_name = "KEY=VALUE", requires = "ssh")]
+    pub(crate) ssh_option: Vec<String>,
     /// Folder for the private temporary copy of a compressed or streamed input (.tar.gz,
     /// .gz image, -, --ssh): unnamed, mode 0600, gone when sporen exits; never inside TARGET.
     /// Default: $TMPDIR, else /tmp.

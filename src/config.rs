@@ -16,6 +16,7 @@ use crate::cli::{ColorArg, RuleArgs, ScanArgs};
 use crate::input::Layout;
 use crate::input::Limits;
 use crate::input::open::{InputSpec, check_ssh_host, check_targets, check_temp_dir};
+use crate::input::ssh::{SshOptions, check_ssh_option};
 use crate::output::Destination;
 use crate::report::Format;
 use crate::rules::set::RuleSources;
@@ -111,6 +112,11 @@ impl ScanConfig {
         if let Some(Err(e)) = input.ssh.as_deref().map(check_ssh_host) {
             err.arguments.push(format!("{e:#}"));
         }
+        err.arguments.extend(
+            a.ssh_option
+                .iter()
+                .filter_map(|o| check_ssh_option(o).err()),
+        );
         let names_evidence = input.targets.iter().any(|t| t.as_os_str() != "-");
         let destination = if checked.is_some() || !names_evidence {
             err.arguments.extend(check_targets(&input.targets));
@@ -160,6 +166,10 @@ fn input_spec(a: &ScanArgs) -> InputSpec {
         ssh: a.ssh.clone(),
         ssh_program: a.ssh_program.clone(),
         ssh_cli: !a.ssh_no_cli,
+        ssh_options: SshOptions {
+            batch: a.ssh_batch,
+            options: a.ssh_option.clone(),
+        },
         temp_dir: a.temp_dir.clone(),
         max_unpacked: a.max_unpacked,
         limits: Limits {

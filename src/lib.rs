@@ -38,6 +38,7 @@
 //!   appliance profile.
 //! * [`report`]: text, JSON, JSONL, SARIF, CSV, timeline and body-file renderers;
 //!   attacker-chosen bytes are escaped.
+//! * [`fleet`]: `sporen fleet`, many appliances' reports merged into one, worst first.
 //! * [`zone`]: how local times of a time zone become UTC; [`util`]: helpers with no knowledge
 //!   of appliances, rules or evidence; [`model`]: the plain data passed between them.
 
@@ -50,6 +51,7 @@ pub mod cli;
 pub mod config;
 pub mod continuity;
 pub mod exit;
+pub mod fleet;
 pub mod input;
 pub mod model;
 pub mod output;

@@ -816,6 +816,10 @@ pub struct Report {
     pub(crate) flagged_files: Vec<FlaggedFile>,
     /// Every rule in force, sorted by id, with its hit counts (zeros included).
     pub(crate) rules: Vec<RuleHits>,
+    /// The command line of the run, for the HTML report's record of the run. Not in the
+    /// machine formats (their schema has no place for it yet).
+    #[serde(skip)]
+    pub(crate) arguments: Vec<String>,
 }
 
 /// Schema identifier written into every JSON report.

@@ -89,20 +89,83 @@ fn ssh_runs_a_read_only_tar_through_the_cli_shell_and_scans_the_stream() {
     );
     let args = std::fs::read_to_string(&args_file).unwrap();
     let args: Vec<&str> = args.lines().collect();
-    assert_eq!(
-        args[..4],
-        ["-o", "BatchMode=yes", "--", "nsroot@192.0.2.10"]
-    );
-    assert!(args[4].starts_with("shell \"tar -cf - -C / "));
-    for word in ["rm ", "mv ", ">", "chmod", "touch"] {
+    // No batch mode unless asked: ssh may prompt on the terminal as for an administrator.
+    assert_eq!(args[..2], ["--", "nsroot@192.0.2.10"]);
+    assert!(args[2].starts_with("shell \"tar -cf - -C / "));
+    for word in ["rm ", "mv ", ">", "chmod", "touch", "/dev/null"] {
         assert!(
-            !args[4].replace("2>/dev/null", "").contains(word),
-            "remote command writes: {}",
-            args[4]
+            !args[2].contains(word),
+            "remote command writes or hides errors: {}",
+            args[2]
         );
     }
     let direct = scan_json(&root, &[]).0;
     assert_eq!(summary(&out.stdout), summary(&direct.stdout));
+}
+
+#[test]
+fn ssh_batch_mode_and_options_are_passed_and_remote_tar_errors_are_gaps() {
+    let (dir, root) = fixture("clean-14.1-43.56");
+    let args_file = dir.path().join("args");
+    let ssh = [
+        "--ssh",
+        "nsroot@192.0.2.10",
+        "--ssh-batch",
+        "--ssh-option",
+        "Port=2222",
+        "--ssh-option",
+        "UserKnownHostsFile=/cases/known_hosts",
+    ];
+    let mut cmd = fake_ssh(&ssh, &root, &args_file);
+    cmd.args(["--format", "json"]).env(
+        "FAKE_SSH_STDERR",
+        "tar: var/vpn/bookmarks: Cannot open: Permission denied\n\
+         tar: tmp: Cannot stat: No such file or directory",
+    );
+    let out = finish(cmd);
+    let args = std::fs::read_to_string(&args_file).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    assert_eq!(
+        args[..7],
+        [
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "Port=2222",
+            "-o",
+            "UserKnownHostsFile=/cases/known_hosts",
+            "--"
+        ]
+    );
+    let v = out.json();
+    // An unreadable file is a gap with the remote text that keeps the verdict from clean;
+    // a path absent on the appliance is not.
+    assert_eq!(v["verdict"], "inconclusive", "{}", out.stderr);
+    let gaps = v["coverage"]["gaps"].as_array().unwrap();
+    let remote: Vec<&serde_json::Value> = gaps
+        .iter()
+        .filter(|g| g["detail"].as_str().unwrap().contains("remote tar"))
+        .collect();
+    assert_eq!(remote.len(), 1, "{gaps:?}");
+    assert_eq!(remote[0]["path"], "/var/vpn/bookmarks");
+    assert_eq!(remote[0]["blocks_clean"], true);
+    assert!(
+        remote[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Cannot open: Permission denied")
+    );
+    assert!(
+        out.stderr
+            .contains("sporen: remote: tar: var/vpn/bookmarks")
+    );
+
+    let bad = finish(fake_ssh(
+        &["--ssh", "ns", "--ssh-option=-oProxyCommand=x"],
+        &root,
+        &args_file,
+    ));
+    bad.assert_refused("--ssh-option `-oProxyCommand=x`", "bad ssh option");
 }
 
 #[test]

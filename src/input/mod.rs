@@ -12,6 +12,7 @@ pub mod open;
 pub mod partition;
 pub mod resolve;
 pub mod spool;
+pub mod ssh;
 pub mod tar;
 pub mod ufs;
 

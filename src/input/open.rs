@@ -6,6 +6,7 @@
 use super::digest::{Hashing, InputDigests};
 use super::dir::DirEvidence;
 use super::spool::{self, Filled, Spool, Stop};
+use super::ssh::{SshOptions, remote_gaps, ssh_args, watch_stderr};
 use super::tar::{BANNER_MAX, Growing, TarEvidence, find_tar_start};
 use super::ufs::{ImageEvidence, ReadAt};
 use super::{Entry, Evidence, Listing};
@@ -28,6 +29,8 @@ pub(crate) struct InputSpec {
     pub(crate) ssh_program: PathBuf,
     /// Run the remote command through the appliance's CLI (the layout's `ssh_shell`).
     pub(crate) ssh_cli: bool,
+    /// Batch mode and `-o` options of the ssh client.
+    pub(crate) ssh_options: SshOptions,
     /// Where spool files go (`--temp-dir`); `None`: `$TMPDIR`, else `/tmp`.
     pub(crate) temp_dir: Option<PathBuf>,
     /// Most bytes unpacked or received into a spool (`--max-unpacked`).
@@ -45,6 +48,7 @@ impl Default for InputSpec {
             ssh: None,
             ssh_program: PathBuf::from("ssh"),
             ssh_cli: true,
+            ssh_options: SshOptions::default(),
             temp_dir: None,
             max_unpacked: spool::DEFAULT_MAX_UNPACKED,
             limits: Limits::default(),
@@ -54,18 +58,15 @@ impl Default for InputSpec {
 }
 
 /// The remote command `--ssh` runs: a tar of the layout's SSH paths to standard output, through
-/// the appliance's CLI when `cli`. It reads, it never writes on the appliance (tar's warnings
-/// about absent paths go to standard error).
+/// the appliance's CLI when `cli`. It reads, it never writes on the appliance. tar's complaints
+/// go to standard error, which ssh brings back: paths it could not read become coverage gaps.
 pub fn ssh_remote_command(layout: &Layout, cli: bool) -> String {
     let excludes: String = layout
         .ssh_exclude
         .iter()
         .map(|e| format!("--exclude '{e}' "))
         .collect();
-    let tar = format!(
-        "tar -cf - -C / {excludes}{} 2>/dev/null",
-        layout.ssh_paths.join(" ")
-    );
+    let tar = format!("tar -cf - -C / {excludes}{}", layout.ssh_paths.join(" "));
     match (cli, layout.ssh_shell) {
         (true, Some(shell)) => format!("{shell} \"{tar}\""),
         _ => tar,
@@ -457,7 +458,17 @@ fn spool_stream(ctx: &Spooler<'_>, src: impl Read, name: &str) -> Result<Spooled
 }
 
 /// The tar indexed while it was spooled.
-fn tar_from_spool(a: &InputSpec, mut s: Spooled, kind: &'static str) -> Result<Box<dyn Evidence>> {
+fn tar_from_spool(a: &InputSpec, s: Spooled, kind: &'static str) -> Result<Box<dyn Evidence>> {
+    tar_from_spool_with(a, s, kind, Vec::new())
+}
+
+/// [`tar_from_spool`] with gaps learnt elsewhere (the remote tar's complaints).
+fn tar_from_spool_with(
+    a: &InputSpec,
+    mut s: Spooled,
+    kind: &'static str,
+    extra: Vec<Gap>,
+) -> Result<Box<dyn Evidence>> {
     let indexed = s
         .tar
         .take()
@@ -467,46 +478,74 @@ fn tar_from_spool(a: &InputSpec, mut s: Spooled, kind: &'static str) -> Result<B
         Some(Err(e)) => bail!("{e}{}", s.why_unusable()),
         None => bail!("no tar archive{}", s.why_unusable()),
     };
-    let (gaps, notes) = s.remarks();
+    let (mut gaps, notes) = s.remarks();
+    gaps.extend(extra);
     let digests = InputDigests::default();
     digests.push(s.input);
     Ok(received(Box::new(ev), digests, gaps, notes))
 }
 
 /// Runs the ssh client and reads the tar it streams, with `--` before the host so that a host
-/// cannot be taken for an option.
+/// cannot be taken for an option. Prompts (password, host key) go to the terminal as ssh asks
+/// them there; the client's standard error is shown and read for the remote tar's complaints.
 fn open_ssh(ctx: &Spooler<'_>, host: &str) -> Result<(Box<dyn Evidence>, String)> {
     check_ssh_host(host)?;
     let a = ctx.spec;
     let remote = ssh_remote_command(&a.layout, a.ssh_cli);
+    let args = ssh_args(&a.ssh_options, host, &remote);
     eprintln!(
-        "sporen: running: {} -o BatchMode=yes -- {host} {remote}",
-        a.ssh_program.display()
+        "sporen: running: {} {}",
+        a.ssh_program.display(),
+        crate::report::sanitize::escape_str(&args.join(" "))
     );
     let mut child = std::process::Command::new(&a.ssh_program)
-        .args(["-o", "BatchMode=yes", "--", host, &remote])
+        .args(&args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot run {}", a.ssh_program.display()))?;
     let name = format!("ssh://{host}");
     let stdout = child.stdout.take().context("no stream from ssh")?;
+    let stderr = child.stderr.take().map(watch_stderr);
     let spooled = spool_stream(ctx, stdout, &name);
-    // Stopped early (budget, error) or done: the client has nothing more to give us.
-    let _ = child.kill();
-    let status = child.wait();
+    let stopped_early = spooled.as_ref().map_or(true, |s| s.stop.is_some());
+    let status = finish_client(&mut child, stopped_early);
+    let remote_errors = stderr
+        .map(|t| t.join().unwrap_or_default())
+        .unwrap_or_default();
     let s = spooled?;
     if s.len == 0 {
         let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+        let said = remote_errors
+            .last()
+            .map_or(String::new(), |l| format!(": {l}"));
         bail!(
-            "{} exited with {status} and sent no data",
+            "{} exited with {status} and sent no data{said}",
             a.ssh_program.display()
         );
     }
-    let ev = tar_from_spool(a, s, "ssh")
+    let ev = tar_from_spool_with(a, s, "ssh", remote_gaps(&remote_errors))
         .with_context(|| format!("the stream from {host} is not a tar archive"))?;
     Ok((ev, name))
+}
+
+/// Waits for the ssh client to exit once its stream ended, so that the last of its standard
+/// error arrives; a client that stopped early (a budget, an error) or lingers is killed.
+fn finish_client(
+    child: &mut std::process::Child,
+    stopped_early: bool,
+) -> io::Result<std::process::ExitStatus> {
+    if !stopped_early {
+        for _ in 0..100 {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    child.wait()
 }
 
 /// A disk image read in place, or from a spool.

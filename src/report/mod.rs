@@ -1,5 +1,5 @@
 //! Report renderers: turn a finished [`Report`] into text for people, or into JSON, JSON Lines,
-//! SARIF or CSV for machines.
+//! SARIF or CSV for machines, or into one HTML page for the people who decide.
 //!
 //! Renderers only show what is in the report, in the report's order. They must never re-sort,
 //! filter or add to the findings, write timestamps or anything else that changes from run to
@@ -7,6 +7,7 @@
 
 pub mod bodyfile;
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod jsonl;
 #[cfg(test)]
@@ -43,6 +44,8 @@ pub(crate) enum Format {
     Timeline,
     /// The Sleuth Kit 3.x body file of flagged files (for mactime / plaso).
     Bodyfile,
+    /// One self-contained page for people who decide: verdict, posture, the evidence in time.
+    Html,
 }
 
 impl fmt::Display for Format {
@@ -74,6 +77,7 @@ pub(crate) fn render(
         Format::Timeline => timeline::render(report, &mut w)?,
         Format::Bodyfile => bodyfile::render(report, &mut w)?,
         Format::Csv => csv::render(report, &mut w)?,
+        Format::Html => html::render(report, &mut w)?,
     }
     w.flush()
 }

@@ -76,6 +76,7 @@ pub(crate) fn sample_report() -> Report {
         ],
         findings: findings(),
         rules: rules(),
+        arguments: vec!["sporen".into(), "scan".into(), "/evidence/ns1".into()],
     }
 }
 

@@ -9,7 +9,9 @@
 //! - [`mock`]: in-process evidence, listings and a mock whose reads fail on purpose;
 //! - [`archive`]: tar members header by header, gzip, probe rules;
 //! - [`image`]: UFS2 images and partition tables, built in memory;
-//! - [`output`]: one clean appliance as a folder, a tar and a disk image, for `--output`.
+//! - [`output`]: one clean appliance as a folder, a tar and a disk image, for `--output`;
+//! - [`tools`]: outside programs (sshd, ansible, Chromium) and the skip-or-fail rule;
+//! - [`sshd`]: real OpenSSH servers on loopback that play NetScaler appliances.
 //!
 //! Every test binary compiles this module on its own and uses only a part of it, so dead code is
 //! allowed here.
@@ -23,6 +25,8 @@ pub mod mock;
 pub mod output;
 pub mod report;
 pub mod run;
+pub mod sshd;
+pub mod tools;
 pub mod tree;
 
 use serde::Deserialize;
