@@ -78,7 +78,7 @@ fn every_change_the_examiner_makes_to_a_window_is_in_the_reasons() {
     assert!(
         w["examiner"]
             .to_string()
-            .contains("from 2020-01-10 to 2020-01-16"),
+            .contains("from 2020-01-09 to 2020-01-16"),
         "{w}"
     );
     let text = reasons(&moved);
