@@ -154,14 +154,26 @@ fn the_mitigation_is_unknown_without_a_saved_configuration() {
     let (_dir, root) = fixture("clean-13.0-47.24");
     std::fs::remove_file(root.join("flash/nsconfig/ns.conf")).unwrap();
     let (_, r, _) = scan(&root, &["--format", "json"]);
-    let m = &r["posture"]["mitigation"];
-    assert!(m["responder_policy"].is_null(), "{m}");
+    let m = common::report::mitigation(&r, "CTX267679");
+    let parts = m["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 4, "{m}");
+    // The three ns.conf parts are unknown, not absent; the rc.netscaler line is still there.
+    assert_eq!(
+        parts.iter().filter(|p| p["present"].is_null()).count(),
+        3,
+        "{m}"
+    );
     assert!(m["effective"].is_null(), "{m}");
+    assert!(m["missing"].is_null(), "{m}");
     let (_, _, _) = scan(&root, &[]);
     let text = sporen_bounded(&["scan", root.to_str().unwrap()], 120, 2 * GIB);
     let out = String::from_utf8_lossy(&text.stdout);
     assert!(
-        out.contains("mitigation for CVE-2019-19781: unknown"),
+        out.contains("Mitigation CTX267679 for CVE-2019-19781"),
+        "{out}"
+    );
+    assert!(
+        out.contains("unknown (the evidence does not show every part)"),
         "{out}"
     );
 }

@@ -160,7 +160,13 @@ impl Appliance {
     /// open on that day: the table is the one place that cites it.
     fn start_disagrees(&self, w: &crate::rules::Window) -> Option<Diagnostic> {
         let c = w.cve.as_deref()?;
-        let since = self.cves.cve.iter().find(|d| d.id == c)?.exploited_since.as_ref()?;
+        let since = self
+            .cves
+            .cve
+            .iter()
+            .find(|d| d.id == c)?
+            .exploited_since
+            .as_ref()?;
         let opens = crate::model::Timestamp::from_unix(w.from).date();
         (opens != since.date).then(|| {
             w.from_spot.as_ref().map(|spot| {
