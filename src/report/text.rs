@@ -722,6 +722,25 @@ mod tests {
     }
 
     #[test]
+    fn posture_says_exposure_mitigation_parts_and_whether_it_held_in_words() {
+        let t = text(false);
+        let flat = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        for said in [
+            "vulnerable build, exposed configuration",
+            "Gateway virtual server (/flash/nsconfig/ns.conf:21): add vpn vserver gw\\x1b]0;pwned\\x07",
+            "left the vulnerable build on 2020-01-25 (13.0-47.24): exposed at least from 2019-10-14 to 2020-01-25, 103 days",
+            "Mitigation CTX267679 for CVE-2019-19781",
+            "NOT in place: missing responder feature enabled",
+            "MISSING: responder feature enabled (/flash/nsconfig/ns.conf)",
+            "present: policy bound globally with -type REQ_OVERRIDE (/flash/nsconfig/ns.conf:28): bind responder global ctx\\x1b[2J",
+            "DID NOT HOLD: from 2020-01-13 on, 2 attempts",
+            "newbm.pl HTTP/1.1\" 200 143 \"\\x1b[2J\\xff\"",
+        ] {
+            assert!(flat.contains(said), "{said:?} not in:\n{t}");
+        }
+    }
+
+    #[test]
     fn findings_are_grouped_most_severe_first() {
         let t = text(false);
         let pos = |needle: &str| t.find(needle).unwrap_or(usize::MAX);
