@@ -300,3 +300,27 @@ impl Facts {
         seen
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::package_version;
+
+    #[test]
+    fn upgrade_packages_name_their_build() {
+        for (path, v) in [
+            (
+                "/var/nsinstall/build-13.0-47.24_nc_64.tgz",
+                Some("13.0-47.24"),
+            ),
+            ("/var/nsinstall/13.0-47.24_nc_64", Some("13.0-47.24")),
+            ("/var/nsinstall/build-13.1-49.15_nc_64", Some("13.1-49.15")),
+            ("/var/nsinstall/10.5-70.12_nc", Some("10.5-70.12")),
+            // Inside an unpacked folder, or not a build: not a sighting.
+            ("/var/nsinstall/13.0-47.24_nc_64/installns", None),
+            ("/var/nsinstall/notes_nc.txt", None),
+            ("/var/tmp/build-13.0-47.24_nc_64.tgz", None),
+        ] {
+            assert_eq!(package_version(path).as_deref(), v, "{path}");
+        }
+    }
+}

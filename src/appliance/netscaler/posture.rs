@@ -338,3 +338,132 @@ fn secrets(out: &ScanOutput, conf: &str) -> Vec<String> {
     s.dedup();
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> CveTable {
+        crate::appliance::netscaler::cve_table().unwrap()
+    }
+
+    fn def<'t>(t: &'t CveTable, id: &str) -> &'t CveDef {
+        t.cve.iter().find(|c| c.id == id).unwrap()
+    }
+
+    #[test]
+    fn a_configuration_line_exposes_by_its_command_and_words() {
+        let lb = ["HTTP".to_owned(), "SSL".to_owned(), "HTTP_QUIC".to_owned()];
+        assert!(exposes(
+            "add vpn vserver gw SSL 192.0.2.20 443",
+            "add vpn vserver",
+            &[]
+        ));
+        assert!(exposes(
+            "ADD VPN VSERVER gw SSL 192.0.2.20 443",
+            "add vpn vserver",
+            &[]
+        ));
+        // A longer command that merely starts with the same letters is another command.
+        assert!(!exposes("add vpn vserverx gw", "add vpn vserver", &[]));
+        assert!(!exposes("# add vpn vserver gw", "add vpn vserver", &[]));
+        assert!(exposes(
+            "add lb vserver web SSL 192.0.2.30 443",
+            "add lb vserver",
+            &lb
+        ));
+        assert!(!exposes(
+            "add lb vserver dns DNS 192.0.2.30 53",
+            "add lb vserver",
+            &lb
+        ));
+    }
+
+    #[test]
+    fn exposure_says_exposed_not_configured_or_unknown() {
+        let t = table();
+        let saml = def(&t, "CVE-2022-27518");
+        let conf = "set ns config -IPAddress 192.0.2.10\nadd authentication samlIdPProfile idp -samlSPCertName sp\n";
+        let e = exposure(
+            saml,
+            CveStatus::Vulnerable,
+            Some(("/flash/nsconfig/ns.conf", conf)),
+        )
+        .unwrap();
+        assert_eq!(e.state, ExposureState::Exposed);
+        assert_eq!(e.lines[0].line, 2);
+        assert_eq!(e.lines[0].what, "SAML IdP");
+        let e = exposure(
+            saml,
+            CveStatus::Vulnerable,
+            Some((
+                "/flash/nsconfig/ns.conf",
+                "add vpn vserver gw SSL 192.0.2.20 443\n",
+            )),
+        )
+        .unwrap();
+        assert_eq!(e.state, ExposureState::NotConfigured);
+        assert_eq!(
+            e.summary,
+            "vulnerable build, feature not configured (/flash/nsconfig/ns.conf has no SAML SP, no SAML IdP)"
+        );
+        let e = exposure(saml, CveStatus::Vulnerable, None).unwrap();
+        assert_eq!(e.state, ExposureState::Unknown);
+        // The management interface: a question of the network, not of the configuration.
+        let mgmt = def(&t, "CVE-2023-6548");
+        let e = exposure(
+            mgmt,
+            CveStatus::Vulnerable,
+            Some(("/flash/nsconfig/ns.conf", conf)),
+        )
+        .unwrap();
+        assert_eq!(e.state, ExposureState::Unknown);
+        assert_eq!(e.notes.len(), 1);
+        // At most five lines, and a note with the rest.
+        let many = "add vpn vserver gw SSL 192.0.2.20 443\n".repeat(8);
+        let e = exposure(
+            def(&t, "CVE-2023-4966"),
+            CveStatus::Vulnerable,
+            Some(("/flash/nsconfig/ns.conf", &many)),
+        )
+        .unwrap();
+        assert_eq!(e.lines.len(), MAX_EXPOSING_LINES);
+        assert!(
+            e.notes
+                .iter()
+                .any(|n| n.starts_with("3 more exposing lines"))
+        );
+    }
+
+    #[test]
+    fn the_exposure_ends_with_the_first_fixed_build_after_the_last_vulnerable_one() {
+        let t = table();
+        let shitrix = def(&t, "CVE-2019-19781");
+        let seen = |v: &str, at: i64| {
+            let (branch, build) = split_version(v).unwrap();
+            Sighting {
+                branch,
+                build,
+                at,
+                what: format!("kernel image /flash/ns-{v}.gz"),
+            }
+        };
+        let day = 86_400;
+        let history = [
+            seen("13.0-41.20", 0),
+            seen("13.0-47.22", 10 * day),
+            seen("13.0-47.24", 30 * day),
+            seen("13.0-47.24", 40 * day),
+        ];
+        let l = left_vulnerable(shitrix, &history).unwrap();
+        assert_eq!((l.vulnerable_from.unix(), l.at.unix()), (0, 30 * day));
+        assert_eq!(
+            (l.vulnerable_build.as_str(), l.build.as_str()),
+            ("13.0-47.22", "13.0-47.24")
+        );
+        // Still on a vulnerable build at the end: it never left.
+        assert!(left_vulnerable(shitrix, &history[..2]).is_none());
+        // Never on a vulnerable build: nothing to leave.
+        assert!(left_vulnerable(shitrix, &history[2..]).is_none());
+    }
+}
