@@ -687,9 +687,9 @@ pub struct Posture {
     pub(crate) timezone: Option<String>,
     /// Per CVE of `src/appliance/netscaler/cves.toml`.
     pub(crate) cves: Vec<CvePosture>,
-    /// The CVE-2019-19781 mitigation (CTX267679).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) mitigation: Option<Mitigation>,
+    /// The published mitigations that apply, each with its parts and whether it held.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) mitigations: Vec<Mitigation>,
     /// When the verdict is `compromised`: secrets in the configuration to rotate.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) secrets_to_rotate: Vec<String>,
@@ -704,8 +704,15 @@ pub(crate) struct CvePosture {
     pub(crate) status: CveStatus,
     /// Why, in words (`13.0-47.22 is below the first fixed build 13.0-47.24`).
     pub(crate) evidence: String,
-    /// The configuration that makes the appliance exposed (reported, not checked).
+    /// The configuration that makes the appliance exposed, in words.
     pub(crate) requires: String,
+    /// Whether the saved configuration holds what exposes the appliance (for a build that is
+    /// vulnerable or whose status is unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) exposure: Option<Exposure>,
+    /// When the appliance left a vulnerable build, from dated sightings of its builds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) left_vulnerable: Option<LeftVulnerable>,
 }
 
 /// Vulnerable, fixed, unknown or never affected.
@@ -718,25 +725,111 @@ pub(crate) enum CveStatus {
     NotAffected,
 }
 
-/// The CTX267679 mitigation for CVE-2019-19781.
+/// Whether the configuration exposes the appliance to a CVE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ExposureState {
+    /// The saved configuration holds a line that exposes it.
+    Exposed,
+    /// It holds none of the lines that would.
+    NotConfigured,
+    /// No saved configuration, or what exposes it is not in the configuration.
+    Unknown,
+}
+
+/// The configuration side of a CVE: what the saved configuration shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct Exposure {
+    pub(crate) state: ExposureState,
+    /// In words: "vulnerable build, exposed configuration".
+    pub(crate) summary: String,
+    /// The lines that expose it (at most 5 per CVE).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) lines: Vec<ConfigLine>,
+    /// What the configuration cannot tell (a reachable management interface).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) notes: Vec<String>,
+}
+
+/// One line of a configuration file, with what it shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct ConfigLine {
+    /// What it configures ("SAML IdP").
+    pub(crate) what: String,
+    pub(crate) path: String,
+    pub(crate) line: u64,
+    pub(crate) text: String,
+}
+
+/// The end of the exposure to a CVE: the last sighting of a vulnerable build and the first of a
+/// build that is not, after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct LeftVulnerable {
+    /// When a vulnerable build was first seen.
+    pub(crate) vulnerable_from: Timestamp,
+    pub(crate) vulnerable_build: String,
+    /// When a build that is not vulnerable was first seen after it.
+    pub(crate) at: Timestamp,
+    pub(crate) build: String,
+    /// Where each was seen, in words.
+    pub(crate) evidence: String,
+}
+
+/// A published mitigation, its parts, and whether it held. Appliance-neutral: each part is a
+/// named piece of configuration or an action, with where it was (or was not) found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub(crate) struct Mitigation {
+    /// The advisory or article that publishes it (`CTX267679`).
+    pub(crate) id: String,
+    /// What it is, in words.
+    pub(crate) name: String,
     pub(crate) cve: String,
-    /// The responder action and policy (`/vpns/` and `/../`) bound globally in ns.conf;
-    /// `null` when no saved configuration is in the evidence.
-    pub(crate) responder_policy: Option<bool>,
-    /// The `nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0` line in rc.netscaler; `null`
-    /// when rc.netscaler is not in the evidence.
-    pub(crate) rc_netscaler_line: Option<bool>,
-    /// Policy present and the build one on which it works; `null` when unknown.
+    pub(crate) parts: Vec<MitigationPart>,
+    /// Every part present (and, where that is known, working on this build); `null` when a
+    /// part could not be checked.
     pub(crate) effective: Option<bool>,
-    /// Save time of the oldest ns.conf that has the policy.
+    /// The names of the parts found absent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) missing: Vec<String>,
+    /// Since when it was in place: the oldest dated record of it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) since: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) since_source: Option<String>,
+    /// What the logs say about whether it worked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) held: Option<Held>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) notes: Vec<String>,
+}
+
+/// One part of a mitigation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct MitigationPart {
+    pub(crate) name: String,
+    /// `null` when the file that would show it is not in the evidence.
+    pub(crate) present: Option<bool>,
+    /// The line that shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) line: Option<String>,
+    /// Where it was looked for (and found: `path:line`).
+    #[serde(rename = "where")]
+    pub(crate) place: String,
+}
+
+/// Whether a mitigation held, judged from the logged answers to attempts after it was in place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct Held {
+    /// `true`: every attempt after the date was refused; `false`: some were answered.
+    pub(crate) held: bool,
+    /// In words: "from 2020-01-12 on, 7 attempts, all refused".
+    pub(crate) summary: String,
+    pub(crate) attempts_after: u64,
+    pub(crate) refused_after: u64,
+    pub(crate) attempts_before: u64,
+    /// A few of the lines answered after the date (or refused, when it held).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) examples: Vec<Bytes>,
 }
 
 /// Per-rule summary, including rules that did not fire.

@@ -198,6 +198,6 @@ fn many_large_configuration_saves_do_not_exhaust_memory() {
         r["posture"]["firmware"], "13.0-47.24",
         "the current configuration is still read"
     );
-    let notes = r["posture"]["mitigation"]["notes"].to_string();
+    let notes = common::report::mitigation(&r, "CTX267679")["notes"].to_string();
     assert!(notes.contains("read only in part"), "{notes}");
 }

@@ -134,7 +134,11 @@ fn check_posture(case: &Case, report: &Value, fail: &mut impl FnMut(String)) {
                 fail(format!("{id} is {got:?}, expected {st}"));
             }
         }
-        check_mitigation(ep, &posture["mitigation"], &mut fail);
+        check_mitigation(
+            ep,
+            common::report::mitigation(report, "CTX267679"),
+            &mut fail,
+        );
         if let Some(d) = &ep.disagreement
             && !posture["disagreements"].to_string().contains(d.as_str())
         {

@@ -78,7 +78,7 @@ fn every_change_the_examiner_makes_to_a_window_is_in_the_reasons() {
     assert!(
         w["examiner"]
             .to_string()
-            .contains("from 2020-01-10 to 2020-01-16"),
+            .contains("from 2020-01-09 to 2020-01-16"),
         "{w}"
     );
     let text = reasons(&moved);
@@ -153,17 +153,43 @@ fn a_tree_that_is_not_an_appliance_is_inconclusive_whatever_matched() {
 fn the_mitigation_is_unknown_without_a_saved_configuration() {
     let (_dir, root) = fixture("clean-13.0-47.24");
     std::fs::remove_file(root.join("flash/nsconfig/ns.conf")).unwrap();
-    let (_, r, _) = scan(&root, &["--format", "json"]);
-    let m = &r["posture"]["mitigation"];
-    assert!(m["responder_policy"].is_null(), "{m}");
+    // With the rc.netscaler line, the parts ns.conf would show are all that is unknown.
+    std::fs::write(
+        root.join("flash/nsconfig/rc.netscaler"),
+        "nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0\n",
+    )
+    .unwrap();
+    let (_, r, _) = scan(&root, &[]);
+    let m = common::report::mitigation(&r, "CTX267679");
+    let parts = m["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 4, "{m}");
+    // The three ns.conf parts are unknown, not absent; the rc.netscaler line is there.
+    assert_eq!(
+        parts.iter().filter(|p| p["present"].is_null()).count(),
+        3,
+        "{m}"
+    );
     assert!(m["effective"].is_null(), "{m}");
-    let (_, _, _) = scan(&root, &[]);
+    assert!(m["missing"].is_null(), "{m}");
     let text = sporen_bounded(&["scan", root.to_str().unwrap()], 120, 2 * GIB);
-    let out = String::from_utf8_lossy(&text.stdout);
+    let out = String::from_utf8_lossy(&text.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
-        out.contains("mitigation for CVE-2019-19781: unknown"),
+        out.contains("Mitigation CTX267679 for CVE-2019-19781"),
         "{out}"
     );
+    assert!(
+        out.contains("unknown (the evidence does not show every part)"),
+        "{out}"
+    );
+    // Without it, the one part the evidence shows absent decides: not effective, and named.
+    std::fs::write(root.join("flash/nsconfig/rc.netscaler"), "").unwrap();
+    let (_, r, _) = scan(&root, &[]);
+    let m = common::report::mitigation(&r, "CTX267679");
+    assert_eq!(m["effective"], false, "{m}");
+    assert_eq!(m["missing"].as_array().map(Vec::len), Some(1), "{m}");
 }
 
 #[test]

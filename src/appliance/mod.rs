@@ -171,7 +171,39 @@ impl Appliance {
                     format!("CVEs in the table: {}", cves.join(", ")),
                 ));
             }
+            if let Some(d) = self.start_disagrees(w) {
+                out.push(d);
+            }
         }
         out
+    }
+
+    /// A window of a CVE whose start of exploitation the table dates (with its source) must
+    /// open on that day: the table is the one place that cites it.
+    fn start_disagrees(&self, w: &crate::rules::Window) -> Option<Diagnostic> {
+        let c = w.cve.as_deref()?;
+        let since = self
+            .cves
+            .cve
+            .iter()
+            .find(|d| d.id == c)?
+            .exploited_since
+            .as_ref()?;
+        let opens = crate::model::Timestamp::from_unix(w.from).date();
+        (opens != since.date).then(|| {
+            w.from_spot.as_ref().map(|spot| {
+                spot.with(
+                    Code::E035,
+                    format!(
+                        "the window opens on {opens}, but the CVE table dates the start of exploitation of {c} to {} (source `{}`)",
+                        since.date, since.source
+                    ),
+                    format!(
+                        "write `from = {}`: a window opens when its CVE's table entry says exploitation began, and the table names the source",
+                        since.date
+                    ),
+                )
+            })
+        })?
     }
 }

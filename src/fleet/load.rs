@@ -235,14 +235,26 @@ fn report_row(v: &Value, base: RowBase) -> Result<Row, String> {
             row.cves.insert(id.to_owned(), st.to_owned());
         }
     }
-    row.mitigation = v["posture"].get("mitigation").map(|m| {
-        match m.get("effective").and_then(Value::as_bool) {
-            Some(true) => "effective",
-            Some(false) => "not effective",
-            None => "unknown",
-        }
-        .to_owned()
-    });
+    // The CVE-2019-19781 mitigation (CTX267679), from `posture.mitigations[]`.
+    row.mitigation = array_at(v, &["posture", "mitigations"])
+        .iter()
+        .find(|m| m["cve"] == "CVE-2019-19781")
+        .map(|m| {
+            let state = match m.get("effective").and_then(Value::as_bool) {
+                Some(true) => "effective",
+                Some(false) => "not effective",
+                None => "unknown",
+            };
+            let missing: Vec<&str> = m["missing"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if missing.is_empty() {
+                state.to_owned()
+            } else {
+                format!("{state} (missing: {})", missing.join(", "))
+            }
+        });
     let gaps = array_at(v, &["coverage", "gaps"]);
     row.gaps = gaps.len() as u64;
     row.gaps_blocking = gaps.iter().filter(|g| g["blocks_clean"] == true).count() as u64;

@@ -30,7 +30,7 @@ pub(crate) fn sample_report() -> Report {
             inputs: Vec::new(),
         },
         verdict: Verdict::Compromised,
-        posture: crate::model::Posture::default(),
+        posture: posture(),
         reasons: vec![
             "2 findings of critical or high severity.".into(),
             "The required source `ns-log` could not be read completely.".into(),
@@ -349,4 +349,90 @@ fn sources() -> Vec<SourceCoverage> {
             bytes: 0,
         },
     ]
+}
+
+/// A posture with a vulnerable, exposed CVE, the day the appliance left it, and a mitigation
+/// that did not hold: attacker bytes in the configuration line, the mitigation's line and the
+/// logged attempt.
+fn posture() -> crate::model::Posture {
+    use crate::model::{
+        ConfigLine, CvePosture, CveStatus, Exposure, ExposureState, Held, LeftVulnerable,
+        Mitigation, MitigationPart, Posture,
+    };
+    Posture {
+        firmware: Some("13.0-47.24".into()),
+        firmware_evidence: vec!["/flash/boot/loader.conf boots ns-13.0-47.24".into()],
+        cves: vec![
+            CvePosture {
+                id: "CVE-2019-19781".into(),
+                title: "Path traversal to the /vpns/ scripts".into(),
+                advisory: "CTX267027, 2019-12-17".into(),
+                status: CveStatus::Fixed,
+                evidence: "13.0-47.24: at or above the first fixed build 13.0-47.24".into(),
+                requires: "a virtual server that serves /vpns/".into(),
+                exposure: None,
+                left_vulnerable: Some(LeftVulnerable {
+                    vulnerable_from: t("2019-10-14T07:40:00Z"),
+                    vulnerable_build: "13.0-47.22".into(),
+                    at: t("2020-01-25T10:31:40Z"),
+                    build: "13.0-47.24".into(),
+                    evidence: "kernel image /flash/ns-13.0-47.24.gz".into(),
+                }),
+            },
+            CvePosture {
+            id: "CVE-2023-4966".into(),
+            title: "Sensitive information disclosure".into(),
+            advisory: "CTX579459, 2023-10-10".into(),
+            status: CveStatus::Vulnerable,
+            evidence: "13.0-47.24: below the first fixed build 13.0-92.19".into(),
+            requires: "Gateway or AAA virtual server".into(),
+            exposure: Some(Exposure {
+                state: ExposureState::Exposed,
+                summary: "vulnerable build, exposed configuration".into(),
+                lines: vec![ConfigLine {
+                    what: "Gateway virtual server".into(),
+                    path: "/flash/nsconfig/ns.conf".into(),
+                    line: 21,
+                    text: "add vpn vserver gw\u{1b}]0;pwned\u{7} SSL 192.0.2.20 443".into(),
+                }],
+                notes: Vec::new(),
+            }),
+            left_vulnerable: None,
+        }],
+        mitigations: vec![Mitigation {
+            id: "CTX267679".into(),
+            name: "responder policy refusing /vpns/ traversal".into(),
+            cve: "CVE-2019-19781".into(),
+            parts: vec![
+                MitigationPart {
+                    name: "responder feature enabled".into(),
+                    present: Some(false),
+                    line: None,
+                    place: "/flash/nsconfig/ns.conf".into(),
+                },
+                MitigationPart {
+                    name: "policy bound globally with -type REQ_OVERRIDE".into(),
+                    present: Some(true),
+                    line: Some("bind responder global ctx\u{1b}[2J 1 END -type REQ_OVERRIDE".into()),
+                    place: "/flash/nsconfig/ns.conf:28".into(),
+                },
+            ],
+            effective: Some(false),
+            missing: vec!["responder feature enabled".into()],
+            since: Some(t("2020-01-13T09:00:00Z")),
+            since_source: Some("/flash/nsconfig/ns.conf.2".into()),
+            held: Some(Held {
+                held: false,
+                summary: "from 2020-01-13 on, 2 attempts: 1 answered with something other than 403 after the mitigation date: it did not work".into(),
+                attempts_after: 2,
+                refused_after: 1,
+                attempts_before: 0,
+                examples: vec![Bytes(
+                    b"203.0.113.9 - - [14/Jan/2020:01:00:00 +0000] \"POST /vpn/../vpns/portal/scripts/newbm.pl HTTP/1.1\" 200 143 \"\x1b[2J\xff\"".to_vec(),
+                )],
+            }),
+            notes: Vec::new(),
+        }],
+        ..Posture::default()
+    }
 }

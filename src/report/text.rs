@@ -123,34 +123,10 @@ fn posture_section(r: &Report, s: &mut String) {
             "  ",
             "                  ",
         );
+        cve_lines(c, s);
     }
-    if let Some(m) = &p.mitigation {
-        let state = match (m.effective, m.responder_policy) {
-            (Some(true), _) => "in place",
-            (_, Some(true)) => "present but NOT effective",
-            (_, Some(false)) => "absent",
-            (_, None) => "unknown (no saved configuration in the evidence)",
-        };
-        let since = m
-            .since
-            .map_or(String::new(), |t| format!(", first saved {}", t.date()));
-        let rc = match m.rc_netscaler_line {
-            Some(true) => "; rc.netscaler line present",
-            Some(false) => "",
-            None => "; rc.netscaler not in the evidence",
-        };
-        wrap_into(
-            s,
-            &format!(
-                "CTX267679 mitigation for {}: {state}{since}{rc}",
-                escape_str(&m.cve)
-            ),
-            "  ",
-            "    ",
-        );
-        for n in &m.notes {
-            wrap_into(s, &format!("note: {}", escape_str(n)), "    ", "      ");
-        }
+    for m in &p.mitigations {
+        mitigation_lines(m, s);
     }
     if !p.secrets_to_rotate.is_empty() {
         s.push_str("  Rotate these secrets (the configuration was within the attacker's reach):\n");
@@ -159,6 +135,105 @@ fn posture_section(r: &Report, s: &mut String) {
         }
     }
     s.push('\n');
+}
+
+/// A CVE's exposing configuration and the end of its exposure, under its status line.
+fn cve_lines(c: &crate::model::CvePosture, s: &mut String) {
+    let indent = "                  ";
+    if let Some(e) = &c.exposure {
+        wrap_into(s, &escape_str(&e.summary), indent, indent);
+        for l in &e.lines {
+            wrap_into(
+                s,
+                &format!(
+                    "{} ({}:{}): {}",
+                    escape_str(&l.what),
+                    escape_str(&l.path),
+                    l.line,
+                    escape_str(&l.text)
+                ),
+                &format!("{indent}  "),
+                &format!("{indent}    "),
+            );
+        }
+    }
+    if let Some(l) = &c.left_vulnerable {
+        let days = (l.at.unix() - l.vulnerable_from.unix()) / 86_400;
+        wrap_into(
+            s,
+            &format!(
+                "left the vulnerable build on {} ({}): exposed at least from {} to {}, {days} days ({})",
+                l.at.date(),
+                escape_str(&l.build),
+                l.vulnerable_from.date(),
+                l.at.date(),
+                escape_str(&l.evidence)
+            ),
+            indent,
+            indent,
+        );
+    }
+}
+
+/// A mitigation in words: in place or not, each part, which is missing, whether it held.
+fn mitigation_lines(m: &crate::model::Mitigation, s: &mut String) {
+    let state = match m.effective {
+        Some(true) => "in place".to_owned(),
+        Some(false) if m.missing.is_empty() => "present but NOT effective".to_owned(),
+        Some(false) => format!("NOT in place: missing {}", m.missing.join("; ")),
+        None => "unknown (the evidence does not show every part)".to_owned(),
+    };
+    let since = m
+        .since
+        .map_or(String::new(), |t| format!(", since {}", t.date()));
+    wrap_into(
+        s,
+        &format!(
+            "Mitigation {} for {} ({}): {}{since}",
+            escape_str(&m.id),
+            escape_str(&m.cve),
+            escape_str(&m.name),
+            escape_str(&state)
+        ),
+        "  ",
+        "    ",
+    );
+    for part in &m.parts {
+        let mark = match part.present {
+            Some(true) => "present",
+            Some(false) => "MISSING",
+            None => "unknown",
+        };
+        let line = part
+            .line
+            .as_deref()
+            .map_or(String::new(), |l| format!(": {}", escape_str(l)));
+        wrap_into(
+            s,
+            &format!(
+                "{mark}: {} ({}){line}",
+                escape_str(&part.name),
+                escape_str(&part.place)
+            ),
+            "    - ",
+            "      ",
+        );
+    }
+    if let Some(h) = &m.held {
+        let word = if h.held { "held" } else { "DID NOT HOLD" };
+        wrap_into(
+            s,
+            &format!("{word}: {}", escape_str(&h.summary)),
+            "    ",
+            "      ",
+        );
+        for x in &h.examples {
+            wrap_into(s, &escape_bytes(&x.0), "      > ", "        ");
+        }
+    }
+    for n in &m.notes {
+        wrap_into(s, &format!("note: {}", escape_str(n)), "    ", "      ");
+    }
 }
 
 /// What time the logs cover, per source, and whether that reaches each pack's window.
@@ -644,6 +719,25 @@ mod tests {
         assert!(t.contains("  /tmp/\\x1b]0;pwned\\x07\\xfe\n"));
         assert!(t.contains("special_file: FIFO\\r\\nnot opened [does not block clean]"));
         assert!(t.contains("unreadable: Permission denied (os error 13) [blocks clean]"));
+    }
+
+    #[test]
+    fn posture_says_exposure_mitigation_parts_and_whether_it_held_in_words() {
+        let t = text(false);
+        let flat = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        for said in [
+            "vulnerable build, exposed configuration",
+            "Gateway virtual server (/flash/nsconfig/ns.conf:21): add vpn vserver gw\\x1b]0;pwned\\x07",
+            "left the vulnerable build on 2020-01-25 (13.0-47.24): exposed at least from 2019-10-14 to 2020-01-25, 103 days",
+            "Mitigation CTX267679 for CVE-2019-19781",
+            "NOT in place: missing responder feature enabled",
+            "MISSING: responder feature enabled (/flash/nsconfig/ns.conf)",
+            "present: policy bound globally with -type REQ_OVERRIDE (/flash/nsconfig/ns.conf:28): bind responder global ctx\\x1b[2J",
+            "DID NOT HOLD: from 2020-01-13 on, 2 attempts",
+            "newbm.pl HTTP/1.1\" 200 143 \"\\x1b[2J\\xff\"",
+        ] {
+            assert!(flat.contains(said), "{said:?} not in:\n{t}");
+        }
     }
 
     #[test]

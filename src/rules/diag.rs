@@ -68,6 +68,7 @@ codes! {
     E032 => "unknown source of a CVE fact",
     E033 => "CVE without an affected branch",
     E034 => "exposure that ns.conf cannot show, without a note",
+    E035 => "window start disagrees with the CVE table",
 }
 
 impl fmt::Display for Code {

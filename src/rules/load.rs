@@ -436,6 +436,7 @@ fn parse_window(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Optio
     let advisory = tbl
         .get("advisory")
         .and_then(|v| time_value(ctx, "advisory", v));
+    let from_span = tbl.get("from").map(|v| v.span());
     let from = match tbl.get("from") {
         Some(v) => time_value(ctx, "from", v),
         None => {
@@ -488,6 +489,7 @@ fn parse_window(ctx: &mut Ctx<'_>, t: &DeTable<'_>, span: Range<usize>) -> Optio
         title: title?,
         advisory,
         from: from?,
+        from_spot: from_span.map(|s| spot(ctx, s)),
         sources,
         source_spots,
         cve_spot: cve.as_ref().map(|c| spot(ctx, c.1.clone())),

@@ -54,6 +54,8 @@ pub(crate) struct Window {
     pub(crate) advisory: Option<i64>,
     /// Logs must have dated lines from this time on, Unix seconds.
     pub(crate) from: i64,
+    /// Where `from` was written, for a start that disagrees with the CVE table.
+    pub(crate) from_spot: Option<Diagnostic>,
     /// Evidence sources (profile ids) that would show exploitation.
     pub(crate) sources: Vec<String>,
     /// Where each of `sources` was written, for diagnostics found against the profile.

@@ -196,3 +196,19 @@ pub fn raw_hostile_chars(s: &str, allowed: &[char]) -> Vec<char> {
         .filter(|&c| c.is_control() || sporen::report::sanitize::is_hidden_char(c))
         .collect()
 }
+
+/// The posture's mitigation `id` (`CTX267679`), or `null` when the posture has none.
+pub fn mitigation<'v>(r: &'v Value, id: &str) -> &'v Value {
+    r["posture"]["mitigations"]
+        .as_array()
+        .and_then(|a| a.iter().find(|m| m["id"] == id))
+        .unwrap_or(&Value::Null)
+}
+
+/// The posture of one CVE.
+pub fn cve_posture<'v>(r: &'v Value, id: &str) -> &'v Value {
+    r["posture"]["cves"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no posture for {id}"))
+}

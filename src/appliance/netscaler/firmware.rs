@@ -40,6 +40,9 @@ pub(crate) struct Facts {
     pub(crate) dot_version: Option<String>,
     /// Kernel images on `/flash`: version and modification time.
     pub(crate) kernels: Vec<(String, i64)>,
+    /// Upgrade packages and their unpacked folders in `/var/nsinstall`: version, modification
+    /// time and path.
+    pub(crate) packages: Vec<(String, i64, String)>,
     /// Saved configurations, newest first.
     pub(crate) saves: Vec<Save>,
     /// `/flash/nsconfig/rc.netscaler` (at most 1 MiB), where the CTX267679 mitigation puts a
@@ -61,6 +64,19 @@ pub(crate) fn parse_loader(text: &str) -> Option<String> {
         let v = v.trim_matches(|c| c == '"' || c == '/' || c == ' ');
         Some(v.strip_prefix("ns-")?.trim_end_matches(".gz").to_owned())
     })
+}
+
+/// `/var/nsinstall/build-13.0-47.24_nc_64.tgz` or the folder it was unpacked into
+/// (`/var/nsinstall/13.0-47.24_nc_64`, `/var/nsinstall/build-13.1-49.15_nc_64`) → `13.0-47.24`.
+/// Only entries directly in `/var/nsinstall`.
+pub(crate) fn package_version(path: &str) -> Option<String> {
+    let name = path.strip_prefix("/var/nsinstall/")?;
+    if name.contains('/') {
+        return None;
+    }
+    let v = name.strip_prefix("build-").unwrap_or(name);
+    let (v, _) = v.split_once("_nc")?;
+    split_version(v).map(|_| v.to_owned())
 }
 
 /// `#NS13.0 Build 47.24` (the first line of a saved configuration) → `13.0-47.24`.
@@ -159,6 +175,7 @@ impl Facts {
             read_small(ev, out, "flash/boot/loader.conf", 16 * 1024).and_then(|t| parse_loader(&t));
         let dot_version = read_small(ev, out, "flash/.version", 4096).map(|t| t.trim().to_owned());
         let mut kernels = Vec::new();
+        let mut packages = Vec::new();
         let mut saves = Vec::new();
         let mut older_budget = MAX_OLDER_CONFIGS;
         for e in &out.listing.entries {
@@ -168,6 +185,9 @@ impl Facts {
                 .and_then(|v| v.strip_suffix(".gz"))
             {
                 kernels.push((v.to_owned(), e.mtime));
+            }
+            if let Some(v) = package_version(&name) {
+                packages.push((v, e.mtime, name.clone()));
             }
             let Some(rest) = name.strip_prefix("/flash/nsconfig/ns.conf") else {
                 continue;
@@ -222,6 +242,7 @@ impl Facts {
             loader,
             dot_version,
             kernels,
+            packages,
             saves,
             rc_netscaler: read_small(ev, out, "flash/nsconfig/rc.netscaler", 1 << 20),
         }
@@ -254,6 +275,16 @@ impl Facts {
                 });
             }
         }
+        for (v, t, path) in &self.packages {
+            if let Some((b, n)) = split_version(v) {
+                seen.push(Sighting {
+                    branch: b,
+                    build: n,
+                    at: *t,
+                    what: format!("upgrade package {path}"),
+                });
+            }
+        }
         for s in &self.saves {
             if let (Some((b, n)), Some(t)) = (s.version.as_deref().and_then(split_version), s.saved)
             {
@@ -267,5 +298,29 @@ impl Facts {
         }
         seen.sort_by_key(|x| x.at);
         seen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::package_version;
+
+    #[test]
+    fn upgrade_packages_name_their_build() {
+        for (path, v) in [
+            (
+                "/var/nsinstall/build-13.0-47.24_nc_64.tgz",
+                Some("13.0-47.24"),
+            ),
+            ("/var/nsinstall/13.0-47.24_nc_64", Some("13.0-47.24")),
+            ("/var/nsinstall/build-13.1-49.15_nc_64", Some("13.1-49.15")),
+            ("/var/nsinstall/10.5-70.12_nc", Some("10.5-70.12")),
+            // Inside an unpacked folder, or not a build: not a sighting.
+            ("/var/nsinstall/13.0-47.24_nc_64/installns", None),
+            ("/var/nsinstall/notes_nc.txt", None),
+            ("/var/tmp/build-13.0-47.24_nc_64.tgz", None),
+        ] {
+            assert_eq!(package_version(path).as_deref(), v, "{path}");
+        }
     }
 }

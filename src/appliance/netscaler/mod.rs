@@ -10,6 +10,7 @@
 //! [`LAYOUT`] of its support bundles, disk images and SSH collection.
 
 pub mod firmware;
+pub mod mitigation;
 pub mod posture;
 pub mod stamps;
 pub mod zone;
@@ -172,18 +173,21 @@ impl Family for NetScaler {
             .detail
             .downcast_ref::<firmware::Facts>()
             .unwrap_or(&none);
-        posture::assess(cves, f, out, findings, compromised)
+        posture::assess(cves, f, &facts.history, out, findings, compromised)
     }
 
-    /// True when some CVE is `vulnerable` and, for CVE-2019-19781, no effective mitigation
-    /// exists.
+    /// True when some CVE is `vulnerable` and no effective mitigation of it exists (one that
+    /// protects a vulnerable build: CTX267679; ending sessions protects nothing before the
+    /// upgrade).
     fn exposed(&self, p: &Posture) -> bool {
         p.cves.iter().any(|c| {
             c.status == CveStatus::Vulnerable
-                && !(c.id == "CVE-2019-19781"
-                    && p.mitigation
-                        .as_ref()
-                        .is_some_and(|m| m.effective == Some(true)))
+                && !p.mitigations.iter().any(|m| {
+                    m.cve == c.id
+                        && m.id == "CTX267679"
+                        && m.effective == Some(true)
+                        && m.held.as_ref().is_none_or(|h| h.held)
+                })
         })
     }
 

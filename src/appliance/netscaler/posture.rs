@@ -9,55 +9,25 @@
 //! evidence is read here.
 
 use super::firmware::Facts;
+use super::mitigation;
+use crate::appliance::Sighting;
 use crate::appliance::cves::{CveDef, CveTable, status};
 use crate::input::EntryKind;
-use crate::model::{CvePosture, CveStatus, Finding, Mitigation, Posture, Timestamp};
+use crate::model::{
+    ConfigLine, CvePosture, CveStatus, Exposure, ExposureState, Finding, LeftVulnerable, Posture,
+    Timestamp,
+};
 use crate::scan::ScanOutput;
 use crate::util::version::{Build, parse_build, split_version};
 
-/// True when a configuration holds the CTX267679 responder mitigation, bound globally.
-fn has_mitigation(conf: &str) -> bool {
-    let actions: Vec<&str> = conf
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix("add responder action ")?;
-            let (name, how) = rest.split_once(' ')?;
-            (how.starts_with("respondwith") && (how.contains("403") || how.contains("404"))
-                || how.starts_with("drop")
-                || how.starts_with("reset"))
-            .then_some(name)
-        })
-        .collect();
-    let policies: Vec<&str> = conf
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix("add responder policy ")?;
-            let (name, tail) = rest.split_once(' ')?;
-            let guarded =
-                tail.contains("/vpns/") && (tail.contains("/../") || tail.contains("IS_SSLVPN"));
-            let action_ok = actions.iter().any(|a| tail.trim_end().ends_with(a))
-                || tail.contains("DROP")
-                || tail.contains("RESET");
-            (guarded && action_ok).then_some(name)
-        })
-        .collect();
-    conf.lines().any(|l| {
-        l.strip_prefix("bind responder global ")
-            .and_then(|r| r.split_whitespace().next())
-            .is_some_and(|p| policies.contains(&p))
-    })
-}
-
-/// The 12.1 builds on which the responder mitigation did not work (responder and rewrite
-/// policies bound to VPN vservers were not evaluated before 51.16 / 51.19 and 50.31).
-fn mitigation_broken(branch: Build, build: Build) -> bool {
-    branch == (12, 1) && (build < (50, 31) || ((51, 0)..(51, 16)).contains(&build))
-}
+/// Most configuration lines shown per CVE as exposing it.
+const MAX_EXPOSING_LINES: usize = 5;
 
 /// Builds the posture section.
 pub(crate) fn assess(
     table: &CveTable,
     facts: &Facts,
+    history: &[Sighting],
     out: &ScanOutput,
     findings: &[Finding],
     compromised: bool,
@@ -69,14 +39,13 @@ pub(crate) fn assess(
         identity(&c.text, &mut p);
     }
     let fw = p.firmware.as_deref().and_then(split_version);
-    p.cves = table.cve.iter().map(|def| cve_posture(def, fw)).collect();
-    let rc_line = facts.rc_netscaler.as_deref().map(|rc| {
-        rc.lines().any(|l| {
-            !l.trim_start().starts_with('#')
-                && l.contains("nsapimgr_wr.sh -ys skip_systemaccess_policyeval=0")
-        })
-    });
-    p.mitigation = mitigation(facts, &p.cves, fw, rc_line, findings);
+    let conf = current.map(|c| (c.file.as_str(), c.text.as_str()));
+    p.cves = table
+        .cve
+        .iter()
+        .map(|def| cve_posture(def, fw, conf, history))
+        .collect();
+    p.mitigations = mitigation::all(table, facts, &p.cves, fw, out, findings);
     if compromised {
         p.secrets_to_rotate = secrets(out, current.map(|c| c.text.as_str()).unwrap_or(""));
     }
@@ -144,14 +113,25 @@ fn identity(conf: &str, p: &mut Posture) {
     }
 }
 
-/// One CVE's status for the firmware (`None`: the version could not be read).
-fn cve_posture(def: &CveDef, fw: Option<(Build, Build)>) -> CvePosture {
+/// One CVE's status for the firmware (`None`: the version could not be read), the configuration
+/// that exposes it and when the appliance left a vulnerable build.
+fn cve_posture(
+    def: &CveDef,
+    fw: Option<(Build, Build)>,
+    conf: Option<(&str, &str)>,
+    history: &[Sighting],
+) -> CvePosture {
     let (status, evidence) = match fw {
         Some((branch, build)) => status(def, branch, build),
         None => (
             CveStatus::Unknown,
             "the firmware version could not be read".to_owned(),
         ),
+    };
+    let exposure = if status == CveStatus::Vulnerable {
+        exposure(def, status, conf)
+    } else {
+        None
     };
     CvePosture {
         id: def.id.clone(),
@@ -160,71 +140,142 @@ fn cve_posture(def: &CveDef, fw: Option<(Build, Build)>) -> CvePosture {
         status,
         evidence,
         requires: def.requires.clone(),
+        exposure,
+        left_vulnerable: left_vulnerable(def, history),
     }
 }
 
-/// The CVE-2019-19781 mitigation (CTX267679), where that CVE can apply at all. Unknown, not
-/// absent, when the file that would hold it is not in the evidence.
-fn mitigation(
-    facts: &Facts,
-    cves: &[CvePosture],
-    fw: Option<(Build, Build)>,
-    rc_line: Option<bool>,
-    findings: &[Finding],
-) -> Option<Mitigation> {
-    let status = cves
-        .iter()
-        .find(|c| c.id == "CVE-2019-19781")
-        .map(|c| c.status);
-    if status == Some(CveStatus::NotAffected) {
+/// Whether a configuration line starts with the command `prefix` (ASCII case-insensitive, a
+/// whole word) and, when `with_any` is given, holds one of those words.
+fn exposes(line: &str, prefix: &str, with_any: &[String]) -> bool {
+    let l = line.trim_start().as_bytes();
+    let p = prefix.as_bytes();
+    let starts = l.len() > p.len()
+        && l[..p.len()].eq_ignore_ascii_case(p)
+        && matches!(l[p.len()], b' ' | b'\t');
+    starts
+        && (with_any.is_empty()
+            || line
+                .split_whitespace()
+                .any(|w| with_any.iter().any(|x| x.eq_ignore_ascii_case(w))))
+}
+
+/// What the saved configuration shows about the exposing configuration of a CVE the build is
+/// vulnerable to. `None` when the table names none.
+fn exposure(def: &CveDef, st: CveStatus, conf: Option<(&str, &str)>) -> Option<Exposure> {
+    if def.exposure.is_empty() {
         return None;
     }
-    let vulnerable = status == Some(CveStatus::Vulnerable);
-    let current = facts.current();
-    let responder = current.map(|c| has_mitigation(&c.text));
-    let first = facts
-        .saves
+    debug_assert_eq!(st, CveStatus::Vulnerable);
+    let build = "vulnerable build";
+    let mut notes: Vec<String> = def
+        .exposure
         .iter()
-        .filter(|s| has_mitigation(&s.text) && s.saved.is_some())
-        .min_by_key(|s| s.saved);
-    let broken = fw.is_some_and(|(b, n)| mitigation_broken(b, n));
-    let since = first.and_then(|s| s.saved).map(Timestamp::from_unix);
-    let mut notes = Vec::new();
-    if broken {
-        notes.push("on this 12.1 build the responder mitigation did not take effect (fixed in 12.1-50.31 and 51.16/51.19)".to_owned());
-    }
-    if current.is_none() {
-        notes.push("no saved configuration (/flash/nsconfig/ns.conf) is in the evidence: whether the mitigation was in place is unknown".to_owned());
-    }
-    if responder == Some(true) && rc_line == Some(false) && vulnerable {
-        notes.push("the responder policy is present but rc.netscaler lacks the nsapimgr_wr.sh line of CTX267679".to_owned());
-    }
-    let partial = facts.saves.iter().filter(|s| !s.complete).count();
-    if partial > 0 {
-        notes.push(format!(
-            "{partial} configuration saves were read only in part (more than 64 MiB of saves in all): the mitigation may have been saved earlier than stated"
-        ));
-    }
-    if let Some(t) = since {
-        let older = findings
+        .filter(|e| e.ns_conf.is_empty())
+        .map(|e| format!("{}: {}", e.what, e.note))
+        .collect();
+    let Some((path, text)) = conf else {
+        return Some(Exposure {
+            state: ExposureState::Unknown,
+            summary: format!("{build}, exposure unknown (no saved configuration)"),
+            lines: Vec::new(),
+            notes,
+        });
+    };
+    let checkable: Vec<_> = def
+        .exposure
+        .iter()
+        .filter(|e| !e.ns_conf.is_empty())
+        .collect();
+    let mut lines = Vec::new();
+    let mut more = 0usize;
+    for (i, l) in text.lines().enumerate() {
+        let Some(e) = checkable
             .iter()
-            .filter(|f| f.severity >= crate::model::Severity::High)
-            .filter(|f| f.time.is_some_and(|x| x < t))
-            .count();
-        if older > 0 {
-            notes.push(format!(
-                "{older} high or critical findings were logged before the mitigation was first saved: it came too late for them"
-            ));
+            .find(|e| e.ns_conf.iter().any(|p| exposes(l, p, &e.with_any)))
+        else {
+            continue;
+        };
+        if lines.len() < MAX_EXPOSING_LINES {
+            lines.push(ConfigLine {
+                what: e.what.clone(),
+                path: path.to_owned(),
+                line: i as u64 + 1,
+                text: l.to_owned(),
+            });
+        } else {
+            more += 1;
         }
     }
-    Some(Mitigation {
-        cve: "CVE-2019-19781".to_owned(),
-        responder_policy: responder,
-        rc_netscaler_line: rc_line,
-        effective: responder.map(|r| r && !broken),
-        since,
-        since_source: first.map(|s| s.file.clone()),
+    if more > 0 {
+        notes.push(format!("{more} more exposing lines in {path}"));
+    }
+    let (state, summary) = if !lines.is_empty() {
+        (
+            ExposureState::Exposed,
+            format!("{build}, exposed configuration"),
+        )
+    } else if checkable.is_empty() {
+        (
+            ExposureState::Unknown,
+            format!("{build}, exposure unknown (the configuration cannot show it)"),
+        )
+    } else {
+        let what: Vec<&str> = checkable.iter().map(|e| e.what.as_str()).collect();
+        (
+            ExposureState::NotConfigured,
+            format!(
+                "{build}, feature not configured ({path} has no {})",
+                what.join(", no ")
+            ),
+        )
+    };
+    Some(Exposure {
+        state,
+        summary,
+        lines,
         notes,
+    })
+}
+
+/// `13.0-47.24`.
+fn shown(s: &Sighting) -> String {
+    format!("{}.{}-{}.{}", s.branch.0, s.branch.1, s.build.0, s.build.1)
+}
+
+/// When the appliance left a build vulnerable to the CVE: the first sighting of a build that
+/// is fixed (or never affected) after the last sighting of a vulnerable one. `None` when no
+/// vulnerable build was seen, or none that is not vulnerable came after it.
+fn left_vulnerable(def: &CveDef, history: &[Sighting]) -> Option<LeftVulnerable> {
+    let st = |s: &Sighting| status(def, s.branch, s.build).0;
+    let first = history
+        .iter()
+        .position(|s| st(s) == CveStatus::Vulnerable)?;
+    let last = history
+        .iter()
+        .rposition(|s| st(s) == CveStatus::Vulnerable)?;
+    let next = history[last + 1..]
+        .iter()
+        .find(|s| matches!(st(s), CveStatus::Fixed | CveStatus::NotAffected))?;
+    let (from, to) = (&history[first], &history[last]);
+    let day = |t: i64| Timestamp::from_unix(t).date();
+    Some(LeftVulnerable {
+        vulnerable_from: Timestamp::from_unix(from.at),
+        vulnerable_build: shown(to),
+        at: Timestamp::from_unix(next.at),
+        build: shown(next),
+        evidence: format!(
+            "{} seen {} ({}); last vulnerable build {} seen {} ({}); {} seen {} ({})",
+            shown(from),
+            day(from.at),
+            from.what,
+            shown(to),
+            day(to.at),
+            to.what,
+            shown(next),
+            day(next.at),
+            next.what
+        ),
     })
 }
 
@@ -292,15 +343,127 @@ fn secrets(out: &ScanOutput, conf: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn table() -> CveTable {
+        crate::appliance::netscaler::cve_table().unwrap()
+    }
+
+    fn def<'t>(t: &'t CveTable, id: &str) -> &'t CveDef {
+        t.cve.iter().find(|c| c.id == id).unwrap()
+    }
+
     #[test]
-    fn mitigation_text() {
-        let conf = "add responder action respondwith403 respondwith \"\\\"HTTP/1.1 403 Forbidden\\r\\n\\r\\n\\\"\"\nadd responder policy ctx267027 \"HTTP.REQ.URL.DECODE_USING_TEXT_MODE.CONTAINS(\\\"/vpns/\\\") && (!CLIENT.SSLVPN.IS_SSLVPN || HTTP.REQ.URL.DECODE_USING_TEXT_MODE.CONTAINS(\\\"/../\\\"))\" respondwith403\nbind responder global ctx267027 1 END -type REQ_OVERRIDE\n";
-        assert!(has_mitigation(conf));
-        assert!(!has_mitigation(
-            &conf.replace("bind responder global ctx267027", "# unbound")
+    fn a_configuration_line_exposes_by_its_command_and_words() {
+        let lb = ["HTTP".to_owned(), "SSL".to_owned(), "HTTP_QUIC".to_owned()];
+        assert!(exposes(
+            "add vpn vserver gw SSL 192.0.2.20 443",
+            "add vpn vserver",
+            &[]
         ));
-        assert!(mitigation_broken((12, 1), (50, 28)));
-        assert!(!mitigation_broken((12, 1), (51, 19)));
-        assert!(!mitigation_broken((13, 0), (47, 22)));
+        assert!(exposes(
+            "ADD VPN VSERVER gw SSL 192.0.2.20 443",
+            "add vpn vserver",
+            &[]
+        ));
+        // A longer command that merely starts with the same letters is another command.
+        assert!(!exposes("add vpn vserverx gw", "add vpn vserver", &[]));
+        assert!(!exposes("# add vpn vserver gw", "add vpn vserver", &[]));
+        assert!(exposes(
+            "add lb vserver web SSL 192.0.2.30 443",
+            "add lb vserver",
+            &lb
+        ));
+        assert!(!exposes(
+            "add lb vserver dns DNS 192.0.2.30 53",
+            "add lb vserver",
+            &lb
+        ));
+    }
+
+    #[test]
+    fn exposure_says_exposed_not_configured_or_unknown() {
+        let t = table();
+        let saml = def(&t, "CVE-2022-27518");
+        let conf = "set ns config -IPAddress 192.0.2.10\nadd authentication samlIdPProfile idp -samlSPCertName sp\n";
+        let e = exposure(
+            saml,
+            CveStatus::Vulnerable,
+            Some(("/flash/nsconfig/ns.conf", conf)),
+        )
+        .unwrap();
+        assert_eq!(e.state, ExposureState::Exposed);
+        assert_eq!(e.lines[0].line, 2);
+        assert_eq!(e.lines[0].what, "SAML IdP");
+        let e = exposure(
+            saml,
+            CveStatus::Vulnerable,
+            Some((
+                "/flash/nsconfig/ns.conf",
+                "add vpn vserver gw SSL 192.0.2.20 443\n",
+            )),
+        )
+        .unwrap();
+        assert_eq!(e.state, ExposureState::NotConfigured);
+        assert_eq!(
+            e.summary,
+            "vulnerable build, feature not configured (/flash/nsconfig/ns.conf has no SAML SP, no SAML IdP)"
+        );
+        let e = exposure(saml, CveStatus::Vulnerable, None).unwrap();
+        assert_eq!(e.state, ExposureState::Unknown);
+        // The management interface: a question of the network, not of the configuration.
+        let mgmt = def(&t, "CVE-2023-6548");
+        let e = exposure(
+            mgmt,
+            CveStatus::Vulnerable,
+            Some(("/flash/nsconfig/ns.conf", conf)),
+        )
+        .unwrap();
+        assert_eq!(e.state, ExposureState::Unknown);
+        assert_eq!(e.notes.len(), 1);
+        // At most five lines, and a note with the rest.
+        let many = "add vpn vserver gw SSL 192.0.2.20 443\n".repeat(8);
+        let e = exposure(
+            def(&t, "CVE-2023-4966"),
+            CveStatus::Vulnerable,
+            Some(("/flash/nsconfig/ns.conf", &many)),
+        )
+        .unwrap();
+        assert_eq!(e.lines.len(), MAX_EXPOSING_LINES);
+        assert!(
+            e.notes
+                .iter()
+                .any(|n| n.starts_with("3 more exposing lines"))
+        );
+    }
+
+    #[test]
+    fn the_exposure_ends_with_the_first_fixed_build_after_the_last_vulnerable_one() {
+        let t = table();
+        let shitrix = def(&t, "CVE-2019-19781");
+        let seen = |v: &str, at: i64| {
+            let (branch, build) = split_version(v).unwrap();
+            Sighting {
+                branch,
+                build,
+                at,
+                what: format!("kernel image /flash/ns-{v}.gz"),
+            }
+        };
+        let day = 86_400;
+        let history = [
+            seen("13.0-41.20", 0),
+            seen("13.0-47.22", 10 * day),
+            seen("13.0-47.24", 30 * day),
+            seen("13.0-47.24", 40 * day),
+        ];
+        let l = left_vulnerable(shitrix, &history).unwrap();
+        assert_eq!((l.vulnerable_from.unix(), l.at.unix()), (0, 30 * day));
+        assert_eq!(
+            (l.vulnerable_build.as_str(), l.build.as_str()),
+            ("13.0-47.22", "13.0-47.24")
+        );
+        // Still on a vulnerable build at the end: it never left.
+        assert!(left_vulnerable(shitrix, &history[..2]).is_none());
+        // Never on a vulnerable build: nothing to leave.
+        assert!(left_vulnerable(shitrix, &history[2..]).is_none());
     }
 }

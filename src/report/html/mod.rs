@@ -99,21 +99,26 @@ fn posture_section(r: &Report, s: &mut String) {
     row(s, "Host name", p.hostname.as_deref().unwrap_or("-"));
     row(s, "NSIP", p.nsip.as_deref().unwrap_or("-"));
     row(s, "Time zone", p.timezone.as_deref().unwrap_or("-"));
-    if let Some(m) = &p.mitigation {
+    for m in &p.mitigations {
         let since = m.since.map(|t| t.minute()).unwrap_or_default();
-        let text = format!(
-            "{}: effective {}; responder policy {}; rc.netscaler line {}{}",
+        let parts: Vec<String> = m
+            .parts
+            .iter()
+            .map(|x| format!("{} {}", x.name, yes_no(x.present)))
+            .collect();
+        let mut text = format!(
+            "{}: effective {}; {}",
             m.cve,
             yes_no(m.effective),
-            yes_no(m.responder_policy),
-            yes_no(m.rc_netscaler_line),
-            if since.is_empty() {
-                String::new()
-            } else {
-                format!("; since {since}")
-            }
+            parts.join("; ")
         );
-        row(s, "Mitigation (CTX267679)", &text);
+        if !since.is_empty() {
+            text.push_str(&format!("; since {since}"));
+        }
+        if let Some(h) = &m.held {
+            text.push_str(&format!("; {}", h.summary));
+        }
+        row(s, &format!("Mitigation ({})", m.id), &text);
     }
     for secret in &p.secrets_to_rotate {
         row(s, "Rotate", secret);
