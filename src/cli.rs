@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive) and nothing else: parsing only, no behaviour.
 
+use crate::model::Severity;
 use crate::report::Format;
 use crate::verdict::DateArg;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -71,6 +72,20 @@ is listed, as for an appliance whose family is unknown.",
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell or elvish).
+    #[command(
+        after_help = "Examples:\n  sporen completions bash > /etc/bash_completion.d/sporen\n  sporen completions zsh > \"${fpath[1]}/_sporen\"\n  sporen completions fish > ~/.config/fish/completions/sporen.fish"
+    )]
+    Completions {
+        /// The shell to write the script for.
+        #[arg(value_name = "SHELL")]
+        shell: crate::manual::Shell,
+    },
+    /// Print the man page (roff) of sporen and its subcommands.
+    #[command(
+        after_help = "Examples:\n  sporen man | man -l -\n  sporen man > /usr/local/share/man/man1/sporen.1"
+    )]
+    Man,
 }
 
 /// When to colour text output.
@@ -104,8 +119,8 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "HOST", conflicts_with = "targets")]
     pub(crate) ssh: Option<String>,
     /// The ssh program to run for --ssh (default `ssh`).
-    #[arg(long, value_name = "PROGRAM", default_value = "ssh", requires = "ssh")]
-    pub(crate) ssh_program: PathBuf,
+    #[arg(long, value_name = "PROGRAM", requires = "ssh")]
+    pub(crate) ssh_program: Option<PathBuf>,
     /// Do not put `shell` before the remote command (for a FreeBSD shell account rather than
     /// the NetScaler CLI).
     #[arg(long, requires = "ssh")]
@@ -165,6 +180,18 @@ pub(crate) struct ScanArgs {
     /// Colour in text output.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub(crate) color: ColorArg,
+    /// Print only the verdict line instead of the report (-qq: nothing, the exit code alone);
+    /// no notes on standard error either, only errors. The report still goes to --output.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(crate) quiet: u8,
+    /// Text report: show each finding's reason in full, with the rule's pattern (the JSON
+    /// report always holds it).
+    #[arg(long)]
+    pub(crate) explain: bool,
+    /// Text report: list only findings of LEVEL or above (the report says how many were
+    /// left out; the verdict and the machine formats are unchanged).
+    #[arg(long, value_name = "LEVEL", value_parser = severity_parser())]
+    pub(crate) min_severity: Option<Severity>,
     /// Exit 1 instead of 0 or 3 when the firmware is vulnerable to a known CVE without an
     /// effective mitigation (see the report's posture section).
     #[arg(long = "fail-on-vulnerable")]
@@ -179,6 +206,13 @@ pub(crate) struct ScanArgs {
     /// WINDOW= it ends one window. Repeatable; recorded like --since.
     #[arg(long, value_name = "[WINDOW=]DATE", value_parser = parse_date_arg)]
     pub(crate) until: Vec<DateArg>,
+}
+
+/// `critical`, `high`, `medium`, `low` or `info`, with the names offered to completion.
+fn severity_parser() -> impl clap::builder::TypedValueParser<Value = Severity> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Severity::DESCENDING.map(Severity::as_str))
+        .map(|s| Severity::parse(&s).unwrap_or(Severity::Info))
 }
 
 /// Parses a date or RFC 3339 date-time into Unix seconds.

@@ -36,6 +36,8 @@ pub(crate) struct InputSpec {
     pub(crate) limits: Limits,
     /// How the appliance family's archives, images and SSH collection map onto its tree.
     pub(crate) layout: Layout,
+    /// `--quiet`: the SSH command is not printed before it runs.
+    pub(crate) quiet: bool,
 }
 
 impl Default for InputSpec {
@@ -49,6 +51,7 @@ impl Default for InputSpec {
             max_unpacked: spool::DEFAULT_MAX_UNPACKED,
             limits: Limits::default(),
             layout: Layout::default(),
+            quiet: false,
         }
     }
 }
@@ -479,10 +482,12 @@ fn open_ssh(ctx: &Spooler<'_>, host: &str) -> Result<(Box<dyn Evidence>, String)
     check_ssh_host(host)?;
     let a = ctx.spec;
     let remote = ssh_remote_command(&a.layout, a.ssh_cli);
-    eprintln!(
-        "sporen: running: {} -o BatchMode=yes -- {host} {remote}",
-        a.ssh_program.display()
-    );
+    if !a.quiet {
+        eprintln!(
+            "sporen: running: {} -o BatchMode=yes -- {host} {remote}",
+            a.ssh_program.display()
+        );
+    }
     let mut child = std::process::Command::new(&a.ssh_program)
         .args(["-o", "BatchMode=yes", "--", host, &remote])
         .stdin(std::process::Stdio::null())

@@ -7,6 +7,7 @@
 
 pub mod bodyfile;
 pub mod csv;
+mod group;
 pub mod json;
 pub mod jsonl;
 #[cfg(test)]
@@ -75,6 +76,22 @@ pub(crate) fn render(
         Format::Bodyfile => bodyfile::render(report, &mut w)?,
         Format::Csv => csv::render(report, &mut w)?,
     }
+    w.flush()
+}
+
+/// Writes `report` to `out` in `format`; the text report as `view` asks (patterns, a severity
+/// floor), every other format whole, with only `view.color` looked at.
+pub(crate) fn render_view(
+    report: &Report,
+    format: Format,
+    out: &mut dyn Write,
+    view: &text::TextView,
+) -> io::Result<()> {
+    if format != Format::Text {
+        return render(report, format, out, view.color);
+    }
+    let mut w = io::BufWriter::new(out);
+    text::render_view(report, &mut w, view)?;
     w.flush()
 }
 
