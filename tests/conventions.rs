@@ -88,3 +88,113 @@ fn quiet_still_writes_the_report_file_without_a_note() {
         serde_json::from_slice(&std::fs::read(&report).expect("report written")).expect("JSON");
     assert_eq!(v["verdict"], "compromised");
 }
+
+/// Tiny files in formats sporen does not read: (file name, first bytes, format named, command
+/// named).
+const UNREAD: &[(&str, &[u8], &str, &str)] = &[
+    (
+        "logs.tar.xz",
+        b"\xfd7zXZ\x00\x00\x04",
+        "xz-compressed",
+        "xz -dk",
+    ),
+    (
+        "logs.tar.bz2",
+        b"BZh91AY&SY",
+        "bzip2-compressed",
+        "bzip2 -dk",
+    ),
+    (
+        "logs.tar.zst",
+        b"\x28\xb5\x2f\xfd\x00",
+        "Zstandard-compressed",
+        "zstd -dk",
+    ),
+    ("collect.zip", b"PK\x03\x04\x14\x00", "ZIP archive", "unzip"),
+    (
+        "collect.7z",
+        b"7z\xbc\xaf\x27\x1c\x00\x04",
+        "7-Zip archive",
+        "7z x",
+    ),
+    (
+        "da0.E01",
+        b"EVF\x09\x0d\x0a\xff\x00\x01",
+        "Expert Witness (EWF, E01)",
+        "ewfexport",
+    ),
+    (
+        "da0.vmdk",
+        b"KDMV\x01\x00\x00\x00",
+        "VMware disk (VMDK)",
+        "qemu-img convert -O raw",
+    ),
+    (
+        "ns.vmdk",
+        b"# Disk DescriptorFile\nversion=1\n",
+        "VMDK",
+        "qemu-img convert -O raw",
+    ),
+    (
+        "ns.vhd",
+        b"conectix\x00\x00\x00\x02",
+        "(VHD)",
+        "qemu-img convert -O raw",
+    ),
+    (
+        "ns.vhdx",
+        b"vhdxfile\x00",
+        "(VHDX)",
+        "qemu-img convert -O raw",
+    ),
+    (
+        "ns.qcow2",
+        b"QFI\xfb\x00\x00\x00\x03",
+        "QEMU disk (QCOW)",
+        "qemu-img convert -O raw",
+    ),
+];
+
+#[test]
+fn unread_formats_are_named_with_the_command_that_converts_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, magic, format, command) in UNREAD {
+        let path = dir.path().join(name);
+        let mut bytes = magic.to_vec();
+        bytes.resize(4096, 0);
+        std::fs::write(&path, &bytes).expect("write");
+        let p = path.to_str().expect("UTF-8 path");
+        let out = run(&["scan", p]);
+        out.assert_refused(format, name);
+        assert!(out.stderr.contains(command), "{name}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(p),
+            "{name}: the file is not named: {}",
+            out.stderr
+        );
+        // Given beside a raw image, as a second disk, it is named all the same.
+        let out = run(&["scan", p, p]);
+        out.assert_refused(format, &format!("{name} as an image"));
+        // Streamed on standard input.
+        let out = common::run::run_with_stdin(&["scan", "-"], &bytes);
+        out.assert_refused(format, &format!("{name} on standard input"));
+        assert!(out.stderr.contains("standard input"), "{}", out.stderr);
+        assert_eq!(
+            std::fs::read(&path).expect("read"),
+            bytes,
+            "{name} was changed"
+        );
+    }
+}
+
+#[test]
+fn a_fixed_vhd_is_named_by_its_footer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ns-fixed.vhd");
+    let mut bytes = vec![0u8; 8192];
+    bytes[8192 - 512..8192 - 504].copy_from_slice(b"conectix");
+    std::fs::write(&path, &bytes).expect("write");
+    let out = run(&["scan", path.to_str().expect("UTF-8 path")]);
+    out.assert_refused("(fixed VHD)", "fixed VHD");
+    assert!(out.stderr.contains("head -c -512"), "{}", out.stderr);
+}

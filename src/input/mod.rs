@@ -14,6 +14,7 @@ pub mod resolve;
 pub mod spool;
 pub mod tar;
 pub mod ufs;
+pub(crate) mod unsupported;
 
 pub(crate) use resolve::{Lookup, Namespace, ResolveError, resolve_in_listing};
 
