@@ -52,9 +52,10 @@ where
         Command::Rules(RulesCommand::List { rules, json }) => exec_rules_list(&rules, json),
         Command::Rules(RulesCommand::Check {
             paths,
+            rules,
             no_builtin_rules,
             json,
-        }) => exec_rules_check(&paths, no_builtin_rules, json),
+        }) => exec_rules_check(&[paths, rules].concat(), no_builtin_rules, json),
         Command::Rules(RulesCommand::Test { rules }) => exec_rules_test(&rules),
         Command::Baseline { build, json } => exec_baseline(build.as_deref(), json),
         Command::Completions { shell } => {

@@ -243,7 +243,7 @@ pub(crate) enum RulesCommand {
     },
     /// Validate rule files, the stock baseline, the profile and the CVE table; report every problem, each with file:line:col.
     #[command(
-        after_help = "Rules are checked exactly as scan loads and checks them: PATHs together with the built-in \
+        after_help = "Rules are checked exactly as scan loads and checks them: PATHs (or --rules PATH) together with the built-in \
 packs (as scan --rules PATH), or alone with --no-builtin-rules (as scan --no-builtin-rules --rules PATH), \
 against the appliance profile and the CVE table. A set accepted here is never refused by scan. With no PATH \
 the built-in packs and the built-in stock baseline are checked. A file whose schema is \
@@ -255,6 +255,10 @@ tables as a CVE table (src/appliance/netscaler/cves.toml), each on its own.\n\nE
         /// Rule files or folders, checked with the built-in packs (default: the built-in packs).
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// A rule file or folder, as `scan`, `rules list` and `rules test` take it; the same
+        /// as a PATH (repeatable).
+        #[arg(short = 'r', long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
         /// Check only the PATHs given, not the built-in packs with them.
         #[arg(long)]
         no_builtin_rules: bool,

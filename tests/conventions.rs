@@ -198,3 +198,24 @@ fn a_fixed_vhd_is_named_by_its_footer() {
     out.assert_refused("(fixed VHD)", "fixed VHD");
     assert!(out.stderr.contains("head -c -512"), "{}", out.stderr);
 }
+
+#[test]
+fn rules_check_takes_rules_as_scan_does() {
+    let shipped = common::project().join("rules/cve-2019-19781.toml");
+    let shipped = shipped.to_str().expect("UTF-8 path");
+    let ok = run(&["rules", "check", "--no-builtin-rules", "--rules", shipped]);
+    assert_eq!(ok.code, Some(0), "{}", ok.stderr);
+    assert!(!ok.stderr.contains("tip:"), "{}", ok.stderr);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[pack]\nid = \"x\"\n[[rule]]\nid = 3\n").expect("write");
+    let bad = bad.to_str().expect("UTF-8 path");
+    let out = run(&["rules", "check", "-r", bad]);
+    out.assert_refused(
+        "`id` must be a string",
+        "an invalid rule file given with -r",
+    );
+    assert!(out.stderr.contains("bad.toml:4:6"), "{}", out.stderr);
+    assert!(!out.stderr.contains("tip: to pass"), "{}", out.stderr);
+}
