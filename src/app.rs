@@ -291,6 +291,8 @@ fn flagged_files(
                 inode: e.identity.map(|i| i.1),
                 mtime: Timestamp::from_unix(e.mtime),
                 btime: e.btime.map(Timestamp::from_unix),
+                atime: e.atime.map(Timestamp::from_unix),
+                ctime: e.ctime.map(Timestamp::from_unix),
                 sha256: out
                     .reads
                     .binary_search_by(|r| r.path.cmp(path))

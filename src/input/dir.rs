@@ -132,6 +132,8 @@ impl DirEvidence {
             gid: meta.gid(),
             mtime: meta.mtime(),
             btime: None,
+            atime: Some(meta.atime()),
+            ctime: Some(meta.ctime()),
             link_target,
             identity: Some((meta.dev(), meta.ino())),
         };
