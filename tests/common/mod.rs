@@ -9,7 +9,8 @@
 //! - [`mock`]: in-process evidence, listings and a mock whose reads fail on purpose;
 //! - [`archive`]: tar members header by header, gzip, probe rules;
 //! - [`image`]: UFS2 images and partition tables, built in memory;
-//! - [`output`]: one clean appliance as a folder, a tar and a disk image, for `--output`.
+//! - [`output`]: one clean appliance as a folder, a tar and a disk image, for `--output`;
+//! - [`schema`]: the published JSON schema of the report, and checking a report against it.
 //!
 //! Every test binary compiles this module on its own and uses only a part of it, so dead code is
 //! allowed here.
@@ -23,6 +24,7 @@ pub mod mock;
 pub mod output;
 pub mod report;
 pub mod run;
+pub mod schema;
 pub mod tree;
 
 use serde::Deserialize;
