@@ -28,17 +28,3 @@ pub(crate) const O_TMPFILE: libc::c_int = libc::O_TMPFILE;
 /// falls back to a random name unlinked at once.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) const O_TMPFILE: libc::c_int = 0;
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn linux_flags_are_the_kernel_ones() {
-        #[cfg(target_os = "linux")]
-        {
-            assert_eq!(super::O_NOATIME, libc::O_NOATIME);
-            assert!(super::NOATIME_KNOWN);
-            assert_eq!(super::O_PATH, libc::O_PATH);
-            assert_eq!(super::O_TMPFILE, libc::O_TMPFILE);
-        }
-    }
-}
