@@ -184,8 +184,8 @@ pub(crate) struct ScanArgs {
     /// no notes on standard error either, only errors. The report still goes to --output.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub(crate) quiet: u8,
-    /// Text report: show each finding's reason in full, with the rule's pattern (the JSON
-    /// report always holds it).
+    /// Text report: show the rules' patterns in the reasons, and the digest and time of the
+    /// log each logged finding came from (the JSON report always holds them).
     #[arg(long)]
     pub(crate) explain: bool,
     /// Text report: list only findings of LEVEL or above (the report says how many were

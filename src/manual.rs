@@ -70,8 +70,8 @@ mod tests {
                 "scan",
                 "min-severity",
                 "format",
-                "timeline",
                 "quiet",
+                "explain",
             ] {
                 assert!(s.contains(word), "{shell}: `{word}` missing");
             }

@@ -1,9 +1,11 @@
 //! Report renderers: turn a finished [`Report`] into text for people, or into JSON, JSON Lines,
 //! SARIF or CSV for machines.
 //!
-//! Renderers only show what is in the report, in the report's order. They must never re-sort,
-//! filter or add to the findings, write timestamps or anything else that changes from run to
-//! run, or let attacker-chosen bytes reach a terminal or a spreadsheet unescaped.
+//! Renderers only show what is in the report, in the report's order. They must never re-sort
+//! or add to the findings, write timestamps or anything else that changes from run to run, or
+//! let attacker-chosen bytes reach a terminal or a spreadsheet unescaped. Only the text view
+//! may show less: it groups findings of one shape into one entry and, with `--min-severity`,
+//! counts the findings it leaves out instead of listing them; the machine formats keep all.
 
 pub mod bodyfile;
 pub mod csv;

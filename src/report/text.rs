@@ -1,7 +1,9 @@
 //! The text report, for a person reading a terminal or a saved file.
 //!
-//! The verdict comes first, then what was scanned, the findings by severity, what could not be
-//! examined and a rule summary. Every string that comes from the evidence, the rules or the
+//! The verdict comes first (for a compromised appliance followed by what happened: when, from
+//! where, which files), then the posture, what was scanned, the findings by severity (findings
+//! of one rule and shape grouped into one entry, rule patterns only with `--explain`, those
+//! below `--min-severity` counted, not listed), what could not be examined and a rule summary. Every string that comes from the evidence, the rules or the
 //! command line goes through [`sanitize`](super::sanitize): this renderer must never write a raw
 //! control character, and writes ANSI colour only when asked to.
 
