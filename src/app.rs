@@ -54,12 +54,17 @@ where
         Command::Rules(RulesCommand::List { rules, json }) => exec_rules_list(&rules, family, json),
         Command::Rules(RulesCommand::Check {
             paths,
+            rules,
             no_builtin_rules,
             json,
-        }) => exec_rules_check(&paths, no_builtin_rules, family, json),
+        }) => exec_rules_check(&[paths, rules].concat(), no_builtin_rules, family, json),
         Command::Rules(RulesCommand::Test { rules }) => exec_rules_test(&rules, family),
         Command::Baseline { build, json } => exec_baseline(build.as_deref(), family, json),
         Command::Fleet(a) => exec_fleet(&a),
+        Command::Completions { shell } => {
+            printed(write_stdout(|w| crate::manual::write_completions(shell, w)))
+        }
+        Command::Man => printed(write_stdout(crate::manual::write_man)),
     };
     match result {
         Ok(code) => code,
@@ -68,6 +73,12 @@ where
             ExitCode::Error
         }
     }
+}
+
+/// Exit code 0 once a generated text (completions, man page) reached standard output.
+fn printed(written: Result<(), OutputError>) -> Result<ExitCode> {
+    written?;
+    Ok(ExitCode::Clean)
 }
 
 /// Prints a line on standard error. When even that fails there is nobody left to tell, and
@@ -164,6 +175,9 @@ fn exec_scan(config: &ScanConfig, args: &[OsString]) -> Result<ExitCode> {
         && matches!(code, ExitCode::Clean | ExitCode::Inconclusive)
         && config.appliance.family.exposed(&report.posture)
     {
+        if config.quiet > 0 {
+            return Ok(ExitCode::Traces);
+        }
         note(
             "sporen: --fail-on-vulnerable: the appliance runs firmware vulnerable to a CVE without an effective mitigation",
         );
@@ -172,11 +186,18 @@ fn exec_scan(config: &ScanConfig, args: &[OsString]) -> Result<ExitCode> {
     Ok(code)
 }
 
-/// Writes the report where the configuration says, in its format and colour.
+/// Writes the report where the configuration says, in its format and colour. With
+/// `--quiet` standard output gets the verdict line (or, given twice, nothing) instead of the
+/// report, which still goes to `--output`.
 fn write_report(report: &Report, config: &ScanConfig) -> Result<(), OutputError> {
     let destination = &config.destination;
-    destination.write(|w| report::render(report, config.format, w, config.color))?;
-    if let Some(path) = destination.path() {
+    if config.quiet == 0 || !destination.is_stdout() {
+        destination.write(|w| report::render_view(report, config.format, w, &config.view))?;
+    }
+    if config.quiet == 1 {
+        write_stdout(|w| report::text::verdict_line(report, w, config.view.color))?;
+    }
+    if let Some(path) = destination.path().filter(|_| config.quiet == 0) {
         note(&format!(
             "sporen: verdict {}; report written to {}",
             report.verdict,
@@ -309,6 +330,8 @@ fn flagged_files(
                 inode: e.identity.map(|i| i.1),
                 mtime: Timestamp::from_unix(e.mtime),
                 btime: e.btime.map(Timestamp::from_unix),
+                atime: e.atime.map(Timestamp::from_unix),
+                ctime: e.ctime.map(Timestamp::from_unix),
                 sha256: out
                     .reads
                     .binary_search_by(|r| r.path.cmp(path))

@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive) and nothing else: parsing only, no behaviour.
 
 use crate::fleet::render::FleetFormat;
+use crate::model::Severity;
 use crate::report::Format;
 use crate::verdict::DateArg;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -96,6 +97,20 @@ Exit code: the worst row's, as scan gives it: 1 when any appliance is compromise
 any host could not be scanned, else 3 when any is inconclusive, else 0. 2 also for a refused report."
     )]
     Fleet(FleetArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell or elvish).
+    #[command(
+        after_help = "Examples:\n  sporen completions bash > /etc/bash_completion.d/sporen\n  sporen completions zsh > \"${fpath[1]}/_sporen\"\n  sporen completions fish > ~/.config/fish/completions/sporen.fish"
+    )]
+    Completions {
+        /// The shell to write the script for.
+        #[arg(value_name = "SHELL")]
+        shell: crate::manual::Shell,
+    },
+    /// Print the man page (roff) of sporen and its subcommands.
+    #[command(
+        after_help = "Examples:\n  sporen man | man -l -\n  sporen man > /usr/local/share/man/man1/sporen.1"
+    )]
+    Man,
 }
 
 /// Arguments of `sporen fleet`.
@@ -144,8 +159,8 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "HOST", conflicts_with = "targets")]
     pub(crate) ssh: Option<String>,
     /// The ssh program to run for --ssh (default `ssh`).
-    #[arg(long, value_name = "PROGRAM", default_value = "ssh", requires = "ssh")]
-    pub(crate) ssh_program: PathBuf,
+    #[arg(long, value_name = "PROGRAM", requires = "ssh")]
+    pub(crate) ssh_program: Option<PathBuf>,
     /// Do not put `shell` before the remote command (for a FreeBSD shell account rather than
     /// the NetScaler CLI).
     #[arg(long, requires = "ssh")]
@@ -214,6 +229,18 @@ pub(crate) struct ScanArgs {
     /// Colour in text output.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub(crate) color: ColorArg,
+    /// Print only the verdict line instead of the report (-qq: nothing, the exit code alone);
+    /// no notes on standard error either, only errors. The report still goes to --output.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(crate) quiet: u8,
+    /// Text report: show the rules' patterns in the reasons, and the digest and time of the
+    /// log each logged finding came from (the JSON report always holds them).
+    #[arg(long)]
+    pub(crate) explain: bool,
+    /// Text report: list only findings of LEVEL or above (the report says how many were
+    /// left out; the verdict and the machine formats are unchanged).
+    #[arg(long, value_name = "LEVEL", value_parser = severity_parser())]
+    pub(crate) min_severity: Option<Severity>,
     /// Exit 1 instead of 0 or 3 when the firmware is vulnerable to a known CVE without an
     /// effective mitigation (see the report's posture section).
     #[arg(long = "fail-on-vulnerable")]
@@ -228,6 +255,13 @@ pub(crate) struct ScanArgs {
     /// WINDOW= it ends one window. Repeatable; recorded like --since.
     #[arg(long, value_name = "[WINDOW=]DATE", value_parser = parse_date_arg)]
     pub(crate) until: Vec<DateArg>,
+}
+
+/// `critical`, `high`, `medium`, `low` or `info`, with the names offered to completion.
+fn severity_parser() -> impl clap::builder::TypedValueParser<Value = Severity> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Severity::DESCENDING.map(Severity::as_str))
+        .map(|s| Severity::parse(&s).unwrap_or(Severity::Info))
 }
 
 /// Parses a date or RFC 3339 date-time into Unix seconds.
@@ -258,7 +292,7 @@ pub(crate) enum RulesCommand {
     },
     /// Validate rule files, the stock baseline, the profile and the CVE table; report every problem, each with file:line:col.
     #[command(
-        after_help = "Rules are checked exactly as scan loads and checks them: PATHs together with the built-in \
+        after_help = "Rules are checked exactly as scan loads and checks them: PATHs (or --rules PATH) together with the built-in \
 packs (as scan --rules PATH), or alone with --no-builtin-rules (as scan --no-builtin-rules --rules PATH), \
 against the appliance profile and the CVE table. A set accepted here is never refused by scan. With no PATH \
 the built-in packs and the built-in stock baseline are checked. A file whose schema is \
@@ -270,6 +304,10 @@ tables as a CVE table (src/appliance/netscaler/cves.toml), each on its own.\n\nE
         /// Rule files or folders, checked with the built-in packs (default: the built-in packs).
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// A rule file or folder, as `scan`, `rules list` and `rules test` take it; the same
+        /// as a PATH (repeatable).
+        #[arg(short = 'r', long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
         /// Check only the PATHs given, not the built-in packs with them.
         #[arg(long)]
         no_builtin_rules: bool,

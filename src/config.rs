@@ -19,6 +19,7 @@ use crate::input::open::{InputSpec, check_ssh_host, check_targets, check_temp_di
 use crate::input::ssh::{SshOptions, check_ssh_option};
 use crate::output::Destination;
 use crate::report::Format;
+use crate::report::text::TextView;
 use crate::rules::set::RuleSources;
 use crate::rules::{Diagnostic, RuleSet};
 use crate::scan::ScanOptions;
@@ -36,9 +37,12 @@ pub(crate) struct ScanConfig {
     pub(crate) destination: Destination,
     /// The report format.
     pub(crate) format: Format,
-    /// Colour the text report: asked for (or `auto` on a terminal that wants it), and only on
-    /// standard output.
-    pub(crate) color: bool,
+    /// How the text report is shown: colour (asked for, or `auto` on a terminal that wants
+    /// it, and only on standard output), `--explain`, `--min-severity`.
+    pub(crate) view: TextView,
+    /// `--quiet` given once (the verdict line instead of the report on standard output) or
+    /// twice (nothing: the exit code alone); no notes on standard error either way.
+    pub(crate) quiet: u8,
     /// The rules in force, checked against [`ScanConfig::appliance`].
     pub(crate) rules: RuleSet,
     /// What sporen knows of the appliance family.
@@ -128,6 +132,7 @@ impl ScanConfig {
             None
         };
         err.arguments.extend(check_counts(a));
+        err.arguments.extend(check_ssh_options(a));
         let windows = WindowOverrides {
             since: a.since.clone(),
             until: a.until.clone(),
@@ -144,7 +149,12 @@ impl ScanConfig {
                         layout: appliance.layout,
                         ..input
                     },
-                    color: wants_color(a.color, &destination),
+                    view: TextView {
+                        color: wants_color(a.color, &destination),
+                        explain: a.explain,
+                        min_severity: a.min_severity,
+                    },
+                    quiet: a.quiet,
                     destination,
                     format: a.format,
                     rules,
@@ -164,7 +174,7 @@ fn input_spec(a: &ScanArgs) -> InputSpec {
     InputSpec {
         targets: a.targets.clone(),
         ssh: a.ssh.clone(),
-        ssh_program: a.ssh_program.clone(),
+        ssh_program: a.ssh_program.clone().unwrap_or_else(|| "ssh".into()),
         ssh_cli: !a.ssh_no_cli,
         ssh_options: SshOptions {
             batch: a.ssh_batch,
@@ -177,6 +187,7 @@ fn input_spec(a: &ScanArgs) -> InputSpec {
             max_link_bytes: a.max_link_bytes,
         },
         layout: Layout::default(),
+        quiet: a.quiet > 0,
     }
 }
 
@@ -201,6 +212,23 @@ fn check_counts(a: &ScanArgs) -> Vec<String> {
     .into_iter()
     .filter(|(_, zero)| *zero)
     .map(|(flag, _)| format!("{flag} 0: nothing could be examined (give at least 1)"))
+    .collect()
+}
+
+/// `--ssh-no-cli` and `--ssh-program` shape the `--ssh` collection and mean nothing without it
+/// (clap's `requires` is not enforced on them when a TARGET is given, which conflicts with
+/// `--ssh`, so the check is made here).
+fn check_ssh_options(a: &ScanArgs) -> Vec<String> {
+    if a.ssh.is_some() {
+        return Vec::new();
+    }
+    [
+        ("--ssh-no-cli", a.ssh_no_cli),
+        ("--ssh-program", a.ssh_program.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, given)| *given)
+    .map(|(flag, _)| format!("{flag} needs --ssh HOST: it only changes how --ssh collects"))
     .collect()
 }
 

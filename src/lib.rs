@@ -21,7 +21,7 @@
 //!
 //! * [`cli`]: argument definitions only; [`config`]: the validated configuration; [`app`]:
 //!   dispatch and exit codes ([`exit`]); [`output`]: where the report goes (never the
-//!   evidence).
+//!   evidence); [`manual`]: shell completions and the man page, from the `cli` definitions.
 //! * [`appliance`]: everything sporen knows about an appliance family, in one folder per
 //!   family ([`appliance::netscaler`]): profile, CVE table, stock baseline, firmware, time
 //!   zone, posture, and the layout of its archives, images and SSH collection.
@@ -53,6 +53,7 @@ pub mod continuity;
 pub mod exit;
 pub mod fleet;
 pub mod input;
+pub mod manual;
 pub mod model;
 pub mod output;
 pub mod report;

@@ -634,6 +634,12 @@ pub(crate) struct FlaggedFile {
     pub(crate) mtime: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) btime: Option<Timestamp>,
+    /// Access and inode change time, where the input holds them (a folder: those of the copy
+    /// or mounted filesystem; a UFS image; a tar's PAX or old GNU fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) atime: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ctime: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) sha256: Option<String>,
     /// Rules with findings on this file, sorted.

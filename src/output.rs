@@ -240,7 +240,7 @@ impl Folder {
         // O_PATH: the folder is only named through, never read, so search permission is enough.
         let fd = OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+            .custom_flags(crate::util::os::O_PATH | libc::O_DIRECTORY)
             .open(path)?;
         let id = identity(&fd.metadata()?);
         Ok(Folder {

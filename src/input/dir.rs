@@ -132,6 +132,8 @@ impl DirEvidence {
             gid: meta.gid(),
             mtime: meta.mtime(),
             btime: None,
+            atime: Some(meta.atime()),
+            ctime: Some(meta.ctime()),
             link_target,
             identity: Some((meta.dev(), meta.ino())),
         };
@@ -318,9 +320,9 @@ pub(crate) fn open_read_only(path: &Path) -> io::Result<File> {
 fn open_no_atime(path: &Path) -> io::Result<(File, bool)> {
     let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
     let open = |flags: i32| OpenOptions::new().read(true).custom_flags(flags).open(path);
-    match open(base | libc::O_NOATIME) {
+    match open(base | crate::util::os::O_NOATIME) {
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(base).map(|f| (f, false)),
-        other => other.map(|f| (f, true)),
+        other => other.map(|f| (f, crate::util::os::NOATIME_KNOWN)),
     }
 }
 

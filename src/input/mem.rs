@@ -105,6 +105,8 @@ impl MemEvidence {
                 gid: meta.gid,
                 mtime: meta.mtime,
                 btime: meta.btime,
+                atime: None,
+                ctime: None,
                 link_target: meta.link_target.filter(|_| meta.kind == EntryKind::Symlink),
                 identity: None,
             };

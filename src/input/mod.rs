@@ -15,6 +15,7 @@ pub mod spool;
 pub mod ssh;
 pub mod tar;
 pub mod ufs;
+pub(crate) mod unsupported;
 
 pub(crate) use resolve::{Lookup, Namespace, ResolveError, resolve_in_listing};
 
@@ -139,6 +140,11 @@ pub struct Entry {
     /// Birth (creation) time, Unix seconds, when the input preserves the original one. A copied
     /// or mounted directory does not (its birth times are those of the copy): `None`.
     pub btime: Option<i64>,
+    /// Access time, Unix seconds, where the input holds one: a folder's (the copy's or the
+    /// mounted filesystem's), a UFS inode's, a tar member's PAX `atime` or old GNU header field.
+    pub atime: Option<i64>,
+    /// Inode change time, Unix seconds, where the input holds one (as `atime`; PAX `ctime`).
+    pub ctime: Option<i64>,
     /// For symbolic links: the target as stored in the link.
     pub link_target: Option<Vec<u8>>,
     /// Host-side identity used to detect a file swapped between listing and reading.

@@ -9,6 +9,7 @@ use super::spool::{self, Filled, Spool, Stop};
 use super::ssh::{SshOptions, remote_gaps, ssh_args, watch_stderr};
 use super::tar::{BANNER_MAX, Growing, TarEvidence, find_tar_start};
 use super::ufs::{ImageEvidence, ReadAt};
+use super::unsupported;
 use super::{Entry, Evidence, Listing};
 use super::{Layout, Limits};
 use crate::model::{EvPath, Gap, GapCause, InputFile};
@@ -39,6 +40,8 @@ pub(crate) struct InputSpec {
     pub(crate) limits: Limits,
     /// How the appliance family's archives, images and SSH collection map onto its tree.
     pub(crate) layout: Layout,
+    /// `--quiet`: the SSH command is not printed before it runs.
+    pub(crate) quiet: bool,
 }
 
 impl Default for InputSpec {
@@ -53,6 +56,7 @@ impl Default for InputSpec {
             max_unpacked: spool::DEFAULT_MAX_UNPACKED,
             limits: Limits::default(),
             layout: Layout::default(),
+            quiet: false,
         }
     }
 }
@@ -326,6 +330,7 @@ pub(crate) fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)
     let mut head = vec![0u8; BANNER_MAX + 512];
     let n = read_full_at(&file, &mut head).with_context(|| format!("cannot read {name}"))?;
     let head = &head[..n];
+    refuse_unsupported(&file, meta.len(), head, &name)?;
     if crate::util::bytes::is_gzip(head) {
         let s = spool_file(&ctx, file, &name)?;
         if s.tar.as_ref().is_some_and(|t| !t.not_tar()) {
@@ -352,6 +357,25 @@ pub(crate) fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)
         ));
     }
     open_images(&ctx, std::slice::from_ref(target))
+}
+
+/// Stops with a clear error when the file is in a format sporen does not read (xz, bzip2,
+/// zstd, zip, 7z, E01, VMDK, VHD/VHDX, QCOW, VDI), naming it and the command that converts it.
+/// Reads the last 512 bytes too (a fixed VHD's footer), with a positioned read-only read.
+fn refuse_unsupported(file: &File, len: u64, head: &[u8], name: &str) -> Result<()> {
+    let mut tail = [0u8; 512];
+    let tail = match len.checked_sub(512) {
+        Some(at) if at > 0 => {
+            let n = std::os::unix::fs::FileExt::read_at(file, &mut tail, at)
+                .with_context(|| format!("cannot read {name}"))?;
+            &tail[..n]
+        }
+        _ => &[][..],
+    };
+    match unsupported::recognise(head, tail) {
+        Some(u) => bail!("{}", u.message(name)),
+        None => Ok(()),
+    }
 }
 
 fn received(
@@ -425,6 +449,12 @@ fn spool_stream(ctx: &Spooler<'_>, src: impl Read, name: &str) -> Result<Spooled
     let gz_at = (0..head.len().min(BANNER_MAX).saturating_sub(2))
         .find(|&i| head[i..].starts_with(&[0x1f, 0x8b, 0x08]));
     let tar_at = find_tar_start(&head);
+    if gz_at.is_none()
+        && tar_at.is_none()
+        && let Some(u) = unsupported::recognise(&head, &[])
+    {
+        bail!("{}", u.message_stream(name));
+    }
     let out = match gz_at {
         Some(at) if tar_at.is_none_or(|t| at < t) => {
             let src = io::Cursor::new(&head[at..]).chain(&mut hashed);
@@ -493,11 +523,13 @@ fn open_ssh(ctx: &Spooler<'_>, host: &str) -> Result<(Box<dyn Evidence>, String)
     let a = ctx.spec;
     let remote = ssh_remote_command(&a.layout, a.ssh_cli);
     let args = ssh_args(&a.ssh_options, host, &remote);
-    eprintln!(
-        "sporen: running: {} {}",
-        a.ssh_program.display(),
-        crate::report::sanitize::escape_str(&args.join(" "))
-    );
+    if !a.quiet {
+        eprintln!(
+            "sporen: running: {} {}",
+            a.ssh_program.display(),
+            crate::report::sanitize::escape_str(&args.join(" "))
+        );
+    }
     let mut child = std::process::Command::new(&a.ssh_program)
         .args(&args)
         .stdin(std::process::Stdio::null())
@@ -567,8 +599,9 @@ fn open_images(ctx: &Spooler<'_>, paths: &[PathBuf]) -> Result<(Box<dyn Evidence
         if !f.metadata()?.is_file() {
             bail!("cannot scan {name}: {IMAGES_ONLY}");
         }
-        let mut magic = [0u8; 2];
+        let mut magic = [0u8; unsupported::HEAD_LEN];
         let n = read_full_at(&f, &mut magic)?;
+        refuse_unsupported(&f, f.metadata()?.len(), &magic[..n], &name)?;
         if crate::util::bytes::is_gzip(&magic[..n]) {
             images.push((
                 name.clone(),

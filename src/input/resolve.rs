@@ -458,6 +458,8 @@ mod tests {
             gid: 0,
             mtime: 0,
             btime: None,
+            atime: None,
+            ctime: None,
             link_target: target.map(|t| t.as_bytes().to_vec()),
             identity: None,
         }

@@ -83,7 +83,7 @@ pub(crate) fn create(dir: &Path) -> io::Result<File> {
         .read(true)
         .write(true)
         .mode(0o600)
-        .custom_flags(libc::O_TMPFILE | libc::O_CLOEXEC)
+        .custom_flags(crate::util::os::O_TMPFILE | libc::O_CLOEXEC)
         .open(dir);
     match tmpfile {
         Ok(f) => Ok(f),

@@ -83,12 +83,12 @@ pub(crate) fn quote(cell: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::report::{Format, raw_controls, render_string, sample_report};
 
     /// A small RFC 4180 reader, to check the output parses back into the cells we meant.
-    fn parse(s: &str) -> Vec<Vec<String>> {
+    pub(crate) fn parse(s: &str) -> Vec<Vec<String>> {
         let mut rows = Vec::new();
         let mut row = Vec::new();
         let mut cell = String::new();

@@ -30,6 +30,27 @@ mod tests {
         }
     }
 
+    /// The sample report holds every awkward case (paths that are not UTF-8, null mitigation
+    /// fields, collapsed lines): it conforms to the published schema, key for key.
+    #[test]
+    fn the_sample_conforms_to_the_published_schema() {
+        let schema: Value = serde_json::from_str(include_str!("../../docs/report.schema.json"))
+            .expect("the schema is JSON");
+        let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+        let (_, v) = parsed();
+        let problems: Vec<String> = validator
+            .iter_errors(&v)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        let mut renamed = v;
+        renamed["flagged_files"][0]["birth"] = Value::Null;
+        assert!(
+            !validator.is_valid(&renamed),
+            "an unknown key must be refused"
+        );
+    }
+
     #[test]
     fn one_document_that_parses_back() {
         let (s, v) = parsed();

@@ -1,12 +1,15 @@
 //! Report renderers: turn a finished [`Report`] into text for people, or into JSON, JSON Lines,
 //! SARIF or CSV for machines, or into one HTML page for the people who decide.
 //!
-//! Renderers only show what is in the report, in the report's order. They must never re-sort,
-//! filter or add to the findings, write timestamps or anything else that changes from run to
-//! run, or let attacker-chosen bytes reach a terminal or a spreadsheet unescaped.
+//! Renderers only show what is in the report, in the report's order. They must never re-sort
+//! or add to the findings, write timestamps or anything else that changes from run to run, or
+//! let attacker-chosen bytes reach a terminal or a spreadsheet unescaped. Only the text view
+//! may show less: it groups findings of one shape into one entry and, with `--min-severity`,
+//! counts the findings it leaves out instead of listing them; the machine formats keep all.
 
 pub mod bodyfile;
 pub mod csv;
+mod group;
 pub mod html;
 pub mod json;
 pub mod jsonl;
@@ -79,6 +82,22 @@ pub(crate) fn render(
         Format::Csv => csv::render(report, &mut w)?,
         Format::Html => html::render(report, &mut w)?,
     }
+    w.flush()
+}
+
+/// Writes `report` to `out` in `format`; the text report as `view` asks (patterns, a severity
+/// floor), every other format whole, with only `view.color` looked at.
+pub(crate) fn render_view(
+    report: &Report,
+    format: Format,
+    out: &mut dyn Write,
+    view: &text::TextView,
+) -> io::Result<()> {
+    if format != Format::Text {
+        return render(report, format, out, view.color);
+    }
+    let mut w = io::BufWriter::new(out);
+    text::render_view(report, &mut w, view)?;
     w.flush()
 }
 

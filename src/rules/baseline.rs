@@ -689,6 +689,8 @@ mod tests {
             gid,
             mtime: 0,
             btime: None,
+            atime: None,
+            ctime: None,
             link_target: None,
             identity: None,
         }

@@ -95,6 +95,8 @@ impl ExampleEvidence {
             gid: ex.gid,
             mtime: ex.mtime,
             btime: ex.btime,
+            atime: None,
+            ctime: None,
             link_target: None,
             identity: None,
         };

@@ -2,4 +2,5 @@
 
 pub mod bytes;
 pub mod glob;
+pub(crate) mod os;
 pub mod version;

@@ -111,6 +111,8 @@ impl MockEvidence {
                     gid: 0,
                     mtime: 1_600_000_000,
                     btime: None,
+                    atime: None,
+                    ctime: None,
                     link_target: None,
                     identity: None,
                 },

@@ -12,6 +12,7 @@
 //! - [`output`]: one clean appliance as a folder, a tar and a disk image, for `--output`;
 //! - [`tools`]: outside programs (sshd, ansible, Chromium) and the skip-or-fail rule;
 //! - [`sshd`]: real OpenSSH servers on loopback that play NetScaler appliances.
+//! - [`schema`]: the published JSON schema of the report, and checking a report against it.
 //!
 //! Every test binary compiles this module on its own and uses only a part of it, so dead code is
 //! allowed here.
@@ -25,6 +26,7 @@ pub mod mock;
 pub mod output;
 pub mod report;
 pub mod run;
+pub mod schema;
 pub mod sshd;
 pub mod tools;
 pub mod tree;

@@ -107,6 +107,8 @@ fn read_head(ev: &dyn Evidence, rel: &str, max: u64) -> Option<String> {
         gid: 0,
         mtime: 0,
         btime: None,
+        atime: None,
+        ctime: None,
         link_target: None,
         identity: None,
     };

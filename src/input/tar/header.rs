@@ -36,6 +36,9 @@ pub(crate) struct Header {
     /// Bytes of data stored after the header (for old GNU sparse members: the stored bytes).
     pub(crate) size: u64,
     pub(crate) mtime: i64,
+    /// Access and change times of the old GNU format (at 345 and 357), when set.
+    pub(crate) atime: Option<i64>,
+    pub(crate) ctime: Option<i64>,
     pub(crate) typeflag: u8,
     pub(crate) link: Vec<u8>,
     /// Old GNU format (`ustar  \0`): no name prefix; sparse fields at 386.
@@ -142,11 +145,26 @@ impl Header {
             gid: unsigned(&b[116..124], "gid")?,
             size: unsigned(&b[124..136], "size")?,
             mtime: i64::try_from(mtime).map_err(|_| HeaderError::Number("mtime"))?,
+            atime: gnu_time(gnu, &b[345..357]),
+            ctime: gnu_time(gnu, &b[357..369]),
             typeflag: b[156],
             link: cstr(&b[157..257]).to_vec(),
             gnu,
         })
     }
+}
+
+/// An optional time field of an old GNU header: `None` when the format is another, the field
+/// is empty or zero (GNU tar writes them only when asked to), or it is not a number (the field
+/// is optional: it never costs the member).
+fn gnu_time(gnu: bool, b: &[u8]) -> Option<i64> {
+    if !gnu {
+        return None;
+    }
+    number(b, "time")
+        .ok()
+        .and_then(|t| i64::try_from(t).ok())
+        .filter(|&t| t != 0)
 }
 
 /// One stretch of data in a sparse file: `len` bytes at `offset` of the file.

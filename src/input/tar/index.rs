@@ -50,6 +50,9 @@ pub struct RawMember {
     pub(crate) uid: u32,
     pub(crate) gid: u32,
     pub(crate) mtime: i64,
+    /// Access and change times, from PAX `atime` / `ctime` or the old GNU header, when set.
+    pub(crate) atime: Option<i64>,
+    pub(crate) ctime: Option<i64>,
     /// Symbolic link target, or the member a hard link names.
     pub(crate) link: Option<Vec<u8>>,
     pub(crate) hard_link: bool,
@@ -89,6 +92,8 @@ struct Pending {
     link: Option<Vec<u8>>,
     size: Option<u64>,
     mtime: Option<i64>,
+    atime: Option<i64>,
+    ctime: Option<i64>,
     uid: Option<u64>,
     gid: Option<u64>,
     sparse_name: Option<Vec<u8>>,
@@ -420,6 +425,12 @@ impl Indexer {
             b"mtime" => {
                 p.mtime = Some(i64::try_from(num("mtime")?).map_err(|_| "PAX mtime too large")?);
             }
+            b"atime" => {
+                p.atime = Some(i64::try_from(num("atime")?).map_err(|_| "PAX atime too large")?);
+            }
+            b"ctime" => {
+                p.ctime = Some(i64::try_from(num("ctime")?).map_err(|_| "PAX ctime too large")?);
+            }
             b"uid" => p.uid = Some(unsigned("uid")?),
             b"gid" => p.gid = Some(unsigned("gid")?),
             b"GNU.sparse.name" => p.sparse_name = Some(bounded(value, "GNU.sparse.name")?),
@@ -574,6 +585,8 @@ impl Indexer {
             uid: clamp(p.uid, h.uid),
             gid: clamp(p.gid, h.gid),
             mtime: p.mtime.unwrap_or(h.mtime),
+            atime: p.atime.or(h.atime),
+            ctime: p.ctime.or(h.ctime),
             link: if kind == EntryKind::Symlink || hard_link {
                 link
             } else {

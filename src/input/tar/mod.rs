@@ -542,6 +542,8 @@ impl TarEvidence {
                 gid: m.gid,
                 mtime: m.mtime,
                 btime: None,
+                atime: m.atime,
+                ctime: m.ctime,
                 link_target: if m.kind == EntryKind::Symlink {
                     m.link
                 } else {

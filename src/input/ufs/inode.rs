@@ -18,6 +18,10 @@ pub(crate) struct Inode {
     pub(crate) size: u64,
     pub(crate) mtime: i64,
     pub(crate) btime: Option<i64>,
+    /// Access time (`di_atime`).
+    pub(crate) atime: i64,
+    /// Inode change time (`di_ctime`).
+    pub(crate) ctime: i64,
     /// Allocated storage in 512-byte sectors.
     pub(crate) blocks: u64,
     pub(crate) db: [u64; NDADDR as usize],
@@ -56,6 +60,8 @@ impl Inode {
                 blocks: le64(b, 24),
                 mtime: le64(b, 40) as i64,
                 btime: Some(le64(b, 56) as i64),
+                atime: le64(b, 32) as i64,
+                ctime: le64(b, 48) as i64,
                 db,
                 ib: [le64(b, 208), le64(b, 216), le64(b, 224)],
                 inline,
@@ -75,6 +81,8 @@ impl Inode {
                 blocks: u64::from(le32(b, 104)),
                 mtime: i64::from(le32(b, 24) as i32),
                 btime: None,
+                atime: i64::from(le32(b, 16) as i32),
+                ctime: i64::from(le32(b, 32) as i32),
                 db,
                 ib: [
                     u64::from(le32(b, 88)),

@@ -164,6 +164,8 @@ impl<'a> Walk<'a> {
                 gid: inode.gid,
                 mtime: inode.mtime,
                 btime: inode.btime.filter(|&b| b > 0),
+                atime: Some(inode.atime).filter(|&t| t > 0),
+                ctime: Some(inode.ctime).filter(|&t| t > 0),
                 link_target,
                 identity: Some((self.fsi as u64, inode.ino)),
             },
