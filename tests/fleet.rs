@@ -28,7 +28,7 @@ fn reports_merge_worst_first_with_totals_hashes_and_the_worst_exit_code() {
     let reports = d.path().join("reports");
     std::fs::create_dir(&reports).unwrap();
     let bad = report_of("cve-2019-19781-citrixmash", &reports, "gw01");
-    report_of("clean-14.1-43.56", &reports, "gw02");
+    report_of("clean-14.1-66.59-2026", &reports, "gw02");
     std::fs::write(
         reports.join("gw03.json"),
         r#"{"schema":"sporen.fleet-error/1","host":"nsroot@198.51.100.3","error":"ssh: connect to host 198.51.100.3 port 22: Connection refused","exit_code":2}"#,
@@ -102,7 +102,7 @@ fn reports_merge_worst_first_with_totals_hashes_and_the_worst_exit_code() {
 #[test]
 fn the_exit_code_follows_the_worst_row() {
     let d = tempfile::tempdir().unwrap();
-    let clean = report_of("clean-14.1-43.56", d.path(), "clean");
+    let clean = report_of("clean-14.1-66.59-2026", d.path(), "clean");
     let out = run(&["fleet", clean.to_str().unwrap()]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let missing = report_of("missing-logs", d.path(), "missing");
@@ -122,7 +122,7 @@ fn the_exit_code_follows_the_worst_row() {
 #[test]
 fn foreign_reports_are_all_refused_with_their_reasons() {
     let d = tempfile::tempdir().unwrap();
-    let good = report_of("clean-14.1-43.56", d.path(), "good");
+    let good = report_of("clean-14.1-66.59-2026", d.path(), "good");
     let newer = d.path().join("newer.json");
     std::fs::write(
         &newer,

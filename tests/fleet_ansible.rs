@@ -86,7 +86,7 @@ fn the_playbook_scans_every_appliance_over_ssh_and_merges_a_fleet_report() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let (_bad_tmp, bad_root) = common::fixture("cve-2019-19781-citrixmash");
-    let (_good_tmp, good_root) = common::fixture("clean-14.1-43.56");
+    let (_good_tmp, good_root) = common::fixture("clean-14.1-66.59-2026");
     let before = (snapshot(&bad_root), snapshot(&good_root));
 
     keygen(&dir.join("client_key"));

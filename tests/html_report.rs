@@ -147,7 +147,11 @@ fn the_page_of_a_compromised_and_a_clean_appliance_renders_in_chromium() {
             "compromised",
             "Traces of an attack were found on this appliance.",
         ),
-        ("clean-14.1-43.56", "clean", "holds no traces of attack"),
+        (
+            "clean-14.1-66.59-2026",
+            "clean",
+            "holds no traces of attack",
+        ),
     ] {
         let file = html_of(case, tmp.path());
         let png = tmp.path().join(format!("{case}.png"));

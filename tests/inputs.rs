@@ -105,7 +105,7 @@ fn ssh_runs_a_read_only_tar_through_the_cli_shell_and_scans_the_stream() {
 
 #[test]
 fn ssh_batch_mode_and_options_are_passed_and_remote_tar_errors_are_gaps() {
-    let (dir, root) = fixture("clean-14.1-43.56");
+    let (dir, root) = fixture("clean-14.1-66.59-2026");
     let args_file = dir.path().join("args");
     let ssh = [
         "--ssh",
