@@ -49,7 +49,7 @@ fn main() -> io::Result<()> {
     let start = Instant::now();
     let mut list = Vec::new();
     files(&root, &mut list)?;
-    list.sort_by(|a, b| b.0.cmp(&a.0));
+    list.sort_by_key(|f| std::cmp::Reverse(f.0));
     let next = AtomicUsize::new(0);
     let total: u64 = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
