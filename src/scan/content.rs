@@ -141,7 +141,7 @@ impl Scanner<'_> {
             out.sha256 = Some(digest);
             bytes += n;
         }
-        res.read = Some(FileRead {
+        res.read = Some(Box::new(FileRead {
             path: e.path.clone(),
             bytes,
             complete: out.complete || out.sha256.is_some(),
@@ -151,7 +151,7 @@ impl Scanner<'_> {
             year_inferred_from: None,
             times: res.times.take(),
             shape: None,
-        });
+        }));
     }
 
     /// Reads the file as planned (through the line rules when it is a log); what stopped the

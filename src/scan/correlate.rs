@@ -104,32 +104,46 @@ fn digest(b: &[u8]) -> u128 {
 /// The values a key was opened with.
 #[derive(Clone, Debug, Default)]
 struct Opened {
-    values: Vec<Val>,
+    /// The first value, kept inline: most sessions are opened from one address, and a key
+    /// then costs no allocation of its own.
+    first: Option<Val>,
+    /// The others.
+    more: Vec<Val>,
     /// True when values beyond [`MAX_VALUES_PER_KEY`] were seen and not kept.
     overflow: bool,
 }
 
 impl Opened {
+    fn values(&self) -> impl Iterator<Item = &Val> {
+        self.first.iter().chain(&self.more)
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+
     fn add(&mut self, v: Val) {
-        if self.values.contains(&v) {
+        if self.values().any(|x| *x == v) {
             return;
         }
-        if self.values.len() < MAX_VALUES_PER_KEY {
-            self.values.push(v);
+        if self.first.is_none() {
+            self.first = Some(v);
+        } else if self.len() < MAX_VALUES_PER_KEY {
+            self.more.push(v);
         } else {
             self.overflow = true;
         }
     }
 
     fn merge(&mut self, other: Opened) {
-        for v in other.values {
+        for v in other.first.into_iter().chain(other.more) {
             self.add(v);
         }
         self.overflow |= other.overflow;
     }
 
     fn explains(&self, v: &Val, prefix: Prefix) -> bool {
-        self.values.iter().any(|o| o.same_network(v, prefix))
+        self.values().any(|o| o.same_network(v, prefix))
     }
 }
 
@@ -284,6 +298,13 @@ pub(super) struct Captured<'l> {
 }
 
 impl FileRecords {
+    /// Gives back what the maps reserved beyond their records: a file's records are kept
+    /// until every file was read.
+    pub(super) fn shrink(&mut self) {
+        self.opened.shrink_to_fit();
+        self.uses.shrink_to_fit();
+    }
+
     fn len(&self) -> usize {
         self.opened.len() + self.uses.len()
     }
@@ -588,7 +609,7 @@ fn hit(r: &CorrRule, g: &Group<'_>) -> Hit {
     let reason = match r.check {
         Check::ValueChanges => {
             let o = g.opened.map(|o| {
-                let mut from: Vec<String> = o.values.iter().map(Val::text).collect();
+                let mut from: Vec<String> = o.values().map(Val::text).collect();
                 from.sort();
                 let total = from.len();
                 let mut text = named(from, total);
@@ -678,7 +699,7 @@ mod tests {
             o.add(ip(&format!("10.0.0.{i}")));
             o.add(ip(&format!("10.0.0.{i}")));
         }
-        assert_eq!(o.values.len(), MAX_VALUES_PER_KEY);
+        assert_eq!(o.len(), MAX_VALUES_PER_KEY);
         assert!(o.overflow);
     }
 

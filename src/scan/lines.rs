@@ -85,8 +85,9 @@ impl Scanner<'_> {
         };
         self.flush_record(&combo, &mut agg);
         res.times = agg.times.first.is_some().then_some(agg.times);
-        res.sketch = res.times.is_some().then_some(sketch);
-        res.records = std::mem::take(&mut agg.records);
+        res.sketch = res.times.is_some().then(|| Box::new(sketch));
+        agg.records.shrink();
+        res.records = Some(Box::new(std::mem::take(&mut agg.records)));
         res.hits.extend(agg.into_hits());
         let stats = match outcome {
             Ok(stats) => stats,

@@ -156,10 +156,12 @@ struct Hit {
 struct EntryResult {
     hits: Vec<Hit>,
     gaps: Vec<Gap>,
-    read: Option<FileRead>,
-    records: correlate::FileRecords,
+    // The parts only some entries have are boxed: a result is kept for every entry until all
+    // were read, so its size counts a hundred thousand times.
+    read: Option<Box<FileRead>>,
+    records: Option<Box<correlate::FileRecords>>,
     times: Option<LogTimes>,
-    sketch: Option<sketch::Sketch>,
+    sketch: Option<Box<sketch::Sketch>>,
 }
 
 /// What one entry needs, decided from its path and metadata before any byte is read.
@@ -170,6 +172,24 @@ struct EntryPlan {
     /// File rules whose metadata conditions hold and that need the bytes.
     need_read: Vec<(usize, Vec<String>)>,
     line_rules: Vec<usize>,
+}
+
+/// What the budget and the scheduling need of an entry's plan.
+#[derive(Clone, Copy)]
+struct Need {
+    /// The entry is read.
+    reads: bool,
+    /// Line rules read it (a log).
+    lines: bool,
+}
+
+impl Need {
+    fn of(plan: &EntryPlan, e: &Entry) -> Need {
+        Need {
+            reads: plan.reads(e),
+            lines: !plan.line_rules.is_empty(),
+        }
+    }
 }
 
 impl EntryPlan {
@@ -183,13 +203,13 @@ impl EntryPlan {
 
 /// What reading an entry is expected to cost, for scheduling only: its stored size, eight
 /// times that for a gzip rotation (which inflates to about that much text).
-fn read_cost(e: &Entry, plan: &EntryPlan, allowed: bool) -> u64 {
-    if !allowed || !plan.reads(e) {
+fn read_cost(e: &Entry, need: Need, allowed: bool) -> u64 {
+    if !allowed || !need.reads {
         return 0;
     }
     let name = e.path.file_name();
     let gz = name.ends_with(b".gz") || name.ends_with(b".tgz");
-    if gz && !plan.line_rules.is_empty() {
+    if gz && need.lines {
         e.size.saturating_mul(8)
     } else {
         e.size
@@ -269,16 +289,18 @@ impl<'r> Scanner<'r> {
         let stock = Stock::new(self.rules, self.family.identify(evidence).as_ref());
         let listing = evidence.list();
         let pool = self.pool();
-        let plans = Self::par_map(pool.as_ref(), listing.entries.iter().collect(), |e| {
-            self.plan_entry(e, &stock)
+        // The plans are made twice rather than kept: a plan holds the reasons of every rule
+        // whose metadata conditions hold, and there is one per entry.
+        let needs = Self::par_map(pool.as_ref(), listing.entries.iter().collect(), |e| {
+            Need::of(&self.plan_entry(e, &stock), e)
         });
-        let allowed = self.within_budget(&listing.entries, &plans);
-        let work: Vec<_> = listing.entries.iter().zip(plans).zip(allowed).collect();
+        let allowed = self.within_budget(&listing.entries, &needs);
+        let work: Vec<_> = listing.entries.iter().zip(needs).zip(allowed).collect();
         let results = Self::par_map_costliest_first(
             pool.as_ref(),
             &work,
-            |((e, plan), ok)| read_cost(e, plan, *ok),
-            |((e, plan), ok)| self.run_entry(evidence, e, plan, *ok),
+            |((e, need), ok)| read_cost(e, *need, *ok),
+            |((e, _), ok)| self.run_entry(evidence, e, &self.plan_entry(e, &stock), *ok),
         );
         let zone = self.family.zone(evidence, &listing);
         self.assemble(evidence, listing, results, zone)
@@ -287,16 +309,16 @@ impl<'r> Scanner<'r> {
     /// Which entries may be read: the files that need reading, in path order, until their
     /// planned bytes (size as stored, capped per file) reach `--max-total-bytes`. Planned in
     /// one sequential pass so that the cut never depends on thread scheduling.
-    fn within_budget(&self, entries: &[Entry], plans: &[EntryPlan]) -> Vec<bool> {
+    fn within_budget(&self, entries: &[Entry], needs: &[Need]) -> Vec<bool> {
         let mut spent: u64 = 0;
         entries
             .iter()
-            .zip(plans)
-            .map(|(e, p)| {
-                if !p.reads(e) {
+            .zip(needs)
+            .map(|(e, n)| {
+                if !n.reads {
                     return true;
                 }
-                let cap = if p.line_rules.is_empty() {
+                let cap = if !n.lines {
                     self.opts.max_read
                 } else {
                     self.opts.max_file_bytes
@@ -344,10 +366,12 @@ impl<'r> Scanner<'r> {
                 out.findings
                     .push(self.finding(entry, h, sha.clone(), resolver.as_ref()));
             }
-            let records = std::mem::take(&mut res.records);
-            merged.add(&self.corr, i, &entry.path, records, &mut res);
+            if let Some(records) = res.records.take() {
+                merged.add(&self.corr, i, &entry.path, *records, &mut res);
+            }
             out.gaps.extend(res.gaps);
-            if let Some(mut read) = res.read {
+            if let Some(read) = res.read {
+                let mut read = *read;
                 if let (Some(t), Some(y)) = (read.times, resolver.as_ref()) {
                     read.from = t.first.and_then(|x| y.resolve(x)).map(|x| x.0);
                     read.to = t.last.and_then(|x| y.resolve(x)).map(|x| x.0);
