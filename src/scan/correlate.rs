@@ -501,7 +501,8 @@ pub(super) fn correlate(plan: &Plan, merged: &Merged, entries: &[Entry]) -> Vec<
     let empty = HashMap::new();
     let mut out = Vec::new();
     for r in &plan.rules {
-        let opened = r.first.map_or(&empty, |s| &merged.opened[s]);
+        // No file fed a source when no log was read: nothing was opened.
+        let opened = r.first.and_then(|s| merged.opened.get(s)).unwrap_or(&empty);
         if r.check == Check::FirstMissing && opened.is_empty() {
             continue; // nothing to compare with
         }
