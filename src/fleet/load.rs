@@ -245,14 +245,12 @@ fn report_row(v: &Value, base: RowBase) -> Result<Row, String> {
                 Some(false) => "not effective",
                 None => "unknown",
             };
-            let missing: Vec<&str> = m["missing"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            if missing.is_empty() {
-                state.to_owned()
-            } else {
-                format!("{state} (missing: {})", missing.join(", "))
+            match m["missing"].as_array().map_or(0, Vec::len) {
+                0 => state.to_owned(),
+                n => format!(
+                    "{state} ({n} part{} missing)",
+                    if n == 1 { "" } else { "s" }
+                ),
             }
         });
     let gaps = array_at(v, &["coverage", "gaps"]);

@@ -105,7 +105,7 @@ pub struct Row {
     pub reasons: Vec<String>,
     /// Per CVE id: `vulnerable`, `fixed`, `unknown` or `not_affected`.
     pub cves: BTreeMap<String, String>,
-    /// The CVE-2019-19781 mitigation (CTX267679): `effective`, `not effective`, `unknown`, with the missing parts named;
+    /// The CVE-2019-19781 mitigation (CTX267679): `effective`, `not effective`, `unknown`, with how many parts are missing;
     /// the report has none.
     pub mitigation: Option<String>,
     /// Coverage gaps, and how many of them keep the verdict from `clean`.
