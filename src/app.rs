@@ -157,14 +157,16 @@ fn exec_fleet(a: &FleetArgs) -> Result<ExitCode> {
 /// Opens the evidence, scans it and writes the report, with everything checked beforehand.
 fn exec_scan(config: &ScanConfig, args: &[OsString]) -> Result<ExitCode> {
     let (evidence, target_name) = open_evidence(&config.input)?;
-    let mut report = build_report(
-        evidence.as_ref(),
-        &config.rules,
-        &config.appliance,
-        &target_name,
-        &config.options,
-        &config.windows,
-    );
+    let mut report = with_progress(config.options.progress.as_deref(), || {
+        build_report(
+            evidence.as_ref(),
+            &config.rules,
+            &config.appliance,
+            &target_name,
+            &config.options,
+            &config.windows,
+        )
+    });
     report.arguments = args
         .iter()
         .map(|a| crate::report::sanitize::escape_bytes(a.as_encoded_bytes()))
@@ -187,6 +189,32 @@ fn exec_scan(config: &ScanConfig, args: &[OsString]) -> Result<ExitCode> {
 }
 
 /// Writes the report where the configuration says, in its format and colour. With
+/// Runs `work`, redrawing the progress line on standard error every quarter second while it
+/// runs (when there is a `progress` to show), and clears the line when it is done.
+fn with_progress<T: Send>(
+    progress: Option<&crate::scan::progress::Progress>,
+    work: impl FnOnce() -> T + Send,
+) -> T {
+    let Some(p) = progress else {
+        return work();
+    };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let start = std::time::Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+                let line = p.snapshot().line(start.elapsed().as_secs_f64(), 100);
+                let _ = write!(io::stderr().lock(), "\r\x1b[2K{line}");
+            }
+            let _ = write!(io::stderr().lock(), "\r\x1b[2K");
+        });
+        let out = work();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        out
+    })
+}
+
 /// `--quiet` standard output gets the verdict line (or, given twice, nothing) instead of the
 /// report, which still goes to `--output`.
 fn write_report(report: &Report, config: &ScanConfig) -> Result<(), OutputError> {

@@ -199,6 +199,9 @@ fn scan_options(a: &ScanArgs) -> ScanOptions {
         max_file_bytes: a.max_file_bytes,
         max_total_bytes: a.max_total_bytes,
         max_records: a.max_records,
+        // A progress line only for a person watching: on a terminal, and not with --quiet.
+        progress: (a.quiet == 0 && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .then(|| std::sync::Arc::new(crate::scan::progress::Progress::default())),
     }
 }
 

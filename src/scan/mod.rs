@@ -10,6 +10,7 @@ mod correlate;
 mod excerpts;
 mod lines;
 mod patterns;
+pub mod progress;
 pub mod read;
 pub mod sketch;
 pub mod time;
@@ -25,6 +26,7 @@ use crate::zone::Zone;
 use content::metadata_holds;
 use correlate::correlate;
 use patterns::Combo;
+use progress::Progress;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,6 +45,8 @@ pub struct ScanOptions {
     pub max_total_bytes: u64,
     /// Most distinct correlation records kept.
     pub max_records: usize,
+    /// Counters a display may read while the scan runs.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl Default for ScanOptions {
@@ -53,6 +57,7 @@ impl Default for ScanOptions {
             max_file_bytes: 4 << 30,
             max_total_bytes: 32 << 30,
             max_records: 2_000_000,
+            progress: None,
         }
     }
 }
@@ -296,11 +301,28 @@ impl<'r> Scanner<'r> {
         });
         let allowed = self.within_budget(&listing.entries, &needs);
         let work: Vec<_> = listing.entries.iter().zip(needs).zip(allowed).collect();
+        if let Some(p) = &self.opts.progress {
+            let read = work.iter().filter(|((_, n), ok)| n.reads && *ok);
+            let (files, cost) = read.fold((0, 0u64), |(f, c), ((e, n), ok)| {
+                (f + 1, c.saturating_add(read_cost(e, *n, *ok)))
+            });
+            p.plan(files, cost);
+        }
         let results = Self::par_map_costliest_first(
             pool.as_ref(),
             &work,
             |((e, need), ok)| read_cost(e, *need, *ok),
-            |((e, _), ok)| self.run_entry(evidence, e, &self.plan_entry(e, &stock), *ok),
+            |((e, need), ok)| {
+                let progress = self.opts.progress.as_deref().filter(|_| need.reads && *ok);
+                if let Some(p) = progress {
+                    p.start(&e.path);
+                }
+                let res = self.run_entry(evidence, e, &self.plan_entry(e, &stock), *ok);
+                if let Some(p) = progress {
+                    p.done(read_cost(e, *need, *ok));
+                }
+                res
+            },
         );
         let zone = self.family.zone(evidence, &listing);
         self.assemble(evidence, listing, results, zone)
