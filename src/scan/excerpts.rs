@@ -76,7 +76,7 @@ impl Scanner<'_> {
             return out;
         };
         let mut head = [0u8; 2];
-        let Ok(n) = read_head(&mut src, &mut head) else {
+        let Ok(n) = read::read_head(&mut src, &mut head) else {
             return out;
         };
         let joined = io::BufReader::with_capacity(read::CHUNK, (&head[..n]).chain(src));
@@ -104,18 +104,4 @@ impl Scanner<'_> {
         });
         out
     }
-}
-
-/// Reads up to `head.len()` bytes however short the reads are; the number read.
-fn read_head(src: &mut dyn Read, head: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < head.len() {
-        match src.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }

@@ -47,15 +47,10 @@ impl Scanner<'_> {
     ) -> Option<(GapCause, String)> {
         // Two bytes decide gzip, however short the reads of the source are.
         let mut head = [0u8; 2];
-        let mut n = 0;
-        while n < head.len() {
-            match src.read(&mut head[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Some((GapCause::Unreadable, e.to_string())),
-            }
-        }
+        let n = match read::read_head(src, &mut head) {
+            Ok(n) => n,
+            Err(e) => return Some((GapCause::Unreadable, e.to_string())),
+        };
         let gz = crate::util::bytes::is_gzip(&head[..n]);
         let mut br = BufReader::with_capacity(read::CHUNK, (&head[..n]).chain(src));
         let combo = self.combo(line_rules);

@@ -233,6 +233,20 @@ pub(crate) fn lines_rev(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// Reads up to `head.len()` bytes however short the reads are; the number read.
+pub(crate) fn read_head(src: &mut dyn Read, head: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < head.len() {
+        match src.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
