@@ -128,13 +128,24 @@ fn posture_section(r: &Report, s: &mut String) {
         s.push_str("<table>\n<tr><th>CVE</th><th>What</th><th>Status</th><th>Why</th></tr>\n");
         for c in &p.cves {
             let st = cve_status(c.status);
+            // Why, then what the configuration shows and when the build was left.
+            let mut why = esc(&c.evidence);
+            if let Some(x) = &c.exposure {
+                why.push_str(&format!("<br>{}", esc(&x.summary)));
+            }
+            if let Some(l) = &c.left_vulnerable {
+                why.push_str(&format!(
+                    "<br>left the vulnerable build {} on {}",
+                    esc(&l.vulnerable_build),
+                    l.at.date()
+                ));
+            }
             let _ = writeln!(
                 s,
-                "<tr><td class=\"nowrap\">{}</td><td>{}</td><td class=\"{st} nowrap\">{}</td><td>{}</td></tr>",
+                "<tr><td class=\"nowrap\">{}</td><td>{}</td><td class=\"{st} nowrap\">{}</td><td>{why}</td></tr>",
                 esc(&c.id),
                 esc(&c.title),
                 st.replace('_', " "),
-                esc(&c.evidence)
             );
         }
         s.push_str("</table>\n");
