@@ -20,6 +20,13 @@ use std::io::{self, BufReader, Read};
 /// Most distinct findings one rule produces for one file; further matching lines are counted
 /// into the last one.
 const MAX_DISTINCT_PER_FILE: usize = 50;
+/// What the pattern set found in a line or record, and whether anything matched its raw text.
+#[derive(Clone, Copy)]
+struct Seen<'a> {
+    m: &'a Matched,
+    raw: bool,
+}
+
 /// Lines looked at, at the start and at the end of a stretch of lines that is not examined line
 /// by line, for the dated lines that give the file's time range and its year roll-overs.
 const SAMPLE: usize = 64;
@@ -235,24 +242,40 @@ impl Scanner<'_> {
             if self.is_record_rule(*r) {
                 continue;
             }
-            let hit = match self.commands_of(*r) {
-                None if raw => group_holds(ids, |i| m.matched(i)),
-                None => None,
-                Some(v) if v != View::Run && !own_match(ids, &m) => None,
-                Some(v) => {
-                    let sys = agg.system_crontab;
-                    let vm = views.get(combo, v, line, sys, &mut agg.run_cache);
-                    group_holds(ids, |i| {
-                        if ids.none.contains(&i) {
-                            m.matched(i)
-                        } else {
-                            vm.matched(i)
-                        }
-                    })
-                }
-            };
-            if let Some(hit) = hit {
+            let seen = Seen { m: &m, raw };
+            if let Some(hit) = self.rule_holds(combo, (*r, ids), seen, line, &mut views, agg) {
                 agg.add(*r, no, t, line, || self.line_reason(*r, ids, &hit));
+            }
+        }
+    }
+
+    /// Whether rule `r`'s pattern groups hold for `text` (a line or a record): on the raw text
+    /// (only when `seen.raw`), or on the command view the rule names, its `none` patterns
+    /// always on the raw text. The matching `any`/`all` ids when they hold.
+    fn rule_holds(
+        &self,
+        combo: &Combo,
+        (r, ids): (usize, &PatternIds),
+        seen: Seen<'_>,
+        text: &[u8],
+        views: &mut Views,
+        agg: &mut LineHits,
+    ) -> Option<Vec<usize>> {
+        let m = seen.m;
+        match self.commands_of(r) {
+            None if seen.raw => group_holds(ids, |i| m.matched(i)),
+            None => None,
+            Some(v) if v != View::Run && !own_match(ids, m) => None,
+            Some(v) => {
+                let sys = agg.system_crontab;
+                let vm = views.get(combo, v, text, sys, &mut agg.run_cache);
+                group_holds(ids, |i| {
+                    if ids.none.contains(&i) {
+                        m.matched(i)
+                    } else {
+                        vm.matched(i)
+                    }
+                })
             }
         }
     }
@@ -303,22 +326,9 @@ impl Scanner<'_> {
             if !self.is_record_rule(*r) {
                 continue;
             }
-            let hit = match self.commands_of(*r) {
-                None => group_holds(ids, |i| m.matched(i)),
-                Some(v) if v != View::Run && !own_match(ids, &m) => None,
-                Some(v) => {
-                    let sys = agg.system_crontab;
-                    let vm = views.get(combo, v, &text, sys, &mut agg.run_cache);
-                    group_holds(ids, |i| {
-                        if ids.none.contains(&i) {
-                            m.matched(i)
-                        } else {
-                            vm.matched(i)
-                        }
-                    })
-                }
-            };
-            if let Some(hit) = hit {
+            // A record is only flushed here when one of its lines matched: its raw text counts.
+            let seen = Seen { m: &m, raw: true };
+            if let Some(hit) = self.rule_holds(combo, (*r, ids), seen, &text, &mut views, agg) {
                 agg.add(*r, no, t, &text, || self.line_reason(*r, ids, &hit));
             }
         }
