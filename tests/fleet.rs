@@ -39,10 +39,7 @@ fn reports_merge_worst_first_with_totals_hashes_and_the_worst_exit_code() {
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     let v = out.json();
     let rows = v["rows"].as_array().unwrap();
-    let got: Vec<(&str, &str)> = rows
-        .iter()
-        .map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap()))
-        .collect();
+    let got = common::report::fleet_rows(&v);
     assert_eq!(
         got,
         [

@@ -180,10 +180,7 @@ fn check_fleet(dir: &Path, play: &str, logs: &str) {
     let fleet: Value =
         serde_json::from_slice(&std::fs::read(dir.join("fleet/fleet.json")).unwrap()).unwrap();
     let rows = fleet["rows"].as_array().unwrap();
-    let got: Vec<(&str, &str)> = rows
-        .iter()
-        .map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap()))
-        .collect();
+    let got = common::report::fleet_rows(&fleet);
     assert_eq!(
         got,
         [

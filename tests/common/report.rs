@@ -212,3 +212,13 @@ pub fn cve_posture<'v>(r: &'v Value, id: &str) -> &'v Value {
         .and_then(|a| a.iter().find(|c| c["id"] == id))
         .unwrap_or_else(|| panic!("no posture for {id}"))
 }
+
+/// The rows of a fleet report (`sporen.fleet/1`) as (appliance name, status), in its order.
+pub fn fleet_rows(v: &Value) -> Vec<(&str, &str)> {
+    v["rows"]
+        .as_array()
+        .expect("rows array")
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect()
+}
