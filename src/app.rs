@@ -235,6 +235,17 @@ fn write_report(report: &Report, config: &ScanConfig) -> Result<(), OutputError>
     Ok(())
 }
 
+/// The scan's options with the reads the verdict looks at: those of the profile's sources.
+fn scan_options(opts: &ScanOptions, appliance: &Appliance) -> ScanOptions {
+    let sources = &appliance.profile.sources;
+    let logs: Vec<String> = sources.iter().flat_map(|s| s.logs.clone()).collect();
+    let files: Vec<String> = sources.iter().flat_map(|s| s.files.clone()).collect();
+    ScanOptions {
+        keep_reads: crate::scan::KeepReads::new(&logs, &files),
+        ..opts.clone()
+    }
+}
+
 /// Scans `evidence` and assembles the complete report.
 pub fn build_report(
     evidence: &dyn Evidence,
@@ -244,7 +255,7 @@ pub fn build_report(
     opts: &ScanOptions,
     windows: &WindowOverrides,
 ) -> Report {
-    let out = Scanner::new(rules, opts.clone(), appliance.family).scan(evidence);
+    let out = Scanner::new(rules, scan_options(opts, appliance), appliance.family).scan(evidence);
     let facts = appliance.family.facts(evidence, &out);
     let mut a = assess(
         &appliance.profile,

@@ -15,7 +15,9 @@ use crate::appliance::{Appliance, Registered};
 use crate::cli::{ColorArg, RuleArgs, ScanArgs};
 use crate::input::Layout;
 use crate::input::Limits;
-use crate::input::open::{InputSpec, check_ssh_host, check_targets, check_temp_dir};
+use crate::input::open::{
+    InputSpec, check_ssh_host, check_targets, check_temp_dir, usable_temp_dir,
+};
 use crate::input::ssh::{SshOptions, check_ssh_option};
 use crate::output::Destination;
 use crate::report::Format;
@@ -144,6 +146,7 @@ impl ScanConfig {
             (Some(CheckedRules { rules, appliance }), Some(destination))
                 if err.arguments.is_empty() =>
             {
+                let options = scan_options(a, &input);
                 Ok(ScanConfig {
                     input: InputSpec {
                         layout: appliance.layout,
@@ -160,7 +163,7 @@ impl ScanConfig {
                     rules,
                     appliance,
                     windows,
-                    options: scan_options(a),
+                    options,
                     fail_on_vulnerable: a.fail_on_vulnerable,
                 })
             }
@@ -191,8 +194,9 @@ fn input_spec(a: &ScanArgs) -> InputSpec {
     }
 }
 
-/// The scan's budgets and threads.
-fn scan_options(a: &ScanArgs) -> ScanOptions {
+/// The scan's budgets and threads, and the folder of its temporary correlation records (the
+/// same as for unpacked input; none when it lies inside the evidence: they stay in memory).
+fn scan_options(a: &ScanArgs, input: &InputSpec) -> ScanOptions {
     ScanOptions {
         max_read: a.max_read,
         threads: a.threads,
@@ -202,6 +206,8 @@ fn scan_options(a: &ScanArgs) -> ScanOptions {
         // A progress line only for a person watching: on a terminal, and not with --quiet.
         progress: (a.quiet == 0 && std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .then(|| std::sync::Arc::new(crate::scan::progress::Progress::default())),
+        temp_dir: usable_temp_dir(input).ok(),
+        keep_reads: None,
     }
 }
 

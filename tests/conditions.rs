@@ -454,12 +454,20 @@ any = [{ regex = '\A\xd4\xc3\xb2\xa1' }]
         &sporen::appliance::netscaler::NetScaler,
     )
     .scan(&ev);
-    let plain = out
+    // The capture: 5 bytes for the rule, then read again in full for its digest once
+    // flagged. Of the other file only the 5 bytes the rule looks at are read.
+    let capture = out
         .reads
         .iter()
-        .find(|r| r.path.as_bytes() == b"/plain.bin")
+        .find(|r| r.path.as_bytes() == b"/trace.cap")
         .unwrap();
-    assert_eq!(plain.bytes, 5, "only the bytes the rule looks at are read");
+    assert_eq!(capture.bytes, 5 + cap.len() as u64);
+    assert_eq!(out.files_read, 2);
+    assert_eq!(
+        out.bytes_read - capture.bytes,
+        5,
+        "only the bytes the rule looks at are read"
+    );
     assert_eq!(out.findings.len(), 1);
     let want = sha256_hex(&cap);
     assert_eq!(out.findings[0].sha256.as_deref(), Some(want.as_str()));

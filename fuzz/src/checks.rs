@@ -539,7 +539,7 @@ fn check_evidence(ev: &dyn Evidence) {
         "listing not sorted and unique"
     );
     let mut total = 0u64;
-    for e in &listing.entries {
+    for e in listing.entries.iter() {
         if e.kind == EntryKind::Symlink {
             let _ = ev.resolve(&e.path);
         }

@@ -236,7 +236,7 @@ fn missing_rotations(
 ) -> Vec<MissingRotations> {
     let sets = source_globs(profile);
     let mut numbers: BTreeMap<(usize, Vec<u8>), (Vec<u32>, bool)> = BTreeMap::new();
-    for e in &out.listing.entries {
+    for e in out.listing.entries.iter() {
         let rel = e.path.relative();
         let family = glob::log_family(rel);
         let Some(source) = source_of(&sets, family) else {

@@ -65,14 +65,15 @@ impl DirEvidence {
 
     /// Walks the folder without following links, sorted by name, within the entry budget.
     fn walk(&self) -> Listing {
-        let mut listing = Listing::default();
+        let mut entries = Vec::new();
+        let mut gaps = Vec::new();
         let walker = walkdir::WalkDir::new(&self.root)
             .follow_links(false)
             .min_depth(1)
             .sort_by(|a, b| a.file_name().as_bytes().cmp(b.file_name().as_bytes()));
         for item in walker {
-            if listing.entries.len() as u64 >= self.limits.max_entries {
-                listing.gaps.push(Gap::new(
+            if entries.len() as u64 >= self.limits.max_entries {
+                gaps.push(Gap::new(
                     EvPath::root(),
                     GapCause::UnlistableDir,
                     format!(
@@ -86,16 +87,19 @@ impl DirEvidence {
             match item {
                 Ok(de) => match self.entry(&de) {
                     Ok((e, gap)) => {
-                        listing.entries.push(e);
-                        listing.gaps.extend(gap);
+                        entries.push(e);
+                        gaps.extend(gap);
                     }
-                    Err(gap) => listing.gaps.extend(gap),
+                    Err(gap) => gaps.extend(gap),
                 },
-                Err(e) => listing.gaps.push(self.walk_error(&e)),
+                Err(e) => gaps.push(self.walk_error(&e)),
             }
         }
-        listing.entries.sort_by(|a, b| a.path.cmp(&b.path));
-        listing
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Listing {
+            entries: entries.into(),
+            gaps,
+        }
     }
 
     /// The entry for one walked name, and a gap when part of it could not be read.
@@ -498,8 +502,8 @@ mod tests {
         // As the owner (root), file access times are kept; listing folders reads them
         // without O_NOATIME, which only a read-only or noatime mount makes harmless.
         let ev = DirEvidence::new(r).unwrap();
-        for e in ev.list().entries {
-            let _ = ev.open(&e).unwrap().read_to_end(&mut Vec::new());
+        for e in ev.list().entries.iter() {
+            let _ = ev.open(e).unwrap().read_to_end(&mut Vec::new());
         }
         let notes = ev.coverage_notes();
         assert!(notes.iter().all(|n| !n.contains("files")), "{notes:?}");

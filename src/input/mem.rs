@@ -143,7 +143,7 @@ impl Evidence for MemEvidence {
 
     fn list(&self) -> Listing {
         Listing {
-            entries: self.entries.clone(),
+            entries: self.entries.clone().into(),
             gaps: self.gaps.clone(),
         }
     }

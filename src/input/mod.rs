@@ -154,8 +154,9 @@ pub struct Entry {
 /// The result of listing an input.
 #[derive(Clone, Debug, Default)]
 pub struct Listing {
-    /// Sorted by path.
-    pub entries: Vec<Entry>,
+    /// Sorted by path. Shared with the evidence that listed them: a listing of a hundred
+    /// thousand entries is held once.
+    pub entries: std::sync::Arc<[Entry]>,
     /// Entries that could not be listed or resolved.
     pub gaps: Vec<Gap>,
 }

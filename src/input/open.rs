@@ -199,9 +199,9 @@ impl Spooler<'_> {
     }
 }
 
-/// The folder for spool files: `--temp-dir`, `$TMPDIR` or `/tmp`, refused when it lies inside
-/// a target (sporen never writes into evidence).
-fn temp_dir(a: &InputSpec) -> Result<PathBuf> {
+/// The folder for temporary files: `--temp-dir`, `$TMPDIR` or `/tmp`, refused when it lies
+/// inside a target (sporen never writes into evidence).
+pub(crate) fn usable_temp_dir(a: &InputSpec) -> Result<PathBuf> {
     let given = a.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
     let real = std::fs::canonicalize(&given)
         .with_context(|| format!("--temp-dir {}: cannot use it", given.display()))?;
@@ -260,7 +260,7 @@ pub(crate) fn check_temp_dir(spec: &InputSpec) -> Option<String> {
     if spec.temp_dir.is_none() && !streamed {
         return None;
     }
-    temp_dir(spec).err().map(|e| format!("{e:#}"))
+    usable_temp_dir(spec).err().map(|e| format!("{e:#}"))
 }
 
 /// The problems of the TARGETs that `stat` shows, one per TARGET at most, without opening any:
@@ -296,7 +296,7 @@ pub(crate) fn check_targets(targets: &[PathBuf]) -> Vec<String> {
 pub(crate) fn open_evidence(a: &InputSpec) -> Result<(Box<dyn Evidence>, String)> {
     // A --temp-dir given is checked at once; the default only when a spool is needed (a
     // folder scan of `/` must not fail because /tmp lies inside it).
-    let temp = temp_dir(a).map_err(|e| format!("{e:#}"));
+    let temp = usable_temp_dir(a).map_err(|e| format!("{e:#}"));
     if a.temp_dir.is_some()
         && let Err(e) = &temp
     {

@@ -125,7 +125,7 @@ impl Evidence for ExampleEvidence {
     }
     fn list(&self) -> Listing {
         Listing {
-            entries: self.entries.clone(),
+            entries: self.entries.clone().into(),
             gaps: Vec::new(),
         }
     }

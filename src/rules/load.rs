@@ -49,6 +49,7 @@ const CORRELATE_KEYS: &[&str] = &[
     "network_prefix",
     "network_prefix_v6",
     "min_actors",
+    "within_hours",
     "first_paths",
     "then_paths",
 ];
@@ -1221,6 +1222,7 @@ fn parse_correlate(
         }
         None => 2,
     };
+    let within_hours = parse_within(ctx, &tbl, check);
     let fp = tbl.strs(ctx, "first_paths");
     let first_paths = parse_globs(ctx, fp);
     let tp = tbl.strs(ctx, "then_paths");
@@ -1239,7 +1241,35 @@ fn parse_correlate(
         network_prefix,
         network_prefix_v6,
         min_actors,
+        within_hours,
     })
+}
+
+/// `within_hours`: how long before a `then` record a `first` record still counts (the longest
+/// a session lives). Only `value-changes` compares records by time.
+fn parse_within(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>, check: Option<Check>) -> Option<u32> {
+    let (v, sp) = tbl.u64(ctx, "within_hours")?;
+    if check.is_some_and(|c| c != Check::ValueChanges) {
+        ctx.err(
+            Code::E010,
+            sp,
+            "within_hours applies to check = \"value-changes\" only",
+            Some("the other checks do not compare records by time".into()),
+        );
+        return None;
+    }
+    match u32::try_from(v) {
+        Ok(h @ 1..=8784) => Some(h),
+        _ => {
+            ctx.err(
+                Code::E020,
+                sp,
+                "within_hours is 1 to 8784 (the hours of a leap year)",
+                None,
+            );
+            None
+        }
+    }
 }
 
 fn parse_check(ctx: &mut Ctx<'_>, tbl: &Tbl<'_, '_>) -> Option<Check> {

@@ -156,6 +156,9 @@ pub struct CorrelateMatch {
     pub(crate) network_prefix_v6: Option<u8>,
     /// For `value-shared`: how many different actors make a value suspicious.
     pub(crate) min_actors: usize,
+    /// For `value-changes`: only `first` records at most this many hours before the `then`
+    /// record count (the longest a session lives); `None`: every `first` record counts.
+    pub(crate) within_hours: Option<u32>,
     /// Globs limiting which files `first` records are taken from (empty: all `logs`).
     pub(crate) first_paths: Vec<String>,
     /// Globs limiting which files `then` records are taken from (empty: all `logs`).

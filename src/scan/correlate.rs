@@ -8,7 +8,8 @@
 //! distinct records stops collecting and says so; the scan-wide budget is applied file by
 //! file in path order, so the outcome never depends on thread scheduling.
 
-use super::time::RelTime;
+use super::spill::{Damaged, Dec, Enc, FLUSH_AT, PARTITIONS, Spill, partition};
+use super::time::{RelTime, YearResolver};
 use super::{EntryResult, Hit};
 use crate::input::Entry;
 use crate::model::{EvPath, Gap, GapCause};
@@ -18,6 +19,7 @@ use globset::GlobSet;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 /// Values of one key kept from its opening records; more are counted, not kept.
 const MAX_VALUES_PER_KEY: usize = 64;
@@ -156,7 +158,16 @@ struct Line {
     time: Option<RelTime>,
 }
 
-/// Use records of one (key, value, actor) in one file.
+/// Seconds from `earlier` to `later`, two times of one file; `None` when either lacks its year.
+fn seconds_between(earlier: RelTime, later: RelTime) -> Option<i64> {
+    match (earlier, later) {
+        (RelTime::Full(a), RelTime::Full(b)) => b.checked_sub(a),
+        _ => None,
+    }
+}
+
+/// Use records of one (key, value, actor) in one file; for a rule that compares by time, of
+/// one line.
 #[derive(Clone, Debug)]
 pub(super) struct Use {
     key: Box<[u8]>,
@@ -178,6 +189,8 @@ struct CorrRule {
     prefix: Prefix,
     min_actors: usize,
     then_paths: Option<GlobSet>,
+    /// Seconds before a use within which an opening counts (`within_hours`).
+    within: Option<i64>,
 }
 
 /// An opening-record source: a pattern, limited to some files.
@@ -185,14 +198,17 @@ struct FirstSource {
     pattern: usize,
     paths: Vec<String>,
     globs: Option<GlobSet>,
+    /// A rule compares its openings by time: each opening's time is kept.
+    timed: bool,
 }
 
-/// The correlate rules of a rule set, prepared once per scan.
-#[derive(Default)]
+/// The correlate rules of a rule set, prepared once per scan, and the store their records go
+/// to while the scan runs.
 pub(super) struct Plan {
     rules: Vec<CorrRule>,
     firsts: Vec<FirstSource>,
     max_records: usize,
+    spill: Spill,
 }
 
 fn globs(paths: &[String]) -> Option<GlobSet> {
@@ -206,10 +222,12 @@ fn in_paths(globs: Option<&GlobSet>, path: &EvPath) -> bool {
 
 impl Plan {
     /// Prepares the correlate rules of `rules`.
-    pub(super) fn new(rules: &RuleSet, max_records: usize) -> Plan {
+    pub(super) fn new(rules: &RuleSet, max_records: usize, temp: Option<PathBuf>) -> Plan {
         let mut plan = Plan {
+            rules: Vec::new(),
+            firsts: Vec::new(),
             max_records,
-            ..Plan::default()
+            spill: Spill::new(temp),
         };
         for (i, r) in rules.rules().iter().enumerate() {
             let Matcher::Correlate(c) = &r.matcher else {
@@ -218,7 +236,11 @@ impl Plan {
             let Some((first_id, then)) = rules.records_of(i) else {
                 continue;
             };
+            let within = c.within_hours.map(|h| i64::from(h) * 3600);
             let first = first_id.map(|pattern| plan.first_source(pattern, &c.first_paths));
+            if let (Some(f), Some(_)) = (first, within) {
+                plan.firsts[f].timed = true;
+            }
             plan.rules.push(CorrRule {
                 rule: i,
                 check: c.check,
@@ -231,6 +253,7 @@ impl Plan {
                 },
                 min_actors: c.min_actors,
                 then_paths: globs(&c.then_paths),
+                within,
             });
         }
         plan
@@ -248,6 +271,7 @@ impl Plan {
             pattern,
             paths: paths.to_vec(),
             globs: globs(paths),
+            timed: false,
         });
         self.firsts.len() - 1
     }
@@ -271,6 +295,11 @@ impl Plan {
             ..FileRecords::default()
         }
     }
+
+    /// Forgets the records of the scan that ended.
+    pub(super) fn clear(&self) {
+        self.spill.clear();
+    }
 }
 
 /// The records of one file.
@@ -282,10 +311,31 @@ pub(super) struct FileRecords {
     then_here: Vec<bool>,
     /// Per first source: key digest → values.
     opened: HashMap<(usize, u128), Opened>,
-    uses: HashMap<(usize, u128, Val, u128), Use>,
+    /// Per timed first source: key digest → each opening's value and time.
+    opened_at: HashMap<(usize, u128), Vec<(Val, RelTime)>>,
+    /// Openings in `opened_at`.
+    timed: usize,
+    /// (pattern, key, value, actor, line number for a rule that compares by time, else 0)
+    uses: HashMap<(usize, u128, Val, u128, u64), Use>,
     limit: usize,
     /// Distinct records not kept because the file reached the budget.
-    pub(super) refused: u64,
+    refused: u64,
+    /// The file's number in the store, once it handed records over.
+    file: Option<u32>,
+    /// Batches handed over, and the records they held.
+    batches: u32,
+    flushed: usize,
+    /// Per first source: did this file open a key?
+    opened_any: Vec<bool>,
+}
+
+/// What stays in memory of a file's records once they were handed over.
+#[derive(Debug, Default)]
+pub(super) struct Summary {
+    file: Option<u32>,
+    records: usize,
+    refused: u64,
+    opened_any: Vec<bool>,
 }
 
 /// What one matching line captured for one pattern.
@@ -298,41 +348,97 @@ pub(super) struct Captured<'l> {
 }
 
 impl FileRecords {
-    /// Gives back what the maps reserved beyond their records: a file's records are kept
-    /// until every file was read.
-    pub(super) fn shrink(&mut self) {
-        self.opened.shrink_to_fit();
-        self.uses.shrink_to_fit();
+    /// Hands the last records over and keeps only the summary.
+    pub(super) fn finish(mut self, plan: &Plan) -> Summary {
+        self.flush(plan);
+        Summary {
+            file: self.file,
+            records: self.flushed,
+            refused: self.refused,
+            opened_any: self.opened_any,
+        }
     }
 
-    fn len(&self) -> usize {
-        self.opened.len() + self.uses.len()
+    fn held(&self) -> usize {
+        self.opened.len() + self.timed + self.uses.len()
     }
 
     fn full(&mut self) -> bool {
-        if self.len() >= self.limit {
+        if self.held().saturating_add(self.flushed) >= self.limit {
             self.refused += 1;
             return true;
         }
         false
     }
 
+    /// Hands the records held over to the store, cut by the partition of their key.
+    fn flush(&mut self, plan: &Plan) {
+        let n = self.held();
+        if n == 0 {
+            return;
+        }
+        let mut parts: Vec<Enc> = (0..PARTITIONS).map(|_| Enc::default()).collect();
+        if self.opened_any.len() < plan.firsts.len() {
+            self.opened_any.resize(plan.firsts.len(), false);
+        }
+        for ((src, key), o) in self.opened.drain() {
+            self.opened_any[src] = true;
+            encode_open(&mut parts[partition(key)], src, key, &o);
+        }
+        for ((src, key), list) in self.opened_at.drain() {
+            for (v, t) in list {
+                encode_open_at(&mut parts[partition(key)], src, key, &v, t);
+            }
+        }
+        for ((pattern, key, ..), u) in self.uses.drain() {
+            encode_use(&mut parts[partition(key)], pattern, &u);
+        }
+        let file = *self.file.get_or_insert_with(|| plan.spill.new_file());
+        let parts: Vec<Vec<u8>> = parts.into_iter().map(|e| e.0).collect();
+        plan.spill.put(file, self.batches, &parts);
+        self.batches += 1;
+        self.flushed = self.flushed.saturating_add(n);
+        self.timed = 0;
+    }
+
     /// Takes the captures of `pattern` on one line.
     pub(super) fn capture(&mut self, plan: &Plan, pattern: usize, c: &Captured<'_>) {
+        if self.held() >= FLUSH_AT {
+            self.flush(plan);
+        }
         let key = digest(c.key);
         for (i, f) in plan.firsts.iter().enumerate() {
             if f.pattern == pattern && self.first_here[i] {
                 self.open(i, key, Val::parse(c.value));
+                if let (true, Some(t)) = (f.timed, c.time) {
+                    self.open_at(i, key, Val::parse(c.value), t);
+                }
             }
         }
         let wanted = plan
             .rules
             .iter()
             .zip(&self.then_here)
-            .any(|(r, &here)| here && r.then == pattern);
-        if wanted && !self.explained(plan, pattern, key, c.value) {
-            self.add_use(pattern, key, c);
+            .filter(|(r, here)| **here && r.then == pattern);
+        let (mut any, mut timed) = (false, false);
+        for (r, _) in wanted {
+            any = true;
+            timed |= r.within.is_some();
         }
+        if any && !self.explained(plan, pattern, key, c) {
+            self.add_use(pattern, key, c, timed);
+        }
+    }
+
+    fn open_at(&mut self, source: usize, key: u128, v: Val, t: RelTime) {
+        if self.full() {
+            return;
+        }
+        self.timed += 1;
+        self.opened_at
+            .entry((source, key))
+            .or_default()
+            .push((v, t));
     }
 
     fn open(&mut self, source: usize, key: u128, v: Val) {
@@ -344,8 +450,8 @@ impl FileRecords {
 
     /// True when an opening record of this same file makes the use ordinary for every rule
     /// that reads it: such a use can never become a finding, whatever other files hold.
-    fn explained(&self, plan: &Plan, pattern: usize, key: u128, value: &[u8]) -> bool {
-        let v = Val::parse(value);
+    fn explained(&self, plan: &Plan, pattern: usize, key: u128, c: &Captured<'_>) -> bool {
+        let v = Val::parse(c.value);
         plan.rules
             .iter()
             .zip(&self.then_here)
@@ -354,6 +460,9 @@ impl FileRecords {
                 let Some(src) = r.first.filter(|&s| self.first_here[s]) else {
                     return false;
                 };
+                if let Some(within) = r.within {
+                    return self.explained_in_time(src, key, &v, c.time, within, r.prefix);
+                }
                 let Some(o) = self.opened.get(&(src, key)) else {
                     return false;
                 };
@@ -364,9 +473,30 @@ impl FileRecords {
             })
     }
 
-    fn add_use(&mut self, pattern: usize, key: u128, c: &Captured<'_>) {
+    /// True when an opening of this file from the same network lies at most `within` seconds
+    /// before the use.
+    fn explained_in_time(
+        &self,
+        source: usize,
+        key: u128,
+        v: &Val,
+        at: Option<RelTime>,
+        within: i64,
+        prefix: Prefix,
+    ) -> bool {
+        let (Some(at), Some(list)) = (at, self.opened_at.get(&(source, key))) else {
+            return false;
+        };
+        list.iter().any(|(o, t)| {
+            seconds_between(*t, at).is_some_and(|d| (0..=within).contains(&d))
+                && o.same_network(v, prefix)
+        })
+    }
+
+    fn add_use(&mut self, pattern: usize, key: u128, c: &Captured<'_>, timed: bool) {
         let value = Val::parse(c.value);
-        let id = (pattern, key, value.clone(), digest(c.actor));
+        let slot = if timed { c.no } else { 0 };
+        let id = (pattern, key, value.clone(), digest(c.actor), slot);
         if let Some(u) = self.uses.get_mut(&id) {
             u.count += 1;
             u.last = Some(Line {
@@ -396,31 +526,153 @@ impl FileRecords {
     }
 }
 
-/// The records of every file, merged in path order under the scan-wide budget.
-#[derive(Default)]
-pub(super) struct Merged {
-    opened: Vec<HashMap<u128, Opened>>,
-    /// (entry index, pattern, use)
-    uses: Vec<(usize, usize, Use)>,
-    kept: usize,
+fn encode_val(e: &mut Enc, v: &Val) {
+    match v {
+        Val::Ip(IpAddr::V4(a)) => {
+            e.u8(4);
+            e.u32(u32::from(*a));
+        }
+        Val::Ip(IpAddr::V6(a)) => {
+            e.u8(6);
+            e.u128(u128::from(*a));
+        }
+        Val::Raw(b) => {
+            e.u8(0);
+            e.bytes(b);
+        }
+    }
 }
 
-impl Merged {
-    /// Adds the records of the file `entry` (files must come in path order).
+fn decode_val(d: &mut Dec<'_>) -> Result<Val, Damaged> {
+    Ok(match d.u8()? {
+        4 => Val::Ip(IpAddr::V4(d.u32()?.into())),
+        6 => Val::Ip(IpAddr::V6(d.u128()?.into())),
+        0 => Val::Raw(d.bytes()?.into()),
+        _ => return Err(Damaged),
+    })
+}
+
+fn encode_time(e: &mut Enc, t: Option<RelTime>) {
+    match t {
+        None => e.u8(0),
+        Some(RelTime::Full(x)) => {
+            e.u8(1);
+            e.i64(x);
+        }
+        Some(RelTime::NoYear {
+            rollovers,
+            month,
+            day,
+            secs,
+        }) => {
+            e.u8(2);
+            for v in [rollovers, month, day, secs] {
+                e.u32(v);
+            }
+        }
+    }
+}
+
+fn decode_time(d: &mut Dec<'_>) -> Result<Option<RelTime>, Damaged> {
+    Ok(match d.u8()? {
+        0 => None,
+        1 => Some(RelTime::Full(d.i64()?)),
+        2 => Some(RelTime::NoYear {
+            rollovers: d.u32()?,
+            month: d.u32()?,
+            day: d.u32()?,
+            secs: d.u32()?,
+        }),
+        _ => return Err(Damaged),
+    })
+}
+
+fn encode_line(e: &mut Enc, l: &Line) {
+    e.u64(l.no);
+    encode_time(e, l.time);
+}
+
+fn decode_line(d: &mut Dec<'_>) -> Result<Line, Damaged> {
+    Ok(Line {
+        no: d.u64()?,
+        time: decode_time(d)?,
+    })
+}
+
+const OPEN: u8 = 1;
+const OPEN_AT: u8 = 2;
+const USE: u8 = 3;
+
+fn encode_open(e: &mut Enc, src: usize, key: u128, o: &Opened) {
+    e.u8(OPEN);
+    e.u32(src as u32);
+    e.u128(key);
+    e.u8(u8::from(o.overflow));
+    e.u32(o.len() as u32);
+    for v in o.values() {
+        encode_val(e, v);
+    }
+}
+
+fn encode_open_at(e: &mut Enc, src: usize, key: u128, v: &Val, t: RelTime) {
+    e.u8(OPEN_AT);
+    e.u32(src as u32);
+    e.u128(key);
+    encode_val(e, v);
+    encode_time(e, Some(t));
+}
+
+fn encode_use(e: &mut Enc, pattern: usize, u: &Use) {
+    e.u8(USE);
+    e.u32(pattern as u32);
+    e.u128(u.key_digest);
+    encode_val(e, &u.value);
+    e.bytes(&u.key);
+    e.bytes(&u.actor);
+    e.u64(u.count);
+    encode_line(e, &u.first);
+    match &u.last {
+        None => e.u8(0),
+        Some(l) => {
+            e.u8(1);
+            encode_line(e, l);
+        }
+    }
+}
+
+/// A use record of the merged files.
+#[derive(Clone)]
+struct MergedUse {
+    entry: usize,
+    pattern: usize,
+    rec: Use,
+    /// The time of its first line, its year resolved.
+    at: Option<i64>,
+}
+
+/// Which files' records are compared: those of files in path order until `--max-records`;
+/// the cut never depends on thread scheduling.
+#[derive(Default)]
+pub(super) struct Budget {
+    /// Store file number → entry index, for the files whose records are compared.
+    entries: HashMap<u32, usize>,
+    kept: usize,
+    /// Per first source: some compared file opened a key.
+    opened_any: Vec<bool>,
+}
+
+impl Budget {
+    /// Takes the summary of the file `entry` (files must come in path order).
     pub(super) fn add(
         &mut self,
         plan: &Plan,
         entry: usize,
         path: &EvPath,
-        recs: FileRecords,
+        s: &Summary,
         res: &mut EntryResult,
     ) {
-        if self.opened.len() < plan.firsts.len() {
-            self.opened.resize_with(plan.firsts.len(), HashMap::new);
-        }
-        let n = recs.len();
-        let over = self.kept.saturating_add(n) > plan.max_records;
-        if recs.refused > 0 || over {
+        let over = self.kept.saturating_add(s.records) > plan.max_records;
+        if s.refused > 0 || over {
             res.gaps.push(Gap::new(
                 path.clone(),
                 GapCause::Budget,
@@ -434,13 +686,119 @@ impl Merged {
         if over {
             return;
         }
-        self.kept += n;
-        for ((src, key), o) in recs.opened {
-            self.opened[src].entry(key).or_default().merge(o);
+        self.kept += s.records;
+        if let Some(f) = s.file {
+            self.entries.insert(f, entry);
         }
-        for ((pattern, ..), u) in recs.uses {
-            self.uses.push((entry, pattern, u));
+        if self.opened_any.len() < s.opened_any.len() {
+            self.opened_any.resize(s.opened_any.len(), false);
         }
+        for (all, mine) in self.opened_any.iter_mut().zip(&s.opened_any) {
+            *all |= *mine;
+        }
+    }
+}
+
+/// The records of one partition of every compared file.
+#[derive(Default)]
+struct Merged {
+    opened: Vec<HashMap<u128, Opened>>,
+    /// Per timed first source: key digest → (time, value) of each opening, sorted once every
+    /// batch was added.
+    opened_at: Vec<HashMap<u128, Vec<(i64, Val)>>>,
+    uses: Vec<MergedUse>,
+}
+
+impl Merged {
+    /// Decodes the batches of one partition, in path order of their files; times are resolved
+    /// with the year of their file (`years[entry]`).
+    fn decode(
+        plan: &Plan,
+        batches: &[(usize, Vec<u8>)],
+        years: &HashMap<usize, YearResolver>,
+    ) -> Result<Merged, Damaged> {
+        let n = plan.firsts.len();
+        let mut m = Merged {
+            opened: (0..n).map(|_| HashMap::new()).collect(),
+            opened_at: (0..n).map(|_| HashMap::new()).collect(),
+            uses: Vec::new(),
+        };
+        for (entry, bytes) in batches {
+            let y = years.get(entry);
+            let resolve = |t: RelTime| y.and_then(|y| y.resolve(t)).map(|x| x.0);
+            let mut d = Dec::new(bytes);
+            while !d.done() {
+                m.decode_one(&mut d, *entry, &resolve)?;
+            }
+        }
+        for map in &mut m.opened_at {
+            for list in map.values_mut() {
+                list.sort_unstable();
+                list.dedup();
+            }
+        }
+        Ok(m)
+    }
+
+    fn decode_one(
+        &mut self,
+        d: &mut Dec<'_>,
+        entry: usize,
+        resolve: &dyn Fn(RelTime) -> Option<i64>,
+    ) -> Result<(), Damaged> {
+        match d.u8()? {
+            OPEN => {
+                let (src, key) = (d.u32()? as usize, d.u128()?);
+                let overflow = d.u8()? != 0;
+                let mut o = Opened::default();
+                for _ in 0..d.u32()? {
+                    o.add(decode_val(d)?);
+                }
+                o.overflow |= overflow;
+                let map = self.opened.get_mut(src).ok_or(Damaged)?;
+                map.entry(key).or_default().merge(o);
+            }
+            OPEN_AT => {
+                let (src, key) = (d.u32()? as usize, d.u128()?);
+                let v = decode_val(d)?;
+                let t = decode_time(d)?.ok_or(Damaged)?;
+                let map = self.opened_at.get_mut(src).ok_or(Damaged)?;
+                if let Some(t) = resolve(t) {
+                    map.entry(key).or_default().push((t, v));
+                }
+            }
+            USE => {
+                let pattern = d.u32()? as usize;
+                let key_digest = d.u128()?;
+                let value = decode_val(d)?;
+                let key = d.bytes()?.into();
+                let actor = d.bytes()?.into();
+                let count = d.u64()?;
+                let first = decode_line(d)?;
+                let last = match d.u8()? {
+                    0 => None,
+                    _ => Some(decode_line(d)?),
+                };
+                let at = first.time.and_then(resolve);
+                let rec = Use {
+                    key,
+                    key_digest,
+                    value,
+                    actor,
+                    count,
+                    first,
+                    last,
+                };
+                self.uses.push(MergedUse {
+                    entry,
+                    pattern,
+                    rec,
+                    at,
+                });
+            }
+            _ => return Err(Damaged),
+        }
+        Ok(())
     }
 }
 
@@ -452,11 +810,15 @@ struct Group<'a> {
     key: &'a [u8],
     values: BTreeSet<String>,
     actors: BTreeSet<String>,
-    opened: Option<&'a Opened>,
+    /// The values the key was opened with (for a rule that compares by time: within its
+    /// time before the uses).
+    from: BTreeSet<&'a Val>,
+    /// Opening values beyond [`MAX_VALUES_PER_KEY`] were not kept.
+    from_overflow: bool,
 }
 
 impl<'a> Group<'a> {
-    fn new(u: &'a Use, opened: Option<&'a Opened>) -> Group<'a> {
+    fn new(u: &'a Use) -> Group<'a> {
         Group {
             first: &u.first,
             last: u.last.as_ref().unwrap_or(&u.first),
@@ -464,7 +826,8 @@ impl<'a> Group<'a> {
             key: &u.key,
             values: BTreeSet::new(),
             actors: BTreeSet::new(),
-            opened,
+            from: BTreeSet::new(),
+            from_overflow: false,
         }
     }
 
@@ -494,32 +857,95 @@ fn named(items: impl IntoIterator<Item = String>, total: usize) -> String {
     }
 }
 
-/// Compares the records of every correlate rule across all files. Returns hits with the index
-/// of the entry (file) they belong to: one per (rule, file, key) or, for `value-shared`, per
-/// (rule, file, value).
-pub(super) fn correlate(plan: &Plan, merged: &Merged, entries: &[Entry]) -> Vec<(usize, Hit)> {
-    let empty = HashMap::new();
+/// Compares the records of every correlate rule across the files `budget` kept, one partition
+/// at a time. Returns hits with the index of the entry (file) they belong to: one per (rule,
+/// file, key) or, for `value-shared`, per (rule, file, value). `years[entry]` dates the
+/// records of each file. A partition that cannot be read back is a gap of the scan.
+pub(super) fn correlate(
+    plan: &Plan,
+    budget: &Budget,
+    years: &HashMap<usize, YearResolver>,
+    entries: &[Entry],
+) -> (Vec<(usize, Hit)>, Option<String>) {
     let mut out = Vec::new();
-    for r in &plan.rules {
-        // No file fed a source when no log was read: nothing was opened.
-        let opened = r.first.and_then(|s| merged.opened.get(s)).unwrap_or(&empty);
-        if r.check == Check::FirstMissing && opened.is_empty() {
-            continue; // nothing to compare with
-        }
-        let uses = merged
-            .uses
-            .iter()
-            .filter(|(e, p, _)| *p == r.then && in_paths(r.then_paths.as_ref(), &entries[*e].path));
-        let groups = match r.check {
-            Check::ValueChanges => group_moved(r, opened, uses),
-            Check::FirstMissing => group_unopened(opened, uses),
-            Check::ValueShared => group_shared(r, opened, uses),
+    let mut foreign: Vec<Vec<MergedUse>> = plan.rules.iter().map(|_| Vec::new()).collect();
+    let mut failed = None;
+    for part in 0..PARTITIONS {
+        let batches = plan
+            .spill
+            .read_partition(part, |f| budget.entries.get(&f).copied());
+        let merged = match batches.map(|b| Merged::decode(plan, &b, years)) {
+            Ok(Ok(m)) => m,
+            Ok(Err(Damaged)) => {
+                failed = Some("a batch of correlation records did not decode".to_owned());
+                continue;
+            }
+            Err(e) => {
+                failed = Some(format!("correlation records could not be read back: {e}"));
+                continue;
+            }
         };
-        for ((entry, _), g) in groups {
-            out.push((entry, hit(r, &g)));
+        for (r, foreign) in plan.rules.iter().zip(&mut foreign) {
+            let opened_any = r
+                .first
+                .is_some_and(|s| budget.opened_any.get(s).copied().unwrap_or(false));
+            out.extend(correlate_partition(
+                r, &merged, entries, opened_any, foreign,
+            ));
         }
     }
-    out
+    for (r, foreign) in plan.rules.iter().zip(&foreign) {
+        if r.check == Check::ValueShared {
+            for ((entry, _), g) in group_shared(r, foreign.iter()) {
+                out.push((entry, hit(r, &g)));
+            }
+        }
+    }
+    (out, failed)
+}
+
+/// The hits of one rule in one partition; `value-shared` only collects the uses that are not
+/// from their own session's network into `foreign`, compared across partitions afterwards.
+fn correlate_partition(
+    r: &CorrRule,
+    merged: &Merged,
+    entries: &[Entry],
+    opened_any: bool,
+    foreign: &mut Vec<MergedUse>,
+) -> Vec<(usize, Hit)> {
+    let empty = HashMap::new();
+    let opened = r.first.and_then(|s| merged.opened.get(s)).unwrap_or(&empty);
+    if r.check == Check::FirstMissing && !opened_any {
+        return Vec::new(); // nothing to compare with
+    }
+    let uses = merged
+        .uses
+        .iter()
+        .filter(|u| u.pattern == r.then && in_paths(r.then_paths.as_ref(), &entries[u.entry].path));
+    let empty_at = HashMap::new();
+    let groups = match (r.check, r.within) {
+        (Check::ValueChanges, Some(within)) => {
+            let at = r.first.and_then(|s| merged.opened_at.get(s));
+            group_moved_in_time(r, within, at.unwrap_or(&empty_at), uses)
+        }
+        (Check::ValueChanges, None) => group_moved(r, opened, uses),
+        (Check::FirstMissing, _) => group_unopened(opened, uses),
+        (Check::ValueShared, _) => {
+            foreign.extend(
+                uses.filter(|m| {
+                    opened
+                        .get(&m.rec.key_digest)
+                        .is_none_or(|o| !o.explains(&m.rec.value, r.prefix))
+                })
+                .cloned(),
+            );
+            return Vec::new();
+        }
+    };
+    groups
+        .into_iter()
+        .map(|((entry, _), g)| (entry, hit(r, &g)))
+        .collect()
 }
 
 type Groups<'a> = BTreeMap<(usize, Vec<u8>), Group<'a>>;
@@ -527,68 +953,95 @@ type Groups<'a> = BTreeMap<(usize, Vec<u8>), Group<'a>>;
 fn group_moved<'a>(
     r: &CorrRule,
     opened: &'a HashMap<u128, Opened>,
-    uses: impl Iterator<Item = &'a (usize, usize, Use)>,
+    uses: impl Iterator<Item = &'a MergedUse>,
 ) -> Groups<'a> {
     let mut groups = Groups::new();
-    for (entry, _, u) in uses {
+    for MergedUse { entry, rec: u, .. } in uses {
         let Some(o) = opened.get(&u.key_digest) else {
             continue;
         };
         if o.explains(&u.value, r.prefix) {
             continue;
         }
-        groups
+        let g = groups
             .entry((*entry, u.key.to_vec()))
-            .or_insert_with(|| Group::new(u, Some(o)))
-            .take(u);
+            .or_insert_with(|| Group::new(u));
+        g.take(u);
+        g.from.extend(o.values());
+        g.from_overflow |= o.overflow;
+    }
+    groups
+}
+
+/// `value-changes` by time: a use is compared with the openings of its key in the `within`
+/// seconds before it. Without such an opening (the session began before the oldest line read,
+/// or lived longer) the use is not compared; with openings, none from its network, it is a hit.
+fn group_moved_in_time<'a>(
+    r: &CorrRule,
+    within: i64,
+    opened_at: &'a HashMap<u128, Vec<(i64, Val)>>,
+    uses: impl Iterator<Item = &'a MergedUse>,
+) -> Groups<'a> {
+    let mut groups = Groups::new();
+    for m in uses {
+        let u = &m.rec;
+        let (Some(at), Some(list)) = (m.at, opened_at.get(&u.key_digest)) else {
+            continue;
+        };
+        // Sorted by time: the openings in [at - within, at].
+        let lo = list.partition_point(|(t, _)| *t < at.saturating_sub(within));
+        let hi = list.partition_point(|(t, _)| *t <= at);
+        let recent = &list[lo..hi.max(lo)];
+        if recent.is_empty()
+            || recent
+                .iter()
+                .any(|(_, v)| v.same_network(&u.value, r.prefix))
+        {
+            continue;
+        }
+        let g = groups
+            .entry((m.entry, u.key.to_vec()))
+            .or_insert_with(|| Group::new(u));
+        g.take(u);
+        g.from.extend(recent.iter().map(|(_, v)| v));
     }
     groups
 }
 
 fn group_unopened<'a>(
     opened: &'a HashMap<u128, Opened>,
-    uses: impl Iterator<Item = &'a (usize, usize, Use)>,
+    uses: impl Iterator<Item = &'a MergedUse>,
 ) -> Groups<'a> {
     let mut groups = Groups::new();
-    for (entry, _, u) in uses {
+    for MergedUse { entry, rec: u, .. } in uses {
         if opened.contains_key(&u.key_digest) {
             continue;
         }
         groups
             .entry((*entry, u.key.to_vec()))
-            .or_insert_with(|| Group::new(u, None))
+            .or_insert_with(|| Group::new(u))
             .take(u);
     }
     groups
 }
 
-fn group_shared<'a>(
-    r: &CorrRule,
-    opened: &'a HashMap<u128, Opened>,
-    uses: impl Iterator<Item = &'a (usize, usize, Use)>,
-) -> Groups<'a> {
-    // A use from the network its own session was opened from is ordinary (an office behind
-    // one NAT address); only the others count.
-    let foreign: Vec<&(usize, usize, Use)> = uses
-        .filter(|(_, _, u)| {
-            opened
-                .get(&u.key_digest)
-                .is_none_or(|o| !o.explains(&u.value, r.prefix))
-        })
-        .collect();
+/// `value-shared` over the uses of every partition that are not from the network their own
+/// session was opened from (an office behind one NAT address is ordinary).
+fn group_shared<'a>(r: &CorrRule, uses: impl Iterator<Item = &'a MergedUse>) -> Groups<'a> {
+    let foreign: Vec<(usize, &Use)> = uses.map(|m| (m.entry, &m.rec)).collect();
     let mut actors: HashMap<&Val, BTreeSet<&[u8]>> = HashMap::new();
-    for (_, _, u) in &foreign {
+    for (_, u) in &foreign {
         actors.entry(&u.value).or_default().insert(&u.actor);
     }
     let mut groups = Groups::new();
-    for (entry, _, u) in foreign {
+    for (entry, u) in foreign {
         if actors.get(&u.value).is_none_or(|a| a.len() < r.min_actors) {
             continue;
         }
         let value = u.value.text().into_bytes();
         groups
-            .entry((*entry, value))
-            .or_insert_with(|| Group::new(u, None))
+            .entry((entry, value))
+            .or_insert_with(|| Group::new(u))
             .take(u);
     }
     for g in groups.values_mut() {
@@ -609,25 +1062,24 @@ fn hit(r: &CorrRule, g: &Group<'_>) -> Hit {
     let key = String::from_utf8_lossy(g.key);
     let reason = match r.check {
         Check::ValueChanges => {
-            let o = g.opened.map(|o| {
-                let mut from: Vec<String> = o.values().map(Val::text).collect();
-                from.sort();
-                let total = from.len();
-                let mut text = named(from, total);
-                if o.overflow {
-                    text.push_str(&format!(
-                        " (more than {MAX_VALUES_PER_KEY} addresses; the others were not kept)"
-                    ));
-                }
-                text
-            });
+            let mut from: Vec<String> = g.from.iter().map(|v| v.text()).collect();
+            from.sort();
+            let total = from.len();
+            let mut from = named(from, total);
+            if g.from_overflow {
+                from.push_str(&format!(
+                    " (more than {MAX_VALUES_PER_KEY} addresses; the others were not kept)"
+                ));
+            }
+            if let Some(w) = r.within {
+                from.push_str(&format!(" in the {} h before each use", w / 3600));
+            }
             let net = r
                 .prefix
                 .text()
                 .map_or(String::new(), |p| format!(" (outside its {p})"));
             format!(
-                "key {key} was opened from {} and used from {}{net}",
-                o.unwrap_or_default(),
+                "key {key} was opened from {from} and used from {}{net}",
                 named(g.values.iter().cloned(), g.values.len())
             )
         }

@@ -88,8 +88,8 @@ impl Scanner<'_> {
         self.flush_record(&combo, &mut agg);
         res.times = agg.times.first.is_some().then_some(agg.times);
         res.sketch = res.times.is_some().then(|| Box::new(sketch));
-        agg.records.shrink();
-        res.records = Some(Box::new(std::mem::take(&mut agg.records)));
+        let records = std::mem::take(&mut agg.records).finish(&self.corr);
+        res.records = Some(Box::new(records));
         res.hits.extend(agg.into_hits());
         let stats = match outcome {
             Ok(stats) => stats,

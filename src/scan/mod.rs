@@ -13,6 +13,7 @@ mod patterns;
 pub mod progress;
 pub mod read;
 pub mod sketch;
+mod spill;
 pub mod time;
 
 pub use sketch::{LogShape, Mark, Silence};
@@ -47,6 +48,37 @@ pub struct ScanOptions {
     pub max_records: usize,
     /// Counters a display may read while the scan runs.
     pub progress: Option<Arc<Progress>>,
+    /// Folder for the temporary file of correlation records (outside the evidence); `None`:
+    /// they are kept in memory.
+    pub temp_dir: Option<std::path::PathBuf>,
+    /// The files whose reads the output keeps even when there is nothing else to say of them
+    /// (the appliance's evidence sources); `None`: every read is kept.
+    pub keep_reads: Option<KeepReads>,
+}
+
+/// Paths whose reads a scan keeps in [`ScanOutput::reads`]: logs by their family (rotations
+/// included) and single files, as the appliance profile names its sources.
+#[derive(Clone, Debug)]
+pub struct KeepReads {
+    logs: globset::GlobSet,
+    files: globset::GlobSet,
+}
+
+impl KeepReads {
+    /// From the globs of log families and of files; `None` when a glob is invalid.
+    pub fn new(logs: &[String], files: &[String]) -> Option<KeepReads> {
+        Some(KeepReads {
+            logs: crate::util::glob::set(logs).ok()?,
+            files: crate::util::glob::set(files).ok()?,
+        })
+    }
+
+    fn keeps(&self, path: &EvPath) -> bool {
+        use crate::util::glob;
+        let rel = path.relative();
+        self.logs.is_match(glob::as_path(glob::log_family(rel)))
+            || self.files.is_match(glob::as_path(rel))
+    }
 }
 
 impl Default for ScanOptions {
@@ -58,6 +90,8 @@ impl Default for ScanOptions {
             max_total_bytes: 32 << 30,
             max_records: 2_000_000,
             progress: None,
+            temp_dir: None,
+            keep_reads: None,
         }
     }
 }
@@ -91,8 +125,15 @@ pub struct ScanOutput {
     pub findings: Vec<Finding>,
     /// Listing gaps and read gaps, sorted by path and cause.
     pub gaps: Vec<Gap>,
-    /// Every file opened, sorted by path.
+    /// The files opened that have more to say than their size, sorted by path: logs with dated
+    /// lines, files whose read failed or was cut, files with findings or gaps. A file read
+    /// without error and with nothing else to report is only counted in `files_read` and
+    /// `bytes_read`.
     pub reads: Vec<FileRead>,
+    /// Files opened, all of them.
+    pub files_read: u64,
+    /// Bytes read as stored, from all of them.
+    pub bytes_read: u64,
     /// The zone syslog header times were read in.
     pub(crate) zone: Option<crate::zone::Zone>,
 }
@@ -157,6 +198,43 @@ struct Hit {
     last_time: Option<RelTime>,
 }
 
+/// What reading one entry gave: nothing, a whole read with nothing else to say (its bytes),
+/// or a full result. A scan keeps one per entry until all were read, so the common cases cost
+/// no allocation.
+enum Outcome {
+    Nothing,
+    Plain(u64),
+    Full(Box<EntryResult>),
+}
+
+impl Outcome {
+    /// `keep`: the read is kept even when there is nothing else to say of it.
+    fn of(res: EntryResult, keep: bool) -> Outcome {
+        let quiet = res.hits.is_empty()
+            && res.gaps.is_empty()
+            && res.records.is_none()
+            && res.times.is_none()
+            && res.sketch.is_none();
+        match &res.read {
+            None if quiet => Outcome::Nothing,
+            Some(r) if quiet && !keep && r.is_plain() => Outcome::Plain(r.bytes),
+            _ => Outcome::Full(Box::new(res)),
+        }
+    }
+}
+
+impl FileRead {
+    /// Read without error (whole, or as far as its rules look), with no dated line. Its digest
+    /// is not kept: only findings carry digests, and a file with a finding is never plain.
+    fn is_plain(&self) -> bool {
+        self.complete
+            && self.times.is_none()
+            && self.shape.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+    }
+}
+
 #[derive(Default)]
 struct EntryResult {
     hits: Vec<Hit>,
@@ -164,7 +242,7 @@ struct EntryResult {
     // The parts only some entries have are boxed: a result is kept for every entry until all
     // were read, so its size counts a hundred thousand times.
     read: Option<Box<FileRead>>,
-    records: Option<Box<correlate::FileRecords>>,
+    records: Option<Box<correlate::Summary>>,
     times: Option<LogTimes>,
     sketch: Option<Box<sketch::Sketch>>,
 }
@@ -227,7 +305,7 @@ impl<'r> Scanner<'r> {
         Scanner {
             rules,
             family,
-            corr: correlate::Plan::new(rules, opts.max_records),
+            corr: correlate::Plan::new(rules, opts.max_records, opts.temp_dir.clone()),
             stamps: time::Stamps(family.stamps()),
             record_head: lines::record_head(family.record_heads()),
             opts,
@@ -321,7 +399,12 @@ impl<'r> Scanner<'r> {
                 if let Some(p) = progress {
                     p.done(read_cost(e, *need, *ok));
                 }
-                res
+                let keep = self
+                    .opts
+                    .keep_reads
+                    .as_ref()
+                    .is_none_or(|k| k.keeps(&e.path));
+                Outcome::of(res, keep)
             },
         );
         let zone = self.family.zone(evidence, &listing);
@@ -357,7 +440,7 @@ impl<'r> Scanner<'r> {
         &self,
         evidence: &dyn Evidence,
         listing: Listing,
-        results: Vec<EntryResult>,
+        results: Vec<Outcome>,
         zone: Zone,
     ) -> ScanOutput {
         let mut out = ScanOutput {
@@ -368,16 +451,29 @@ impl<'r> Scanner<'r> {
         // not keep file times.
         let newest_dated = results
             .iter()
-            .filter_map(|r| r.read.as_ref()?.times?.last)
+            .filter_map(|r| match r {
+                Outcome::Full(r) => r.read.as_ref()?.times?.last,
+                _ => None,
+            })
             .filter_map(|t| match t {
                 RelTime::Full(x) => Some(x),
                 RelTime::NoYear { .. } => None,
             })
             .max();
-        let mut merged = correlate::Merged::default();
-        let mut digests = Vec::with_capacity(results.len());
-        let mut resolvers = Vec::with_capacity(results.len());
-        for (i, (entry, mut res)) in listing.entries.iter().zip(results).enumerate() {
+        let mut budget = correlate::Budget::default();
+        // Only the few entries that have them: a digest and a year resolver.
+        let mut digests: HashMap<usize, String> = HashMap::new();
+        let mut resolvers: HashMap<usize, YearResolver> = HashMap::new();
+        for (i, (entry, outcome)) in listing.entries.iter().zip(results).enumerate() {
+            let mut res = match outcome {
+                Outcome::Nothing => continue,
+                Outcome::Plain(bytes) => {
+                    out.files_read += 1;
+                    out.bytes_read = out.bytes_read.saturating_add(bytes);
+                    continue;
+                }
+                Outcome::Full(res) => *res,
+            };
             let sha = res.read.as_ref().and_then(|r| r.sha256.clone());
             let resolver = res
                 .read
@@ -389,7 +485,7 @@ impl<'r> Scanner<'r> {
                     .push(self.finding(entry, h, sha.clone(), resolver.as_ref()));
             }
             if let Some(records) = res.records.take() {
-                merged.add(&self.corr, i, &entry.path, *records, &mut res);
+                budget.add(&self.corr, i, &entry.path, &records, &mut res);
             }
             out.gaps.extend(res.gaps);
             if let Some(read) = res.read {
@@ -400,20 +496,34 @@ impl<'r> Scanner<'r> {
                     read.year_inferred_from = y.inferred_from.clone();
                     read.shape = res.sketch.as_ref().map(|s| s.resolve(y));
                 }
+                out.files_read += 1;
+                out.bytes_read = out.bytes_read.saturating_add(read.bytes);
                 out.reads.push(read);
             }
-            digests.push(sha);
-            resolvers.push(resolver);
+            if let Some(sha) = sha {
+                digests.insert(i, sha);
+            }
+            if let Some(y) = resolver {
+                resolvers.insert(i, y);
+            }
         }
-        let mut hits = correlate(&self.corr, &merged, &listing.entries);
-        drop(merged);
+        let (mut hits, failed) = correlate(&self.corr, &budget, &resolvers, &listing.entries);
+        self.corr.clear();
+        if let Some(why) = failed {
+            out.gaps.push(Gap::new(
+                EvPath::root(),
+                GapCause::Unreadable,
+                format!("{why}: sessions were not all compared"),
+                true,
+            ));
+        }
         self.fill_excerpts(evidence, &listing.entries, &mut hits);
         for (i, hit) in hits {
             out.findings.push(self.finding(
                 &listing.entries[i],
                 hit,
-                digests[i].clone(),
-                resolvers[i].as_ref(),
+                digests.get(&i).cloned(),
+                resolvers.get(&i),
             ));
         }
         out.listing = listing;

@@ -134,7 +134,7 @@ pub(crate) fn assess(
 /// Entry counts of the listing and what was read.
 fn counted(out: &ScanOutput) -> Coverage {
     let mut cov = Coverage::default();
-    for e in &out.listing.entries {
+    for e in out.listing.entries.iter() {
         cov.entries_seen += 1;
         match e.kind {
             EntryKind::File => cov.files_seen += 1,
@@ -144,8 +144,8 @@ fn counted(out: &ScanOutput) -> Coverage {
             _ => {}
         }
     }
-    cov.files_read = out.reads.len() as u64;
-    cov.bytes_read = out.reads.iter().map(|r| r.bytes).sum();
+    cov.files_read = out.files_read;
+    cov.bytes_read = out.bytes_read;
     cov.timezone = out.zone.as_ref().map(|z| TimeZone {
         zone: z.name.clone(),
         utc_offset: z.utc_offset(),
@@ -184,7 +184,7 @@ fn source_coverage(
         return (sc, (None, None)); // validated in Profile::parse
     };
     let (mut lo, mut hi): (Option<i64>, Option<i64>) = (None, None);
-    for e in &out.listing.entries {
+    for e in out.listing.entries.iter() {
         let rel = e.path.relative();
         if !(log_set.is_match(glob::as_path(glob::log_family(rel)))
             || file_set.is_match(glob::as_path(rel)))

@@ -173,7 +173,12 @@ impl Evidence for MockEvidence {
 
     fn list(&self) -> Listing {
         Listing {
-            entries: self.files.iter().map(|f| f.entry.clone()).collect(),
+            entries: self
+                .files
+                .iter()
+                .map(|f| f.entry.clone())
+                .collect::<Vec<_>>()
+                .into(),
             gaps: Vec::new(),
         }
     }

@@ -180,7 +180,7 @@ impl Facts {
         let mut packages = Vec::new();
         let mut saves = Vec::new();
         let mut older_budget = MAX_OLDER_CONFIGS;
-        for e in &out.listing.entries {
+        for e in out.listing.entries.iter() {
             let name = String::from_utf8_lossy(e.path.as_bytes()).into_owned();
             if let Some(v) = name
                 .strip_prefix("/flash/ns-")

@@ -648,7 +648,7 @@ impl Evidence for TarEvidence {
 
     fn list(&self) -> Listing {
         Listing {
-            entries: self.entries.clone(),
+            entries: self.entries.clone().into(),
             gaps: self.gaps.clone(),
         }
     }

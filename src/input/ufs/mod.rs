@@ -151,7 +151,7 @@ struct Item {
 pub struct ImageEvidence {
     fss: Vec<Ufs>,
     /// Sorted by path.
-    entries: Vec<Entry>,
+    entries: std::sync::Arc<[Entry]>,
     /// Per entry: (filesystem, inode).
     origin: Vec<(usize, u64)>,
     names: Namespace,
@@ -219,7 +219,7 @@ impl ImageEvidence {
         gaps.extend(names.link_gaps(&entries));
         Ok(ImageEvidence {
             fss: fss.into_iter().map(|(fs, _)| fs).collect(),
-            entries,
+            entries: entries.into(),
             origin,
             names,
             gaps,
