@@ -29,8 +29,10 @@ pub(crate) const BANNER_MAX: usize = 64 * 1024;
 pub struct TarEvidence {
     kind: &'static str,
     src: Arc<dyn ReadAt>,
-    /// Sorted by path.
-    entries: Vec<Entry>,
+    /// Sorted by path; shared with the listings handed out.
+    entries: Arc<[Entry]>,
+    /// The entries while the members are placed.
+    placing: Vec<Entry>,
     /// Per entry: where a regular file's bytes are, or why they are not served.
     data: Vec<Option<Result<Data, String>>>,
     gaps: Vec<Gap>,
@@ -307,7 +309,8 @@ impl TarEvidence {
         let mut ev = TarEvidence {
             kind,
             src,
-            entries: Vec::new(),
+            entries: Arc::from([]),
+            placing: Vec::new(),
             data: Vec::new(),
             gaps: Vec::new(),
             names: Namespace::default(),
@@ -330,6 +333,7 @@ impl TarEvidence {
             ));
         }
         let layout = ev.place(found.members, layout, limits);
+        ev.entries = std::mem::take(&mut ev.placing).into();
         ev.names = Namespace::new(&ev.entries);
         if layout.strip.is_some() && kind == "tar" {
             ev.kind = "support-bundle";
@@ -533,7 +537,7 @@ impl TarEvidence {
                 EntryKind::BlockDevice => 0o060_000,
                 _ => 0o100_000,
             };
-            self.entries.push(Entry {
+            self.placing.push(Entry {
                 path: EvPath::new(p.path),
                 kind: m.kind,
                 size: m.size,
@@ -648,7 +652,7 @@ impl Evidence for TarEvidence {
 
     fn list(&self) -> Listing {
         Listing {
-            entries: self.entries.clone().into(),
+            entries: Arc::clone(&self.entries),
             gaps: self.gaps.clone(),
         }
     }
