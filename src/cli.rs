@@ -215,7 +215,7 @@ pub(crate) struct ScanArgs {
     pub(crate) max_total_bytes: u64,
     /// Most distinct records (sessions, addresses) the correlation rules keep; past it,
     /// records are no longer collected and a coverage gap blocks `clean`.
-    #[arg(long, value_name = "N", default_value_t = 2_000_000)]
+    #[arg(long, value_name = "N", default_value_t = 20_000_000)]
     pub(crate) max_records: usize,
     /// Worker threads (0: one per core; 1: low impact on a busy machine; at most 256).
     #[arg(

@@ -201,3 +201,33 @@ fn many_large_configuration_saves_do_not_exhaust_memory() {
     let notes = common::report::mitigation(&r, "CTX267679")["notes"].to_string();
     assert!(notes.contains("read only in part"), "{notes}");
 }
+
+#[test]
+fn records_dropped_at_the_budget_never_make_sessions_look_unopened() {
+    let (_dir, root) = fixture("clean-13.0-47.24");
+    let login = |s: usize| {
+        format!(
+            "Oct 30 08:02:11 <local0.info> 192.0.2.10  10/30/2023:08:02:11 GMT ns-gw01 0-PPE-0 : default SSLVPN LOGIN 5240392 0 : Context u{s}@198.51.100.21 - SessionId: {s} - User u{s} - Client_ip 198.51.100.21 - Nat_ip \"Mapped Ip\" - Vserver 192.0.2.20:443\n"
+        )
+    };
+    let conn = |s: usize| {
+        format!(
+            "Oct 30 13:14:52 <local0.info> 192.0.2.10  10/30/2023:13:14:52 GMT ns-gw01 0-PPE-0 : default SSLVPN TCPCONNSTAT 5240469 0 : Context u{s}@198.51.100.21 - SessionId: {s}- User u{s} - Client_ip 198.51.100.21 - Nat_ip 192.0.2.11 - Vserver 192.0.2.20:443 - Source 198.51.100.21:50123 - Destination 192.0.2.101:443\n"
+        )
+    };
+    // The logins are in a rotation past the budget (later in path order); the sessions are
+    // used in the live log, which is kept.
+    let logins: String = (0..500).map(login).collect();
+    std::fs::write(root.join("var/log/ns.log.9.gz"), gzip(logins.as_bytes())).unwrap();
+    let uses: String = (0..50).map(conn).collect();
+    append(&root.join("var/log/ns.log"), uses.trim_end());
+    let r = scan_bounded(&root, "json", &["--max-records", "300"], 120, GIB).json();
+    let budget: Vec<_> = gaps_of(&r, "budget")
+        .into_iter()
+        .filter(|(path, ..)| path == "/var/log/ns.log.9.gz")
+        .collect();
+    assert_eq!(budget.len(), 1, "{}", r["coverage"]["gaps"]);
+    let unopened = findings_of(&r, "cve-2023-4966.session-without-login");
+    assert!(unopened.is_empty(), "{unopened:?}");
+    assert_ne!(r["verdict"], "clean");
+}

@@ -659,6 +659,8 @@ pub(super) struct Budget {
     kept: usize,
     /// Per first source: some compared file opened a key.
     opened_any: Vec<bool>,
+    /// Records of some file were not kept: a key may have been opened where no record is.
+    incomplete: bool,
 }
 
 impl Budget {
@@ -672,6 +674,7 @@ impl Budget {
         res: &mut EntryResult,
     ) {
         let over = self.kept.saturating_add(s.records) > plan.max_records;
+        self.incomplete |= s.refused > 0 || over;
         if s.refused > 0 || over {
             res.gaps.push(Gap::new(
                 path.clone(),
@@ -889,19 +892,30 @@ pub(super) fn correlate(
             let opened_any = r
                 .first
                 .is_some_and(|s| budget.opened_any.get(s).copied().unwrap_or(false));
-            out.extend(correlate_partition(
-                r, &merged, entries, opened_any, foreign,
-            ));
+            let c = Compare {
+                opened_any,
+                incomplete: budget.incomplete,
+            };
+            out.extend(correlate_partition(r, &merged, entries, c, foreign));
         }
     }
     for (r, foreign) in plan.rules.iter().zip(&foreign) {
         if r.check == Check::ValueShared {
             for ((entry, _), g) in group_shared(r, foreign.iter()) {
-                out.push((entry, hit(r, &g)));
+                out.push((entry, hit(r, &g, budget.incomplete)));
             }
         }
     }
     (out, failed)
+}
+
+/// What is known of the openings of every compared file.
+#[derive(Clone, Copy)]
+struct Compare {
+    /// Some file opened a key of the rule's `first` source.
+    opened_any: bool,
+    /// Records of some file were not kept (`--max-records`).
+    incomplete: bool,
 }
 
 /// The hits of one rule in one partition; `value-shared` only collects the uses that are not
@@ -910,13 +924,16 @@ fn correlate_partition(
     r: &CorrRule,
     merged: &Merged,
     entries: &[Entry],
-    opened_any: bool,
+    c: Compare,
     foreign: &mut Vec<MergedUse>,
 ) -> Vec<(usize, Hit)> {
     let empty = HashMap::new();
     let opened = r.first.and_then(|s| merged.opened.get(s)).unwrap_or(&empty);
-    if r.check == Check::FirstMissing && !opened_any {
-        return Vec::new(); // nothing to compare with
+    // Nothing to compare with; or openings were dropped at the budget, so a key without one
+    // may well have been opened (the budget gap already says the sessions were not all
+    // compared).
+    if r.check == Check::FirstMissing && (!c.opened_any || c.incomplete) {
+        return Vec::new();
     }
     let uses = merged
         .uses
@@ -944,7 +961,7 @@ fn correlate_partition(
     };
     groups
         .into_iter()
-        .map(|((entry, _), g)| (entry, hit(r, &g)))
+        .map(|((entry, _), g)| (entry, hit(r, &g, c.incomplete)))
         .collect()
 }
 
@@ -1058,7 +1075,9 @@ fn group_shared<'a>(r: &CorrRule, uses: impl Iterator<Item = &'a MergedUse>) -> 
     groups
 }
 
-fn hit(r: &CorrRule, g: &Group<'_>) -> Hit {
+/// The finding of one group; `incomplete`: records of some file were not kept, which the
+/// reason says, since an opening there could explain the use.
+fn hit(r: &CorrRule, g: &Group<'_>, incomplete: bool) -> Hit {
     let key = String::from_utf8_lossy(g.key);
     let reason = match r.check {
         Check::ValueChanges => {
@@ -1102,7 +1121,15 @@ fn hit(r: &CorrRule, g: &Group<'_>) -> Hit {
         last: Some((g.last.no, Vec::new())),
         time: g.first.time,
         last_time: g.last.time,
-        reason: format!("{} check: {reason}", r.check.as_str()),
+        reason: format!(
+            "{} check: {reason}{}",
+            r.check.as_str(),
+            if incomplete {
+                " (records of some logs were not kept at --max-records: an opening there could explain this)"
+            } else {
+                ""
+            }
+        ),
     }
 }
 

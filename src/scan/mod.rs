@@ -88,7 +88,7 @@ impl Default for ScanOptions {
             threads: 0,
             max_file_bytes: 4 << 30,
             max_total_bytes: 32 << 30,
-            max_records: 2_000_000,
+            max_records: 20_000_000,
             progress: None,
             temp_dir: None,
             keep_reads: None,
