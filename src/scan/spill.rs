@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub(super) const PARTITIONS: usize = 256;
 
 /// Records a file holds in memory before they are handed over.
-pub(super) const FLUSH_AT: usize = 1 << 16;
+pub(super) const FLUSH_AT: usize = 1 << 13;
 
 /// The partition of a key digest.
 pub(super) fn partition(key: u128) -> usize {
