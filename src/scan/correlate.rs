@@ -873,10 +873,9 @@ pub(super) fn correlate(
     let mut out = Vec::new();
     let mut foreign: Vec<Vec<MergedUse>> = plan.rules.iter().map(|_| Vec::new()).collect();
     let mut failed = None;
-    for part in 0..PARTITIONS {
-        let batches = plan
-            .spill
-            .read_partition(part, |f| budget.entries.get(&f).copied());
+    let parts = plan.spill.partitions(|f| budget.entries.get(&f).copied());
+    for part in &parts {
+        let batches = plan.spill.read(part);
         let merged = match batches.map(|b| Merged::decode(plan, &b, years)) {
             Ok(Ok(m)) => m,
             Ok(Err(Damaged)) => {

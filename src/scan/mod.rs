@@ -227,11 +227,8 @@ impl FileRead {
     /// Read without error (whole, or as far as its rules look), with no dated line. Its digest
     /// is not kept: only findings carry digests, and a file with a finding is never plain.
     fn is_plain(&self) -> bool {
-        self.complete
-            && self.times.is_none()
-            && self.shape.is_none()
-            && self.from.is_none()
-            && self.to.is_none()
+        // `from`, `to` and `shape` are filled from `times` later, in `assemble`.
+        self.complete && self.times.is_none()
     }
 }
 

@@ -26,6 +26,13 @@ pub(super) fn partition(key: u128) -> usize {
     (key & 0xff) as usize
 }
 
+/// A batch to read back: its segment, and the entry of its file.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Batch {
+    entry: usize,
+    seg: Segment,
+}
+
 /// One batch of one file in one partition.
 #[derive(Clone, Copy, Debug)]
 struct Segment {
@@ -128,26 +135,34 @@ impl Spill {
         }
     }
 
-    /// The batches of partition `part`, in the order `order` gives their files (files it maps
-    /// to `None` are left out), each file's batches in the order they were made.
-    pub(super) fn read_partition(
-        &self,
-        part: usize,
-        order: impl Fn(u32) -> Option<usize>,
-    ) -> std::io::Result<Vec<(usize, Vec<u8>)>> {
+    /// The batches of every partition, in one pass over the index: per partition, in the
+    /// order `order` gives their files (files it maps to `None` are left out), each file's
+    /// batches in the order they were made.
+    pub(super) fn partitions(&self, order: impl Fn(u32) -> Option<usize>) -> Vec<Vec<Batch>> {
         let g = self
             .inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut segs: Vec<(usize, Segment)> = g
-            .segments
-            .iter()
-            .filter(|s| usize::from(s.part) == part)
-            .filter_map(|s| Some((order(s.file)?, *s)))
-            .collect();
-        segs.sort_by_key(|(entry, s)| (*entry, s.batch));
-        let mut out = Vec::with_capacity(segs.len());
-        for (entry, s) in segs {
+        let mut parts: Vec<Vec<Batch>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
+        for s in &g.segments {
+            if let Some(entry) = order(s.file) {
+                parts[usize::from(s.part)].push(Batch { entry, seg: *s });
+            }
+        }
+        for p in &mut parts {
+            p.sort_by_key(|b| (b.entry, b.seg.batch));
+        }
+        parts
+    }
+
+    /// Reads `batches` back: each with the entry its file is.
+    pub(super) fn read(&self, batches: &[Batch]) -> std::io::Result<Vec<(usize, Vec<u8>)>> {
+        let g = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = Vec::with_capacity(batches.len());
+        for &Batch { entry, seg: s } in batches {
             let len = usize::try_from(s.len).map_err(std::io::Error::other)?;
             let mut buf = vec![0; len];
             match &g.store {
@@ -276,12 +291,15 @@ mod tests {
             s.put(a, 1, &parts);
             // Entry order: b is the first file in path order.
             let order = |f: u32| Some(if f == b { 0 } else { 1 });
-            let got = s.read_partition(3, order).unwrap();
+            let read = |part: usize, order: &dyn Fn(u32) -> Option<usize>| {
+                s.read(&s.partitions(order)[part]).unwrap()
+            };
+            let got = read(3, &order);
             let texts: Vec<&[u8]> = got.iter().map(|(_, v)| v.as_slice()).collect();
             assert_eq!(texts, [&b"b0"[..], b"a0", b"a1"]);
-            let none = s.read_partition(3, |f| (f == a).then_some(1)).unwrap();
-            assert_eq!(none.len(), 2);
-            assert_eq!(s.read_partition(9, order).unwrap().len(), 0);
+            let only_a = read(3, &|f| (f == a).then_some(1));
+            assert_eq!(only_a.len(), 2);
+            assert_eq!(read(9, &order).len(), 0);
         }
     }
 
